@@ -1,0 +1,549 @@
+//! Providers as data: endpoints and the quirks that differ between authorization servers.
+//!
+//! A [`Provider`] is validated when it is built; nothing here does I/O. Use a preset
+//! ([`Provider::vcita`], [`Provider::apicbase`]) or describe any other server with
+//! [`Provider::custom`].
+
+use url::Url;
+
+use crate::error::ConfigError;
+
+/// How the token endpoint wants its request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenBody {
+    /// `application/json` — vcita.
+    Json,
+    /// `application/x-www-form-urlencoded` — RFC 6749 §4.1.3, Apicbase and most servers.
+    Form,
+}
+
+/// How the client authenticates at the token, introspection and revocation endpoints
+/// (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the request body.
+    ClientSecretPost,
+    /// HTTP Basic with the form-urlencoded client id and secret.
+    ClientSecretBasic,
+}
+
+/// How [`BearerUser`](crate::BearerUser) turns a token into a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserResolver {
+    /// `GET` the userinfo endpoint with the token.
+    Userinfo,
+    /// `POST` the token to the introspection endpoint (RFC 7662).
+    Introspection,
+}
+
+/// An authorization server: where its endpoints are and how it wants to be spoken to.
+///
+/// ```
+/// use axum_oauth_login::{Provider, TokenBody};
+/// let vcita = Provider::vcita();
+/// assert_eq!(vcita.token_body(), TokenBody::Json);
+/// assert_eq!(vcita.authorize_url().as_str(), "https://app.vcita.com/app/oauth/authorize");
+///
+/// let branded = Provider::vcita_brand_host("login.mybrand.example").unwrap();
+/// assert_eq!(branded.authorize_url().host_str(), Some("login.mybrand.example"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Provider {
+    name: String,
+    authorize_url: Url,
+    token_url: Url,
+    userinfo_url: Option<Url>,
+    introspection_url: Option<Url>,
+    revocation_url: Option<Url>,
+    issuer: Option<String>,
+    token_body: TokenBody,
+    client_auth: ClientAuth,
+    pkce: bool,
+    scopes: Vec<String>,
+    authorize_params: Vec<(String, String)>,
+    user_resolver: UserResolver,
+}
+
+impl Provider {
+    /// vcita (inTandem): authorize on `app.vcita.com/app/oauth/authorize`, JSON token
+    /// requests with the client secret in the body, userinfo on `api.vcita.biz`.
+    ///
+    /// ```
+    /// let p = axum_oauth_login::Provider::vcita();
+    /// assert_eq!(p.name(), "vcita");
+    /// ```
+    pub fn vcita() -> Provider {
+        Self::vcita_builder()
+            .build()
+            .expect("the vcita preset is valid (unit-tested)")
+    }
+
+    /// vcita on a white-label brand host: the authorize page moves to
+    /// `https://{brand_host}/app/oauth/authorize`; the API stays on `api.vcita.biz`.
+    ///
+    /// ```
+    /// let err = axum_oauth_login::Provider::vcita_brand_host("bad host/").unwrap_err();
+    /// assert_eq!(err.setting(), "brand_host");
+    /// ```
+    pub fn vcita_brand_host(brand_host: &str) -> Result<Provider, ConfigError> {
+        let valid = !brand_host.is_empty()
+            && brand_host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+        if !valid {
+            return Err(ConfigError::new(
+                "brand_host",
+                "expected a host name such as `app.vcita.com`",
+            ));
+        }
+        Self::vcita_builder()
+            .authorize_url(format!("https://{brand_host}/app/oauth/authorize"))
+            .build()
+            .map_err(|e| ConfigError::new("brand_host", e.reason()))
+    }
+
+    fn vcita_builder() -> ProviderBuilder {
+        Provider::custom("vcita")
+            .authorize_url("https://app.vcita.com/app/oauth/authorize")
+            .token_url("https://api.vcita.biz/oauth/token")
+            .userinfo_url("https://api.vcita.biz/oauth/userinfo")
+            .token_body(TokenBody::Json)
+            .client_auth(ClientAuth::ClientSecretPost)
+    }
+
+    /// Apicbase: the exact trailing-slash URLs, form bodies, introspection as the user
+    /// resolver (Apicbase has no userinfo endpoint).
+    ///
+    /// ```
+    /// let p = axum_oauth_login::Provider::apicbase();
+    /// assert_eq!(p.token_url().as_str(), "https://api.apicbase.com/oauth/token/");
+    /// ```
+    pub fn apicbase() -> Provider {
+        Provider::custom("apicbase")
+            .authorize_url("https://app.apicbase.com/oauth/authorize/")
+            .token_url("https://api.apicbase.com/oauth/token/")
+            .introspection_url("https://api.apicbase.com/oauth/introspect/")
+            .token_body(TokenBody::Form)
+            .client_auth(ClientAuth::ClientSecretPost)
+            .user_resolver(UserResolver::Introspection)
+            .build()
+            .expect("the apicbase preset is valid (unit-tested)")
+    }
+
+    /// Describes any other provider. `authorize_url` and `token_url` are required.
+    ///
+    /// ```
+    /// use axum_oauth_login::{ClientAuth, Provider, TokenBody};
+    /// let p = Provider::custom("acme")
+    ///     .authorize_url("https://id.acme.example/authorize")
+    ///     .token_url("https://id.acme.example/token")
+    ///     .userinfo_url("https://id.acme.example/userinfo")
+    ///     .client_auth(ClientAuth::ClientSecretBasic)
+    ///     .scopes(["openid", "email"])
+    ///     .build()?;
+    /// assert_eq!(p.token_body(), TokenBody::Form);
+    /// # Ok::<(), axum_oauth_login::ConfigError>(())
+    /// ```
+    pub fn custom(name: impl Into<String>) -> ProviderBuilder {
+        ProviderBuilder {
+            name: name.into(),
+            authorize_url: None,
+            token_url: None,
+            userinfo_url: None,
+            introspection_url: None,
+            revocation_url: None,
+            issuer: None,
+            token_body: TokenBody::Form,
+            client_auth: ClientAuth::ClientSecretPost,
+            pkce: true,
+            scopes: Vec::new(),
+            authorize_params: Vec::new(),
+            user_resolver: None,
+        }
+    }
+
+    /// A builder holding this provider's settings, to change some of them.
+    ///
+    /// ```
+    /// let p = axum_oauth_login::Provider::vcita().to_builder().scopes(["openid"]).build()?;
+    /// assert_eq!(p.scopes(), ["openid"]);
+    /// # Ok::<(), axum_oauth_login::ConfigError>(())
+    /// ```
+    pub fn to_builder(&self) -> ProviderBuilder {
+        ProviderBuilder {
+            name: self.name.clone(),
+            authorize_url: Some(self.authorize_url.to_string()),
+            token_url: Some(self.token_url.to_string()),
+            userinfo_url: self.userinfo_url.as_ref().map(Url::to_string),
+            introspection_url: self.introspection_url.as_ref().map(Url::to_string),
+            revocation_url: self.revocation_url.as_ref().map(Url::to_string),
+            issuer: self.issuer.clone(),
+            token_body: self.token_body,
+            client_auth: self.client_auth,
+            pkce: self.pkce,
+            scopes: self.scopes.clone(),
+            authorize_params: self.authorize_params.clone(),
+            user_resolver: Some(self.user_resolver),
+        }
+    }
+
+    /// A short name for logs and pages (`vcita`, `apicbase`, ...).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The authorization endpoint (RFC 6749 §3.1).
+    pub fn authorize_url(&self) -> &Url {
+        &self.authorize_url
+    }
+    /// The token endpoint (RFC 6749 §3.2).
+    pub fn token_url(&self) -> &Url {
+        &self.token_url
+    }
+    /// The userinfo endpoint, when the provider has one.
+    pub fn userinfo_url(&self) -> Option<&Url> {
+        self.userinfo_url.as_ref()
+    }
+    /// The introspection endpoint (RFC 7662), when the provider has one.
+    pub fn introspection_url(&self) -> Option<&Url> {
+        self.introspection_url.as_ref()
+    }
+    /// The revocation endpoint (RFC 7009), when the provider has one.
+    pub fn revocation_url(&self) -> Option<&Url> {
+        self.revocation_url.as_ref()
+    }
+    /// The issuer identifier, checked against a callback's `iss` (RFC 9207).
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+    /// The token request body format.
+    pub fn token_body(&self) -> TokenBody {
+        self.token_body
+    }
+    /// The client authentication method.
+    pub fn client_auth(&self) -> ClientAuth {
+        self.client_auth
+    }
+    /// Whether PKCE (S256) is sent. On unless turned off.
+    pub fn pkce(&self) -> bool {
+        self.pkce
+    }
+    /// Scopes requested at login.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+    /// Extra query parameters added to the authorize URL.
+    pub fn authorize_params(&self) -> &[(String, String)] {
+        &self.authorize_params
+    }
+    /// How a token is resolved to a user.
+    pub fn user_resolver(&self) -> UserResolver {
+        self.user_resolver
+    }
+}
+
+/// Builds a [`Provider`]; see [`Provider::custom`]. Every URL is checked in
+/// [`build`](ProviderBuilder::build).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ProviderBuilder {
+    name: String,
+    authorize_url: Option<String>,
+    token_url: Option<String>,
+    userinfo_url: Option<String>,
+    introspection_url: Option<String>,
+    revocation_url: Option<String>,
+    issuer: Option<String>,
+    token_body: TokenBody,
+    client_auth: ClientAuth,
+    pkce: bool,
+    scopes: Vec<String>,
+    authorize_params: Vec<(String, String)>,
+    user_resolver: Option<UserResolver>,
+}
+
+/// Parameters the crate sets itself; an extra authorize parameter may not override them.
+const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "state",
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+impl ProviderBuilder {
+    /// The authorization endpoint. Required.
+    pub fn authorize_url(mut self, url: impl Into<String>) -> Self {
+        self.authorize_url = Some(url.into());
+        self
+    }
+    /// The token endpoint. Required.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = Some(url.into());
+        self
+    }
+    /// The userinfo endpoint.
+    pub fn userinfo_url(mut self, url: impl Into<String>) -> Self {
+        self.userinfo_url = Some(url.into());
+        self
+    }
+    /// The introspection endpoint (RFC 7662).
+    pub fn introspection_url(mut self, url: impl Into<String>) -> Self {
+        self.introspection_url = Some(url.into());
+        self
+    }
+    /// The revocation endpoint (RFC 7009).
+    pub fn revocation_url(mut self, url: impl Into<String>) -> Self {
+        self.revocation_url = Some(url.into());
+        self
+    }
+    /// The issuer identifier; when set, a callback must carry a matching `iss` (RFC 9207).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+    /// The token request body format (default: form).
+    pub fn token_body(mut self, body: TokenBody) -> Self {
+        self.token_body = body;
+        self
+    }
+    /// The client authentication method (default: `client_secret_post`).
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.client_auth = auth;
+        self
+    }
+    /// Turns PKCE on (the default) or off, for servers that reject unknown parameters.
+    pub fn pkce(mut self, on: bool) -> Self {
+        self.pkce = on;
+        self
+    }
+    /// Scopes to request at login.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+    /// An extra query parameter for the authorize URL (e.g. `prompt=consent`).
+    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.authorize_params.push((name.into(), value.into()));
+        self
+    }
+    /// How tokens are resolved to users. Default: userinfo when the provider has a
+    /// userinfo endpoint, otherwise introspection.
+    pub fn user_resolver(mut self, resolver: UserResolver) -> Self {
+        self.user_resolver = Some(resolver);
+        self
+    }
+
+    /// Checks every setting and returns the provider, or an error naming the setting.
+    pub fn build(self) -> Result<Provider, ConfigError> {
+        if self.name.trim().is_empty() {
+            return Err(ConfigError::new("name", "must not be empty"));
+        }
+        let authorize_url = required_url("authorize_url", self.authorize_url)?;
+        if authorize_url.fragment().is_some() {
+            return Err(ConfigError::new(
+                "authorize_url",
+                "must not contain a fragment (RFC 6749 §3.1)",
+            ));
+        }
+        let token_url = required_url("token_url", self.token_url)?;
+        let userinfo_url = optional_url("userinfo_url", self.userinfo_url)?;
+        let introspection_url = optional_url("introspection_url", self.introspection_url)?;
+        let revocation_url = optional_url("revocation_url", self.revocation_url)?;
+        for (name, _) in &self.authorize_params {
+            if RESERVED_AUTHORIZE_PARAMS.contains(&name.as_str()) {
+                return Err(ConfigError::new(
+                    "authorize_param",
+                    format!("`{name}` is set by the crate and cannot be overridden"),
+                ));
+            }
+        }
+        if let Some(scope) = self
+            .scopes
+            .iter()
+            .find(|s| s.is_empty() || !s.chars().all(is_scope_char))
+        {
+            return Err(ConfigError::new(
+                "scopes",
+                format!("`{scope}` is not a valid scope token (RFC 6749 §3.3)"),
+            ));
+        }
+        let user_resolver = match self.user_resolver {
+            Some(UserResolver::Userinfo) if userinfo_url.is_none() => {
+                return Err(ConfigError::new(
+                    "userinfo_url",
+                    "required when the user resolver is userinfo",
+                ));
+            }
+            Some(UserResolver::Introspection) if introspection_url.is_none() => {
+                return Err(ConfigError::new(
+                    "introspection_url",
+                    "required when the user resolver is introspection",
+                ));
+            }
+            Some(resolver) => resolver,
+            None if userinfo_url.is_none() && introspection_url.is_some() => {
+                UserResolver::Introspection
+            }
+            None => UserResolver::Userinfo,
+        };
+        Ok(Provider {
+            name: self.name,
+            authorize_url,
+            token_url,
+            userinfo_url,
+            introspection_url,
+            revocation_url,
+            issuer: self.issuer,
+            token_body: self.token_body,
+            client_auth: self.client_auth,
+            pkce: self.pkce,
+            scopes: self.scopes,
+            authorize_params: self.authorize_params,
+            user_resolver,
+        })
+    }
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+fn is_scope_char(c: char) -> bool {
+    matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
+}
+
+fn required_url(setting: &str, value: Option<String>) -> Result<Url, ConfigError> {
+    match value {
+        Some(v) => parse_endpoint(setting, &v),
+        None => Err(ConfigError::new(setting, "is required")),
+    }
+}
+
+fn optional_url(setting: &str, value: Option<String>) -> Result<Option<Url>, ConfigError> {
+    value.map(|v| parse_endpoint(setting, &v)).transpose()
+}
+
+/// Parses an endpoint URL: absolute, `http` or `https`, with a host and no credentials.
+pub(crate) fn parse_endpoint(setting: &str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value)
+        .map_err(|e| ConfigError::new(setting, format!("not an absolute URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::new(setting, "must be an http or https URL"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ConfigError::new(setting, "must have a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::new(
+            setting,
+            "must not contain credentials; set the client secret instead",
+        ));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_build_with_documented_endpoints() {
+        let v = Provider::vcita();
+        assert_eq!(
+            v.authorize_url().as_str(),
+            "https://app.vcita.com/app/oauth/authorize"
+        );
+        assert_eq!(v.token_url().as_str(), "https://api.vcita.biz/oauth/token");
+        assert_eq!(
+            v.userinfo_url().map(Url::as_str),
+            Some("https://api.vcita.biz/oauth/userinfo")
+        );
+        assert_eq!(v.token_body(), TokenBody::Json);
+        assert_eq!(v.client_auth(), ClientAuth::ClientSecretPost);
+        assert!(v.pkce());
+        assert_eq!(v.user_resolver(), UserResolver::Userinfo);
+
+        let a = Provider::apicbase();
+        assert_eq!(
+            a.authorize_url().as_str(),
+            "https://app.apicbase.com/oauth/authorize/"
+        );
+        assert_eq!(a.token_url().as_str(), "https://api.apicbase.com/oauth/token/");
+        assert_eq!(
+            a.introspection_url().map(Url::as_str),
+            Some("https://api.apicbase.com/oauth/introspect/")
+        );
+        assert_eq!(a.token_body(), TokenBody::Form);
+        assert_eq!(a.user_resolver(), UserResolver::Introspection);
+    }
+
+    #[test]
+    fn missing_and_invalid_urls_name_the_setting() {
+        let e = Provider::custom("x").token_url("https://t").build().unwrap_err();
+        assert_eq!(e.setting(), "authorize_url");
+        let e = Provider::custom("x")
+            .authorize_url("https://a")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.setting(), "token_url");
+        let e = Provider::custom("x")
+            .authorize_url("https://a")
+            .token_url("ftp://t")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.setting(), "token_url");
+        let e = Provider::custom("x")
+            .authorize_url("https://a")
+            .token_url("https://t")
+            .userinfo_url("/relative")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.setting(), "userinfo_url");
+        let e = Provider::custom("x")
+            .authorize_url("https://user:pw@a")
+            .token_url("https://t")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.setting(), "authorize_url");
+        assert!(!e.to_string().contains("pw"));
+    }
+
+    #[test]
+    fn reserved_params_and_bad_scopes_are_rejected() {
+        let base = || {
+            Provider::custom("x")
+                .authorize_url("https://a")
+                .token_url("https://t")
+        };
+        assert_eq!(
+            base()
+                .authorize_param("state", "x")
+                .build()
+                .unwrap_err()
+                .setting(),
+            "authorize_param"
+        );
+        assert_eq!(
+            base().scopes(["a b"]).build().unwrap_err().setting(),
+            "scopes"
+        );
+        assert_eq!(
+            base()
+                .user_resolver(UserResolver::Introspection)
+                .build()
+                .unwrap_err()
+                .setting(),
+            "introspection_url"
+        );
+    }
+
+    #[test]
+    fn brand_host_rejects_paths() {
+        assert!(Provider::vcita_brand_host("app.mybrand.com").is_ok());
+        assert!(Provider::vcita_brand_host("evil.com/x?").is_err());
+        assert!(Provider::vcita_brand_host("").is_err());
+    }
+}

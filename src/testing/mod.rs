@@ -1,0 +1,1 @@
+//! Test utilities (feature `test-util`).
