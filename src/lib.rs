@@ -5,11 +5,13 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod client;
 pub mod error;
 pub mod provider;
 pub mod secret;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub use client::{OAuthClient, OAuthError, TokenSet, UserInfo};
 pub use error::ConfigError;
 pub use provider::{ClientAuth, Provider, ProviderBuilder, TokenBody, UserResolver};

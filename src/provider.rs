@@ -471,7 +471,10 @@ mod tests {
             a.authorize_url().as_str(),
             "https://app.apicbase.com/oauth/authorize/"
         );
-        assert_eq!(a.token_url().as_str(), "https://api.apicbase.com/oauth/token/");
+        assert_eq!(
+            a.token_url().as_str(),
+            "https://api.apicbase.com/oauth/token/"
+        );
         assert_eq!(
             a.introspection_url().map(Url::as_str),
             Some("https://api.apicbase.com/oauth/introspect/")
@@ -482,7 +485,10 @@ mod tests {
 
     #[test]
     fn missing_and_invalid_urls_name_the_setting() {
-        let e = Provider::custom("x").token_url("https://t").build().unwrap_err();
+        let e = Provider::custom("x")
+            .token_url("https://t")
+            .build()
+            .unwrap_err();
         assert_eq!(e.setting(), "authorize_url");
         let e = Provider::custom("x")
             .authorize_url("https://a")

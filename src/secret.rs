@@ -158,7 +158,7 @@ impl fmt::Debug for CsrfState {
 /// assert_eq!(v.secret().len(), 43);
 /// // RFC 7636 appendix B test vector
 /// let v = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-/// assert_eq!(v.s256_challenge(), "E9Melhoa2OwvFrEMTJguCHaoeUt8skMr3ZNNLNp4Gaw");
+/// assert_eq!(v.s256_challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 /// ```
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]

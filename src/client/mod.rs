@@ -1,0 +1,529 @@
+//! The OAuth 2.0 protocol over one shared reqwest client; no axum here.
+//!
+//! [`OAuthClient`] builds authorize URLs and calls the token, userinfo, introspection and
+//! revocation endpoints of a [`Provider`]. Its HTTP client has a connect timeout and a
+//! total timeout, follows no redirects and caps response bodies, so a slow or hostile
+//! provider cannot hang or flood the app.
+
+mod error;
+mod introspection;
+mod token;
+mod userinfo;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+pub use error::{Endpoint, ErrorCode, OAuthError};
+pub use introspection::Introspection;
+pub use token::{TokenParseError, TokenSet};
+pub use userinfo::UserInfo;
+
+use crate::error::ConfigError;
+use crate::provider::{ClientAuth, Provider, TokenBody, parse_endpoint};
+use crate::secret::{
+    AccessToken, AuthorizationCode, ClientSecret, CsrfState, PkceVerifier, RefreshToken,
+};
+
+/// Default cap on a provider response body.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The current time in unix seconds.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A token to introspect or revoke, with its type hint (RFC 7009 §2.1, RFC 7662 §2.1).
+#[derive(Debug, Clone, Copy)]
+pub enum TokenRef<'a> {
+    /// An access token (`token_type_hint=access_token`).
+    Access(&'a AccessToken),
+    /// A refresh token (`token_type_hint=refresh_token`).
+    Refresh(&'a RefreshToken),
+}
+
+impl TokenRef<'_> {
+    fn secret(&self) -> &str {
+        match self {
+            TokenRef::Access(t) => t.secret(),
+            TokenRef::Refresh(t) => t.secret(),
+        }
+    }
+    fn hint(&self) -> &'static str {
+        match self {
+            TokenRef::Access(_) => "access_token",
+            TokenRef::Refresh(_) => "refresh_token",
+        }
+    }
+}
+
+/// An OAuth 2.0 client for one provider and one registered application.
+///
+/// Cheap to clone (one `Arc`); clones share the connection pool.
+///
+/// ```no_run
+/// use axum_oauth_login::{Provider, client::OAuthClient, secret::{CsrfState, PkceVerifier}};
+/// # async fn run(code: axum_oauth_login::secret::AuthorizationCode) -> Result<(), Box<dyn std::error::Error>> {
+/// let client = OAuthClient::builder(Provider::vcita(), "my-client-id", "my-secret")
+///     .redirect_uri("https://app.example.com/auth/callback")
+///     .build()?;
+/// let state = CsrfState::random();
+/// let verifier = PkceVerifier::random();
+/// let url = client.authorize_url(&state, Some(&verifier));
+/// // ... send the browser to `url`; on the callback, check `state`, then at once:
+/// let tokens = client.exchange_code(code, Some(&verifier)).await?;
+/// let me: axum_oauth_login::UserInfo = client.userinfo(tokens.access_token()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OAuthClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    provider: Provider,
+    client_id: String,
+    client_secret: ClientSecret,
+    redirect_uri: Url,
+    timeout: Duration,
+    max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("provider", &self.inner.provider.name())
+            .field("client_id", &self.inner.client_id)
+            .field("client_secret", &self.inner.client_secret)
+            .field("redirect_uri", &self.inner.redirect_uri.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`OAuthClient`]; every setting is checked in [`build`](Self::build).
+#[must_use]
+pub struct OAuthClientBuilder {
+    provider: Provider,
+    client_id: String,
+    client_secret: ClientSecret,
+    redirect_uri: Option<String>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for OAuthClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClientBuilder")
+            .field("provider", &self.provider.name())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthClientBuilder {
+    /// The redirect URI registered with the provider. Required; always taken from here,
+    /// never from request headers.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(uri.into());
+        self
+    }
+    /// Time allowed to open a connection (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    /// Time allowed for a whole request, body included (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// Largest response body read from the provider (default 1 MiB).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<OAuthClient, ConfigError> {
+        if self.client_id.trim().is_empty() {
+            return Err(ConfigError::new("client_id", "must not be empty"));
+        }
+        if self.client_secret.secret().is_empty() {
+            return Err(ConfigError::new("client_secret", "must not be empty"));
+        }
+        let redirect_uri = match &self.redirect_uri {
+            Some(uri) => parse_endpoint("redirect_uri", uri)?,
+            None => return Err(ConfigError::new("redirect_uri", "is required")),
+        };
+        if redirect_uri.fragment().is_some() {
+            return Err(ConfigError::new(
+                "redirect_uri",
+                "must not contain a fragment (RFC 6749 §3.1.2)",
+            ));
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(ConfigError::new("timeout", "must be greater than zero"));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError::new(
+                "max_body_bytes",
+                "must be greater than zero",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            // A token endpoint that redirects is misconfigured or hostile: following it
+            // would resend the code and client secret to another URL.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("axum-oauth-login/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError::new("http_client", e.to_string()))?;
+        Ok(OAuthClient {
+            inner: Arc::new(Inner {
+                http,
+                provider: self.provider,
+                client_id: self.client_id,
+                client_secret: self.client_secret,
+                redirect_uri,
+                timeout: self.timeout,
+                max_body_bytes: self.max_body_bytes,
+            }),
+        })
+    }
+}
+
+/// A request body under construction: pairs in order, sent as JSON or as a form.
+type Fields<'a> = Vec<(&'a str, &'a str)>;
+
+impl OAuthClient {
+    /// Starts a client for `provider` with the credentials it issued.
+    pub fn builder(
+        provider: Provider,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> OAuthClientBuilder {
+        OAuthClientBuilder {
+            provider,
+            client_id: client_id.into(),
+            client_secret: ClientSecret::new(client_secret),
+            redirect_uri: None,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// The provider this client talks to.
+    pub fn provider(&self) -> &Provider {
+        &self.inner.provider
+    }
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+    /// The configured redirect URI.
+    pub fn redirect_uri(&self) -> &Url {
+        &self.inner.redirect_uri
+    }
+
+    /// The URL to send the browser to (RFC 6749 §4.1.1): `response_type=code`,
+    /// `client_id`, `redirect_uri`, `state`, `scope` (when set), the PKCE S256 challenge
+    /// (when a verifier is given) and the provider's extra parameters.
+    ///
+    /// The URL carries the state and the challenge, never the verifier or the secret.
+    pub fn authorize_url(&self, state: &CsrfState, pkce: Option<&PkceVerifier>) -> Url {
+        let provider = &self.inner.provider;
+        let mut url = provider.authorize_url().clone();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &self.inner.client_id)
+                .append_pair("redirect_uri", self.inner.redirect_uri.as_str())
+                .append_pair("state", state.secret());
+            if !provider.scopes().is_empty() {
+                q.append_pair("scope", &provider.scopes().join(" "));
+            }
+            if let Some(verifier) = pkce {
+                q.append_pair("code_challenge", &verifier.s256_challenge())
+                    .append_pair("code_challenge_method", "S256");
+            }
+            for (k, v) in provider.authorize_params() {
+                q.append_pair(k, v);
+            }
+        }
+        url
+    }
+
+    /// Exchanges an authorization code for tokens (RFC 6749 §4.1.3), once: codes are
+    /// single-use and short-lived (vcita: 30 s), so this never retries.
+    pub async fn exchange_code(
+        &self,
+        code: AuthorizationCode,
+        pkce: Option<&PkceVerifier>,
+    ) -> Result<TokenSet, OAuthError> {
+        let mut fields: Fields<'_> = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.secret()),
+            ("redirect_uri", self.inner.redirect_uri.as_str()),
+        ];
+        if let Some(verifier) = pkce {
+            fields.push(("code_verifier", verifier.secret()));
+        }
+        let (status, body) = self
+            .post(Endpoint::Token, self.inner.provider.token_url(), fields)
+            .await?;
+        TokenSet::from_json(&body, unix_now())
+            .map_err(|e| e.into_oauth_error(Endpoint::Token, status))
+    }
+
+    /// Uses a refresh token (RFC 6749 §6). The answer replaces the old token set whole;
+    /// when it carries no refresh token, the old one is kept.
+    pub async fn refresh(&self, refresh_token: &RefreshToken) -> Result<TokenSet, OAuthError> {
+        let fields: Fields<'_> = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.secret()),
+        ];
+        let (status, body) = self
+            .post(Endpoint::Token, self.inner.provider.token_url(), fields)
+            .await?;
+        let mut tokens = TokenSet::from_json(&body, unix_now())
+            .map_err(|e| e.into_oauth_error(Endpoint::Token, status))?;
+        tokens.inherit_refresh_token(refresh_token);
+        Ok(tokens)
+    }
+
+    /// Fetches the user behind `token` from the userinfo endpoint, as `U`
+    /// (e.g. [`UserInfo`] or your own type).
+    pub async fn userinfo<U: DeserializeOwned>(
+        &self,
+        token: &AccessToken,
+    ) -> Result<U, OAuthError> {
+        let endpoint = Endpoint::Userinfo;
+        let url = self
+            .inner
+            .provider
+            .userinfo_url()
+            .ok_or(OAuthError::NotConfigured { endpoint })?;
+        let mut auth =
+            HeaderValue::try_from(format!("Bearer {}", token.secret())).map_err(|_| {
+                OAuthError::Provider {
+                    endpoint,
+                    status: 401,
+                    error: ErrorCode::InvalidToken,
+                    description: Some("the token has characters a header cannot carry".into()),
+                }
+            })?;
+        auth.set_sensitive(true);
+        let request = self.inner.http.get(url.clone()).header(AUTHORIZATION, auth);
+        let (status, body) = self.send(endpoint, request).await?;
+        serde_json::from_slice(&body).map_err(|e| OAuthError::Malformed {
+            endpoint,
+            status,
+            reason: format!(
+                "the user info does not fit the expected shape ({})",
+                json_error_kind(&e)
+            ),
+            excerpt: None,
+        })
+    }
+
+    /// Asks the introspection endpoint about a token (RFC 7662). `active: false` is a
+    /// successful answer.
+    pub async fn introspect(&self, token: TokenRef<'_>) -> Result<Introspection, OAuthError> {
+        let endpoint = Endpoint::Introspection;
+        let url = self
+            .inner
+            .provider
+            .introspection_url()
+            .ok_or(OAuthError::NotConfigured { endpoint })?;
+        let fields: Fields<'_> = vec![("token", token.secret()), ("token_type_hint", token.hint())];
+        let (status, body) = self.post(endpoint, url, fields).await?;
+        Introspection::from_json(&body).ok_or_else(|| OAuthError::Malformed {
+            endpoint,
+            status,
+            reason: "the body is not a JSON object".into(),
+            excerpt: None,
+        })
+    }
+
+    /// Revokes a token (RFC 7009). Returns [`OAuthError::NotConfigured`] when the provider
+    /// has no revocation endpoint.
+    pub async fn revoke(&self, token: TokenRef<'_>) -> Result<(), OAuthError> {
+        let endpoint = Endpoint::Revocation;
+        let url = self
+            .inner
+            .provider
+            .revocation_url()
+            .ok_or(OAuthError::NotConfigured { endpoint })?;
+        let fields: Fields<'_> = vec![("token", token.secret()), ("token_type_hint", token.hint())];
+        self.post(endpoint, url, fields).await.map(|_| ())
+    }
+
+    /// POSTs a client-authenticated request in the provider's body format.
+    async fn post(
+        &self,
+        endpoint: Endpoint,
+        url: &Url,
+        mut fields: Fields<'_>,
+    ) -> Result<(u16, bytes::Bytes), OAuthError> {
+        let inner = &*self.inner;
+        let mut request = inner
+            .http
+            .post(url.clone())
+            .header(ACCEPT, "application/json");
+        match inner.provider.client_auth() {
+            ClientAuth::ClientSecretPost => {
+                fields.push(("client_id", &inner.client_id));
+                fields.push(("client_secret", inner.client_secret.secret()));
+            }
+            ClientAuth::ClientSecretBasic => {
+                request = request.header(AUTHORIZATION, self.basic_auth());
+                // RFC 6749 §2.3.1 allows client_id in the body too; it helps servers that
+                // look the client up before checking the header.
+                fields.push(("client_id", &inner.client_id));
+            }
+        }
+        request = match inner.provider.token_body() {
+            TokenBody::Json => {
+                let map: serde_json::Map<String, serde_json::Value> = fields
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String((*v).to_owned())))
+                    .collect();
+                request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(serde_json::Value::Object(map).to_string())
+            }
+            TokenBody::Form => request.form(&fields),
+        };
+        self.send(endpoint, request).await
+    }
+
+    /// `Basic base64(urlencode(id):urlencode(secret))`, marked sensitive so it is never
+    /// printed by hyper's debug output.
+    fn basic_auth(&self) -> HeaderValue {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let raw = format!(
+            "{}:{}",
+            enc(&self.inner.client_id),
+            enc(self.inner.client_secret.secret())
+        );
+        let mut value = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(raw)))
+            .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+        value.set_sensitive(true);
+        value
+    }
+
+    /// Sends, reads at most `max_body_bytes`, and maps non-success answers to errors.
+    async fn send(
+        &self,
+        endpoint: Endpoint,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, bytes::Bytes), OAuthError> {
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_error(endpoint, e))?;
+        let status = response.status().as_u16();
+        let limit = self.inner.max_body_bytes;
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
+            return Err(OAuthError::BodyTooLarge { endpoint, limit });
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(endpoint, e))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(OAuthError::BodyTooLarge { endpoint, limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = body.freeze();
+        if (200..300).contains(&status) {
+            return Ok((status, body));
+        }
+        Err(error_response(endpoint, status, &body))
+    }
+
+    fn transport_error(&self, endpoint: Endpoint, e: reqwest::Error) -> OAuthError {
+        if e.is_timeout() {
+            return OAuthError::Timeout {
+                endpoint,
+                timeout: self.inner.timeout,
+            };
+        }
+        let e = e.without_url();
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            reason.push_str(": ");
+            reason.push_str(&s.to_string());
+            source = s.source();
+        }
+        OAuthError::Transport { endpoint, reason }
+    }
+}
+
+/// Maps a non-2xx answer: an RFC 6749 §5.2 error body when there is one, else a
+/// `Malformed` error with a masked excerpt. A 401 from the userinfo endpoint without a
+/// body means the token was refused (RFC 6750 §3.1).
+fn error_response(endpoint: Endpoint, status: u16, body: &[u8]) -> OAuthError {
+    let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let code = parsed.as_ref().and_then(|v| v.get("error")?.as_str());
+    if let Some(code) = code {
+        let description = parsed
+            .as_ref()
+            .and_then(|v| v.get("error_description")?.as_str())
+            .map(|d| error::sanitize(d, 200));
+        return OAuthError::Provider {
+            endpoint,
+            status,
+            error: ErrorCode::parse(code),
+            description,
+        };
+    }
+    if status == 401 && endpoint == Endpoint::Userinfo {
+        return OAuthError::Provider {
+            endpoint,
+            status,
+            error: ErrorCode::InvalidToken,
+            description: None,
+        };
+    }
+    let reason = if (300..400).contains(&status) {
+        "unexpected redirect (redirects are not followed)".to_owned()
+    } else {
+        "expected a JSON error body (RFC 6749 §5.2)".to_owned()
+    };
+    OAuthError::Malformed {
+        endpoint,
+        status,
+        reason,
+        excerpt: error::excerpt(body),
+    }
+}
+
+/// serde_json errors quote the offending value; keep only the category.
+fn json_error_kind(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "not valid JSON",
+        serde_json::error::Category::Data => "a field has the wrong type or is missing",
+        serde_json::error::Category::Eof => "truncated JSON",
+    }
+}
