@@ -19,6 +19,7 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+pub(crate) use error::sanitize;
 pub use error::{Endpoint, ErrorCode, OAuthError};
 pub use introspection::Introspection;
 pub use token::{TokenParseError, TokenSet};

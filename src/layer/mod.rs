@@ -1,0 +1,148 @@
+//! The tower layer every request passes: it gives the request a lazily loaded session and
+//! writes `Set-Cookie` on the way out only when the session changed.
+//!
+//! The hot path allocates one small handle and copies the session cookie's value; it
+//! decrypts nothing until a route or extractor asks for the session, and then at most
+//! once. The response future adds a header and is never boxed.
+
+mod require_login;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::header::SET_COOKIE;
+use http::{HeaderValue, Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use require_login::{RequireLogin, RequireLoginFuture, RequireLoginLayer};
+
+use crate::oauth::OAuth;
+use crate::session::SessionHandle;
+
+/// What the layer puts in each request's extensions for the routes and extractors.
+#[derive(Clone)]
+pub(crate) struct RequestSession {
+    pub(crate) oauth: OAuth,
+    pub(crate) handle: Arc<SessionHandle>,
+}
+
+impl RequestSession {
+    /// The request's session, or a fresh handle when the app forgot the layer.
+    pub(crate) fn of<B>(oauth: &OAuth, req: &mut Request<B>) -> RequestSession {
+        if let Some(existing) = req.extensions().get::<RequestSession>() {
+            if Arc::ptr_eq(&existing.oauth.inner, &oauth.inner) {
+                return existing.clone();
+            }
+        }
+        let session = RequestSession::new(oauth, req.headers());
+        req.extensions_mut().insert(session.clone());
+        session
+    }
+
+    fn new(oauth: &OAuth, headers: &http::HeaderMap) -> RequestSession {
+        RequestSession {
+            oauth: oauth.clone(),
+            handle: Arc::new(SessionHandle::from_headers(
+                oauth.inner.session.clone(),
+                headers,
+            )),
+        }
+    }
+}
+
+/// Loads sessions and writes session cookies; from [`OAuth::layer`].
+///
+/// ```
+/// # use axum_oauth_login::{OAuth, Provider};
+/// # let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
+/// #     .redirect_uri("http://127.0.0.1:3000/auth/callback").build().unwrap();
+/// let app: axum::Router = axum::Router::new().merge(oauth.routes()).layer(oauth.layer());
+/// ```
+#[derive(Clone, Debug)]
+pub struct OAuthLayer {
+    oauth: OAuth,
+}
+
+impl OAuthLayer {
+    pub(crate) fn new(oauth: OAuth) -> Self {
+        OAuthLayer { oauth }
+    }
+}
+
+impl<S> Layer<S> for OAuthLayer {
+    type Service = OAuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        OAuthService {
+            inner,
+            oauth: self.oauth.clone(),
+        }
+    }
+}
+
+/// The service of [`OAuthLayer`].
+#[derive(Clone, Debug)]
+pub struct OAuthService<S> {
+    inner: S,
+    oauth: OAuth,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for OAuthService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let session = RequestSession::new(&self.oauth, req.headers());
+        let handle = session.handle.clone();
+        req.extensions_mut().insert(session);
+        ResponseFuture {
+            inner: self.inner.call(req),
+            handle,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`OAuthService`]: the inner future, then `Set-Cookie` if the
+    /// session changed.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        handle: Arc<SessionHandle>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = match this.inner.poll(cx) {
+            Poll::Ready(Ok(response)) => response,
+            other => return other,
+        };
+        if let Some(set_cookie) = this.handle.set_cookie_header() {
+            match HeaderValue::try_from(set_cookie) {
+                Ok(value) => {
+                    response.headers_mut().append(SET_COOKIE, value);
+                }
+                Err(_) => tracing::error!("session cookie is not a valid header value; not sent"),
+            }
+        }
+        Poll::Ready(Ok(response))
+    }
+}

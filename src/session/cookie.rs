@@ -1,0 +1,244 @@
+//! Encrypted cookies: the cookie crate's private jar (AES-256-GCM, the cookie name bound
+//! as associated data), key rotation, and the attributes every cookie of the crate gets.
+
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ConfigError;
+
+/// Largest encrypted cookie value written. Browsers keep at least 4096 bytes per cookie
+/// *including* name and attributes (RFC 6265 §6.1); 3800 leaves room for those.
+pub(crate) const MAX_COOKIE_VALUE: usize = 3800;
+
+/// The key that encrypts session and login-flow cookies, plus older keys still accepted
+/// for decryption so a key rotation does not log everyone out.
+///
+/// ```
+/// use axum_oauth_login::CookieKey;
+/// use base64::Engine as _;
+/// let raw = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+/// let key = CookieKey::from_base64(&raw).unwrap();
+/// assert!(CookieKey::from_base64("dG9vIHNob3J0").is_err()); // < 64 bytes
+/// assert_eq!(format!("{key:?}"), "CookieKey([redacted])");
+/// ```
+#[derive(Clone)]
+pub struct CookieKey {
+    current: Key,
+    previous: Vec<Key>,
+}
+
+impl std::fmt::Debug for CookieKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CookieKey([redacted])")
+    }
+}
+
+impl CookieKey {
+    /// A key from 64 or more bytes of secret material (base64, standard or URL-safe
+    /// alphabet, padding optional). Generate one with `openssl rand -base64 64`.
+    pub fn from_base64(encoded: &str) -> Result<CookieKey, ConfigError> {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+        let trimmed = encoded.trim().trim_end_matches('=');
+        let bytes = STANDARD
+            .decode(pad(trimmed))
+            .or_else(|_| URL_SAFE.decode(pad(trimmed)))
+            .map_err(|_| ConfigError::new("cookie_key", "is not valid base64"))?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// A key from 64 or more bytes of secret material.
+    pub fn from_bytes(bytes: &[u8]) -> Result<CookieKey, ConfigError> {
+        let current = Key::try_from(bytes).map_err(|_| {
+            ConfigError::new(
+                "cookie_key",
+                format!(
+                    "needs at least 64 bytes of key material, got {}",
+                    bytes.len()
+                ),
+            )
+        })?;
+        Ok(CookieKey {
+            current,
+            previous: Vec::new(),
+        })
+    }
+
+    /// A random key. Cookies made with it die with the process.
+    pub fn generate() -> CookieKey {
+        CookieKey {
+            current: Key::generate(),
+            previous: Vec::new(),
+        }
+    }
+
+    /// Also accepts cookies encrypted with `old` (a key being rotated out). New cookies
+    /// are always encrypted with the current key.
+    pub fn with_previous(mut self, old: CookieKey) -> CookieKey {
+        self.previous.push(old.current);
+        self.previous.extend(old.previous);
+        self
+    }
+}
+
+fn pad(s: &str) -> String {
+    let mut s = s.to_owned();
+    while s.len() % 4 != 0 {
+        s.push('=');
+    }
+    s
+}
+
+/// Encrypts and decrypts cookie values and stamps the crate's attributes on them.
+#[derive(Clone, Debug)]
+pub(crate) struct CookieCodec {
+    key: CookieKey,
+    /// `Secure` (and the `__Host-`/`__Secure-` name prefixes) on https deployments.
+    pub(crate) secure: bool,
+}
+
+impl CookieCodec {
+    pub(crate) fn new(key: CookieKey, secure: bool) -> CookieCodec {
+        CookieCodec { key, secure }
+    }
+
+    /// Serialises `value` as JSON and encrypts it for the cookie `name`.
+    /// `None` when the result would be too large for a browser to keep.
+    pub(crate) fn seal<T: Serialize>(&self, name: &str, value: &T) -> Option<String> {
+        let json = serde_json::to_string(value).ok()?;
+        let mut jar = CookieJar::new();
+        jar.private_mut(&self.key.current)
+            .add(Cookie::new(name.to_owned(), json));
+        let sealed = jar.get(name)?.value().to_owned();
+        (sealed.len() <= MAX_COOKIE_VALUE).then_some(sealed)
+    }
+
+    /// Decrypts and parses a cookie value; anything that fails (tampered, truncated, other
+    /// key, garbage, old format) is `None`, never an error.
+    pub(crate) fn open<T: DeserializeOwned>(&self, name: &str, sealed: &str) -> Option<T> {
+        if sealed.is_empty() || sealed.len() > MAX_COOKIE_VALUE * 2 {
+            return None;
+        }
+        std::iter::once(&self.key.current)
+            .chain(&self.key.previous)
+            .find_map(|key| {
+                let jar = CookieJar::new();
+                let cookie = Cookie::new(name.to_owned(), sealed.to_owned());
+                jar.private(key).decrypt(cookie)
+            })
+            .and_then(|plain| serde_json::from_str(plain.value()).ok())
+    }
+
+    /// A `Set-Cookie` value with the crate's attributes: HttpOnly, SameSite=Lax,
+    /// `Secure` on https, the given path and lifetime.
+    pub(crate) fn set_cookie(
+        &self,
+        name: &str,
+        value: String,
+        path: &str,
+        max_age_secs: u64,
+    ) -> String {
+        let mut cookie = Cookie::new(name.to_owned(), value);
+        cookie.set_http_only(true);
+        cookie.set_same_site(SameSite::Lax);
+        cookie.set_secure(self.secure);
+        cookie.set_path(path.to_owned());
+        cookie.set_max_age(cookie::time::Duration::seconds(
+            i64::try_from(max_age_secs).unwrap_or(i64::MAX),
+        ));
+        cookie.encoded().to_string()
+    }
+
+    /// A `Set-Cookie` value that removes the cookie (same name, path and attributes).
+    pub(crate) fn remove_cookie(&self, name: &str, path: &str) -> String {
+        self.set_cookie(name, String::new(), path, 0)
+    }
+}
+
+/// Finds the first cookie called `name` in the request's `Cookie` headers, without
+/// allocating for the others.
+pub(crate) fn find_cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    request_cookies(headers).find_map(|(n, v)| (n == name).then_some(v))
+}
+
+/// Every `name=value` pair of the request's `Cookie` headers.
+pub(crate) fn request_cookies(headers: &http::HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            let (n, v) = pair.trim().split_once('=')?;
+            Some((n.trim(), v.trim().trim_matches('"')))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codec() -> CookieCodec {
+        CookieCodec::new(CookieKey::generate(), false)
+    }
+
+    #[test]
+    fn round_trip_and_name_binding() {
+        let c = codec();
+        let sealed = c.seal("a", &vec![1, 2, 3]).unwrap();
+        assert_eq!(c.open::<Vec<i32>>("a", &sealed), Some(vec![1, 2, 3]));
+        // The name is associated data: the value cannot be moved to another cookie.
+        assert_eq!(c.open::<Vec<i32>>("b", &sealed), None);
+    }
+
+    #[test]
+    fn tampered_truncated_garbage_and_foreign_values_are_none() {
+        let c = codec();
+        let sealed = c.seal("s", &"payload").unwrap();
+        let mut bytes = sealed.clone().into_bytes();
+        let mid = bytes.len() / 2;
+        bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert_eq!(c.open::<String>("s", &tampered), None);
+        assert_eq!(c.open::<String>("s", &sealed[..sealed.len() - 4]), None);
+        assert_eq!(c.open::<String>("s", "garbage!!"), None);
+        assert_eq!(c.open::<String>("s", ""), None);
+        assert_eq!(codec().open::<String>("s", &sealed), None);
+    }
+
+    #[test]
+    fn previous_keys_still_open() {
+        let old = CookieKey::generate();
+        let sealed = CookieCodec::new(old.clone(), false)
+            .seal("s", &1u8)
+            .unwrap();
+        let rotated = CookieCodec::new(CookieKey::generate().with_previous(old), false);
+        assert_eq!(rotated.open::<u8>("s", &sealed), Some(1));
+    }
+
+    #[test]
+    fn oversized_values_are_refused() {
+        assert!(codec().seal("s", &"x".repeat(5000)).is_none());
+    }
+
+    #[test]
+    fn attributes() {
+        let c = CookieCodec::new(CookieKey::generate(), true);
+        let set = c.set_cookie("__Host-s", "v".into(), "/", 60);
+        for attr in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/", "Max-Age=60"] {
+            assert!(set.contains(attr), "{set}");
+        }
+        assert!(c.remove_cookie("n", "/").contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn finds_cookies_across_headers() {
+        let mut h = http::HeaderMap::new();
+        h.append(http::header::COOKIE, "a=1; b=2".parse().unwrap());
+        h.append(http::header::COOKIE, "c=3".parse().unwrap());
+        assert_eq!(find_cookie(&h, "b"), Some("2"));
+        assert_eq!(find_cookie(&h, "c"), Some("3"));
+        assert_eq!(find_cookie(&h, "d"), None);
+    }
+}

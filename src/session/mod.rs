@@ -1,0 +1,267 @@
+//! What a logged-in session holds, and how one request reads and changes it.
+//!
+//! The default store is the browser itself: the session is serialised, encrypted with
+//! the [`CookieKey`] and kept in one cookie. A request gets a [`SessionHandle`] that
+//! decrypts the cookie the first time something asks for the session (routes that never
+//! ask pay nothing) and remembers whether the session changed, so the layer writes
+//! `Set-Cookie` only then.
+
+mod cookie;
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+
+pub use self::cookie::CookieKey;
+pub(crate) use self::cookie::{CookieCodec, find_cookie, request_cookies};
+use crate::client::{TokenSet, UserInfo};
+use crate::clock::Clock;
+
+/// The authenticated state of one browser: the state machine's second step (the first is
+/// the login flow cookie, see `routes`).
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct SessionData {
+    /// Random id, new at every login (session fixation defence).
+    pub(crate) id: String,
+    pub(crate) tokens: TokenSet,
+    /// The userinfo snapshot taken at login, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<UserInfo>,
+    pub(crate) created_at: u64,
+    /// Absolute end of the session, whatever the cookie's Max-Age says.
+    pub(crate) expires_at: u64,
+}
+
+impl SessionData {
+    /// A fresh session: new id, nothing carried over from before.
+    pub(crate) fn start(tokens: TokenSet, user: Option<UserInfo>, now: u64, ttl_secs: u64) -> Self {
+        let mut id = [0u8; 16];
+        rand::rng().fill_bytes(&mut id);
+        SessionData {
+            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            tokens,
+            user,
+            created_at: now,
+            expires_at: now.saturating_add(ttl_secs),
+        }
+    }
+}
+
+impl std::fmt::Debug for SessionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionData")
+            .field("tokens", &self.tokens)
+            .field("user", &self.user.as_ref().map(UserInfo::display_name))
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where sessions live and for how long: the cookie name, codec, lifetime and clock.
+#[derive(Clone, Debug)]
+pub(crate) struct SessionConfig {
+    pub(crate) codec: CookieCodec,
+    pub(crate) cookie_name: String,
+    pub(crate) ttl_secs: u64,
+    pub(crate) clock: Clock,
+}
+
+impl SessionConfig {
+    /// Decrypts and checks a session cookie value; expired or unreadable → `None`.
+    fn load(&self, sealed: &str) -> Option<SessionData> {
+        let data: SessionData = self.codec.open(&self.cookie_name, sealed)?;
+        (data.expires_at > self.clock.now()).then_some(data)
+    }
+
+    /// The `Set-Cookie` value for `data`, or a removal when it cannot be stored.
+    fn set_cookie(&self, data: &SessionData) -> String {
+        let sealed = self.codec.seal(&self.cookie_name, data).or_else(|| {
+            // Too big for one cookie: drop the userinfo snapshot (the user is then
+            // resolved through the cache) rather than fail the login.
+            let mut slim = data.clone();
+            slim.user = None;
+            self.codec.seal(&self.cookie_name, &slim)
+        });
+        match sealed {
+            Some(value) => {
+                let max_age = data.expires_at.saturating_sub(self.clock.now());
+                self.codec
+                    .set_cookie(&self.cookie_name, value, "/", max_age)
+            }
+            None => {
+                tracing::error!(
+                    "session too large for a cookie even without the user snapshot; not stored"
+                );
+                self.codec.remove_cookie(&self.cookie_name, "/")
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+enum Change {
+    #[default]
+    Unchanged,
+    Set(Arc<SessionData>),
+    Clear,
+}
+
+/// One request's view of its session: lazily loaded, change-tracked.
+pub(crate) struct SessionHandle {
+    config: Arc<SessionConfig>,
+    sealed: Option<String>,
+    loaded: OnceLock<Option<Arc<SessionData>>>,
+    change: Mutex<Change>,
+}
+
+impl SessionHandle {
+    /// Captures the session cookie of a request without decrypting it.
+    pub(crate) fn from_headers(config: Arc<SessionConfig>, headers: &http::HeaderMap) -> Self {
+        let sealed = find_cookie(headers, &config.cookie_name).map(str::to_owned);
+        SessionHandle {
+            config,
+            sealed,
+            loaded: OnceLock::new(),
+            change: Mutex::new(Change::Unchanged),
+        }
+    }
+
+    /// Whether the request carried a session cookie at all (valid or not).
+    pub(crate) fn has_cookie(&self) -> bool {
+        self.sealed.is_some()
+    }
+
+    /// The current session: a change made during this request wins over the cookie.
+    /// Decrypts at most once per request.
+    pub(crate) fn get(&self) -> Option<Arc<SessionData>> {
+        match &*self.lock() {
+            Change::Set(data) => return Some(data.clone()),
+            Change::Clear => return None,
+            Change::Unchanged => {}
+        }
+        self.loaded
+            .get_or_init(|| {
+                let sealed = self.sealed.as_deref()?;
+                let data = self.config.load(sealed);
+                if data.is_none() {
+                    tracing::debug!("session cookie rejected (unreadable or expired)");
+                }
+                data.map(Arc::new)
+            })
+            .clone()
+    }
+
+    /// Replaces the session (login, refreshed tokens).
+    pub(crate) fn set(&self, data: SessionData) {
+        *self.lock() = Change::Set(Arc::new(data));
+    }
+
+    /// Ends the session.
+    pub(crate) fn clear(&self) {
+        *self.lock() = Change::Clear;
+    }
+
+    /// The `Set-Cookie` value this request owes the browser, if any: after a change, or
+    /// to remove a cookie that turned out unreadable or expired.
+    pub(crate) fn set_cookie_header(&self) -> Option<String> {
+        match &*self.lock() {
+            Change::Set(data) => Some(self.config.set_cookie(data)),
+            Change::Clear => self.has_cookie().then(|| {
+                self.config
+                    .codec
+                    .remove_cookie(&self.config.cookie_name, "/")
+            }),
+            Change::Unchanged => {
+                // Only when someone looked and found the cookie unusable: clean it up.
+                let rejected = self.has_cookie() && matches!(self.loaded.get(), Some(None));
+                rejected.then(|| {
+                    self.config
+                        .codec
+                        .remove_cookie(&self.config.cookie_name, "/")
+                })
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Change> {
+        // A poisoned lock only means a panic elsewhere; the data is still consistent.
+        self.change.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::AccessToken;
+
+    fn config(clock: Clock) -> Arc<SessionConfig> {
+        Arc::new(SessionConfig {
+            codec: CookieCodec::new(CookieKey::generate(), false),
+            cookie_name: "s".into(),
+            ttl_secs: 100,
+            clock,
+        })
+    }
+
+    fn headers_with(cookie: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::COOKIE, cookie.parse().unwrap());
+        h
+    }
+
+    fn cookie_value(set_cookie: &str) -> String {
+        set_cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .split_once('=')
+            .unwrap()
+            .1
+            .to_owned()
+    }
+
+    #[test]
+    fn untouched_handle_writes_nothing() {
+        let cfg = config(Clock::manual(0));
+        let h = SessionHandle::from_headers(cfg, &headers_with("s=whatever"));
+        assert_eq!(h.set_cookie_header(), None);
+    }
+
+    #[test]
+    fn set_then_load_then_expire() {
+        let clock = Clock::manual(1000);
+        let cfg = config(clock.clone());
+        let h = SessionHandle::from_headers(cfg.clone(), &http::HeaderMap::new());
+        assert!(h.get().is_none());
+        let data = SessionData::start(TokenSet::bearer(AccessToken::new("t")), None, 1000, 100);
+        let id = data.id.clone();
+        h.set(data);
+        let set = h.set_cookie_header().unwrap();
+        assert!(set.contains("Max-Age=100"), "{set}");
+
+        let h2 = SessionHandle::from_headers(
+            cfg.clone(),
+            &headers_with(&format!("s={}", cookie_value(&set))),
+        );
+        assert_eq!(h2.get().unwrap().id, id);
+        assert_eq!(h2.set_cookie_header(), None);
+
+        clock.advance(std::time::Duration::from_secs(100));
+        let h3 =
+            SessionHandle::from_headers(cfg, &headers_with(&format!("s={}", cookie_value(&set))));
+        assert!(h3.get().is_none());
+        // The dead cookie is removed.
+        assert!(h3.set_cookie_header().unwrap().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn fresh_sessions_get_new_ids() {
+        let t = || TokenSet::bearer(AccessToken::new("t"));
+        assert_ne!(
+            SessionData::start(t(), None, 0, 1).id,
+            SessionData::start(t(), None, 0, 1).id
+        );
+    }
+}

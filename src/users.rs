@@ -1,0 +1,199 @@
+//! Resolving a token to its user — through userinfo or introspection — behind a bounded
+//! TTL cache with single-flight.
+//!
+//! The cache key is the SHA-256 of the token, so the cache never holds a usable token.
+//! Concurrent first requests with one token share one upstream call (moka's
+//! `try_get_with`). Tokens the provider refused are remembered briefly too, so a flood of
+//! bad tokens does not become a flood of upstream calls. An entry never outlives the
+//! token's own expiry.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::client::{OAuthClient, OAuthError, TokenRef};
+use crate::clock::Clock;
+use crate::provider::UserResolver;
+use crate::secret::AccessToken;
+
+/// How long a refused token is remembered as refused.
+const NEGATIVE_TTL_SECS: u64 = 30;
+
+#[derive(Clone, Debug)]
+enum Entry {
+    User { value: Arc<Value>, until: u64 },
+    Refused { until: u64 },
+}
+
+impl Entry {
+    fn until(&self) -> u64 {
+        match self {
+            Entry::User { until, .. } | Entry::Refused { until } => *until,
+        }
+    }
+}
+
+/// Why a token could not be resolved.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum ResolveError {
+    /// The provider says the token is not (or no longer) valid.
+    #[error("the provider refused the token")]
+    InvalidToken,
+    /// The provider could not be asked right now (down, timing out, 5xx).
+    #[error("the provider is unavailable: {0}")]
+    Unavailable(Arc<OAuthError>),
+    /// The provider answered something unusable, or the app is misconfigured.
+    #[error("user resolution failed: {0}")]
+    Failed(Arc<OAuthError>),
+}
+
+/// Per-entry lifetimes: each entry lives until its own `until` (in the configured clock's
+/// seconds), measured when it is inserted.
+struct UntilExpiry {
+    clock: Clock,
+}
+
+impl moka::Expiry<[u8; 32], Entry> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        value: &Entry,
+        _at: Instant,
+    ) -> Option<Duration> {
+        Some(Duration::from_secs(
+            value.until().saturating_sub(self.clock.now()),
+        ))
+    }
+}
+
+/// The bounded, single-flight cache of resolved users.
+#[derive(Clone)]
+pub(crate) struct UserCache {
+    client: OAuthClient,
+    cache: moka::future::Cache<[u8; 32], Entry>,
+    ttl_secs: u64,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for UserCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCache")
+            .field("entries", &self.cache.entry_count())
+            .field("ttl_secs", &self.ttl_secs)
+            .finish()
+    }
+}
+
+fn token_key(token: &AccessToken) -> [u8; 32] {
+    Sha256::digest(token.secret().as_bytes()).into()
+}
+
+impl UserCache {
+    pub(crate) fn new(client: OAuthClient, ttl: Duration, capacity: u64, clock: Clock) -> Self {
+        let cache = moka::future::Cache::builder()
+            .max_capacity(capacity)
+            .expire_after(UntilExpiry {
+                clock: clock.clone(),
+            })
+            .build();
+        UserCache {
+            client,
+            cache,
+            ttl_secs: ttl.as_secs().max(1),
+            clock,
+        }
+    }
+
+    /// The user behind `token`, from the cache or the provider. `token_expires_at` (unix
+    /// seconds, when known) caps how long the answer is cached.
+    pub(crate) async fn resolve(
+        &self,
+        token: &AccessToken,
+        token_expires_at: Option<u64>,
+    ) -> Result<Arc<Value>, ResolveError> {
+        let key = token_key(token);
+        let now = self.clock.now();
+        if let Some(entry) = self.cache.get(&key).await {
+            if entry.until() > now {
+                return Self::outcome(entry);
+            }
+            // Stale by our clock (which tests may move): fetch again.
+            self.cache.invalidate(&key).await;
+        }
+        let fetch = self.fetch(token.clone(), token_expires_at);
+        let entry = self
+            .cache
+            .try_get_with(key, fetch)
+            .await
+            .map_err(|e: Arc<OAuthError>| {
+                if e.is_transient() {
+                    ResolveError::Unavailable(e)
+                } else {
+                    ResolveError::Failed(e)
+                }
+            })?;
+        Self::outcome(entry)
+    }
+
+    /// Forgets a token (after logout or revocation).
+    pub(crate) async fn forget(&self, token: &AccessToken) {
+        self.cache.invalidate(&token_key(token)).await;
+    }
+
+    fn until(&self, now: u64, token_expires_at: Option<u64>) -> u64 {
+        let ttl_end = now.saturating_add(self.ttl_secs);
+        token_expires_at.map_or(ttl_end, |exp| exp.min(ttl_end))
+    }
+
+    fn outcome(entry: Entry) -> Result<Arc<Value>, ResolveError> {
+        match entry {
+            Entry::User { value, .. } => Ok(value),
+            Entry::Refused { .. } => Err(ResolveError::InvalidToken),
+        }
+    }
+
+    async fn fetch(
+        &self,
+        token: AccessToken,
+        token_expires_at: Option<u64>,
+    ) -> Result<Entry, OAuthError> {
+        let now = self.clock.now();
+        let refused = Entry::Refused {
+            until: now + NEGATIVE_TTL_SECS,
+        };
+        match self.client.provider().user_resolver() {
+            UserResolver::Userinfo => match self.client.userinfo::<Value>(&token).await {
+                Ok(value) if value.is_object() => Ok(Entry::User {
+                    value: Arc::new(value),
+                    until: self.until(now, token_expires_at),
+                }),
+                Ok(_) => Err(OAuthError::Malformed {
+                    endpoint: crate::client::Endpoint::Userinfo,
+                    status: 200,
+                    reason: "the user info is not a JSON object".into(),
+                    excerpt: None,
+                }),
+                Err(e) if e.is_invalid_token() => Ok(refused),
+                Err(e) => Err(e),
+            },
+            UserResolver::Introspection => {
+                let answer = self.client.introspect(TokenRef::Access(&token)).await?;
+                let expired = answer.exp.is_some_and(|exp| exp <= now);
+                if !answer.active || expired {
+                    return Ok(refused);
+                }
+                let exp = match (answer.exp, token_expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let value = serde_json::to_value(answer.to_user_info()).unwrap_or(Value::Null);
+                Ok(Entry::User {
+                    value: Arc::new(value),
+                    until: self.until(now, exp),
+                })
+            }
+        }
+    }
+}
