@@ -147,7 +147,8 @@ impl CookieCodec {
         cookie.set_max_age(cookie::time::Duration::seconds(
             i64::try_from(max_age_secs).unwrap_or(i64::MAX),
         ));
-        cookie.encoded().to_string()
+        // Sealed values are base64, all RFC 6265 cookie-octets: no percent-encoding needed.
+        cookie.to_string()
     }
 
     /// A `Set-Cookie` value that removes the cookie (same name, path and attributes).
