@@ -8,6 +8,7 @@
 mod auth;
 pub mod client;
 mod clock;
+mod config;
 mod error;
 mod extract;
 mod layer;
@@ -23,6 +24,7 @@ mod users;
 pub use auth::{AuthRejection, TokenSource};
 pub use client::{OAuthClient, OAuthError, TokenSet, UserInfo};
 pub use clock::Clock;
+pub use config::OAuthConfig;
 pub use error::ConfigError;
 pub use extract::{AuthSession, BearerUser};
 pub use layer::{
