@@ -1,0 +1,1 @@
+//! Tests of the mock provider over real HTTP.
