@@ -109,7 +109,7 @@ async fn page_text(response: reqwest::Response, step: &str) -> Result<String, St
 
 /// The value of `<input type="hidden" name="{name}" value="...">` on one of our pages.
 /// Values are ids from an URL-safe alphabet, so no unescaping is needed.
-fn hidden_field(page: &str, name: &str) -> Option<String> {
+pub(crate) fn hidden_field(page: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page.find(&marker)? + marker.len();
     let end = page[start..].find('"')? + start;

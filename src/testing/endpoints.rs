@@ -94,24 +94,45 @@ fn with_header(mut response: Response, name: header::HeaderName, value: &str) ->
     response
 }
 
-fn invalid_client(basic: bool, description: &str) -> Response {
-    let response = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
-    if basic {
-        with_header(
-            response,
-            header::WWW_AUTHENTICATE,
-            r#"Basic realm="vcita-mock""#,
-        )
-    } else {
-        response
+/// A failed client authentication; becomes the RFC 6749 §5.2 answer.
+struct ClientAuthError {
+    /// HTTP Basic was tried, so the 401 must carry `WWW-Authenticate: Basic`.
+    basic: bool,
+    error: &'static str,
+    description: &'static str,
+}
+
+fn invalid_client(basic: bool, description: &'static str) -> ClientAuthError {
+    ClientAuthError {
+        basic,
+        error: "invalid_client",
+        description,
     }
 }
 
-/// The value after `scheme ` in the Authorization header (scheme compared
-/// case-insensitively), if that is the scheme used.
+impl IntoResponse for ClientAuthError {
+    fn into_response(self) -> Response {
+        if self.error != "invalid_client" {
+            return oauth_error(StatusCode::BAD_REQUEST, self.error, self.description);
+        }
+        let response = oauth_error(StatusCode::UNAUTHORIZED, self.error, self.description);
+        if self.basic {
+            with_header(
+                response,
+                header::WWW_AUTHENTICATE,
+                r#"Basic realm="vcita-mock""#,
+            )
+        } else {
+            response
+        }
+    }
+}
+
+/// The credentials after `scheme` in the Authorization header (scheme compared
+/// case-insensitively; empty when only the scheme is there), if that scheme is used.
 fn authorization_param<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (given, rest) = value.split_once(' ')?;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (given, rest) = value.split_once(' ').unwrap_or((value, ""));
     given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
 }
 
@@ -133,22 +154,19 @@ fn authenticate_client(
     inner: &Inner,
     headers: &HeaderMap,
     fields: &Fields,
-) -> Result<String, Response> {
-    let has_basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.len() >= 6 && v[..6].eq_ignore_ascii_case("basic "));
-    let (id, secret) = if has_basic {
-        let Some((id, secret)) = authorization_param(headers, "basic").and_then(decode_basic)
-        else {
+) -> Result<String, ClientAuthError> {
+    let basic = authorization_param(headers, "basic");
+    let has_basic = basic.is_some();
+    let (id, secret) = if let Some(credentials) = basic {
+        let Some((id, secret)) = decode_basic(credentials) else {
             return Err(invalid_client(true, "malformed Basic credentials"));
         };
         if fields.contains_key("client_secret") {
-            return Err(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "client authenticated by more than one method",
-            ));
+            return Err(ClientAuthError {
+                basic: true,
+                error: "invalid_request",
+                description: "client authenticated by more than one method",
+            });
         }
         if fields
             .get("client_id")
@@ -222,7 +240,7 @@ fn token_response(inner: &mut Inner, headers: &HeaderMap, fields: &Fields) -> Re
     }
     let client_id = match authenticate_client(inner, headers, fields) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(rejection) => return rejection.into_response(),
     };
     let result = match fields.get("grant_type").map(String::as_str) {
         None => Err(("invalid_request", "grant_type is required".to_owned())),
@@ -346,7 +364,7 @@ pub(crate) async fn introspect(
     let inner = shared.lock();
     let client_id = match authenticate_client(&inner, &headers, &fields) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(rejection) => return rejection.into_response(),
     };
     let Some(token) = fields.get("token") else {
         return oauth_error(
@@ -388,10 +406,8 @@ pub(crate) async fn introspect(
             answer["scope"] = json!(scope);
         }
     }
-    if answer["active"] == true {
-        if let Some(sub) = user.info.get("sub") {
-            answer["sub"] = sub.clone();
-        }
+    if let (true, Some(sub)) = (answer["active"] == true, user.info.get("sub")) {
+        answer["sub"] = sub.clone();
     }
     json_response(StatusCode::OK, &answer)
 }
@@ -409,7 +425,7 @@ pub(crate) async fn revoke(
     let mut inner = shared.lock();
     let client_id = match authenticate_client(&inner, &headers, &fields) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(rejection) => return rejection.into_response(),
     };
     let Some(token) = fields.get("token") else {
         return oauth_error(

@@ -160,7 +160,8 @@ impl RecordedRequest {
         let basic = self
             .authorization
             .as_deref()
-            .is_some_and(|a| a.len() >= 6 && a[..6].eq_ignore_ascii_case("basic "));
+            .and_then(|a| a.split_whitespace().next())
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic"));
         if basic {
             Some(ClientAuth::ClientSecretBasic)
         } else if self.fields.contains_key("client_secret") {
@@ -424,13 +425,12 @@ impl MockProvider {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(mut task) = task {
-            if tokio::time::timeout(Duration::from_secs(1), &mut task)
+        if let Some(mut task) = task
+            && tokio::time::timeout(Duration::from_secs(1), &mut task)
                 .await
                 .is_err()
-            {
-                task.abort();
-            }
+        {
+            task.abort();
         }
     }
 }
