@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::state::{Inner, Shared, flatten_json, unix_secs};
+use super::state::{Inner, Shared, flatten_json, later, unix_secs};
 use super::{Endpoint, MockClient, RecordedRequest};
 
 type Fields = BTreeMap<String, String>;
@@ -273,7 +273,7 @@ fn exchange_code(inner: &mut Inner, client_id: &str, fields: &Fields) -> GrantRe
     }
     // Consumed now, whatever the checks below decide: codes are single-use.
     grant.used = true;
-    if now >= grant.issued_at + grant.lifetime {
+    if now >= later(grant.issued_at, grant.lifetime) {
         return Err(("invalid_grant", "code expired".into()));
     }
     let request = grant.request.clone();

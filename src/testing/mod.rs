@@ -361,7 +361,8 @@ impl MockProvider {
     /// Moves the mock's clock forward: codes and tokens expire without sleeping, and
     /// `created_at` / `exp` values move with it.
     pub fn advance_clock(&self, by: Duration) {
-        self.inner.shared.lock().clock_offset += by;
+        let mut inner = self.inner.shared.lock();
+        inner.clock_offset = inner.clock_offset.saturating_add(by);
     }
 
     /// Mints an access token for the default user and client, as if a login had just

@@ -68,7 +68,7 @@ pub(crate) struct AccessGrant {
 
 impl AccessGrant {
     pub(crate) fn expires_at(&self) -> SystemTime {
-        self.issued_at + self.lifetime
+        later(self.issued_at, self.lifetime)
     }
 }
 
@@ -188,7 +188,7 @@ impl Shared {
 impl Inner {
     /// The mock's clock: real time plus whatever `advance_clock` added.
     pub(crate) fn now(&self) -> SystemTime {
-        SystemTime::now() + self.clock_offset
+        later(SystemTime::now(), self.clock_offset)
     }
 
     pub(crate) fn traffic(&mut self, endpoint: Endpoint) -> &mut Traffic {
@@ -303,6 +303,14 @@ pub(crate) fn random_hex() -> String {
 pub(crate) fn random_base64url() -> String {
     let bytes: [u8; 32] = rand::random();
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `t + d`, saturating instead of panicking, so that any lifetime or clock jump a test
+/// sets (even `Duration::MAX`) is just "far in the future".
+pub(crate) fn later(t: SystemTime, d: Duration) -> SystemTime {
+    t.checked_add(d)
+        .or_else(|| UNIX_EPOCH.checked_add(Duration::from_secs(u64::from(u32::MAX) * 64)))
+        .unwrap_or(t)
 }
 
 pub(crate) fn unix_secs(t: SystemTime) -> u64 {

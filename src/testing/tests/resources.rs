@@ -247,3 +247,28 @@ async fn injected_failures_and_delays() {
     mock.fail_next(Endpoint::Authorize, 1, 500);
     assert!(mock.authorize(&authorize_url(&mock, &[])).await.is_err());
 }
+
+#[tokio::test]
+async fn extreme_lifetimes_and_clock_jumps_do_not_panic() {
+    let mock = MockProvider::builder()
+        .token_lifetime(Duration::MAX)
+        .code_lifetime(Duration::MAX)
+        .start()
+        .await
+        .unwrap();
+    let code = login_code(&mock, &[]).await;
+    let (status, token) = exchange(&mock, &code, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let access = token["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&mock, access).await["active"], true);
+    mock.advance_clock(Duration::MAX);
+    mock.advance_clock(Duration::MAX);
+    // The clock is now past every expiry; the server keeps answering.
+    assert_eq!(
+        userinfo_status(&mock, access).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(introspect(&mock, access).await["active"], false);
+    let fresh = mock.issue_token();
+    assert_eq!(introspect(&mock, &fresh).await["active"], false);
+}
