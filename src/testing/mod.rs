@@ -1,1 +1,426 @@
-//! Test utilities (feature `test-util`).
+//! Test utilities (feature `test-util`): [`MockProvider`], an in-process, vcita-shaped
+//! OAuth 2.0 authorization server on loopback.
+//!
+//! It serves what vcita serves — a login page, a consent page, a JSON token endpoint,
+//! userinfo — plus introspection (RFC 7662), revocation (RFC 7009) and vcita's app
+//! creation endpoint, with knobs for expiry, refresh tokens, failures and delays.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::{ClientAuth, Provider, TokenBody};
+pub use builder::MockProviderBuilder;
+use state::{CannedResponse, Shared};
+
+mod apps;
+mod browser;
+mod builder;
+mod endpoints;
+mod pages;
+mod state;
+#[cfg(test)]
+mod tests;
+
+/// A user who can log in on the mock's login page.
+///
+/// ```
+/// let user = axum_oauth_login::testing::MockUser::default();
+/// assert_eq!(user.email, "owner@example.com");
+/// assert_eq!(user.info["business_name"], "Demo Salon");
+/// ```
+#[derive(Debug, Clone)]
+pub struct MockUser {
+    /// The login email (compared case-insensitively).
+    pub email: String,
+    /// The login password.
+    pub password: String,
+    /// The JSON the userinfo endpoint returns for this user; its `sub` is also the
+    /// introspection `sub`.
+    pub info: serde_json::Value,
+}
+
+impl Default for MockUser {
+    /// `owner@example.com` / `password`, with vcita-shaped userinfo.
+    fn default() -> Self {
+        MockUser {
+            email: "owner@example.com".into(),
+            password: "password".into(),
+            info: json!({
+                "sub": "u-1001",
+                "type": "staff",
+                "role": "owner",
+                "email": "owner@example.com",
+                "business_id": "b-42",
+                "business_uid": "biz_42",
+                "business_name": "Demo Salon",
+                "directory_uid": "dir-1",
+                "brand_host": "app.vcita.com",
+                "brand_theme": { "primary_color": "#1a73e8" },
+            }),
+        }
+    }
+}
+
+/// An OAuth client (a vcita "app") registered with the mock.
+///
+/// ```
+/// use axum_oauth_login::testing::MockClient;
+/// let c = MockClient::new("id", "secret");
+/// assert!(c.redirect_uris.is_empty() && !c.trusted);
+/// ```
+#[derive(Debug, Clone)]
+pub struct MockClient {
+    /// The client id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: String,
+    /// Allowed redirect URIs, matched exactly. Empty means any loopback `http` URI
+    /// (`127.0.0.1`, `[::1]` or `localhost`, any port and path), for apps on port 0.
+    pub redirect_uris: Vec<String>,
+    /// A trusted client skips the consent page (vcita's "Trusted" apps).
+    pub trusted: bool,
+}
+
+impl MockClient {
+    /// An untrusted client that accepts any loopback redirect URI.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> MockClient {
+        MockClient {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            redirect_uris: Vec::new(),
+            trusted: false,
+        }
+    }
+}
+
+/// The mock's endpoints, for counters, recorded requests and injected faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// `GET /app/oauth/authorize` and the login and consent form posts.
+    Authorize,
+    /// `POST /oauth/token`, every grant type.
+    Token,
+    /// `GET /oauth/userinfo`.
+    Userinfo,
+    /// `POST /oauth/introspect`.
+    Introspect,
+    /// `POST /oauth/revoke`.
+    Revoke,
+    /// `POST /platform/v1/apps` (vcita app creation).
+    RegisterApp,
+}
+
+/// A request as the mock received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The `Authorization` header.
+    pub authorization: Option<String>,
+    /// Body fields (query parameters for `GET /app/oauth/authorize`): form fields, or a
+    /// JSON object's members with strings as they are and other values as JSON text.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl RecordedRequest {
+    /// How the client authenticated: HTTP Basic, a `client_secret` in the body, or
+    /// neither.
+    ///
+    /// ```
+    /// use axum_oauth_login::{ClientAuth, testing::RecordedRequest};
+    /// let r = RecordedRequest {
+    ///     content_type: None,
+    ///     authorization: Some("Basic aWQ6c2VjcmV0".into()),
+    ///     fields: Default::default(),
+    /// };
+    /// assert_eq!(r.client_auth(), Some(ClientAuth::ClientSecretBasic));
+    /// ```
+    pub fn client_auth(&self) -> Option<ClientAuth> {
+        let basic = self
+            .authorization
+            .as_deref()
+            .and_then(|a| a.split_whitespace().next())
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic"));
+        if basic {
+            Some(ClientAuth::ClientSecretBasic)
+        } else if self.fields.contains_key("client_secret") {
+            Some(ClientAuth::ClientSecretPost)
+        } else {
+            None
+        }
+    }
+}
+
+/// An in-process, vcita-shaped OAuth 2.0 authorization server on `127.0.0.1`.
+///
+/// Cloning gives another handle to the same server. The server stops when the last
+/// handle is dropped or on [`shutdown`](MockProvider::shutdown).
+///
+/// | path | endpoint |
+/// | --- | --- |
+/// | `GET /app/oauth/authorize` (also `/oauth/authorize`) | login form, then consent |
+/// | `POST /oauth/token` | JSON bodies (forms too unless [`accept_form(false)`](MockProviderBuilder::accept_form)) |
+/// | `GET /oauth/userinfo` | the user's [`info`](MockUser::info) for a bearer token |
+/// | `POST /oauth/introspect`, `POST /oauth/revoke` | RFC 7662, RFC 7009 |
+/// | `POST /platform/v1/apps` | vcita app creation with a directory token |
+///
+/// ```
+/// use axum_oauth_login::testing::{Endpoint, MockProvider};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mock = MockProvider::start().await?;
+/// let authorize = format!(
+///     "{}/app/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&state=xyz",
+///     mock.base_url(),
+///     mock.client_id(),
+///     "http://127.0.0.1:3000/callback",
+/// );
+/// // Logs the default user in and clicks "Allow", without a browser.
+/// let callback = mock.authorize(&authorize).await?;
+/// assert!(callback.query_pairs().any(|(k, v)| k == "state" && v == "xyz"));
+/// let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1;
+///
+/// let token: serde_json::Value = reqwest::Client::new()
+///     .post(mock.provider().token_url().clone())
+///     .json(&serde_json::json!({
+///         "grant_type": "authorization_code",
+///         "code": code,
+///         "client_id": mock.client_id(),
+///         "client_secret": mock.client_secret(),
+///         "redirect_uri": "http://127.0.0.1:3000/callback",
+///     }))
+///     .send()
+///     .await?
+///     .json()
+///     .await?;
+/// assert_eq!(token["token_type"], "bearer");
+/// assert_eq!(mock.hits(Endpoint::Token), 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MockProvider {
+    inner: Arc<Running>,
+}
+
+/// The running server; dropping it drops the shutdown sender, which stops the server.
+struct Running {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    default_client: MockClient,
+    shutdown: Mutex<Option<oneshot::Sender<()>>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for MockProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockProvider")
+            .field("base_url", &self.inner.shared.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockProvider {
+    /// A builder for a mock with non-default settings.
+    pub fn builder() -> MockProviderBuilder {
+        MockProviderBuilder::default()
+    }
+
+    /// Starts a mock with default settings on an OS-chosen port.
+    pub async fn start() -> io::Result<MockProvider> {
+        Self::builder().start().await
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.inner.shared.base_url.clone()
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// A [`Provider`] for this mock: vcita's shape (JSON token bodies,
+    /// `client_secret_post`) with every endpoint on [`base_url`](Self::base_url), and
+    /// the base URL as issuer (the mock sends `iss` on its redirects).
+    pub fn provider(&self) -> Provider {
+        let base = &self.inner.shared.base_url;
+        Provider::custom("vcita-mock")
+            .authorize_url(format!("{base}/app/oauth/authorize"))
+            .token_url(format!("{base}/oauth/token"))
+            .userinfo_url(format!("{base}/oauth/userinfo"))
+            .introspection_url(format!("{base}/oauth/introspect"))
+            .revocation_url(format!("{base}/oauth/revoke"))
+            .issuer(base.clone())
+            .token_body(TokenBody::Json)
+            .client_auth(ClientAuth::ClientSecretPost)
+            .build()
+            .unwrap_or_else(|e| unreachable!("loopback mock URLs are valid: {e}"))
+    }
+
+    /// The default client's id (`mock-client-id` unless replaced).
+    pub fn client_id(&self) -> &str {
+        &self.inner.default_client.client_id
+    }
+
+    /// The default client's secret (`mock-client-secret` unless replaced).
+    pub fn client_secret(&self) -> &str {
+        &self.inner.default_client.client_secret
+    }
+
+    /// The user who can log in.
+    pub fn user(&self) -> &MockUser {
+        &self.inner.shared.user
+    }
+
+    /// Requests received by an endpoint so far, faulted ones included.
+    pub fn hits(&self, endpoint: Endpoint) -> usize {
+        self.inner
+            .shared
+            .lock()
+            .traffic
+            .get(&endpoint)
+            .map_or(0, |t| t.hits)
+    }
+
+    /// Token requests with `grant_type=refresh_token` so far.
+    pub fn refresh_hits(&self) -> usize {
+        self.inner.shared.lock().refresh_hits
+    }
+
+    /// The requests an endpoint received, oldest first.
+    pub fn requests(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
+        self.inner
+            .shared
+            .lock()
+            .traffic
+            .get(&endpoint)
+            .map(|t| t.requests.clone())
+            .unwrap_or_default()
+    }
+
+    /// The next `n` requests to `endpoint` get `status` with
+    /// `{"error":"server_error","error_description":"injected failure"}`. A `status`
+    /// that is not a valid HTTP status code becomes 500.
+    pub fn fail_next(&self, endpoint: Endpoint, n: usize, status: u16) {
+        let body = json!({"error": "server_error", "error_description": "injected failure"});
+        self.respond_next(endpoint, n, status, "application/json", body.to_string());
+    }
+
+    /// The next `n` requests to `endpoint` get exactly this answer (e.g. an HTML 502
+    /// page). A `status` that is not a valid HTTP status code becomes 500, an invalid
+    /// content type `application/octet-stream`.
+    pub fn respond_next(
+        &self,
+        endpoint: Endpoint,
+        n: usize,
+        status: u16,
+        content_type: &str,
+        body: impl Into<Bytes>,
+    ) {
+        let canned = CannedResponse {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            content_type: HeaderValue::from_str(content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            body: body.into(),
+        };
+        let mut inner = self.inner.shared.lock();
+        let queue = &mut inner.traffic(endpoint).canned;
+        queue.extend(std::iter::repeat_n(canned, n));
+    }
+
+    /// The next `n` requests to `endpoint` wait `delay` before being handled.
+    pub fn delay_next(&self, endpoint: Endpoint, n: usize, delay: Duration) {
+        let mut inner = self.inner.shared.lock();
+        let queue = &mut inner.traffic(endpoint).delays;
+        queue.extend(std::iter::repeat_n(delay, n));
+    }
+
+    /// The `expires_in` of tokens issued from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.inner.shared.lock().config.token_lifetime = lifetime;
+    }
+
+    /// The lifetime of codes issued from now on.
+    pub fn set_code_lifetime(&self, lifetime: Duration) {
+        self.inner.shared.lock().config.code_lifetime = lifetime;
+    }
+
+    /// Moves the mock's clock forward: codes and tokens expire without sleeping, and
+    /// `created_at` / `exp` values move with it.
+    pub fn advance_clock(&self, by: Duration) {
+        let mut inner = self.inner.shared.lock();
+        inner.clock_offset = inner.clock_offset.saturating_add(by);
+    }
+
+    /// Mints an access token for the default user and client, as if a login had just
+    /// happened, and returns it.
+    pub fn issue_token(&self) -> String {
+        let client_id = self.client_id().to_owned();
+        let body = self
+            .inner
+            .shared
+            .lock()
+            .issue_tokens(&client_id, None, None, None);
+        body["access_token"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Invalidates every access and refresh token issued so far.
+    pub fn revoke_all(&self) {
+        let mut inner = self.inner.shared.lock();
+        inner.access.clear();
+        inner.refresh.clear();
+    }
+
+    /// Plays the browser: opens `authorize_url`, logs the default user in, clicks
+    /// "Allow" and returns the redirect's `Location` (`redirect_uri?code=..&state=..`)
+    /// without following it. When the mock answers the authorize request itself with
+    /// an error redirect (`error=..`), that location is returned. An error page (unknown
+    /// client, unregistered redirect URI) or a refused login is an `Err`.
+    pub async fn authorize(&self, authorize_url: &str) -> Result<url::Url, String> {
+        browser::walk(authorize_url, self.user(), "allow").await
+    }
+
+    /// Like [`authorize`](Self::authorize), but clicks "Deny": the location carries
+    /// `error=access_denied`.
+    pub async fn deny(&self, authorize_url: &str) -> Result<url::Url, String> {
+        browser::walk(authorize_url, self.user(), "deny").await
+    }
+
+    /// Stops the server for every handle: no new connections, open ones finish their
+    /// request. Waits up to a second for that, then aborts the server task.
+    pub async fn shutdown(&self) {
+        let sender = self
+            .inner
+            .shutdown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(sender);
+        let task = self
+            .inner
+            .task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(mut task) = task
+            && tokio::time::timeout(Duration::from_secs(1), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}

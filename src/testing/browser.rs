@@ -1,0 +1,117 @@
+//! A browser-less walk through the mock's login and consent pages over real HTTP.
+
+use http::{HeaderValue, StatusCode, header};
+use url::Url;
+
+use super::MockUser;
+use super::pages::{CONSENT_PATH, LOGIN_PATH, REQUEST_FIELD, SESSION_COOKIE};
+
+/// Opens `authorize_url`, logs `user` in, answers the consent page with `decision`
+/// (`allow` or `deny`) and returns the redirect's `Location` without following it.
+///
+/// reqwest's cookie store is not enabled for the library, so the session cookie is
+/// carried by hand.
+pub(crate) async fn walk(
+    authorize_url: &str,
+    user: &MockUser,
+    decision: &str,
+) -> Result<Url, String> {
+    let start = Url::parse(authorize_url).map_err(|e| format!("bad authorize URL: {e}"))?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+    let send = |request: reqwest::RequestBuilder| async move {
+        request
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {e}"))
+    };
+
+    let response = send(http.get(start.clone())).await?;
+    if let Some(location) = location(&start, &response)? {
+        return Ok(location);
+    }
+    let page = page_text(response, "authorize").await?;
+    let request_id = hidden_field(&page, REQUEST_FIELD)
+        .ok_or_else(|| "the authorize page carries no pending request id".to_owned())?;
+
+    let login_url = start.join(LOGIN_PATH).map_err(|e| e.to_string())?;
+    let response = send(http.post(login_url.clone()).form(&[
+        ("email", user.email.as_str()),
+        ("password", user.password.as_str()),
+        (REQUEST_FIELD, request_id.as_str()),
+    ]))
+    .await?;
+    // A trusted client is sent back straight after login.
+    if let Some(location) = location(&login_url, &response)? {
+        return Ok(location);
+    }
+    let cookie = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|pair| pair.starts_with(&format!("{SESSION_COOKIE}=")))
+        .map(str::to_owned);
+    let page = page_text(response, "login").await?;
+    let Some(cookie) = cookie.filter(|_| page.contains(CONSENT_PATH)) else {
+        return Err("login was refused (wrong email or password?)".into());
+    };
+
+    let consent_url = start.join(CONSENT_PATH).map_err(|e| e.to_string())?;
+    let cookie = HeaderValue::from_str(&cookie).map_err(|e| e.to_string())?;
+    let response = send(
+        http.post(consent_url.clone())
+            .header(header::COOKIE, cookie)
+            .form(&[("decision", decision), (REQUEST_FIELD, request_id.as_str())]),
+    )
+    .await?;
+    match location(&consent_url, &response)? {
+        Some(location) => Ok(location),
+        None => Err(format!(
+            "the consent page answered {} instead of a redirect",
+            response.status()
+        )),
+    }
+}
+
+/// The resolved `Location` of a redirect, `None` for any other success.
+fn location(base: &Url, response: &reqwest::Response) -> Result<Option<Url>, String> {
+    let status = response.status();
+    if status.is_redirection() {
+        let value = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| format!("{status} without a Location header"))?;
+        return base
+            .join(value)
+            .map(Some)
+            .map_err(|e| format!("bad Location `{value}`: {e}"));
+    }
+    Ok(None)
+}
+
+async fn page_text(response: reqwest::Response, step: &str) -> Result<String, String> {
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| format!("reading the {step} page failed: {e}"))?;
+    if status != StatusCode::OK {
+        let snippet: String = text.chars().take(300).collect();
+        return Err(format!("the {step} page answered {status}: {snippet}"));
+    }
+    Ok(text)
+}
+
+/// The value of `<input type="hidden" name="{name}" value="...">` on one of our pages.
+/// Values are ids from an URL-safe alphabet, so no unescaping is needed.
+pub(crate) fn hidden_field(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(page[start..end].to_owned())
+}

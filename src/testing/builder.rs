@@ -1,0 +1,204 @@
+//! [`MockProviderBuilder`]: the mock's settings, and starting the server.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use super::state::{Config, Shared};
+use super::{MockClient, MockProvider, MockUser, Running, apps, endpoints, pages};
+
+/// The default client's id.
+const DEFAULT_CLIENT_ID: &str = "mock-client-id";
+/// The default client's secret.
+const DEFAULT_CLIENT_SECRET: &str = "mock-client-secret";
+/// The directory token app creation accepts unless changed.
+const DEFAULT_DIRECTORY_TOKEN: &str = "mock-directory-token";
+/// vcita's `expires_in`: 20 years.
+const VCITA_TOKEN_LIFETIME: Duration = Duration::from_secs(631_152_000);
+/// vcita's code lifetime.
+const VCITA_CODE_LIFETIME: Duration = Duration::from_secs(30);
+
+/// Settings for a [`MockProvider`]; see [`MockProvider::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_oauth_login::testing::{MockClient, MockProvider};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let mock = MockProvider::builder()
+///     .code_lifetime(Duration::from_secs(60))
+///     .refresh_tokens(true)
+///     .accept_form(false)
+///     .client(MockClient { trusted: true, ..MockClient::new("trusted-app", "s3cret") })
+///     .start()
+///     .await?;
+/// assert!(mock.base_url().starts_with("http://127.0.0.1:"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct MockProviderBuilder {
+    port: u16,
+    default_client: MockClient,
+    clients: Vec<MockClient>,
+    user: MockUser,
+    config: Config,
+}
+
+impl Default for MockProviderBuilder {
+    fn default() -> Self {
+        MockProviderBuilder {
+            port: 0,
+            default_client: MockClient::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
+            clients: Vec::new(),
+            user: MockUser::default(),
+            config: Config {
+                token_lifetime: VCITA_TOKEN_LIFETIME,
+                code_lifetime: VCITA_CODE_LIFETIME,
+                refresh_tokens: false,
+                rotate_refresh_tokens: true,
+                accept_form: true,
+                directory_token: DEFAULT_DIRECTORY_TOKEN.into(),
+                iss_in_redirect: true,
+            },
+        }
+    }
+}
+
+impl MockProviderBuilder {
+    /// Listens on this port of `127.0.0.1` (default 0: the OS chooses).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Registers another client. One with the default client's id replaces it.
+    pub fn client(mut self, client: MockClient) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// Replaces the default client (`mock-client-id`, any loopback redirect URI,
+    /// untrusted).
+    pub fn default_client(mut self, client: MockClient) -> Self {
+        self.default_client = client;
+        self
+    }
+
+    /// Replaces the user who can log in (default: [`MockUser::default`]).
+    pub fn user(mut self, user: MockUser) -> Self {
+        self.user = user;
+        self
+    }
+
+    /// `expires_in` of issued tokens (default 631152000 s, like vcita).
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.token_lifetime = lifetime;
+        self
+    }
+
+    /// How long a code can be exchanged (default 30 s, like vcita).
+    pub fn code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.code_lifetime = lifetime;
+        self
+    }
+
+    /// Issues refresh tokens (default off, like vcita).
+    pub fn refresh_tokens(mut self, on: bool) -> Self {
+        self.config.refresh_tokens = on;
+        self
+    }
+
+    /// Every refresh returns a new refresh token and invalidates the old one (default
+    /// on, like Apicbase). Off: the refresh token stays and refresh responses carry none.
+    pub fn rotate_refresh_tokens(mut self, on: bool) -> Self {
+        self.config.rotate_refresh_tokens = on;
+        self
+    }
+
+    /// Whether the token endpoint also takes form bodies (default on). Off, like vcita,
+    /// anything but JSON gets `400 invalid_request`.
+    pub fn accept_form(mut self, on: bool) -> Self {
+        self.config.accept_form = on;
+        self
+    }
+
+    /// The directory token app creation accepts (default `mock-directory-token`).
+    pub fn directory_token(mut self, token: impl Into<String>) -> Self {
+        self.config.directory_token = token.into();
+        self
+    }
+
+    /// Whether redirects back to the client carry `iss` (RFC 9207; default on, matching
+    /// the issuer of [`MockProvider::provider`]). Off, like vcita.
+    pub fn iss_in_redirect(mut self, on: bool) -> Self {
+        self.config.iss_in_redirect = on;
+        self
+    }
+
+    /// Binds the port and starts serving on a tokio task.
+    pub async fn start(self) -> io::Result<MockProvider> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], self.port))).await?;
+        let addr = listener.local_addr()?;
+        let mut clients = vec![self.default_client.clone()];
+        clients.extend(self.clients);
+        let default_client = clients
+            .iter()
+            .rev()
+            .find(|c| c.client_id == self.default_client.client_id)
+            .cloned()
+            .unwrap_or(self.default_client);
+        let shared = Arc::new(Shared::new(
+            format!("http://{addr}"),
+            self.user,
+            clients,
+            self.config,
+        ));
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let app = router(shared.clone());
+        let task = tokio::spawn(async move {
+            let stopped = async {
+                // A send or a dropped sender both mean stop.
+                let _ = signal.await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::warn!("mock provider stopped with an error: {e}");
+            }
+        });
+        Ok(MockProvider {
+            inner: Arc::new(Running {
+                shared,
+                addr,
+                default_client,
+                shutdown: Mutex::new(Some(shutdown)),
+                task: Mutex::new(Some(task)),
+            }),
+        })
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/app/oauth/authorize", get(pages::authorize))
+        .route("/oauth/authorize", get(pages::authorize))
+        .route(pages::LOGIN_PATH, post(pages::login))
+        .route(pages::CONSENT_PATH, post(pages::consent))
+        .route("/oauth/token", post(endpoints::token))
+        .route("/oauth/userinfo", get(endpoints::userinfo))
+        .route("/oauth/introspect", post(endpoints::introspect))
+        .route("/oauth/revoke", post(endpoints::revoke))
+        .route("/platform/v1/apps", post(apps::register_app))
+        .fallback(endpoints::not_found)
+        .with_state(shared)
+}

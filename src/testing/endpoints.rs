@@ -1,0 +1,462 @@
+//! The OAuth API endpoints: token, userinfo, introspection and revocation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::state::{Inner, Shared, flatten_json, later, unix_secs};
+use super::{Endpoint, MockClient, RecordedRequest};
+
+type Fields = BTreeMap<String, String>;
+
+/// The media type of a request, lower-cased and without parameters.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    Some(essence.to_ascii_lowercase())
+}
+
+fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// Parses `application/x-www-form-urlencoded` pairs; a repeated parameter is an error
+/// (RFC 6749 §3.1, §3.2).
+pub(crate) fn parse_form(bytes: &[u8]) -> Result<Fields, String> {
+    let mut fields = Fields::new();
+    for (k, v) in url::form_urlencoded::parse(bytes) {
+        if fields.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(format!("parameter `{k}` is repeated"));
+        }
+    }
+    Ok(fields)
+}
+
+/// Reads body fields from a JSON object or a form, whichever the content type says.
+fn read_fields(headers: &HeaderMap, body: &[u8]) -> Result<Fields, String> {
+    match media_type(headers).as_deref() {
+        Some("application/json") => match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Ok(flatten_json(&map)),
+            Ok(_) => Err("the JSON body must be an object".into()),
+            Err(e) => Err(format!("malformed JSON body: {e}")),
+        },
+        Some("application/x-www-form-urlencoded") => parse_form(body),
+        _ if body.is_empty() => Ok(Fields::new()),
+        Some(other) => Err(format!("unsupported Content-Type `{other}`")),
+        None => Err("missing Content-Type".into()),
+    }
+}
+
+pub(crate) fn record(headers: &HeaderMap, fields: Fields) -> RecordedRequest {
+    RecordedRequest {
+        content_type: header_string(headers, header::CONTENT_TYPE),
+        authorization: header_string(headers, header::AUTHORIZATION),
+        fields,
+    }
+}
+
+/// An RFC 6749 §5.2 error body; every token-endpoint answer is `no-store`.
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    json_response(
+        status,
+        &json!({ "error": error, "error_description": description }),
+    )
+}
+
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn with_header(mut response: Response, name: header::HeaderName, value: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, v);
+    }
+    response
+}
+
+/// A failed client authentication; becomes the RFC 6749 §5.2 answer.
+struct ClientAuthError {
+    /// HTTP Basic was tried, so the 401 must carry `WWW-Authenticate: Basic`.
+    basic: bool,
+    error: &'static str,
+    description: &'static str,
+}
+
+fn invalid_client(basic: bool, description: &'static str) -> ClientAuthError {
+    ClientAuthError {
+        basic,
+        error: "invalid_client",
+        description,
+    }
+}
+
+impl IntoResponse for ClientAuthError {
+    fn into_response(self) -> Response {
+        if self.error != "invalid_client" {
+            return oauth_error(StatusCode::BAD_REQUEST, self.error, self.description);
+        }
+        let response = oauth_error(StatusCode::UNAUTHORIZED, self.error, self.description);
+        if self.basic {
+            with_header(
+                response,
+                header::WWW_AUTHENTICATE,
+                r#"Basic realm="vcita-mock""#,
+            )
+        } else {
+            response
+        }
+    }
+}
+
+/// The credentials after `scheme` in the Authorization header (scheme compared
+/// case-insensitively; empty when only the scheme is there), if that scheme is used.
+pub(crate) fn authorization_param<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (given, rest) = value.split_once(' ').unwrap_or((value, ""));
+    given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
+
+/// RFC 6749 §2.3.1: Basic credentials are the form-urlencoded id and secret.
+fn decode_basic(param: &str) -> Option<(String, String)> {
+    let decoded = String::from_utf8(STANDARD.decode(param).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// Authenticates the client by `client_secret_basic` or `client_secret_post` and
+/// returns its id, or the 401 to send.
+fn authenticate_client(
+    inner: &Inner,
+    headers: &HeaderMap,
+    fields: &Fields,
+) -> Result<String, ClientAuthError> {
+    let basic = authorization_param(headers, "basic");
+    let has_basic = basic.is_some();
+    let (id, secret) = if let Some(credentials) = basic {
+        let Some((id, secret)) = decode_basic(credentials) else {
+            return Err(invalid_client(true, "malformed Basic credentials"));
+        };
+        if fields.contains_key("client_secret") {
+            return Err(ClientAuthError {
+                basic: true,
+                error: "invalid_request",
+                description: "client authenticated by more than one method",
+            });
+        }
+        if fields
+            .get("client_id")
+            .is_some_and(|body_id| *body_id != id)
+        {
+            return Err(invalid_client(
+                true,
+                "client_id does not match the Basic credentials",
+            ));
+        }
+        (id, secret)
+    } else {
+        match (fields.get("client_id"), fields.get("client_secret")) {
+            (Some(id), Some(secret)) => (id.clone(), secret.clone()),
+            _ => return Err(invalid_client(false, "client authentication required")),
+        }
+    };
+    let known = inner.clients.get(&id).is_some_and(|c: &MockClient| {
+        bool::from(c.client_secret.as_bytes().ct_eq(secret.as_bytes()))
+    });
+    if known {
+        Ok(id)
+    } else {
+        Err(invalid_client(
+            has_basic,
+            "unknown client or wrong client secret",
+        ))
+    }
+}
+
+/// Parses, counts, records and applies faults; then hands the fields on.
+async fn begin_with_fields(
+    shared: &Shared,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Fields, Response> {
+    let parsed = read_fields(headers, body);
+    let fields = parsed.clone().unwrap_or_default();
+    let is_refresh = endpoint == Endpoint::Token
+        && fields.get("grant_type").map(String::as_str) == Some("refresh_token");
+    if let Some(canned) = shared
+        .begin(endpoint, record(headers, fields), is_refresh)
+        .await
+    {
+        return Err(canned);
+    }
+    parsed.map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e))
+}
+
+/// `POST /oauth/token`.
+pub(crate) async fn token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match begin_with_fields(&shared, Endpoint::Token, &headers, &body).await {
+        Ok(fields) => token_response(&mut shared.lock(), &headers, &fields),
+        Err(response) => response,
+    }
+}
+
+fn token_response(inner: &mut Inner, headers: &HeaderMap, fields: &Fields) -> Response {
+    let is_json = media_type(headers).as_deref() == Some("application/json");
+    if !is_json && !inner.config.accept_form {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the token endpoint accepts only application/json bodies",
+        );
+    }
+    let client_id = match authenticate_client(inner, headers, fields) {
+        Ok(id) => id,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let result = match fields.get("grant_type").map(String::as_str) {
+        None => Err(("invalid_request", "grant_type is required".to_owned())),
+        Some("authorization_code") => exchange_code(inner, &client_id, fields),
+        Some("refresh_token") => refresh(inner, &client_id, fields),
+        Some(_) => Err((
+            "unsupported_grant_type",
+            "only authorization_code and refresh_token are supported".to_owned(),
+        )),
+    };
+    match result {
+        Ok(body) => json_response(StatusCode::OK, &body),
+        Err((error, description)) => oauth_error(StatusCode::BAD_REQUEST, error, &description),
+    }
+}
+
+type GrantResult = Result<Value, (&'static str, String)>;
+
+fn exchange_code(inner: &mut Inner, client_id: &str, fields: &Fields) -> GrantResult {
+    let Some(code) = fields.get("code") else {
+        return Err(("invalid_request", "code is required".into()));
+    };
+    let now = inner.now();
+    let Some(grant) = inner.codes.get_mut(code) else {
+        return Err(("invalid_grant", "unknown code".into()));
+    };
+    if grant.used {
+        inner.revoke_issued_for_code(code);
+        return Err(("invalid_grant", "code already used".into()));
+    }
+    // Consumed now, whatever the checks below decide: codes are single-use.
+    grant.used = true;
+    if now >= later(grant.issued_at, grant.lifetime) {
+        return Err(("invalid_grant", "code expired".into()));
+    }
+    let request = grant.request.clone();
+    if request.client_id != client_id {
+        return Err(("invalid_grant", "code was issued to another client".into()));
+    }
+    match fields.get("redirect_uri") {
+        Some(uri) if *uri != request.redirect_uri => {
+            return Err(("invalid_grant", "redirect_uri mismatch".into()));
+        }
+        None if request.redirect_uri_given => {
+            return Err(("invalid_request", "redirect_uri is required".into()));
+        }
+        _ => {}
+    }
+    if let Some(challenge) = &request.code_challenge {
+        let verified = fields.get("code_verifier").is_some_and(|verifier| {
+            let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            bool::from(digest.as_bytes().ct_eq(challenge.as_bytes()))
+        });
+        if !verified {
+            return Err(("invalid_grant", "PKCE verification failed".into()));
+        }
+    }
+    Ok(inner.issue_tokens(client_id, request.scope, Some(code.clone()), None))
+}
+
+fn refresh(inner: &mut Inner, client_id: &str, fields: &Fields) -> GrantResult {
+    let Some(token) = fields.get("refresh_token") else {
+        return Err(("invalid_request", "refresh_token is required".into()));
+    };
+    let Some(grant) = inner.refresh.get(token) else {
+        return Err(("invalid_grant", "unknown or revoked refresh token".into()));
+    };
+    if grant.client_id != client_id {
+        return Err((
+            "invalid_grant",
+            "refresh token was issued to another client".into(),
+        ));
+    }
+    let scope = grant.scope.clone();
+    if inner.config.rotate_refresh_tokens {
+        // The old refresh token stops working; access tokens it produced stay valid.
+        inner.refresh.remove(token);
+        Ok(inner.issue_tokens(client_id, scope, None, None))
+    } else {
+        Ok(inner.issue_tokens(client_id, scope, None, Some(token.clone())))
+    }
+}
+
+fn invalid_token(description: &str) -> Response {
+    with_header(
+        oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", description),
+        header::WWW_AUTHENTICATE,
+        &format!(
+            r#"Bearer realm="vcita-mock", error="invalid_token", error_description="{description}""#
+        ),
+    )
+}
+
+/// `GET /oauth/userinfo`.
+pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(canned) = shared
+        .begin(Endpoint::Userinfo, record(&headers, Fields::new()), false)
+        .await
+    {
+        return canned;
+    }
+    let Some(token) = authorization_param(&headers, "bearer") else {
+        return invalid_token("no bearer token");
+    };
+    if shared.lock().active_access(token).is_none() {
+        return invalid_token("the access token is unknown, revoked or expired");
+    }
+    json_response(StatusCode::OK, &shared.user.info)
+}
+
+/// `POST /oauth/introspect` (RFC 7662).
+pub(crate) async fn introspect(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = match begin_with_fields(&shared, Endpoint::Introspect, &headers, &body).await {
+        Ok(fields) => fields,
+        Err(response) => return response,
+    };
+    let inner = shared.lock();
+    let client_id = match authenticate_client(&inner, &headers, &fields) {
+        Ok(id) => id,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let Some(token) = fields.get("token") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        );
+    };
+    let user = &shared.user;
+    let mut answer = json!({ "active": false });
+    // Like Apicbase: a token is only active for the client it was issued to.
+    if let Some(g) = inner
+        .active_access(token)
+        .filter(|g| g.client_id == client_id)
+    {
+        answer = json!({
+            "active": true,
+            "exp": unix_secs(g.expires_at()),
+            "iat": unix_secs(g.issued_at),
+            "client_id": g.client_id,
+            "username": user.email,
+            "token_type": "access_token",
+        });
+        if let Some(scope) = &g.scope {
+            answer["scope"] = json!(scope);
+        }
+    } else if let Some(g) = inner
+        .refresh
+        .get(token)
+        .filter(|g| g.client_id == client_id)
+    {
+        answer = json!({
+            "active": true,
+            "client_id": g.client_id,
+            "username": user.email,
+            "token_type": "refresh_token",
+        });
+        if let Some(scope) = &g.scope {
+            answer["scope"] = json!(scope);
+        }
+    }
+    if let (true, Some(sub)) = (answer["active"] == true, user.info.get("sub")) {
+        answer["sub"] = sub.clone();
+    }
+    json_response(StatusCode::OK, &answer)
+}
+
+/// `POST /oauth/revoke` (RFC 7009).
+pub(crate) async fn revoke(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = match begin_with_fields(&shared, Endpoint::Revoke, &headers, &body).await {
+        Ok(fields) => fields,
+        Err(response) => return response,
+    };
+    let mut inner = shared.lock();
+    let client_id = match authenticate_client(&inner, &headers, &fields) {
+        Ok(id) => id,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let Some(token) = fields.get("token") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        );
+    };
+    // Tokens of other clients are left alone; unknown tokens are not an error (§2.2).
+    if inner
+        .access
+        .get(token)
+        .is_some_and(|g| g.client_id == client_id)
+    {
+        inner.access.remove(token);
+    }
+    if inner
+        .refresh
+        .get(token)
+        .is_some_and(|g| g.client_id == client_id)
+    {
+        inner.revoke_refresh(token);
+    }
+    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
+}
+
+/// Anything else: a JSON 404.
+pub(crate) async fn not_found() -> Response {
+    oauth_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint on the mock provider",
+    )
+}
