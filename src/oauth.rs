@@ -343,12 +343,12 @@ impl OAuthBuilder {
         );
         Ok(OAuth {
             inner: Arc::new(OAuthInner {
-                session: Arc::new(SessionConfig {
-                    codec: codec.clone(),
-                    cookie_name: session_cookie,
-                    ttl_secs: self.session_lifetime.as_secs(),
-                    clock: self.clock.clone(),
-                }),
+                session: Arc::new(SessionConfig::new(
+                    codec.clone(),
+                    session_cookie,
+                    self.session_lifetime.as_secs(),
+                    self.clock.clone(),
+                )),
                 flow: FlowConfig {
                     codec,
                     cookie_prefix: flow_prefix,

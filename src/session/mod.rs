@@ -59,19 +59,68 @@ impl std::fmt::Debug for SessionData {
     }
 }
 
+/// How many verified sessions are remembered, and for how long.
+const VERIFIED_CAPACITY: u64 = 10_000;
+const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Where sessions live and for how long: the cookie name, codec, lifetime and clock.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct SessionConfig {
     pub(crate) codec: CookieCodec,
     pub(crate) cookie_name: String,
     pub(crate) ttl_secs: u64,
     pub(crate) clock: Clock,
+    /// Sessions already decrypted and parsed, keyed by SHA-256 of the sealed cookie
+    /// value: a session's cookie is immutable, so a hit skips AES-GCM and JSON on the
+    /// hot path. Only values that decrypted with our key get in; expiry is still checked
+    /// on every read.
+    verified: moka::sync::Cache<[u8; 32], Arc<SessionData>>,
+}
+
+impl std::fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("cookie_name", &self.cookie_name)
+            .field("ttl_secs", &self.ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+fn cookie_digest(sealed: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(sealed.as_bytes()).into()
 }
 
 impl SessionConfig {
+    pub(crate) fn new(
+        codec: CookieCodec,
+        cookie_name: String,
+        ttl_secs: u64,
+        clock: Clock,
+    ) -> Self {
+        SessionConfig {
+            codec,
+            cookie_name,
+            ttl_secs,
+            clock,
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(VERIFIED_TTL)
+                .build(),
+        }
+    }
+
     /// Decrypts and checks a session cookie value; expired or unreadable → `None`.
-    fn load(&self, sealed: &str) -> Option<SessionData> {
-        let data: SessionData = self.codec.open(&self.cookie_name, sealed)?;
+    fn load(&self, sealed: &str) -> Option<Arc<SessionData>> {
+        let key = cookie_digest(sealed);
+        let data = match self.verified.get(&key) {
+            Some(data) => data,
+            None => {
+                let data = Arc::new(self.codec.open::<SessionData>(&self.cookie_name, sealed)?);
+                self.verified.insert(key, data.clone());
+                data
+            }
+        };
         (data.expires_at > self.clock.now()).then_some(data)
     }
 
@@ -86,6 +135,9 @@ impl SessionConfig {
         });
         match sealed {
             Some(value) => {
+                // The browser sends this value next: remember it as verified already.
+                self.verified
+                    .insert(cookie_digest(&value), Arc::new(data.clone()));
                 let max_age = data.expires_at.saturating_sub(self.clock.now());
                 self.codec
                     .set_cookie(&self.cookie_name, value, "/", max_age)
@@ -148,7 +200,7 @@ impl SessionHandle {
                 if data.is_none() {
                     tracing::debug!("session cookie rejected (unreadable or expired)");
                 }
-                data.map(Arc::new)
+                data
             })
             .clone()
     }
@@ -197,12 +249,12 @@ mod tests {
     use crate::secret::AccessToken;
 
     fn config(clock: Clock) -> Arc<SessionConfig> {
-        Arc::new(SessionConfig {
-            codec: CookieCodec::new(CookieKey::generate(), false),
-            cookie_name: "s".into(),
-            ttl_secs: 100,
+        Arc::new(SessionConfig::new(
+            CookieCodec::new(CookieKey::generate(), false),
+            "s".into(),
+            100,
             clock,
-        })
+        ))
     }
 
     fn headers_with(cookie: &str) -> http::HeaderMap {
