@@ -1,0 +1,303 @@
+//! `BearerUser` and `RequireLogin` with `Authorization: Bearer`: RFC 6750 answers, the
+//! single-flight user cache, provider outages (503, never 401) and refused session tokens.
+
+mod common;
+
+use std::time::Duration;
+
+use axum_oauth_login::testing::Endpoint;
+use common::*;
+use reqwest::StatusCode;
+use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+fn challenge(res: &reqwest::Response) -> String {
+    res.headers()
+        .get(WWW_AUTHENTICATE)
+        .expect("a WWW-Authenticate challenge")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn good_token_resolves_to_the_user() {
+    let app = TestApp::spawn().await;
+    let token = app.mock.issue_token();
+    let res = app
+        .get_with("/api/me", &[("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        set_cookies(res.headers()).is_empty(),
+        "no session for API calls"
+    );
+    let me = json(res).await;
+    assert_eq!(me["business_name"], "Demo Salon");
+    assert_eq!(me["sub"], "u-1001");
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), 1);
+}
+
+#[tokio::test]
+async fn unknown_token_is_invalid_token() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .get_with("/api/me", &[("authorization", "Bearer not-a-real-token")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let c = challenge(&res);
+    assert!(
+        c.starts_with(r#"Bearer realm="app", error="invalid_token""#),
+        "{c}"
+    );
+    assert_eq!(json(res).await["error"], "invalid_token");
+    // Refusals are remembered briefly: a flood of bad tokens is not a flood upstream.
+    let res = app
+        .get_with("/api/me", &[("authorization", "Bearer not-a-real-token")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), 1);
+}
+
+#[tokio::test]
+async fn no_credentials_is_a_bare_challenge() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/api/me").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge(&res), r#"Bearer realm="app""#);
+    // Another scheme is not a Bearer credential at all.
+    let res = app
+        .get_with("/api/me", &[("authorization", "Basic dXNlcjpwdw==")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge(&res), r#"Bearer realm="app""#);
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), 0);
+}
+
+#[tokio::test]
+async fn malformed_headers_are_invalid_request() {
+    let app = TestApp::spawn().await;
+    for header in ["Bearer", "Bearer a b", "Bearer a,b", "Bearer ==="] {
+        let res = app.get_with("/api/me", &[("authorization", header)]).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{header:?}");
+        let c = challenge(&res);
+        assert!(
+            c.starts_with(r#"Bearer realm="app", error="invalid_request""#),
+            "{header:?}: {c}"
+        );
+    }
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_requests_share_one_userinfo_call() {
+    let app = TestApp::spawn().await;
+    let token = app.mock.issue_token();
+    app.mock
+        .delay_next(Endpoint::Userinfo, 1, Duration::from_millis(200));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let req = app
+            .client
+            .get(app.url("/api/me"))
+            .header("authorization", bearer(&token));
+        tasks.spawn(async move { req.send().await.map(|r| r.status()) });
+    }
+    let statuses = bounded("100 concurrent requests", tasks.join_all()).await;
+    assert_eq!(statuses.len(), 100);
+    for status in statuses {
+        assert_eq!(status.expect("request succeeds"), StatusCode::OK);
+    }
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), 1, "single-flight");
+
+    // Within the TTL: from the cache.
+    let res = app
+        .get_with("/api/me", &[("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), 1, "cached");
+}
+
+#[tokio::test]
+async fn cache_entries_expire_with_the_ttl() {
+    let app = TestApp::spawn_with(|b| b.user_cache(Duration::from_secs(60), 100)).await;
+    let token = app.mock.issue_token();
+    let auth = [("authorization", bearer(&token))];
+    let auth: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        app.get_with("/api/me", &auth).await.status(),
+        StatusCode::OK
+    );
+    app.clock.advance(Duration::from_secs(59));
+    assert_eq!(
+        app.get_with("/api/me", &auth).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), 1);
+    app.clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        app.get_with("/api/me", &auth).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.mock.hits(Endpoint::Userinfo),
+        2,
+        "asked again after the TTL"
+    );
+}
+
+#[tokio::test]
+async fn provider_down_is_503_never_401() {
+    let app = TestApp::spawn().await;
+    let token = app.mock.issue_token();
+    let auth = bearer(&token);
+    for status in [503, 500, 502] {
+        app.mock.fail_next(Endpoint::Userinfo, 1, status);
+        let res = app.get_with("/api/me", &[("authorization", &auth)]).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "upstream {status}"
+        );
+        assert!(res.headers().contains_key(RETRY_AFTER));
+        assert!(!res.headers().contains_key(WWW_AUTHENTICATE));
+    }
+    // Failures are not cached: once the provider is back, the token works.
+    let res = app.get_with("/api/me", &[("authorization", &auth)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), 4);
+}
+
+#[tokio::test]
+async fn provider_timeout_is_503() {
+    let app = TestApp::spawn_with(|b| b.http_timeout(Duration::from_millis(300))).await;
+    let token = app.mock.issue_token();
+    app.mock
+        .delay_next(Endpoint::Userinfo, 1, Duration::from_secs(3));
+    let started = std::time::Instant::now();
+    let res = app
+        .get_with("/api/me", &[("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key(RETRY_AFTER));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "bounded by http_timeout"
+    );
+}
+
+#[tokio::test]
+async fn refused_session_token_ends_the_session() {
+    let app = TestApp::spawn_with(|b| b.user_cache(Duration::from_secs(60), 100)).await;
+    app.login().await;
+    assert_eq!(app.get("/api/me").await.status(), StatusCode::OK);
+
+    app.mock.revoke_all();
+    // Still cached: the provider is not asked yet.
+    assert_eq!(app.get("/api/me").await.status(), StatusCode::OK);
+    app.clock.advance(Duration::from_secs(61));
+    let res = app.get("/api/me").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&res).contains(r#"error="invalid_token""#));
+    let removal = set_cookie_for(res.headers(), SESSION_COOKIE).expect("session cookie removed");
+    assert!(has_attr(&removal, "Max-Age=0"), "{removal}");
+    assert!(app.session_cookie().is_none());
+    let res = app.get("/me").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn cached_user_never_outlives_the_token() {
+    // Cache TTL 5 min, token lifetime 100 s: after 101 s the provider is asked again.
+    let app = TestApp::spawn_with(|b| b.user_cache(Duration::from_secs(300), 100)).await;
+    app.mock.set_token_lifetime(Duration::from_secs(100));
+    app.login().await;
+    assert_eq!(app.get("/api/me").await.status(), StatusCode::OK);
+    let hits = app.mock.hits(Endpoint::Userinfo);
+    app.clock.advance(Duration::from_secs(101));
+    app.mock.advance_clock(Duration::from_secs(101));
+    let res = app.get("/api/me").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), hits + 1);
+    assert!(
+        app.session_cookie().is_none(),
+        "the dead session is removed"
+    );
+}
+
+#[tokio::test]
+async fn provider_down_keeps_the_session() {
+    let app = TestApp::spawn_with(|b| b.user_cache(Duration::from_secs(60), 100)).await;
+    app.login().await;
+    app.clock.advance(Duration::from_secs(61));
+    app.mock.fail_next(Endpoint::Userinfo, 1, 503);
+    let res = app.get("/api/me").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(set_cookie_for(res.headers(), SESSION_COOKIE).is_none());
+    assert!(
+        app.session_cookie().is_some(),
+        "an outage does not log anyone out"
+    );
+    assert_eq!(app.get("/api/me").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn optional_bearer_user() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/api/maybe").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body(res).await, "anonymous");
+
+    let token = app.mock.issue_token();
+    let res = app
+        .get_with("/api/maybe", &[("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body(res).await, "user Demo Salon");
+
+    // Bad credentials are not "anonymous".
+    let res = app
+        .get_with("/api/maybe", &[("authorization", "Bearer unknown")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app
+        .get_with("/api/maybe", &[("authorization", "Bearer")])
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn require_login_accepts_bearer_headers() {
+    let app = TestApp::spawn().await;
+    let token = app.mock.issue_token();
+    let res = app
+        .get_with("/me", &[("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(json(res).await["business_name"], "Demo Salon");
+    assert_eq!(
+        app.mock.hits(Endpoint::Userinfo),
+        1,
+        "RequireLogin and BearerUser share one resolution"
+    );
+
+    let res = app
+        .get_with("/me", &[("authorization", "Bearer unknown")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&res).contains(r#"error="invalid_token""#));
+    let res = app
+        .get_with("/me", &[("authorization", "Bearer a b")])
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // API clients without credentials get 401, browsers a redirect.
+    let res = app.get_with("/me", &[("accept", "application/json")]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge(&res), r#"Bearer realm="app""#);
+    let res = app.get_with("/me", &[("accept", "text/html")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}

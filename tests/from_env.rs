@@ -1,0 +1,209 @@
+//! `OAuthConfig::from_vars`: every error names its variable (and never a secret), and a
+//! configuration read from variables logs in end-to-end against the mock.
+
+mod common;
+
+use axum_oauth_login::testing::{Endpoint, MockProvider};
+use axum_oauth_login::{ClientAuth, Clock, OAuthConfig};
+use base64::Engine as _;
+use common::*;
+use reqwest::StatusCode;
+
+const SECRET: &str = "very-secret-value-123";
+
+fn base() -> Vec<(String, String)> {
+    [
+        ("OAUTH_CLIENT_ID", "id"),
+        ("OAUTH_CLIENT_SECRET", SECRET),
+        ("OAUTH_REDIRECT_URI", "http://127.0.0.1:3000/auth/callback"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+fn with(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut vars = base();
+    for (k, v) in extra {
+        vars.retain(|(name, _)| name != k);
+        vars.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    vars
+}
+
+fn without(missing: &str) -> Vec<(String, String)> {
+    base().into_iter().filter(|(k, _)| k != missing).collect()
+}
+
+#[test]
+fn errors_name_the_variable() {
+    let key = base64::engine::general_purpose::STANDARD.encode([9u8; 64]);
+    assert!(OAuthConfig::from_vars("OAUTH", with(&[("OAUTH_COOKIE_KEY", &key)])).is_ok());
+    let cases = [
+        (without("OAUTH_CLIENT_ID"), "OAUTH_CLIENT_ID"),
+        (without("OAUTH_CLIENT_SECRET"), "OAUTH_CLIENT_SECRET"),
+        (without("OAUTH_REDIRECT_URI"), "OAUTH_REDIRECT_URI"),
+        (with(&[("OAUTH_CLIENT_ID", "   ")]), "OAUTH_CLIENT_ID"),
+        (with(&[("OAUTH_PROVIDER", "github")]), "OAUTH_PROVIDER"),
+        (with(&[("OAUTH_TOKEN_BODY", "xml")]), "OAUTH_TOKEN_BODY"),
+        (with(&[("OAUTH_CLIENT_AUTH", "jwt")]), "OAUTH_CLIENT_AUTH"),
+        (with(&[("OAUTH_PKCE", "maybe")]), "OAUTH_PKCE"),
+        (
+            with(&[("OAUTH_COOKIE_KEY", "c2hvcnQ=")]),
+            "OAUTH_COOKIE_KEY",
+        ),
+        (
+            with(&[("OAUTH_COOKIE_KEY", "!!not base64!!")]),
+            "OAUTH_COOKIE_KEY",
+        ),
+        (
+            with(&[("OAUTH_REDIRECT_URI", "not a url")]),
+            "OAUTH_REDIRECT_URI",
+        ),
+        (with(&[("OAUTH_TOKEN_URL", "not a url")]), "OAUTH_TOKEN_URL"),
+        (
+            with(&[("OAUTH_USERINFO_URL", "ftp://x")]),
+            "OAUTH_USERINFO_URL",
+        ),
+        (with(&[("OAUTH_PROVIDER", "custom")]), "OAUTH_AUTHORIZE_URL"),
+        (
+            with(&[
+                ("OAUTH_PROVIDER", "custom"),
+                ("OAUTH_AUTHORIZE_URL", "https://idp.example/authorize"),
+            ]),
+            "OAUTH_TOKEN_URL",
+        ),
+    ];
+    for (vars, variable) in cases {
+        let err = OAuthConfig::from_vars("OAUTH", vars).expect_err(variable);
+        assert_eq!(err.setting(), variable, "{err}");
+        let text = err.to_string();
+        assert!(text.contains(variable), "{text}");
+        assert!(!text.contains(SECRET), "{text}");
+        assert!(!format!("{err:?}").contains(SECRET));
+    }
+}
+
+#[test]
+fn other_prefixes_name_their_own_variables() {
+    let err = OAuthConfig::from_vars("APICBASE", [("APICBASE_CLIENT_ID", "id")]).unwrap_err();
+    assert_eq!(err.setting(), "APICBASE_CLIENT_SECRET");
+    // OAUTH_* variables are not read under another prefix.
+    let err = OAuthConfig::from_vars("APICBASE", base()).unwrap_err();
+    assert!(err.setting().starts_with("APICBASE_"), "{err}");
+}
+
+/// Variables that point a `custom` provider at the mock.
+fn mock_vars(mock: &MockProvider, port: u16, body: &str, auth: &str) -> Vec<(String, String)> {
+    let base = mock.base_url();
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+    [
+        ("OAUTH_PROVIDER", "custom".to_owned()),
+        ("OAUTH_AUTHORIZE_URL", format!("{base}/app/oauth/authorize")),
+        ("OAUTH_TOKEN_URL", format!("{base}/oauth/token")),
+        ("OAUTH_USERINFO_URL", format!("{base}/oauth/userinfo")),
+        ("OAUTH_REVOCATION_URL", format!("{base}/oauth/revoke")),
+        ("OAUTH_ISSUER", base.clone()),
+        ("OAUTH_TOKEN_BODY", body.to_owned()),
+        ("OAUTH_CLIENT_AUTH", auth.to_owned()),
+        ("OAUTH_PKCE", "on".to_owned()),
+        ("OAUTH_CLIENT_ID", mock.client_id().to_owned()),
+        ("OAUTH_CLIENT_SECRET", mock.client_secret().to_owned()),
+        (
+            "OAUTH_REDIRECT_URI",
+            format!("http://127.0.0.1:{port}/auth/callback"),
+        ),
+        ("OAUTH_COOKIE_KEY", key),
+        ("UNRELATED", "ignored".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// An app built from variables, served on its own port, sharing `mock`.
+async fn app_from_vars(mock: &MockProvider, body: &str, auth: &str) -> TestApp {
+    let (listener, port) = bind().await;
+    let config = OAuthConfig::from_vars("OAUTH", mock_vars(mock, port, body, auth))
+        .expect("config from vars");
+    assert_eq!(config.provider.name(), "custom");
+    let clock = Clock::manual_from_now();
+    let oauth = config
+        .into_builder()
+        .clock(clock.clone())
+        .build()
+        .expect("builds");
+    TestApp::serve(mock.clone(), listener, oauth, clock)
+}
+
+#[tokio::test]
+async fn config_from_vars_logs_in_end_to_end() {
+    let mock = start_mock().await;
+    let app = app_from_vars(&mock, "json", "post").await;
+
+    let res = app.get("/me").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let authorize = app.start_login(Some("/me")).await;
+    assert!(authorize.starts_with(&format!("{}/app/oauth/authorize?", mock.base_url())));
+    let callback = app.authorize(&authorize).await;
+    let res = app.callback(&callback).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/me");
+    let res = app.get("/me").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(json(res).await["business_name"], "Demo Salon");
+
+    let token = mock.requests(Endpoint::Token);
+    assert_eq!(token.len(), 1);
+    assert!(
+        token[0]
+            .content_type
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("application/json")
+    );
+    assert_eq!(token[0].client_auth(), Some(ClientAuth::ClientSecretPost));
+    assert!(token[0].fields.contains_key("code_verifier"), "PKCE on");
+
+    // Logout revokes at the configured revocation endpoint.
+    let res = app.post("/auth/logout").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(mock.hits(Endpoint::Revoke) >= 1);
+}
+
+#[tokio::test]
+async fn form_body_and_basic_auth_from_vars() {
+    let mock = start_mock().await;
+    let app = app_from_vars(&mock, "form", "basic").await;
+    app.login().await;
+    let token = mock.requests(Endpoint::Token);
+    assert_eq!(token.len(), 1);
+    assert!(
+        token[0]
+            .content_type
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("application/x-www-form-urlencoded")
+    );
+    assert_eq!(token[0].client_auth(), Some(ClientAuth::ClientSecretBasic));
+    assert_eq!(app.get("/me").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cookie_key_from_vars_is_used() {
+    // Two instances configured with the same OAUTH_COOKIE_KEY read each other's sessions.
+    let mock = start_mock().await;
+    let one = app_from_vars(&mock, "json", "post").await;
+    let two = app_from_vars(&mock, "json", "post").await;
+    one.login().await;
+    let value = one.session_cookie().unwrap();
+    let res = two
+        .send(
+            two.new_browser()
+                .client
+                .get(two.url("/me"))
+                .header("cookie", format!("{SESSION_COOKIE}={value}")),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
