@@ -9,9 +9,74 @@ use http::header::{AUTHORIZATION, CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
+use crate::oauth::OAuth;
 use crate::secret::AccessToken;
 use crate::session::SessionHandle;
-use crate::users::{ResolveError, UserCache};
+use crate::users::ResolveError;
+
+/// One provider's view of a request: its [`OAuth`] and the request's session handle.
+/// The layer puts one per `OAuth` instance in the request's extensions.
+#[derive(Clone)]
+pub(crate) struct RequestSession {
+    pub(crate) oauth: OAuth,
+    pub(crate) handle: Arc<SessionHandle>,
+}
+
+/// Every [`RequestSession`] of a request, outermost layer first.
+#[derive(Clone, Default)]
+pub(crate) struct RequestSessions(Vec<RequestSession>);
+
+impl RequestSessions {
+    /// The innermost session of `oauth`, if its layer ran.
+    pub(crate) fn of(&self, oauth: &OAuth) -> Option<&RequestSession> {
+        self.innermost_first()
+            .find(|rs| Arc::ptr_eq(&rs.oauth.inner, &oauth.inner))
+    }
+
+    /// Sessions from the innermost layer (closest to the handler) outwards.
+    pub(crate) fn innermost_first(&self) -> impl Iterator<Item = &RequestSession> {
+        self.0.iter().rev()
+    }
+}
+
+impl RequestSession {
+    /// Captures the session cookie of `oauth` from the request headers (no decryption).
+    pub(crate) fn new(oauth: &OAuth, headers: &http::HeaderMap) -> RequestSession {
+        RequestSession {
+            oauth: oauth.clone(),
+            handle: Arc::new(SessionHandle::from_headers(
+                oauth.inner.session.clone(),
+                headers,
+            )),
+        }
+    }
+
+    /// Adds this session to the request's list.
+    pub(crate) fn attach(self, extensions: &mut http::Extensions) {
+        match extensions.get_mut::<RequestSessions>() {
+            Some(list) => list.0.push(self),
+            None => {
+                extensions.insert(RequestSessions(vec![self]));
+            }
+        }
+    }
+
+    /// The request's session of `oauth`, or a new one attached to the request when the
+    /// app did not apply that instance's layer (reads work; changes are not written).
+    pub(crate) fn of<B>(oauth: &OAuth, req: &mut http::Request<B>) -> RequestSession {
+        if let Some(existing) = req
+            .extensions()
+            .get::<RequestSessions>()
+            .and_then(|list| list.of(oauth))
+        {
+            return existing.clone();
+        }
+        tracing::warn!("OAuth layer missing for this route: add `.layer(oauth.layer())`");
+        let session = RequestSession::new(oauth, req.headers());
+        session.clone().attach(req.extensions_mut());
+        session
+    }
+}
 
 /// Where a request's token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,30 +248,44 @@ pub(crate) fn bearer_token(
     Ok(Some(AccessToken::new(token)))
 }
 
-/// Authenticates a request: its Bearer header if it has one, else its session.
-/// A refused session token ends the session.
+/// Authenticates a request: its Bearer header if it has one (resolved by the innermost
+/// provider), else the first provider session it has (innermost first), refreshed when
+/// due. A token the provider refuses ends the session it came from.
 pub(crate) async fn authenticate(
     headers: &HeaderMap,
-    session: &SessionHandle,
-    users: &UserCache,
-    realm: &str,
+    sessions: &[&RequestSession],
 ) -> Result<Authenticated, AuthRejection> {
-    let (token, expires_at, source) = match bearer_token(headers, realm)? {
-        Some(token) => (token, None, TokenSource::Header),
-        None => match session.get() {
-            Some(data) => (
-                data.tokens.access_token().clone(),
-                data.tokens.expires_at(),
-                TokenSource::Session,
-            ),
-            None => {
-                return Err(AuthRejection::MissingCredentials {
-                    realm: realm.to_owned(),
-                });
-            }
-        },
+    let Some(innermost) = sessions.first() else {
+        return Err(AuthRejection::MissingLayer);
     };
-    match users.resolve(&token, expires_at).await {
+    let realm = &innermost.oauth.inner.realm;
+    if let Some(token) = bearer_token(headers, realm)? {
+        return resolve(innermost, token, None, TokenSource::Header).await;
+    }
+    for rs in sessions {
+        match rs.handle.get_fresh().await {
+            Ok(Some(data)) => {
+                let (token, expires_at) =
+                    (data.tokens.access_token().clone(), data.tokens.expires_at());
+                return resolve(rs, token, expires_at, TokenSource::Session).await;
+            }
+            Ok(None) => {}
+            Err(_) => return Err(AuthRejection::ProviderUnavailable),
+        }
+    }
+    Err(AuthRejection::MissingCredentials {
+        realm: realm.clone(),
+    })
+}
+
+async fn resolve(
+    rs: &RequestSession,
+    token: AccessToken,
+    expires_at: Option<u64>,
+    source: TokenSource,
+) -> Result<Authenticated, AuthRejection> {
+    let inner = &rs.oauth.inner;
+    match inner.users.resolve(&token, expires_at).await {
         Ok(user) => Ok(Authenticated {
             token,
             user,
@@ -215,10 +294,10 @@ pub(crate) async fn authenticate(
         Err(ResolveError::InvalidToken) => {
             if source == TokenSource::Session {
                 tracing::info!("the provider refused the session's token; ending the session");
-                session.clear();
+                rs.handle.clear();
             }
             Err(AuthRejection::InvalidToken {
-                realm: realm.to_owned(),
+                realm: inner.realm.clone(),
             })
         }
         Err(ResolveError::Unavailable(e)) => {

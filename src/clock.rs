@@ -7,6 +7,14 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The system's current time in unix seconds.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// A source of "now" in unix seconds.
 ///
@@ -40,14 +48,14 @@ impl Clock {
 
     /// A manual clock starting at the system's current time.
     pub fn manual_from_now() -> Clock {
-        Clock::manual(crate::client::unix_now())
+        Clock::manual(unix_now())
     }
 
     /// Now, in unix seconds.
     pub fn now(&self) -> u64 {
         match &self.manual {
             Some(t) => t.load(Ordering::Relaxed),
-            None => crate::client::unix_now(),
+            None => unix_now(),
         }
     }
 

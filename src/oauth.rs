@@ -10,7 +10,7 @@ use crate::error::ConfigError;
 use crate::layer::{OAuthLayer, RequireLoginLayer};
 use crate::provider::{Provider, UserResolver};
 use crate::routes::FlowConfig;
-use crate::session::{CookieCodec, CookieKey, SessionConfig};
+use crate::session::{CookieCodec, CookieKey, Refresher, SessionConfig};
 use crate::users::UserCache;
 
 /// "Log in with ..." for one provider: build it once at startup, then mount
@@ -87,6 +87,8 @@ impl OAuth {
             clock: Clock::system(),
             http_timeout: Duration::from_secs(10),
             secure_cookies: None,
+            refresh_skew: Duration::from_secs(60),
+            refresh_grace: Duration::from_secs(60),
         }
     }
 
@@ -147,6 +149,8 @@ pub struct OAuthBuilder {
     clock: Clock,
     http_timeout: Duration,
     secure_cookies: Option<bool>,
+    refresh_skew: Duration,
+    refresh_grace: Duration,
 }
 
 impl std::fmt::Debug for OAuthBuilder {
@@ -241,6 +245,19 @@ impl OAuthBuilder {
         self
     }
 
+    /// Refresh a session's access token when it expires within this margin (default 60 s).
+    pub fn refresh_skew(mut self, skew: Duration) -> Self {
+        self.refresh_skew = skew;
+        self
+    }
+    /// How long a refresh result is kept for requests that still carry the pre-refresh
+    /// cookie (default 60 s). With rotating refresh tokens (Apicbase) those requests would
+    /// otherwise spend a dead refresh token and log the user out.
+    pub fn refresh_grace(mut self, grace: Duration) -> Self {
+        self.refresh_grace = grace;
+        self
+    }
+
     /// Checks every setting and builds the [`OAuth`].
     pub fn build(self) -> Result<OAuth, ConfigError> {
         let redirect_uri = self
@@ -254,6 +271,7 @@ impl OAuthBuilder {
         )
         .redirect_uri(redirect_uri)
         .timeout(self.http_timeout)
+        .clock(self.clock.clone())
         .build()?;
         let prefix = normalize_prefix(&self.route_prefix)?;
         if !is_cookie_name(&self.cookie_name) {
@@ -348,6 +366,12 @@ impl OAuthBuilder {
                     session_cookie,
                     self.session_lifetime.as_secs(),
                     self.clock.clone(),
+                    Some(Refresher::new(
+                        client.clone(),
+                        self.refresh_skew,
+                        self.refresh_grace,
+                        self.clock.clone(),
+                    )),
                 )),
                 flow: FlowConfig {
                     codec,

@@ -11,7 +11,7 @@ mod token;
 mod userinfo;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -25,6 +25,7 @@ pub use introspection::Introspection;
 pub use token::{TokenParseError, TokenSet};
 pub use userinfo::UserInfo;
 
+use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::provider::{ClientAuth, Provider, TokenBody, parse_endpoint};
 use crate::secret::{
@@ -33,13 +34,6 @@ use crate::secret::{
 
 /// Default cap on a provider response body.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// The current time in unix seconds.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// A token to introspect or revoke, with its type hint (RFC 7009 §2.1, RFC 7662 §2.1).
 #[derive(Debug, Clone, Copy)]
@@ -96,6 +90,7 @@ struct Inner {
     redirect_uri: Url,
     timeout: Duration,
     max_body_bytes: usize,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -119,6 +114,7 @@ pub struct OAuthClientBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     max_body_bytes: usize,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for OAuthClientBuilder {
@@ -151,6 +147,12 @@ impl OAuthClientBuilder {
     /// Largest response body read from the provider (default 1 MiB).
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// The clock that token expiry is computed with (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -199,6 +201,7 @@ impl OAuthClientBuilder {
                 redirect_uri,
                 timeout: self.timeout,
                 max_body_bytes: self.max_body_bytes,
+                clock: self.clock,
             }),
         })
     }
@@ -222,6 +225,7 @@ impl OAuthClient {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(10),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            clock: Clock::system(),
         }
     }
 
@@ -284,7 +288,7 @@ impl OAuthClient {
         let (status, body) = self
             .post(Endpoint::Token, self.inner.provider.token_url(), fields)
             .await?;
-        TokenSet::from_json(&body, unix_now())
+        TokenSet::from_json(&body, self.inner.clock.now())
             .map_err(|e| e.into_oauth_error(Endpoint::Token, status))
     }
 
@@ -298,7 +302,7 @@ impl OAuthClient {
         let (status, body) = self
             .post(Endpoint::Token, self.inner.provider.token_url(), fields)
             .await?;
-        let mut tokens = TokenSet::from_json(&body, unix_now())
+        let mut tokens = TokenSet::from_json(&body, self.inner.clock.now())
             .map_err(|e| e.into_oauth_error(Endpoint::Token, status))?;
         tokens.inherit_refresh_token(refresh_token);
         Ok(tokens)

@@ -7,9 +7,10 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::auth::{AuthRejection, Authenticated, TokenSource, authenticate};
+use crate::auth::{
+    AuthRejection, Authenticated, RequestSession, RequestSessions, TokenSource, authenticate,
+};
 use crate::client::{TokenSet, UserInfo};
-use crate::layer::RequestSession;
 use crate::secret::AccessToken;
 
 /// The authenticated caller: a token from `Authorization: Bearer` or else from the
@@ -64,10 +65,10 @@ impl<U> BearerUser<U> {
     }
 }
 
-fn request_session(parts: &Parts) -> Result<RequestSession, AuthRejection> {
+fn request_sessions(parts: &Parts) -> Result<RequestSessions, AuthRejection> {
     parts
         .extensions
-        .get::<RequestSession>()
+        .get::<RequestSessions>()
         .cloned()
         .ok_or(AuthRejection::MissingLayer)
 }
@@ -99,10 +100,9 @@ where
             // RequireLogin already resolved this request's bearer token.
             return into_user(auth.clone());
         }
-        let rs = request_session(parts)?;
-        let inner = &rs.oauth.inner;
-        let auth = authenticate(&parts.headers, &rs.handle, &inner.users, &inner.realm).await?;
-        into_user(auth)
+        let sessions = request_sessions(parts)?;
+        let sessions: Vec<&RequestSession> = sessions.innermost_first().collect();
+        into_user(authenticate(&parts.headers, &sessions).await?)
     }
 }
 
@@ -164,6 +164,10 @@ impl AuthSession {
     pub fn user(&self) -> Option<&UserInfo> {
         self.data.user.as_ref()
     }
+    /// The name of the provider this session logged in with (`vcita`, `apicbase`, ...).
+    pub fn provider(&self) -> &str {
+        self.rs.oauth.inner.client.provider().name()
+    }
     /// When the user logged in (unix seconds).
     pub fn logged_in_at(&self) -> u64 {
         self.data.created_at
@@ -182,15 +186,36 @@ impl AuthSession {
     }
 }
 
+/// The first session among the request's providers (innermost layer first), with its
+/// tokens refreshed when due.
+async fn find_session(parts: &Parts) -> Result<Option<AuthSession>, AuthRejection> {
+    let sessions = request_sessions(parts)?;
+    for rs in sessions.innermost_first() {
+        match rs.handle.get_fresh().await {
+            Ok(Some(data)) => {
+                return Ok(Some(AuthSession {
+                    rs: rs.clone(),
+                    data,
+                }));
+            }
+            Ok(None) => {}
+            Err(_) => return Err(AuthRejection::ProviderUnavailable),
+        }
+    }
+    Ok(None)
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for AuthSession {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let rs = request_session(parts)?;
-        match rs.handle.get() {
-            Some(data) => Ok(AuthSession { rs, data }),
+        match find_session(parts).await? {
+            Some(session) => Ok(session),
             None => Err(AuthRejection::MissingCredentials {
-                realm: rs.oauth.inner.realm.clone(),
+                realm: request_sessions(parts)?
+                    .innermost_first()
+                    .next()
+                    .map_or_else(|| "app".to_owned(), |rs| rs.oauth.inner.realm.clone()),
             }),
         }
     }
@@ -203,7 +228,6 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthSession {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let rs = request_session(parts)?;
-        Ok(rs.handle.get().map(|data| AuthSession { rs, data }))
+        find_session(parts).await
     }
 }

@@ -19,39 +19,9 @@ use tower_service::Service;
 
 pub use require_login::{RequireLogin, RequireLoginFuture, RequireLoginLayer};
 
+use crate::auth::RequestSession;
 use crate::oauth::OAuth;
 use crate::session::SessionHandle;
-
-/// What the layer puts in each request's extensions for the routes and extractors.
-#[derive(Clone)]
-pub(crate) struct RequestSession {
-    pub(crate) oauth: OAuth,
-    pub(crate) handle: Arc<SessionHandle>,
-}
-
-impl RequestSession {
-    /// The request's session, or a fresh handle when the app forgot the layer.
-    pub(crate) fn of<B>(oauth: &OAuth, req: &mut Request<B>) -> RequestSession {
-        if let Some(existing) = req.extensions().get::<RequestSession>() {
-            if Arc::ptr_eq(&existing.oauth.inner, &oauth.inner) {
-                return existing.clone();
-            }
-        }
-        let session = RequestSession::new(oauth, req.headers());
-        req.extensions_mut().insert(session.clone());
-        session
-    }
-
-    fn new(oauth: &OAuth, headers: &http::HeaderMap) -> RequestSession {
-        RequestSession {
-            oauth: oauth.clone(),
-            handle: Arc::new(SessionHandle::from_headers(
-                oauth.inner.session.clone(),
-                headers,
-            )),
-        }
-    }
-}
 
 /// Loads sessions and writes session cookies; from [`OAuth::layer`].
 ///
@@ -105,7 +75,7 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let session = RequestSession::new(&self.oauth, req.headers());
         let handle = session.handle.clone();
-        req.extensions_mut().insert(session);
+        session.attach(req.extensions_mut());
         ResponseFuture {
             inner: self.inner.call(req),
             handle,

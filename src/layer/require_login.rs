@@ -14,8 +14,7 @@ use http::{HeaderValue, Method, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::RequestSession;
-use crate::auth::{AuthRejection, authenticate};
+use crate::auth::{AuthRejection, RequestSession, authenticate};
 use crate::oauth::OAuth;
 
 /// Protects routes; from [`OAuth::require_login`].
@@ -83,65 +82,71 @@ where
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let session = RequestSession::of(&self.oauth, &mut req);
-        if !req.headers().contains_key(AUTHORIZATION) {
-            return if session.handle.get().is_some() {
-                RequireLoginFuture::inner(self.inner.call(req))
-            } else {
-                RequireLoginFuture::ready(self.unauthenticated(&req))
-            };
+        let bearer = req.headers().contains_key(AUTHORIZATION);
+        if !bearer {
+            // The hot path: a current session (or none) is decided without awaiting.
+            match session.handle.get_if_current() {
+                Some(Some(_)) => return RequireLoginFuture::inner(self.inner.call(req)),
+                Some(None) => {
+                    return RequireLoginFuture::ready(unauthenticated(&self.oauth, &req));
+                }
+                None => {} // a refresh is due: below
+            }
         }
-        // A Bearer token: resolve it (through the cache) before the handler runs.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let oauth = self.oauth.clone();
         RequireLoginFuture::resolving(Box::pin(async move {
-            let inner_ref = &oauth.inner;
-            let result = authenticate(
-                req.headers(),
-                &session.handle,
-                &inner_ref.users,
-                &inner_ref.realm,
-            )
-            .await;
-            match result {
-                Ok(authenticated) => {
-                    req.extensions_mut().insert(authenticated);
-                    futures_util::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
-                    inner.call(req).await
+            let refused = if bearer {
+                match authenticate(req.headers(), &[&session]).await {
+                    Ok(authenticated) => {
+                        req.extensions_mut().insert(authenticated);
+                        None
+                    }
+                    Err(rejection) => Some(rejection.into_response()),
                 }
-                Err(rejection) => Ok(rejection.into_response()),
+            } else {
+                match session.handle.get_fresh().await {
+                    Ok(Some(_)) => None,
+                    Ok(None) => Some(unauthenticated(&oauth, &req)),
+                    Err(_) => Some(AuthRejection::ProviderUnavailable.into_response()),
+                }
+            };
+            if let Some(response) = refused {
+                return Ok(response);
             }
+            futures_util::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+            inner.call(req).await
         }))
     }
 }
 
-impl<S> RequireLogin<S> {
-    fn unauthenticated(&self, req: &Request<Body>) -> Response {
-        let inner = &self.oauth.inner;
-        if wants_redirect(req) {
-            let uri = req
-                .extensions()
-                .get::<OriginalUri>()
-                .map_or_else(|| req.uri().clone(), |o| o.0.clone());
-            let return_to = uri.path_and_query().map_or("/", |pq| pq.as_str());
-            let location = format!(
-                "{}?return_to={}",
-                inner.login_path,
-                url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
-            );
-            if let Ok(location) = HeaderValue::try_from(location) {
-                let mut res = StatusCode::SEE_OTHER.into_response();
-                res.headers_mut().insert(LOCATION, location);
-                res.headers_mut()
-                    .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                return res;
-            }
+/// No session and no token: browsers go to the login route, API clients get a 401.
+fn unauthenticated(oauth: &OAuth, req: &Request<Body>) -> Response {
+    let inner = &oauth.inner;
+    if wants_redirect(req) {
+        let uri = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| req.uri().clone(), |o| o.0.clone());
+        let return_to = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let location = format!(
+            "{}?return_to={}",
+            inner.login_path,
+            url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+        );
+        if let Ok(location) = HeaderValue::try_from(location) {
+            let mut res = StatusCode::SEE_OTHER.into_response();
+            res.headers_mut().insert(LOCATION, location);
+            res.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return res;
         }
-        AuthRejection::MissingCredentials {
-            realm: inner.realm.clone(),
-        }
-        .into_response()
     }
+    AuthRejection::MissingCredentials {
+        realm: inner.realm.clone(),
+    }
+    .into_response()
 }
 
 /// A browser navigation (redirect to login) rather than an API call (401).
@@ -158,7 +163,7 @@ fn wants_redirect<B>(req: &Request<B>) -> bool {
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .join(",");
-    !(accept.contains("application/json") && !accept.contains("text/html"))
+    !accept.contains("application/json") || accept.contains("text/html")
 }
 
 pin_project_lite::pin_project! {

@@ -8,7 +8,7 @@ use http::{HeaderValue, Request, StatusCode};
 
 use super::pages::{ErrorPage, no_store};
 use super::{LoginFlow, query_params, safe_return_to};
-use crate::layer::RequestSession;
+use crate::auth::RequestSessions;
 use crate::oauth::{OAuth, OAuthInner};
 use crate::secret::AuthorizationCode;
 use crate::session::{SessionData, find_cookie};
@@ -115,10 +115,10 @@ pub(crate) async fn callback(
         (Ok(iss), Ok(error), Ok(code)) => (iss, error, code),
         _ => return refuse(Refusal::DuplicateParams),
     };
-    if let (Some(expected), Some(received)) = (inner.client.provider().issuer(), iss) {
-        if expected != received {
-            return refuse(Refusal::IssuerMismatch);
-        }
+    if let (Some(expected), Some(received)) = (inner.client.provider().issuer(), iss)
+        && expected != received
+    {
+        return refuse(Refusal::IssuerMismatch);
     }
     if let Some(error) = error {
         let code = crate::client::ErrorCode::parse(error);
@@ -194,7 +194,11 @@ pub(crate) async fn callback(
     };
     let user = inner.user_snapshot(&tokens).await;
     let session = SessionData::start(tokens, user, inner.clock.now(), inner.session.ttl_secs);
-    match req.extensions().get::<RequestSession>() {
+    match req
+        .extensions()
+        .get::<RequestSessions>()
+        .and_then(|list| list.of(&oauth))
+    {
         Some(rs) => rs.handle.set(session),
         None => tracing::error!("callback ran without the OAuth layer; session not stored"),
     }

@@ -31,6 +31,9 @@ pub(crate) async fn login(
         verifier: inner.client.provider().pkce().then(PkceVerifier::random),
         return_to,
         started_at: now,
+        order: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
     };
     let name = flow_cfg.cookie_name(flow.state.secret());
     let Some(sealed) = flow_cfg.codec.seal(&name, &flow) else {
@@ -73,7 +76,7 @@ pub(crate) async fn login(
 /// unreadable and expired ones first, then the oldest.
 fn stale_flows(oauth: &OAuth, headers: &HeaderMap, now: u64) -> Vec<String> {
     let cfg = &oauth.inner.flow;
-    let mut live: Vec<(u64, String)> = Vec::new();
+    let mut live: Vec<((u64, u64), String)> = Vec::new();
     let mut stale = Vec::new();
     for (name, value) in request_cookies(headers) {
         if !name.starts_with(&cfg.cookie_prefix) {
@@ -81,7 +84,7 @@ fn stale_flows(oauth: &OAuth, headers: &HeaderMap, now: u64) -> Vec<String> {
         }
         match cfg.codec.open::<LoginFlow>(name, value) {
             Some(flow) if flow.started_at.saturating_add(cfg.ttl_secs) > now => {
-                live.push((flow.started_at, name.to_owned()));
+                live.push(((flow.started_at, flow.order), name.to_owned()));
             }
             _ => stale.push(name.to_owned()),
         }

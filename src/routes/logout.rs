@@ -6,13 +6,17 @@ use http::header::LOCATION;
 use http::{HeaderValue, Request, StatusCode};
 
 use super::pages::no_store;
+use crate::auth::RequestSessions;
 use crate::client::{OAuthError, TokenRef};
-use crate::layer::RequestSession;
 use crate::oauth::OAuth;
 
 pub(crate) async fn logout(State(oauth): State<OAuth>, req: Request<axum::body::Body>) -> Response {
     let inner = &oauth.inner;
-    if let Some(rs) = req.extensions().get::<RequestSession>() {
+    if let Some(rs) = req
+        .extensions()
+        .get::<RequestSessions>()
+        .and_then(|list| list.of(&oauth))
+    {
         if let Some(session) = rs.handle.get() {
             revoke_tokens(&oauth, &session.tokens).await;
             inner.users.forget(session.tokens.access_token()).await;

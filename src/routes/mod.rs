@@ -44,6 +44,10 @@ pub(crate) struct LoginFlow {
     pub(crate) verifier: Option<PkceVerifier>,
     pub(crate) return_to: String,
     pub(crate) started_at: u64,
+    /// Start order among this browser's pending logins (system nanoseconds): several
+    /// logins can start within one second, and the cap must drop the oldest.
+    #[serde(default)]
+    pub(crate) order: u64,
 }
 
 impl FlowConfig {

@@ -7,6 +7,7 @@
 //! `Set-Cookie` only then.
 
 mod cookie;
+mod refresh;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -15,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 pub use self::cookie::CookieKey;
 pub(crate) use self::cookie::{CookieCodec, find_cookie, request_cookies};
+use self::refresh::Freshness;
+pub(crate) use self::refresh::Refresher;
 use crate::client::{TokenSet, UserInfo};
 use crate::clock::Clock;
 
@@ -75,6 +78,8 @@ pub(crate) struct SessionConfig {
     /// hot path. Only values that decrypted with our key get in; expiry is still checked
     /// on every read.
     verified: moka::sync::Cache<[u8; 32], Arc<SessionData>>,
+    /// Refreshes expiring tokens; `None` in unit tests.
+    refresher: Option<Refresher>,
 }
 
 impl std::fmt::Debug for SessionConfig {
@@ -97,12 +102,14 @@ impl SessionConfig {
         cookie_name: String,
         ttl_secs: u64,
         clock: Clock,
+        refresher: Option<Refresher>,
     ) -> Self {
         SessionConfig {
             codec,
             cookie_name,
             ttl_secs,
             clock,
+            refresher,
             verified: moka::sync::Cache::builder()
                 .max_capacity(VERIFIED_CAPACITY)
                 .time_to_live(VERIFIED_TTL)
@@ -151,6 +158,10 @@ impl SessionConfig {
         }
     }
 }
+
+/// The session's tokens expired and the provider could not refresh them just now.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionUnavailable;
 
 #[derive(Default)]
 enum Change {
@@ -205,6 +216,42 @@ impl SessionHandle {
             .clone()
     }
 
+    /// The session if its tokens can be used without a refresh: `Some(None)` for no
+    /// session, `Some(Some(..))` for a current one, `None` when a refresh is due (then
+    /// call [`get_fresh`](Self::get_fresh)). Never blocks.
+    pub(crate) fn get_if_current(&self) -> Option<Option<Arc<SessionData>>> {
+        match (self.get(), &self.config.refresher) {
+            (Some(data), Some(refresher)) if refresher.is_due(&data) => None,
+            (data, _) => Some(data),
+        }
+    }
+
+    /// The session with usable tokens, refreshing them first when they are about to
+    /// expire (see [`Refresher`]). A refresh the provider refused ends the session
+    /// (`Ok(None)`); a provider outage with an expired token is `Err`, and the session is
+    /// kept for a later try.
+    pub(crate) async fn get_fresh(&self) -> Result<Option<Arc<SessionData>>, SessionUnavailable> {
+        let Some(data) = self.get() else {
+            return Ok(None);
+        };
+        let Some(refresher) = &self.config.refresher else {
+            return Ok(Some(data));
+        };
+        match refresher.ensure_fresh(data).await {
+            Freshness::Current(data) => Ok(Some(data)),
+            Freshness::Refreshed(next) => {
+                let next: Arc<SessionData> = Arc::from(next);
+                *self.lock() = Change::Set(next.clone());
+                Ok(Some(next))
+            }
+            Freshness::Ended => {
+                self.clear();
+                Ok(None)
+            }
+            Freshness::Unavailable => Err(SessionUnavailable),
+        }
+    }
+
     /// Replaces the session (login, refreshed tokens).
     pub(crate) fn set(&self, data: SessionData) {
         *self.lock() = Change::Set(Arc::new(data));
@@ -254,6 +301,7 @@ mod tests {
             "s".into(),
             100,
             clock,
+            None,
         ))
     }
 
