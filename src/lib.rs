@@ -1,6 +1,4 @@
-//! # axum-oauth-login
-//!
-//! "Log in with vcita" — and with any OAuth 2.0 Authorization Code provider — for axum.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
