@@ -41,6 +41,7 @@ pub fn app_router(oauth: &OAuth) -> Router {
         .route("/me", get(me).route_layer(oauth.require_login()))
         .route("/api/me", get(me))
         .route("/api/maybe", get(maybe))
+        .route("/tokens", get(tokens))
         .merge(oauth.routes())
         .layer(oauth.layer())
         .route("/health", get(|| async { "ok" }))
@@ -58,6 +59,16 @@ async fn home(session: Option<AuthSession>) -> impl IntoResponse {
 
 async fn me(user: BearerUser) -> Json<UserInfo> {
     Json(user.into_info())
+}
+
+/// The session's tokens as JSON — a test-only window into what the handler sees.
+async fn tokens(session: AuthSession) -> Json<serde_json::Value> {
+    let t = session.tokens();
+    Json(serde_json::json!({
+        "access_token": t.access_token().secret(),
+        "refresh_token": t.refresh_token().map(|r| r.secret().to_owned()),
+        "expires_at": t.expires_at(),
+    }))
 }
 
 async fn maybe(user: Option<BearerUser>) -> String {
