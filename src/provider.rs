@@ -183,7 +183,14 @@ impl Provider {
             pkce: self.pkce,
             scopes: self.scopes.clone(),
             authorize_params: self.authorize_params.clone(),
-            user_resolver: Some(self.user_resolver),
+            // Keep the resolver only if it was a choice, not the default derived from the
+            // endpoints, so that changing endpoints re-derives it.
+            user_resolver: (self.user_resolver
+                != default_resolver(
+                    self.userinfo_url.is_some(),
+                    self.introspection_url.is_some(),
+                ))
+            .then_some(self.user_resolver),
         }
     }
 
@@ -387,10 +394,7 @@ impl ProviderBuilder {
                 ));
             }
             Some(resolver) => resolver,
-            None if userinfo_url.is_none() && introspection_url.is_some() => {
-                UserResolver::Introspection
-            }
-            None => UserResolver::Userinfo,
+            None => default_resolver(userinfo_url.is_some(), introspection_url.is_some()),
         };
         Ok(Provider {
             name: self.name,
@@ -407,6 +411,15 @@ impl ProviderBuilder {
             authorize_params: self.authorize_params,
             user_resolver,
         })
+    }
+}
+
+/// Userinfo when the provider has it; introspection when that is all it has.
+fn default_resolver(has_userinfo: bool, has_introspection: bool) -> UserResolver {
+    if !has_userinfo && has_introspection {
+        UserResolver::Introspection
+    } else {
+        UserResolver::Userinfo
     }
 }
 
@@ -543,6 +556,31 @@ mod tests {
                 .unwrap_err()
                 .setting(),
             "introspection_url"
+        );
+    }
+
+    #[test]
+    fn to_builder_round_trips_every_preset() {
+        for p in [Provider::vcita(), Provider::apicbase()] {
+            let again = p.to_builder().build().unwrap();
+            assert_eq!(again.user_resolver(), p.user_resolver());
+            assert_eq!(again.token_url(), p.token_url());
+        }
+        let bare = Provider::custom("x")
+            .authorize_url("https://a")
+            .token_url("https://t")
+            .build()
+            .unwrap();
+        assert!(bare.to_builder().issuer("https://a").build().is_ok());
+        let chosen = Provider::vcita()
+            .to_builder()
+            .introspection_url("https://i")
+            .user_resolver(UserResolver::Introspection)
+            .build()
+            .unwrap();
+        assert_eq!(
+            chosen.to_builder().build().unwrap().user_resolver(),
+            UserResolver::Introspection
         );
     }
 

@@ -115,8 +115,8 @@ pub(crate) async fn callback(
         (Ok(iss), Ok(error), Ok(code)) => (iss, error, code),
         _ => return refuse(Refusal::DuplicateParams),
     };
-    if let (Some(expected), Some(received)) = (inner.client.provider().issuer(), iss)
-        && expected != received
+    if let Some(received) = iss
+        && !issuer_accepted(inner.client.provider(), received)
     {
         return refuse(Refusal::IssuerMismatch);
     }
@@ -213,6 +213,24 @@ pub(crate) async fn callback(
     with_cookie(res, &clear_flow)
 }
 
+/// RFC 9207: the `iss` of an authorization response must be the issuer this login was
+/// sent to. With an issuer configured it must equal it; without one, it must at least be
+/// the base of our authorize URL (issuers are the base of their endpoints), which still
+/// refuses another provider's response (mix-up, RFC 9700 §4.4).
+fn issuer_accepted(provider: &crate::Provider, received: &str) -> bool {
+    match provider.issuer() {
+        Some(expected) => expected == received,
+        None => {
+            let authorize = provider.authorize_url().as_str();
+            let base = received.trim_end_matches('/');
+            !base.is_empty()
+                && authorize
+                    .strip_prefix(base)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        }
+    }
+}
+
 fn with_cookie(mut res: Response, set_cookie: &str) -> Response {
     if let Ok(v) = HeaderValue::try_from(set_cookie) {
         res.headers_mut().append(SET_COOKIE, v);
@@ -230,5 +248,35 @@ fn short(e: &crate::client::OAuthError) -> &'static str {
         E::UnsupportedTokenType { .. } => "unsupported token type",
         E::Malformed { .. } => "malformed response",
         _ => "error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::issuer_accepted;
+    use crate::Provider;
+
+    #[test]
+    fn iss_is_checked_against_the_issuer_or_the_authorize_url() {
+        let configured = Provider::custom("x")
+            .authorize_url("https://id.example/auth")
+            .token_url("https://id.example/token")
+            .issuer("https://id.example")
+            .build()
+            .unwrap();
+        assert!(issuer_accepted(&configured, "https://id.example"));
+        assert!(!issuer_accepted(&configured, "https://id.example/"));
+        assert!(!issuer_accepted(&configured, "https://evil.example"));
+
+        let unconfigured = Provider::custom("y")
+            .authorize_url("https://id.example/auth")
+            .token_url("https://id.example/token")
+            .build()
+            .unwrap();
+        assert!(issuer_accepted(&unconfigured, "https://id.example"));
+        assert!(issuer_accepted(&unconfigured, "https://id.example/"));
+        assert!(!issuer_accepted(&unconfigured, "https://id.ex"));
+        assert!(!issuer_accepted(&unconfigured, "https://evil.example"));
+        assert!(!issuer_accepted(&unconfigured, ""));
     }
 }
