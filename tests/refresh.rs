@@ -56,7 +56,10 @@ async fn expiring_token_is_refreshed_before_the_handler_runs() {
     let new_cookie = set_cookie_for(res.headers(), SESSION_COOKIE).expect("session rewritten");
     assert!(!has_attr(&new_cookie, "Max-Age=0"), "{new_cookie}");
     let after: Value = res.json().await.unwrap();
-    assert_ne!(after["access_token"], before["access_token"], "handler sees the new token");
+    assert_ne!(
+        after["access_token"], before["access_token"],
+        "handler sees the new token"
+    );
     assert_ne!(after["refresh_token"], before["refresh_token"], "rotated");
     assert_eq!(app.mock.refresh_hits(), 1);
 
@@ -75,7 +78,8 @@ async fn concurrent_requests_share_one_refresh() {
     app.login().await;
     advance(&app, 100);
     // Hold the refresh open so all 50 requests arrive while it is in flight.
-    app.mock.delay_next(Endpoint::Token, 1, Duration::from_millis(300));
+    app.mock
+        .delay_next(Endpoint::Token, 1, Duration::from_millis(300));
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let app = app.clone();
@@ -103,7 +107,10 @@ async fn a_request_with_the_pre_refresh_cookie_is_not_logged_out() {
 
     // The provider rotated: the old refresh token is dead.
     let old_refresh = axum_oauth_login::secret::RefreshToken::new(
-        before["refresh_token"].as_str().expect("refresh token").to_owned(),
+        before["refresh_token"]
+            .as_str()
+            .expect("refresh token")
+            .to_owned(),
     );
     let err = app.oauth.client().refresh(&old_refresh).await.unwrap_err();
     assert!(err.is_invalid_grant(), "{err}");
@@ -112,14 +119,21 @@ async fn a_request_with_the_pre_refresh_cookie_is_not_logged_out() {
     // A request sent before the browser saw the new cookie still carries the old one.
     let stale = app.new_browser();
     let res = stale
-        .get_with("/tokens", &[("cookie", &format!("{SESSION_COOKIE}={old_cookie}"))])
+        .get_with(
+            "/tokens",
+            &[("cookie", &format!("{SESSION_COOKIE}={old_cookie}"))],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK, "not logged out");
     let set = set_cookie_for(res.headers(), SESSION_COOKIE).expect("brought up to date");
     assert!(!has_attr(&set, "Max-Age=0"), "{set}");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["access_token"], after["access_token"]);
-    assert_eq!(app.mock.refresh_hits(), 2, "no second refresh with the dead token");
+    assert_eq!(
+        app.mock.refresh_hits(),
+        2,
+        "no second refresh with the dead token"
+    );
 }
 
 #[tokio::test]
@@ -130,7 +144,11 @@ async fn refused_refresh_ends_the_session() {
     advance(&app, 100);
     let res = app.get("/me").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "browser goes to login");
-    assert!(location(&res).starts_with("/auth/login"), "{}", location(&res));
+    assert!(
+        location(&res).starts_with("/auth/login"),
+        "{}",
+        location(&res)
+    );
     let removal = set_cookie_for(res.headers(), SESSION_COOKIE).expect("cookie removed");
     assert!(has_attr(&removal, "Max-Age=0"), "{removal}");
     assert!(app.session_cookie().is_none());
@@ -152,7 +170,10 @@ async fn outage_with_a_still_valid_token_keeps_working() {
     app.mock.fail_next(Endpoint::Token, 1, 503);
     let res = app.get("/tokens").await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(set_cookie_for(res.headers(), SESSION_COOKIE).is_none(), "session untouched");
+    assert!(
+        set_cookie_for(res.headers(), SESSION_COOKIE).is_none(),
+        "session untouched"
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["access_token"], before["access_token"]);
     assert_eq!(app.mock.refresh_hits(), 1);
@@ -172,9 +193,16 @@ async fn outage_with_an_expired_token_is_503_and_keeps_the_session() {
     let res = app.get("/tokens").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(res.headers().contains_key("retry-after"));
-    assert!(set_cookie_for(res.headers(), SESSION_COOKIE).is_none(), "session kept");
+    assert!(
+        set_cookie_for(res.headers(), SESSION_COOKIE).is_none(),
+        "session kept"
+    );
     let res = app.get_with("/me", &[("accept", "application/json")]).await;
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "RequireLogin too");
+    assert_eq!(
+        res.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "RequireLogin too"
+    );
     assert!(app.session_cookie().is_some());
     // Provider back: the same session refreshes and carries on.
     let (status, _) = tokens(&app).await;

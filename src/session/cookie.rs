@@ -163,6 +163,14 @@ pub(crate) fn find_cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Optio
     request_cookies(headers).find_map(|(n, v)| (n == name).then_some(v))
 }
 
+/// The value of cookie `name` in one `Cookie` header's text, as a slice of it.
+pub(crate) fn find_cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (n, v) = pair.trim().split_once('=')?;
+        (n.trim() == name).then(|| v.trim().trim_matches('"'))
+    })
+}
+
 /// Every `name=value` pair of the request's `Cookie` headers.
 pub(crate) fn request_cookies(headers: &http::HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers

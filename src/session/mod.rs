@@ -15,6 +15,7 @@ use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
 pub use self::cookie::CookieKey;
+use self::cookie::find_cookie_value;
 pub(crate) use self::cookie::{CookieCodec, find_cookie, request_cookies};
 use self::refresh::Freshness;
 pub(crate) use self::refresh::Refresher;
@@ -159,6 +160,38 @@ impl SessionConfig {
     }
 }
 
+/// One cookie's value inside a request's `Cookie` header, without copying it.
+struct CookieSlice {
+    header: http::HeaderValue,
+    range: std::ops::Range<usize>,
+}
+
+impl CookieSlice {
+    fn find(headers: &http::HeaderMap, name: &str) -> Option<CookieSlice> {
+        headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .find_map(|header| {
+                let text = header.to_str().ok()?;
+                let value = find_cookie_value(text, name)?;
+                // `value` points into `text`: its offset is the distance between the two.
+                let start = value.as_ptr() as usize - text.as_ptr() as usize;
+                Some(CookieSlice {
+                    header: header.clone(),
+                    range: start..start + value.len(),
+                })
+            })
+    }
+
+    fn as_str(&self) -> &str {
+        self.header
+            .to_str()
+            .ok()
+            .and_then(|text| text.get(self.range.clone()))
+            .unwrap_or_default()
+    }
+}
+
 /// The session's tokens expired and the provider could not refresh them just now.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SessionUnavailable;
@@ -174,7 +207,9 @@ enum Change {
 /// One request's view of its session: lazily loaded, change-tracked.
 pub(crate) struct SessionHandle {
     config: Arc<SessionConfig>,
-    sealed: Option<String>,
+    /// The session cookie's value, as a slice of the request's `Cookie` header (a
+    /// reference-counted clone, not a copy).
+    sealed: Option<CookieSlice>,
     loaded: OnceLock<Option<Arc<SessionData>>>,
     change: Mutex<Change>,
 }
@@ -182,7 +217,7 @@ pub(crate) struct SessionHandle {
 impl SessionHandle {
     /// Captures the session cookie of a request without decrypting it.
     pub(crate) fn from_headers(config: Arc<SessionConfig>, headers: &http::HeaderMap) -> Self {
-        let sealed = find_cookie(headers, &config.cookie_name).map(str::to_owned);
+        let sealed = CookieSlice::find(headers, &config.cookie_name);
         SessionHandle {
             config,
             sealed,
@@ -206,7 +241,7 @@ impl SessionHandle {
         }
         self.loaded
             .get_or_init(|| {
-                let sealed = self.sealed.as_deref()?;
+                let sealed = self.sealed.as_ref()?.as_str();
                 let data = self.config.load(sealed);
                 if data.is_none() {
                     tracing::debug!("session cookie rejected (unreadable or expired)");
