@@ -305,7 +305,10 @@ impl ProviderBuilder {
         self.revocation_url = Some(url.into());
         self
     }
-    /// The issuer identifier; when set, a callback must carry a matching `iss` (RFC 9207).
+    /// The issuer identifier. When set, every callback must carry a matching `iss`
+    /// (RFC 9207), and one without `iss` is refused — set it only for providers that send
+    /// `iss` (most OpenID Connect servers do; vcita does not). Without it, an `iss` that
+    /// is sent must still be the base of the authorize URL.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
         self

@@ -21,6 +21,7 @@ enum Refusal {
     StateMismatch,
     Expired,
     IssuerMismatch,
+    MissingIssuer,
     MissingCode,
 }
 
@@ -55,6 +56,12 @@ impl Refusal {
                 "invalid_issuer",
                 "The answer came from a different authorization server than the one this login \
                  was started with (RFC 9207).",
+            ),
+            Refusal::MissingIssuer => (
+                "missing_issuer",
+                "The answer did not say which authorization server sent it (no `iss`), but this \
+                 provider is configured with an issuer (RFC 9207). If the provider does not send \
+                 `iss`, remove the issuer setting.",
             ),
             Refusal::MissingCode => (
                 "missing_code",
@@ -115,10 +122,13 @@ pub(crate) async fn callback(
         (Ok(iss), Ok(error), Ok(code)) => (iss, error, code),
         _ => return refuse(Refusal::DuplicateParams),
     };
-    if let Some(received) = iss
-        && !issuer_accepted(inner.client.provider(), received)
-    {
-        return refuse(Refusal::IssuerMismatch);
+    match (iss, inner.client.provider().issuer()) {
+        (Some(received), _) if !issuer_accepted(inner.client.provider(), received) => {
+            return refuse(Refusal::IssuerMismatch);
+        }
+        // RFC 9207 §2.4: with a known issuer, a response without `iss` is refused.
+        (None, Some(_)) => return refuse(Refusal::MissingIssuer),
+        _ => {}
     }
     if let Some(error) = error {
         let code = crate::client::ErrorCode::parse(error);
