@@ -20,7 +20,7 @@ use axum_oauth_login::secret::{
 use axum_oauth_login::{ClientAuth, OAuthError, UserInfo};
 use interop_support::{
     BASIC_CLIENT, Browser, EMAIL, InteropApp, LOGIN, OidcProvider, POST_CLIENT, body, bounded,
-    json, query_param, with_param,
+    json, query_param, with_param, without_param,
 };
 use reqwest::StatusCode;
 
@@ -55,13 +55,11 @@ async fn login_and_userinfo(client: (&'static str, &'static str, ClientAuth)) {
     );
     let res = app.callback(&callback).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", body(res).await);
+    let events = app.provider.events().await;
     assert!(
-        app.provider
-            .events()
-            .contains(&format!("grant.success {}", client.0)),
-        "oidc-provider saw the code exchange by {}: {:?}",
+        events.contains(&format!("grant.success {}", client.0)),
+        "oidc-provider saw the code exchange by {}: {events:?}",
         client.0,
-        app.provider.events()
     );
 
     // The method the crate used, as the server saw it (server.mjs also refuses any
@@ -71,11 +69,8 @@ async fn login_and_userinfo(client: (&'static str, &'static str, ClientAuth)) {
         _ => "client_secret_basic",
     };
     assert!(
-        app.provider
-            .events()
-            .contains(&format!("auth /token {method} {}", client.0)),
-        "{:?}",
-        app.provider.events()
+        events.contains(&format!("auth /token {method} {}", client.0)),
+        "{events:?}"
     );
 
     let res = app.get("/me").await;
@@ -169,7 +164,7 @@ async fn an_altered_iss_is_refused_before_any_token_request() {
         app.provider.token_requests().await,
         0,
         "no token request after a wrong iss: {:?}",
-        app.provider.events()
+        app.provider.events().await
     );
 
     // The refused answer spent the login attempt: the genuine callback is refused too
@@ -179,6 +174,45 @@ async fn an_altered_iss_is_refused_before_any_token_request() {
     assert!(body(res).await.contains("unknown_state"));
     assert_eq!(app.provider.token_requests().await, 0);
     assert_eq!(app.get("/tokens").await.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// oidc-provider advertises `authorization_response_iss_parameter_supported: true`, and
+/// `ProviderBuilder::issuer` documents "when set, a callback must carry a matching `iss`";
+/// RFC 9207 §2.4 says such a client MUST reject a response without `iss`. The crate
+/// accepts it today (`routes/callback.rs` compares only when both are present).
+#[tokio::test]
+#[ignore = "crate gap: a callback without iss is accepted although Provider::issuer is set"]
+async fn a_callback_without_iss_is_refused_when_the_issuer_is_configured() {
+    require_node!();
+    let app = InteropApp::start(POST_CLIENT).await;
+    assert_eq!(
+        app.provider.discovery.raw["authorization_response_iss_parameter_supported"],
+        true
+    );
+    let callback = app.provider_callback().await;
+    let stripped = without_param(&callback, "iss");
+    let res = app.callback(&stripped).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{}", body(res).await);
+    assert_eq!(app.provider.token_requests().await, 0);
+}
+
+#[tokio::test]
+async fn a_tampered_state_is_refused_before_any_token_request() {
+    require_node!();
+    let app = InteropApp::start(POST_CLIENT).await;
+    let callback = app.provider_callback().await;
+    let state = query_param(&callback, "state").expect("state");
+    let mut tampered = state.clone().into_bytes();
+    tampered[0] = if tampered[0] == b'A' { b'B' } else { b'A' };
+    let forged = with_param(&callback, "state", std::str::from_utf8(&tampered).unwrap());
+    let res = app.callback(&forged).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(body(res).await.contains("unknown_state"));
+    assert_eq!(app.provider.token_requests().await, 0);
+    // The genuine answer still completes the login: the forged one spent nothing.
+    let res = app.callback(&callback).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", body(res).await);
+    assert_eq!(app.get("/me").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -225,7 +259,7 @@ async fn an_expired_session_is_refreshed_transparently() {
         app.provider.token_requests().await,
         requests + 1,
         "exactly one refresh: {:?}",
-        app.provider.events()
+        app.provider.events().await
     );
 
     let after = app.session_tokens().await;
@@ -278,6 +312,7 @@ async fn introspection_then_logout_revokes() {
     let revocations = app
         .provider
         .events()
+        .await
         .iter()
         .filter(|e| *e == "auth /token/revocation client_secret_basic interop-basic")
         .count();
@@ -396,7 +431,7 @@ async fn the_app_refuses_a_replayed_callback_without_a_token_request() {
     let app = InteropApp::start(BASIC_CLIENT).await;
     let callback = app.login().await;
     let requests = app.provider.token_requests().await;
-    assert_eq!(requests, 1, "{:?}", app.provider.events());
+    assert_eq!(requests, 1, "{:?}", app.provider.events().await);
 
     let res = app.callback(&callback).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);

@@ -92,12 +92,19 @@ pub fn node_available() -> bool {
              Run `.ci/interop.sh` (npm ci --prefix tests/interop) before `cargo test`."
         );
     }
-    eprintln!(
-        "\n**************************************************************\n\
-         SKIPPED: interop test against oidc-provider: {problem}.\n\
-         run `npm ci --prefix tests/interop` first\n\
-         **************************************************************\n"
-    );
+    // Written to the real stderr, not through `eprintln!`, which the test harness
+    // captures and hides for passing tests; once per test binary.
+    static NOTICE: std::sync::Once = std::sync::Once::new();
+    NOTICE.call_once(|| {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n**************************************************************\n\
+             SKIPPED: interop tests against oidc-provider: {problem}.\n\
+             run `npm ci --prefix tests/interop` first\n\
+             **************************************************************\n"
+        );
+    });
     false
 }
 
@@ -217,19 +224,24 @@ impl OidcProvider {
         }
     }
 
-    /// Events the server reported so far (`grant.success interop-post`, ...).
-    pub fn events(&self) -> Vec<String> {
+    /// Events the server reported so far (`grant.success interop-post`,
+    /// `auth /token client_secret_basic interop-basic`, ...).
+    ///
+    /// The server prints an event before it answers the request, and Linux pipes are
+    /// synchronous in Node, so the line is in the pipe by the time the requester has its
+    /// answer; the short settle lets the reader task take it out.
+    pub async fn events(&self) -> Vec<String> {
+        tokio::time::sleep(Duration::from_millis(150)).await;
         self.events.lock().unwrap().clone()
     }
 
-    /// How many token-endpoint requests the server has answered (success or error).
-    /// Events are printed before the response is written, so they are in by the time
-    /// the requester has its answer; a short settle keeps pipe latency out of the count.
+    /// How many requests reached the token endpoint (code exchanges and refreshes,
+    /// whether they succeeded or not).
     pub async fn token_requests(&self) -> usize {
-        tokio::time::sleep(Duration::from_millis(150)).await;
         self.events()
+            .await
             .iter()
-            .filter(|e| e.starts_with("grant.success") || e.starts_with("grant.error"))
+            .filter(|e| e.starts_with("auth /token "))
             .count()
     }
 
@@ -606,6 +618,18 @@ pub fn with_param(url: &Url, name: &str, value: &str) -> Url {
             };
             (k.into_owned(), v)
         })
+        .collect();
+    let mut out = url.clone();
+    out.query_pairs_mut().clear().extend_pairs(pairs);
+    out
+}
+
+/// `url` without parameter `name`.
+pub fn without_param(url: &Url, name: &str) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let mut out = url.clone();
     out.query_pairs_mut().clear().extend_pairs(pairs);
