@@ -4,9 +4,10 @@
 //
 //   PORT=0 REDIRECT_URIS="http://127.0.0.1:4000/auth/callback ..." node server.mjs
 //
-// Prints `LISTENING http://127.0.0.1:PORT` (the issuer) once it accepts requests, and
-// one `EVENT <name> <client_id>` line per token-endpoint and revocation outcome, so the
-// harness can tell whether a token request was made.
+// Prints `LISTENING http://127.0.0.1:PORT` (the issuer) once it accepts requests, then
+// `EVENT auth <path> <method> <client_id>` for every client-authenticated request and
+// `EVENT grant.success <client_id>` (etc.) per outcome, so the harness can tell whether
+// and how a token request was made. Exits when its stdin closes.
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
