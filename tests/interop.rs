@@ -351,7 +351,7 @@ async fn a_replayed_code_is_invalid_grant() {
     let state = CsrfState::random();
     let verifier = PkceVerifier::random();
     let authorize = client.authorize_url(&state, Some(&verifier));
-    let callback = Browser::new("")
+    let callback = Browser::new()
         .walk_provider(&authorize, &redirect_uri)
         .await;
     assert!(state.matches(&query_param(&callback, "state").unwrap()));
@@ -401,7 +401,7 @@ async fn a_wrong_pkce_verifier_is_invalid_grant() {
         .expect("client builds");
     let verifier = PkceVerifier::random();
     let authorize = client.authorize_url(&CsrfState::random(), Some(&verifier));
-    let callback = Browser::new("")
+    let callback = Browser::new()
         .walk_provider(&authorize, &redirect_uri)
         .await;
     let code = query_param(&callback, "code").expect("a code");

@@ -344,7 +344,7 @@ impl InteropApp {
             provider,
             oauth,
             clock,
-            browser: Browser::new(&base),
+            browser: Browser::new(),
             base,
             redirect_uri,
             client_id,
@@ -443,7 +443,7 @@ pub struct Browser {
 }
 
 impl Browser {
-    pub fn new(_base: &str) -> Browser {
+    pub fn new() -> Browser {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
