@@ -1,4 +1,4 @@
-//! Shared harness: a `MockProvider`, an axum app wired like `examples/vcita_login.rs`
+//! Shared harness: a `MockProvider`, an axum app wired like `examples/vcita_login/app.rs`
 //! on `127.0.0.1:0`, and a cookie-keeping, non-redirecting HTTP client ("browser").
 #![allow(dead_code)]
 

@@ -1,0 +1,124 @@
+//! Browser end-to-end: headless Chromium, driven over WebDriver (chromedriver), logs in
+//! to the `vcita_login` example's app through the in-process `MockProvider` as a person
+//! would — clicking links and buttons, typing into the login form.
+//!
+//! Needs `chromium` and `chromedriver` (`bash .ci/browser.sh`). Without them the tests
+//! print SKIPPED and pass, except under `CI=true`, where they fail. A failing test leaves
+//! a screenshot and the page source in `target/browser-failures/`.
+//!
+//! ```text
+//! bash .ci/browser.sh && cargo test --all-features --test browser
+//! ```
+
+#[path = "../examples/vcita_login/app.rs"]
+mod app;
+#[path = "browser/support.rs"]
+mod support;
+
+use support::{Browser, run};
+
+/// From the home page to the mock's consent page: click "Log in with vcita", log in
+/// with the demo user.
+async fn log_in_until_consent(b: &Browser) {
+    b.goto("/").await;
+    assert_eq!(b.text("#login").await, "Log in with vcita");
+    b.click("#login").await;
+
+    // The mock's login form (its submit button is also `#login`: wait for the form).
+    let user = b.mock.user().clone();
+    b.fill("input[name=email]", &user.email).await;
+    b.fill("input[name=password]", &user.password).await;
+    let url = b.current_url().await;
+    assert_eq!(
+        url.origin(),
+        url::Url::parse(&b.mock.base_url()).unwrap().origin(),
+        "the login form is the provider's"
+    );
+    b.click("form button#login").await;
+    b.wait_for("#allow").await;
+    b.wait_for("#deny").await;
+}
+
+#[tokio::test]
+async fn login_allow_reload_me_logout() {
+    run("login_allow_reload_me_logout", async |b: &Browser| {
+        log_in_until_consent(b).await;
+        b.click("#allow").await;
+
+        // Back home, greeted by the business name.
+        assert_eq!(b.text("#greeting").await, "Hello, Demo Salon");
+        let home = b.current_url().await;
+        assert_eq!(home.as_str(), b.url("/"), "lands on the app's home page");
+        b.snapshot("logged_in").await;
+
+        // A reload keeps the session.
+        b.client.refresh().await.expect("reload");
+        assert_eq!(b.text("#greeting").await, "Hello, Demo Salon");
+
+        // The protected JSON page.
+        b.goto("/me").await;
+        let body = b.text("pre").await;
+        let me: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("/me is not JSON ({e}): {body}"));
+        assert_eq!(me["business_name"], "Demo Salon", "{me}");
+        assert_eq!(me["email"], "owner@example.com", "{me}");
+        assert_eq!(b.current_url().await.as_str(), b.url("/me"));
+
+        // Log out: back home, logged out.
+        b.goto("/").await;
+        b.click("#logout").await;
+        assert_eq!(b.text("#login").await, "Log in with vcita");
+        assert!(
+            !b.source().await.contains("Hello, Demo Salon"),
+            "no greeting after logout"
+        );
+
+        // /me now sends the browser to the provider's authorize page again (its login
+        // form or, with the provider's own session still alive, its consent page).
+        b.goto("/me").await;
+        let mock = url::Url::parse(&b.mock.base_url()).unwrap();
+        let url = b
+            .wait_for_url("the provider's authorize page", |u| {
+                u.origin() == mock.origin() && u.path() == "/app/oauth/authorize"
+            })
+            .await;
+        assert!(
+            url.query_pairs().any(|(k, _)| k == "state"),
+            "a new login attempt: {url}"
+        );
+        b.wait_for("input[name=email], #allow").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deny_shows_error_page_and_retry_logs_in() {
+    run(
+        "deny_shows_error_page_and_retry_logs_in",
+        async |b: &Browser| {
+            log_in_until_consent(b).await;
+            b.click("#deny").await;
+
+            // The crate's error page, on the app's callback.
+            let retry = b.wait_for("#retry").await;
+            assert_eq!(retry.text().await.expect("retry text"), "Log in again");
+            assert_eq!(b.text("#code").await, "access_denied");
+            assert!(b.source().await.contains("access_denied"));
+            let url = b.current_url().await;
+            assert_eq!(url.path(), "/auth/callback", "error shown at {url}");
+            assert!(
+                b.client
+                    .find(fantoccini::Locator::Css("#greeting"))
+                    .await
+                    .is_err()
+            );
+
+            // "Log in again" starts a new attempt; the provider remembers the login, so
+            // Allow is one click away, and the app greets the user.
+            retry.click().await.expect("click retry");
+            b.click("#allow").await;
+            assert_eq!(b.text("#greeting").await, "Hello, Demo Salon");
+        },
+    )
+    .await;
+}
