@@ -4,6 +4,7 @@
 //! It serves what vcita serves — a login page, a consent page, a JSON token endpoint,
 //! userinfo — plus introspection (RFC 7662), revocation (RFC 7009) and vcita's app
 //! creation endpoint, with knobs for expiry, refresh tokens, failures and delays.
+//! [`MockProvider::apicbase`] makes it behave like Apicbase instead.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -17,14 +18,16 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::{ClientAuth, Provider, TokenBody};
+use crate::{ClientAuth, Provider, TokenBody, UserResolver};
 pub use builder::MockProviderBuilder;
+use flavor::Flavor;
 use state::{CannedResponse, Shared};
 
 mod apps;
 mod browser;
 mod builder;
 mod endpoints;
+mod flavor;
 mod pages;
 mod state;
 #[cfg(test)]
@@ -46,6 +49,23 @@ pub struct MockUser {
     /// The JSON the userinfo endpoint returns for this user; its `sub` is also the
     /// introspection `sub`.
     pub info: serde_json::Value,
+}
+
+impl MockUser {
+    /// The default user of the [Apicbase preset](MockProvider::apicbase):
+    /// `chef@example.com` / `password`, with minimal info.
+    ///
+    /// ```
+    /// let chef = axum_oauth_login::testing::MockUser::apicbase();
+    /// assert_eq!(chef.info["email"], "chef@example.com");
+    /// ```
+    pub fn apicbase() -> MockUser {
+        MockUser {
+            email: "chef@example.com".into(),
+            password: "password".into(),
+            info: json!({ "sub": "chef-1", "email": "chef@example.com" }),
+        }
+    }
 }
 
 impl Default for MockUser {
@@ -106,15 +126,16 @@ impl MockClient {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Endpoint {
-    /// `GET /app/oauth/authorize` and the login and consent form posts.
+    /// `GET /app/oauth/authorize` (Apicbase: `/oauth/authorize/`) and the login and
+    /// consent form posts.
     Authorize,
-    /// `POST /oauth/token`, every grant type.
+    /// `POST /oauth/token` (Apicbase: `/oauth/token/`), every grant type.
     Token,
-    /// `GET /oauth/userinfo`.
+    /// `GET /oauth/userinfo` (not in Apicbase mode).
     Userinfo,
-    /// `POST /oauth/introspect`.
+    /// `POST /oauth/introspect` (Apicbase: `/oauth/introspect/`).
     Introspect,
-    /// `POST /oauth/revoke`.
+    /// `POST /oauth/revoke` (Apicbase: `/oauth/revoke/`).
     Revoke,
     /// `POST /platform/v1/apps` (vcita app creation).
     RegisterApp,
@@ -173,6 +194,10 @@ impl RecordedRequest {
 /// | `GET /oauth/userinfo` | the user's [`info`](MockUser::info) for a bearer token |
 /// | `POST /oauth/introspect`, `POST /oauth/revoke` | RFC 7662, RFC 7009 |
 /// | `POST /platform/v1/apps` | vcita app creation with a directory token |
+///
+/// [`MockProvider::apicbase`] starts an Apicbase-shaped server instead: trailing-slash
+/// paths, form-only token requests, rotating refresh tokens, introspection and no
+/// userinfo.
 ///
 /// ```
 /// use axum_oauth_login::testing::{Endpoint, MockProvider};
@@ -237,6 +262,40 @@ impl MockProvider {
         MockProviderBuilder::default()
     }
 
+    /// A builder preset that makes the mock behave like Apicbase:
+    ///
+    /// - `GET /oauth/authorize/`, `POST /oauth/token/`, `POST /oauth/introspect/` and
+    ///   `POST /oauth/revoke/`, trailing slashes required (vcita's paths answer 404);
+    ///   no userinfo endpoint and no app creation;
+    /// - the token endpoint takes only `application/x-www-form-urlencoded` bodies
+    ///   (JSON gets `400 invalid_request`);
+    /// - codes live 60 s, access tokens one week (`expires_in` 604800); a refresh token
+    ///   comes with every token, never expires, and rotates on every refresh;
+    /// - introspection answers `{"active":true,"scope","exp","client_id","username"}`
+    ///   for the asking client's live access tokens, `{"active":false}` otherwise;
+    /// - the user is [`MockUser::apicbase`] (`chef@example.com`).
+    ///
+    /// Every other builder setting can still be changed after the preset.
+    ///
+    /// ```
+    /// use axum_oauth_login::{TokenBody, UserResolver, testing::MockProvider};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mock = MockProvider::apicbase().start().await?;
+    /// let provider = mock.provider();
+    /// assert_eq!(provider.name(), "apicbase-mock");
+    /// assert!(provider.token_url().as_str().ends_with("/oauth/token/"));
+    /// assert_eq!(provider.token_body(), TokenBody::Form);
+    /// assert_eq!(provider.user_resolver(), UserResolver::Introspection);
+    /// assert_eq!(mock.user().email, "chef@example.com");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apicbase() -> MockProviderBuilder {
+        MockProviderBuilder::apicbase()
+    }
+
     /// Starts a mock with default settings on an OS-chosen port.
     pub async fn start() -> io::Result<MockProvider> {
         Self::builder().start().await
@@ -252,22 +311,58 @@ impl MockProvider {
         self.inner.addr
     }
 
-    /// A [`Provider`] for this mock: vcita's shape (JSON token bodies,
-    /// `client_secret_post`) with every endpoint on [`base_url`](Self::base_url), and
-    /// the base URL as issuer (the mock sends `iss` on its redirects).
+    /// A [`Provider`] for this mock, with every endpoint on
+    /// [`base_url`](Self::base_url) and the base URL as issuer (the mock sends `iss` on
+    /// its redirects).
+    ///
+    /// vcita mode: `vcita-mock`, vcita's shape (JSON token bodies, `client_secret_post`,
+    /// userinfo), plus introspection and revocation. Apicbase mode: `apicbase-mock`,
+    /// built like [`Provider::apicbase`] (trailing-slash URLs, form bodies,
+    /// `client_secret_post`, introspection as the user resolver, no userinfo).
     pub fn provider(&self) -> Provider {
         let base = &self.inner.shared.base_url;
-        Provider::custom("vcita-mock")
-            .authorize_url(format!("{base}/app/oauth/authorize"))
-            .token_url(format!("{base}/oauth/token"))
-            .userinfo_url(format!("{base}/oauth/userinfo"))
-            .introspection_url(format!("{base}/oauth/introspect"))
-            .revocation_url(format!("{base}/oauth/revoke"))
+        let flavor = self.flavor();
+        let paths = flavor.paths();
+        let url = |path: &str| format!("{base}{path}");
+        let mut builder = match flavor {
+            Flavor::Vcita => Provider::custom("vcita-mock")
+                .revocation_url(url(paths.revoke))
+                .token_body(TokenBody::Json),
+            // No revocation URL: Apicbase documents none, though the mock keeps one.
+            Flavor::Apicbase => Provider::custom("apicbase-mock")
+                .token_body(TokenBody::Form)
+                .user_resolver(UserResolver::Introspection),
+        };
+        if let Some(path) = paths.userinfo {
+            builder = builder.userinfo_url(url(path));
+        }
+        builder
+            .authorize_url(url(paths.authorize[0]))
+            .token_url(url(paths.token))
+            .introspection_url(url(paths.introspect))
             .issuer(base.clone())
-            .token_body(TokenBody::Json)
             .client_auth(ClientAuth::ClientSecretPost)
             .build()
             .unwrap_or_else(|e| unreachable!("loopback mock URLs are valid: {e}"))
+    }
+
+    fn flavor(&self) -> Flavor {
+        self.inner.shared.lock().config.flavor
+    }
+
+    /// The directory token app creation accepts (`mock-directory-token` unless
+    /// changed with [`MockProviderBuilder::directory_token`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// assert_eq!(mock.directory_token(), "mock-directory-token");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn directory_token(&self) -> String {
+        self.inner.shared.lock().config.directory_token.clone()
     }
 
     /// The default client's id (`mock-client-id` unless replaced).
