@@ -1,0 +1,546 @@
+//! vcita's platform API: registering an OAuth app, which gives the client id and
+//! secret that "Log in with vcita" needs.
+//!
+//! vcita creates apps with `POST /platform/v1/apps` and a *directory* token. The answer
+//! carries the client secret once and never again, so store it at once.
+//!
+//! ```
+//! use axum_oauth_login::secret::AccessToken;
+//! use axum_oauth_login::testing::MockProvider;
+//! use axum_oauth_login::vcita::{AppRegistration, VcitaApi};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The embedded mock stands in for vcita here; `VcitaApi::new()` talks to api.vcita.biz.
+//! let mock = MockProvider::start().await?;
+//! let api = VcitaApi::with_base_url(&mock.base_url())?;
+//! let directory_token = AccessToken::new(mock.directory_token());
+//!
+//! let app = AppRegistration::new("My OAuth App", "myoauthapp", "https://myapp.example.com/oauth/callback");
+//! let registered = api.register_app(&directory_token, &app).await?;
+//! assert_eq!(registered.app_code_name, "myoauthapp");
+//! // `registered.client_secret.secret()` is shown this once: store it now.
+//! assert!(!format!("{registered:?}").contains(registered.client_secret.secret()));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use http::HeaderValue;
+use http::header::{ACCEPT, AUTHORIZATION};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::client::{
+    DEFAULT_MAX_BODY_BYTES, Endpoint, OAuthError, error_response, http_client, read_response,
+};
+use crate::error::ConfigError;
+use crate::provider::parse_endpoint;
+use crate::secret::{AccessToken, ClientSecret};
+
+/// Field name → messages, for validation failures.
+type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// The app to register: what `POST /platform/v1/apps` takes.
+///
+/// ```
+/// use axum_oauth_login::vcita::AppRegistration;
+/// let app = AppRegistration::new("My OAuth App", "myoauthapp", "https://myapp.example.com/cb");
+/// assert_eq!(app.scopes, ["openid"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppRegistration {
+    /// The name users see on the consent page. Must not be empty.
+    pub name: String,
+    /// A unique code name: letters and digits only.
+    pub app_code_name: String,
+    /// Where vcita sends users back after login: an absolute `http`/`https` URL.
+    pub redirect_uri: String,
+    /// Scopes the app may ask for.
+    pub scopes: Vec<String>,
+}
+
+impl AppRegistration {
+    /// An app with the `openid` scope, as in vcita's example.
+    pub fn new(
+        name: impl Into<String>,
+        app_code_name: impl Into<String>,
+        redirect_uri: impl Into<String>,
+    ) -> Self {
+        AppRegistration {
+            name: name.into(),
+            app_code_name: app_code_name.into(),
+            redirect_uri: redirect_uri.into(),
+            scopes: vec!["openid".into()],
+        }
+    }
+
+    /// What is wrong with this registration, checked before any request.
+    fn problems(&self) -> FieldErrors {
+        let mut errors = FieldErrors::new();
+        let mut add = |field: &str, message: String| {
+            errors.entry(field.to_owned()).or_default().push(message);
+        };
+        if self.name.trim().is_empty() {
+            add("name", "can't be blank".into());
+        }
+        if self.app_code_name.is_empty() {
+            add("app_code_name", "can't be blank".into());
+        } else if !self
+            .app_code_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric())
+        {
+            add(
+                "app_code_name",
+                "may contain only letters and digits (a-z, A-Z, 0-9)".into(),
+            );
+        }
+        match parse_endpoint("redirect_uri", &self.redirect_uri) {
+            Err(e) => add("redirect_uri", e.reason().to_owned()),
+            Ok(url) if url.fragment().is_some() => {
+                add("redirect_uri", "must not contain a fragment".into());
+            }
+            Ok(_) => {}
+        }
+        for scope in &self.scopes {
+            if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                add(
+                    "scopes",
+                    format!("`{}` is not a scope name", clean(scope, 64, None)),
+                );
+            }
+        }
+        errors
+    }
+}
+
+/// A registered app, as vcita answered.
+///
+/// `Debug` shows no secret and only the names of [`extra`](Self::extra) members;
+/// `Display` shows the code name, app id and client id.
+///
+/// ```
+/// use axum_oauth_login::secret::ClientSecret;
+/// use axum_oauth_login::vcita::RegisteredApp;
+/// let app = RegisteredApp {
+///     app_id: "app-1".into(),
+///     client_id: "c1".into(),
+///     client_secret: ClientSecret::new("s3cr3t"),
+///     app_code_name: "myapp".into(),
+///     extra: Default::default(),
+/// };
+/// assert_eq!(app.to_string(), "vcita app `myapp` (app id app-1, client id c1)");
+/// assert!(!format!("{app:?}").contains("s3cr3t"));
+/// ```
+#[derive(Clone)]
+pub struct RegisteredApp {
+    /// vcita's id of the app (empty if the answer had none).
+    pub app_id: String,
+    /// The OAuth client id.
+    pub client_id: String,
+    /// The OAuth client secret. vcita shows it once: store it now.
+    pub client_secret: ClientSecret,
+    /// The app's code name.
+    pub app_code_name: String,
+    /// Every other member of the answer's `data` (name, redirect URI, scopes, ...).
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for RegisteredApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegisteredApp")
+            .field("app_id", &self.app_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("app_code_name", &self.app_code_name)
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl fmt::Display for RegisteredApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "vcita app `{}` (app id {}, client id {})",
+            self.app_code_name, self.app_id, self.client_id
+        )
+    }
+}
+
+/// Why an app could not be registered. No variant carries a token or secret.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use axum_oauth_login::vcita::RegisterError;
+/// let err = RegisterError::Invalid {
+///     errors: BTreeMap::from([("app_code_name".into(), vec!["has already been taken".into()])]),
+/// };
+/// assert!(err.to_string().contains("app_code_name: has already been taken"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegisterError {
+    /// vcita answered 401: the directory token was refused.
+    #[error(
+        "vcita refused the directory token (401): use a current directory token \
+         (a staff or business token cannot create apps)"
+    )]
+    Unauthorized,
+    /// The registration was invalid: checked locally (then nothing was sent), or
+    /// refused by vcita with 422 or 400.
+    #[error(
+        "the app registration is invalid: {}; fix these and try again",
+        summary(errors)
+    )]
+    Invalid {
+        /// Field (`name`, `app_code_name`, `redirect_uri`, `scopes`,
+        /// `directory_token`, or `base` for the whole request) → messages.
+        errors: BTreeMap<String, Vec<String>>,
+    },
+    /// Transport failure, timeout, oversized or malformed answer, or another status.
+    #[error("registering the app with vcita failed: {0}")]
+    Api(#[from] OAuthError),
+}
+
+fn summary(errors: &FieldErrors) -> String {
+    errors
+        .iter()
+        .map(|(field, messages)| format!("{field}: {}", messages.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A small client for vcita's platform API, with the same safety as
+/// [`OAuthClient`](crate::OAuthClient): 5 s connect and 10 s total timeouts, no
+/// redirects followed, response bodies capped at 1 MiB.
+///
+/// ```
+/// use axum_oauth_login::vcita::VcitaApi;
+/// let api = VcitaApi::new()?;
+/// assert!(VcitaApi::with_base_url("not a url").is_err());
+/// # Ok::<(), axum_oauth_login::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct VcitaApi {
+    http: reqwest::Client,
+    apps_url: Url,
+    timeout: Duration,
+}
+
+impl fmt::Debug for VcitaApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VcitaApi")
+            .field("apps_url", &self.apps_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+impl VcitaApi {
+    /// vcita's API host.
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.vcita.biz";
+
+    /// A client for [`DEFAULT_BASE_URL`](Self::DEFAULT_BASE_URL).
+    pub fn new() -> Result<Self, ConfigError> {
+        Self::with_base_url(Self::DEFAULT_BASE_URL)
+    }
+
+    /// A client for another host (a sandbox, or the `MockProvider` of feature
+    /// `test-util` for a dry run): an absolute `http`/`https` URL without query or
+    /// fragment; a path is kept.
+    pub fn with_base_url(base_url: &str) -> Result<Self, ConfigError> {
+        let mut apps_url = parse_endpoint("base_url", base_url)?;
+        if apps_url.query().is_some() || apps_url.fragment().is_some() {
+            return Err(ConfigError::new(
+                "base_url",
+                "must not contain a query or fragment",
+            ));
+        }
+        let path = format!("{}/platform/v1/apps", apps_url.path().trim_end_matches('/'));
+        apps_url.set_path(&path);
+        Ok(VcitaApi {
+            http: http_client(CONNECT_TIMEOUT, TIMEOUT)?,
+            apps_url,
+            timeout: TIMEOUT,
+        })
+    }
+
+    /// Registers `app` with a directory token (`POST /platform/v1/apps`).
+    ///
+    /// The registration is checked first; an invalid one (or an empty directory token)
+    /// is [`RegisterError::Invalid`] without a request. Never retried: a second try
+    /// could register the app twice.
+    pub async fn register_app(
+        &self,
+        directory_token: &AccessToken,
+        app: &AppRegistration,
+    ) -> Result<RegisteredApp, RegisterError> {
+        let mut errors = app.problems();
+        let auth = bearer(directory_token, &mut errors);
+        let Some(auth) = auth.filter(|_| errors.is_empty()) else {
+            return Err(RegisterError::Invalid { errors });
+        };
+        let request = self
+            .http
+            .post(self.apps_url.clone())
+            .header(AUTHORIZATION, auth)
+            .header(ACCEPT, "application/json")
+            .json(app);
+        let endpoint = Endpoint::Api;
+        let (status, body) =
+            read_response(endpoint, request, DEFAULT_MAX_BODY_BYTES, self.timeout).await?;
+        match status {
+            200..=299 => Ok(registered_app(status, &body, app)?),
+            401 => Err(RegisterError::Unauthorized),
+            400 | 422 => match validation_errors(&body, directory_token.secret()) {
+                Some(errors) => Err(RegisterError::Invalid { errors }),
+                None => Err(RegisterError::Api(without_token(
+                    error_response(endpoint, status, &body),
+                    directory_token.secret(),
+                ))),
+            },
+            _ => Err(RegisterError::Api(without_token(
+                error_response(endpoint, status, &body),
+                directory_token.secret(),
+            ))),
+        }
+    }
+}
+
+/// The error with the directory token masked in the text taken from the answer: the
+/// excerpt masks only long token-like runs, and a short token echoed by an error page
+/// would slip through.
+fn without_token(mut error: OAuthError, token: &str) -> OAuthError {
+    if let OAuthError::Malformed {
+        excerpt: Some(text),
+        ..
+    }
+    | OAuthError::Provider {
+        description: Some(text),
+        ..
+    } = &mut error
+    {
+        *text = clean(text, usize::MAX, Some(token));
+    }
+    error
+}
+
+/// `Bearer <token>` marked sensitive, or a `directory_token` problem.
+fn bearer(token: &AccessToken, errors: &mut FieldErrors) -> Option<HeaderValue> {
+    let mut problem = |message: &str| {
+        errors
+            .entry("directory_token".into())
+            .or_default()
+            .push(message.into());
+        None
+    };
+    if token.secret().trim().is_empty() {
+        return problem("is empty");
+    }
+    match HeaderValue::try_from(format!("Bearer {}", token.secret())) {
+        Ok(mut value) => {
+            value.set_sensitive(true);
+            Some(value)
+        }
+        Err(_) => problem("has characters an HTTP header cannot carry"),
+    }
+}
+
+/// Reads `{"status":"OK","data":{..}}` (a bare object with the same members is
+/// accepted). Lenient except for the credentials: the secret is shown only once, so a
+/// missing `app_id` or `app_code_name` must not lose it.
+fn registered_app(
+    status: u16,
+    body: &[u8],
+    requested: &AppRegistration,
+) -> Result<RegisteredApp, OAuthError> {
+    let malformed = |reason: &str| OAuthError::Malformed {
+        endpoint: Endpoint::Api,
+        status,
+        reason: reason.to_owned(),
+        excerpt: None,
+    };
+    let Ok(Value::Object(mut top)) = serde_json::from_slice::<Value>(body) else {
+        return Err(malformed("the body is not a JSON object"));
+    };
+    let mut data = match top.remove("data") {
+        Some(Value::Object(data)) => data,
+        _ => top,
+    };
+    let client_id = take_text(&mut data, "client_id")
+        .ok_or_else(|| malformed("`data.client_id` is missing or not a string"))?;
+    let client_secret = take_text(&mut data, "client_secret")
+        .ok_or_else(|| malformed("`data.client_secret` is missing or not a string"))?;
+    Ok(RegisteredApp {
+        app_id: take_text(&mut data, "app_id").unwrap_or_default(),
+        client_id,
+        client_secret: ClientSecret::new(client_secret),
+        app_code_name: take_text(&mut data, "app_code_name")
+            .unwrap_or_else(|| requested.app_code_name.clone()),
+        extra: data,
+    })
+}
+
+/// Removes `key` and returns it as text when it is a non-empty string or a number.
+fn take_text(map: &mut Map<String, Value>, key: &str) -> Option<String> {
+    match map.remove(key)? {
+        Value::String(s) if !s.is_empty() => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Most fields and messages kept from an error body.
+const MAX_MESSAGES: usize = 32;
+
+/// The field errors of a 400/422 body: `errors` as `{field: [messages]}` or
+/// `{field: message}`, as `[message]` or `[{field, message}]`, else a top-level
+/// `message` (under `base`). `None` when the body names none.
+fn validation_errors(body: &[u8], token: &str) -> Option<FieldErrors> {
+    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else {
+        return None;
+    };
+    let mut found: Vec<(&str, &str)> = Vec::new();
+    match top.get("errors") {
+        Some(Value::Object(fields)) => {
+            for (field, messages) in fields {
+                match messages {
+                    Value::String(m) => found.push((field, m)),
+                    Value::Array(items) => {
+                        found.extend(
+                            items
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .map(|m| (&**field, m)),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item {
+                    Value::String(m) => found.push(("base", m)),
+                    Value::Object(o) => {
+                        let text = |k: &str| o.get(k).and_then(Value::as_str);
+                        if let Some(m) = text("message").or_else(|| text("error")) {
+                            found.push((text("field").unwrap_or("base"), m));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    if found.is_empty()
+        && let Some(m) = top.get("message").and_then(Value::as_str)
+    {
+        found.push(("base", m));
+    }
+    let mut errors = FieldErrors::new();
+    for (field, message) in found.into_iter().take(MAX_MESSAGES) {
+        let field = clean(field, 64, Some(token));
+        let field = if field.is_empty() {
+            "base".into()
+        } else {
+            field
+        };
+        errors
+            .entry(field)
+            .or_default()
+            .push(clean(message, 200, Some(token)));
+    }
+    (!errors.is_empty()).then_some(errors)
+}
+
+/// Provider text fit for a terminal or log: no control characters, at most `max`
+/// characters, and the directory token masked should the server echo it.
+fn clean(text: &str, max: usize, token: Option<&str>) -> String {
+    let text = match token.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(token) => text.replace(token, "[redacted]"),
+        None => text.to_owned(),
+    };
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_validation_names_each_field() {
+        let app = AppRegistration {
+            name: " ".into(),
+            app_code_name: "my-app".into(),
+            redirect_uri: "/relative".into(),
+            scopes: vec!["openid".into(), "a b".into()],
+        };
+        let errors = app.problems();
+        let fields: Vec<_> = errors.keys().map(String::as_str).collect();
+        assert_eq!(fields, ["app_code_name", "name", "redirect_uri", "scopes"]);
+        assert!(
+            AppRegistration::new("x", "x1", "https://a.example/cb#frag")
+                .problems()
+                .contains_key("redirect_uri")
+        );
+        assert!(
+            AppRegistration::new("x", "x1", "ftp://a.example/")
+                .problems()
+                .contains_key("redirect_uri")
+        );
+        assert!(
+            AppRegistration::new("x", "x1", "http://127.0.0.1:9/cb")
+                .problems()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn error_bodies_in_several_shapes() {
+        let t = "tok-123";
+        let e = validation_errors(
+            br#"{"errors":{"app_code_name":["has already been taken"],"name":"bad"}}"#,
+            t,
+        )
+        .unwrap();
+        assert_eq!(e["app_code_name"], ["has already been taken"]);
+        assert_eq!(e["name"], ["bad"]);
+        let e = validation_errors(
+            br#"{"errors":["nope",{"field":"redirect_uri","message":"bad tok-123"}]}"#,
+            t,
+        )
+        .unwrap();
+        assert_eq!(e["base"], ["nope"]);
+        assert_eq!(e["redirect_uri"], ["bad [redacted]"]);
+        let e = validation_errors(b"{\"message\":\"no\\u0007pe\"}", t).unwrap();
+        assert_eq!(e["base"], ["nope"]);
+        assert!(validation_errors(b"<html>", t).is_none());
+        assert!(validation_errors(br#"{"errors":{}}"#, t).is_none());
+    }
+
+    #[test]
+    fn success_bodies_are_read_leniently() {
+        let app = AppRegistration::new("x", "fallback", "https://a.example/cb");
+        let r = registered_app(200, br#"{"status":"OK","data":{"app_id":7,"client_id":"c","client_secret":"s","name":"x"}}"#, &app).unwrap();
+        assert_eq!(
+            (r.app_id.as_str(), r.app_code_name.as_str()),
+            ("7", "fallback")
+        );
+        assert_eq!(r.client_secret.secret(), "s");
+        assert!(r.extra.contains_key("name"));
+        let e =
+            registered_app(200, br#"{"status":"OK","data":{"client_id":"c"}}"#, &app).unwrap_err();
+        assert!(e.to_string().contains("client_secret"));
+        assert!(registered_app(200, b"[]", &app).is_err());
+    }
+}
