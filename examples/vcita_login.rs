@@ -41,15 +41,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Keep the mock alive as long as the app runs.
     let (oauth, _mock) = if std::env::var_os("OAUTH_CLIENT_ID").is_some() {
         let config = OAuthConfig::from_env()?;
-        tracing::info!(provider = config.provider.name(), "using the configured provider");
+        tracing::info!(
+            provider = config.provider.name(),
+            "using the configured provider"
+        );
         (config.into_builder().build()?, None)
     } else {
         let mock = MockProvider::start().await?;
         let oauth = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
             .redirect_uri(format!("http://{addr}/auth/callback"))
             .build()?;
-        println!("No OAUTH_CLIENT_ID set: using the embedded mock vcita provider at {}", mock.base_url());
-        println!("Demo login: {} / {}", mock.user().email, mock.user().password);
+        println!(
+            "No OAUTH_CLIENT_ID set: using the embedded mock vcita provider at {}",
+            mock.base_url()
+        );
+        println!(
+            "Demo login: {} / {}",
+            mock.user().email,
+            mock.user().password
+        );
         (oauth, Some(mock))
     };
 

@@ -32,10 +32,10 @@ pub(crate) struct RequestSession {
 impl RequestSession {
     /// The request's session, or a fresh handle when the app forgot the layer.
     pub(crate) fn of<B>(oauth: &OAuth, req: &mut Request<B>) -> RequestSession {
-        if let Some(existing) = req.extensions().get::<RequestSession>() {
-            if Arc::ptr_eq(&existing.oauth.inner, &oauth.inner) {
-                return existing.clone();
-            }
+        if let Some(existing) = req.extensions().get::<RequestSession>()
+            && Arc::ptr_eq(&existing.oauth.inner, &oauth.inner)
+        {
+            return existing.clone();
         }
         let session = RequestSession::new(oauth, req.headers());
         req.extensions_mut().insert(session.clone());

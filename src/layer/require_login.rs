@@ -158,7 +158,7 @@ fn wants_redirect<B>(req: &Request<B>) -> bool {
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .join(",");
-    !(accept.contains("application/json") && !accept.contains("text/html"))
+    !accept.contains("application/json") || accept.contains("text/html")
 }
 
 pin_project_lite::pin_project! {

@@ -115,10 +115,10 @@ pub(crate) async fn callback(
         (Ok(iss), Ok(error), Ok(code)) => (iss, error, code),
         _ => return refuse(Refusal::DuplicateParams),
     };
-    if let (Some(expected), Some(received)) = (inner.client.provider().issuer(), iss) {
-        if expected != received {
-            return refuse(Refusal::IssuerMismatch);
-        }
+    if let (Some(expected), Some(received)) = (inner.client.provider().issuer(), iss)
+        && expected != received
+    {
+        return refuse(Refusal::IssuerMismatch);
     }
     if let Some(error) = error {
         let code = crate::client::ErrorCode::parse(error);

@@ -84,7 +84,7 @@ impl CookieKey {
 
 fn pad(s: &str) -> String {
     let mut s = s.to_owned();
-    while s.len() % 4 != 0 {
+    while !s.len().is_multiple_of(4) {
         s.push('=');
     }
     s
