@@ -21,7 +21,7 @@ pub struct MockUser {
 }
 
 impl MockUser {
-    /// The default user of the [Apicbase preset](MockProvider::apicbase):
+    /// The default user of the [Apicbase preset](super::MockProvider::apicbase):
     /// `chef@example.com` / `password`, with minimal info.
     ///
     /// ```
