@@ -28,6 +28,22 @@ async fn login(mock: &MockProvider, client: &OAuthClient) -> (AuthorizationCode,
     (AuthorizationCode::new(code), verifier)
 }
 
+/// A code exchange as Apicbase documents it: a form with the client credentials.
+async fn exchange_form(mock: &MockProvider, code: &str) -> reqwest::Response {
+    http()
+        .post(mock.provider().token_url().clone())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", mock.client_id()),
+            ("client_secret", mock.client_secret()),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 fn unix_now() -> u64 {
     state::unix_secs(std::time::SystemTime::now())
 }
@@ -133,18 +149,7 @@ async fn json_token_requests_are_rejected() {
     assert_eq!(answer["error"], "invalid_request");
 
     // The rejected request did not consume the code: the same fields as a form work.
-    let response = http()
-        .post(format!("{}/oauth/token/", mock.base_url()))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("client_id", mock.client_id()),
-            ("client_secret", mock.client_secret()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = exchange_form(&mock, &code).await;
     assert_eq!(response.status(), StatusCode::OK);
     let token: Value = response.json().await.unwrap();
     assert_eq!(token["token_type"], "Bearer");
@@ -218,22 +223,7 @@ async fn introspection_answers_active_or_inactive_with_200() {
         .await
         .unwrap();
     let code = login_code(&mock, &[("scope", "library sales")]).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("client_id", mock.client_id()),
-        ("client_secret", mock.client_secret()),
-    ];
-    let token: Value = http()
-        .post(mock.provider().token_url().clone())
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token: Value = exchange_form(&mock, &code).await.json().await.unwrap();
     let access = token["access_token"].as_str().unwrap();
     let url = mock.provider().introspection_url().unwrap().clone();
     let ask = |token: String, id: &'static str, secret: &'static str| {
