@@ -18,6 +18,7 @@ mod session;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod users;
+pub mod vcita;
 
 pub use auth::{AuthRejection, TokenSource};
 pub use client::{OAuthClient, OAuthError, TokenSet, UserInfo};

@@ -183,15 +183,7 @@ impl OAuthClientBuilder {
                 "must be greater than zero",
             ));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
-            // A token endpoint that redirects is misconfigured or hostile: following it
-            // would resend the code and client secret to another URL.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("axum-oauth-login/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ConfigError::new("http_client", e.to_string()))?;
+        let http = http_client(self.connect_timeout, self.timeout)?;
         Ok(OAuthClient {
             inner: Arc::new(Inner {
                 http,
@@ -435,59 +427,85 @@ impl OAuthClient {
         endpoint: Endpoint,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, bytes::Bytes), OAuthError> {
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| self.transport_error(endpoint, e))?;
-        let status = response.status().as_u16();
-        let limit = self.inner.max_body_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > limit as u64)
-        {
-            return Err(OAuthError::BodyTooLarge { endpoint, limit });
-        }
-        let mut body = bytes::BytesMut::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.transport_error(endpoint, e))?
-        {
-            if body.len() + chunk.len() > limit {
-                return Err(OAuthError::BodyTooLarge { endpoint, limit });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let body = body.freeze();
+        let inner = &*self.inner;
+        let (status, body) =
+            read_response(endpoint, request, inner.max_body_bytes, inner.timeout).await?;
         if (200..300).contains(&status) {
             return Ok((status, body));
         }
         Err(error_response(endpoint, status, &body))
     }
+}
 
-    fn transport_error(&self, endpoint: Endpoint, e: reqwest::Error) -> OAuthError {
-        if e.is_timeout() {
-            return OAuthError::Timeout {
-                endpoint,
-                timeout: self.inner.timeout,
-            };
-        }
-        let e = e.without_url();
-        let mut reason = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            reason.push_str(": ");
-            reason.push_str(&s.to_string());
-            source = s.source();
-        }
-        OAuthError::Transport { endpoint, reason }
+/// The HTTP client every provider call goes through (also vcita's platform API): a
+/// connect and a total timeout, no redirects, the crate's user agent.
+pub(crate) fn http_client(
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Result<reqwest::Client, ConfigError> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .timeout(timeout)
+        // A token endpoint that redirects is misconfigured or hostile: following it
+        // would resend the code and client secret to another URL.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("axum-oauth-login/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ConfigError::new("http_client", e.to_string()))
+}
+
+/// Sends `request` and reads at most `limit` body bytes. Transport failures, the
+/// `timeout` running out and oversized bodies are errors; every status is returned.
+pub(crate) async fn read_response(
+    endpoint: Endpoint,
+    request: reqwest::RequestBuilder,
+    limit: usize,
+    timeout: Duration,
+) -> Result<(u16, bytes::Bytes), OAuthError> {
+    let mut response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(endpoint, timeout, e))?;
+    let status = response.status().as_u16();
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(OAuthError::BodyTooLarge { endpoint, limit });
     }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(endpoint, timeout, e))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(OAuthError::BodyTooLarge { endpoint, limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, body.freeze()))
+}
+
+fn transport_error(endpoint: Endpoint, timeout: Duration, e: reqwest::Error) -> OAuthError {
+    if e.is_timeout() {
+        return OAuthError::Timeout { endpoint, timeout };
+    }
+    let e = e.without_url();
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    OAuthError::Transport { endpoint, reason }
 }
 
 /// Maps a non-2xx answer: an RFC 6749 §5.2 error body when there is one, else a
 /// `Malformed` error with a masked excerpt. A 401 from the userinfo endpoint without a
 /// body means the token was refused (RFC 6750 §3.1).
-fn error_response(endpoint: Endpoint, status: u16, body: &[u8]) -> OAuthError {
+pub(crate) fn error_response(endpoint: Endpoint, status: u16, body: &[u8]) -> OAuthError {
     let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
     let code = parsed.as_ref().and_then(|v| v.get("error")?.as_str());
     if let Some(code) = code {

@@ -4,13 +4,14 @@ use http::{HeaderValue, StatusCode, header};
 use url::Url;
 
 use super::MockUser;
-use super::pages::{CONSENT_PATH, LOGIN_PATH, REQUEST_FIELD, SESSION_COOKIE};
+use super::pages::{REQUEST_FIELD, SESSION_COOKIE};
 
 /// Opens `authorize_url`, logs `user` in, answers the consent page with `decision`
 /// (`allow` or `deny`) and returns the redirect's `Location` without following it.
 ///
-/// reqwest's cookie store is not enabled for the library, so the session cookie is
-/// carried by hand.
+/// Like a browser, it posts each form to the form's `action`, so it walks the pages of
+/// every flavor. reqwest's cookie store is not enabled for the library, so the session
+/// cookie is carried by hand.
 pub(crate) async fn walk(
     authorize_url: &str,
     user: &MockUser,
@@ -36,7 +37,7 @@ pub(crate) async fn walk(
     let request_id = hidden_field(&page, REQUEST_FIELD)
         .ok_or_else(|| "the authorize page carries no pending request id".to_owned())?;
 
-    let login_url = start.join(LOGIN_PATH).map_err(|e| e.to_string())?;
+    let login_url = form_url(&start, &page)?;
     let response = send(http.post(login_url.clone()).form(&[
         ("email", user.email.as_str()),
         ("password", user.password.as_str()),
@@ -56,11 +57,12 @@ pub(crate) async fn walk(
         .find(|pair| pair.starts_with(&format!("{SESSION_COOKIE}=")))
         .map(str::to_owned);
     let page = page_text(response, "login").await?;
-    let Some(cookie) = cookie.filter(|_| page.contains(CONSENT_PATH)) else {
+    // Only the consent page asks for a decision; a login page again means refused.
+    let Some(cookie) = cookie.filter(|_| page.contains("name=\"decision\"")) else {
         return Err("login was refused (wrong email or password?)".into());
     };
 
-    let consent_url = start.join(CONSENT_PATH).map_err(|e| e.to_string())?;
+    let consent_url = form_url(&start, &page)?;
     let cookie = HeaderValue::from_str(&cookie).map_err(|e| e.to_string())?;
     let response = send(
         http.post(consent_url.clone())
@@ -107,11 +109,23 @@ async fn page_text(response: reqwest::Response, step: &str) -> Result<String, St
     Ok(text)
 }
 
+/// Where the page's form posts, resolved against `base`.
+fn form_url(base: &Url, page: &str) -> Result<Url, String> {
+    let action = attribute_after(page, "<form method=\"post\" action=\"")
+        .ok_or_else(|| "the page has no form".to_owned())?;
+    base.join(&action)
+        .map_err(|e| format!("bad form action `{action}`: {e}"))
+}
+
+/// The text from after `marker` up to the next `"`.
+fn attribute_after(page: &str, marker: &str) -> Option<String> {
+    let start = page.find(marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(page[start..end].to_owned())
+}
+
 /// The value of `<input type="hidden" name="{name}" value="...">` on one of our pages.
 /// Values are ids from an URL-safe alphabet, so no unescaping is needed.
 pub(crate) fn hidden_field(page: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page.find(&marker)? + marker.len();
-    let end = page[start..].find('"')? + start;
-    Some(page[start..end].to_owned())
+    attribute_after(page, &format!("name=\"{name}\" value=\""))
 }

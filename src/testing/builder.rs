@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use super::flavor::{Flavor, Paths};
 use super::state::{Config, Shared};
 use super::{MockClient, MockProvider, MockUser, Running, apps, endpoints, pages};
 
@@ -23,6 +24,10 @@ const DEFAULT_DIRECTORY_TOKEN: &str = "mock-directory-token";
 const VCITA_TOKEN_LIFETIME: Duration = Duration::from_secs(631_152_000);
 /// vcita's code lifetime.
 const VCITA_CODE_LIFETIME: Duration = Duration::from_secs(30);
+/// Apicbase's access token lifetime: one week.
+const APICBASE_TOKEN_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Apicbase's code lifetime: one minute.
+const APICBASE_CODE_LIFETIME: Duration = Duration::from_secs(60);
 
 /// Settings for a [`MockProvider`]; see [`MockProvider::builder`].
 ///
@@ -61,11 +66,13 @@ impl Default for MockProviderBuilder {
             clients: Vec::new(),
             user: MockUser::default(),
             config: Config {
+                flavor: Flavor::Vcita,
                 token_lifetime: VCITA_TOKEN_LIFETIME,
                 code_lifetime: VCITA_CODE_LIFETIME,
                 refresh_tokens: false,
                 rotate_refresh_tokens: true,
                 accept_form: true,
+                accept_json: true,
                 directory_token: DEFAULT_DIRECTORY_TOKEN.into(),
                 iss_in_redirect: true,
             },
@@ -74,6 +81,22 @@ impl Default for MockProviderBuilder {
 }
 
 impl MockProviderBuilder {
+    /// The Apicbase preset; see [`MockProvider::apicbase`].
+    pub(crate) fn apicbase() -> Self {
+        let mut builder = Self::default().user(MockUser::apicbase());
+        builder.config = Config {
+            flavor: Flavor::Apicbase,
+            token_lifetime: APICBASE_TOKEN_LIFETIME,
+            code_lifetime: APICBASE_CODE_LIFETIME,
+            refresh_tokens: true,
+            rotate_refresh_tokens: true,
+            accept_form: true,
+            accept_json: false,
+            ..builder.config
+        };
+        builder
+    }
+
     /// Listens on this port of `127.0.0.1` (default 0: the OS chooses).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -131,6 +154,13 @@ impl MockProviderBuilder {
         self
     }
 
+    /// Whether the token endpoint takes JSON bodies (default on; off in the
+    /// [Apicbase preset](MockProvider::apicbase), where JSON gets `400 invalid_request`).
+    pub fn accept_json(mut self, on: bool) -> Self {
+        self.config.accept_json = on;
+        self
+    }
+
     /// The directory token app creation accepts (default `mock-directory-token`).
     pub fn directory_token(mut self, token: impl Into<String>) -> Self {
         self.config.directory_token = token.into();
@@ -156,6 +186,7 @@ impl MockProviderBuilder {
             .find(|c| c.client_id == self.default_client.client_id)
             .cloned()
             .unwrap_or(self.default_client);
+        let paths = self.config.flavor.paths();
         let shared = Arc::new(Shared::new(
             format!("http://{addr}"),
             self.user,
@@ -163,7 +194,7 @@ impl MockProviderBuilder {
             self.config,
         ));
         let (shutdown, signal) = oneshot::channel::<()>();
-        let app = router(shared.clone());
+        let app = router(shared.clone(), paths);
         let task = tokio::spawn(async move {
             let stopped = async {
                 // A send or a dropped sender both mean stop.
@@ -188,17 +219,22 @@ impl MockProviderBuilder {
     }
 }
 
-fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/app/oauth/authorize", get(pages::authorize))
-        .route("/oauth/authorize", get(pages::authorize))
-        .route(pages::LOGIN_PATH, post(pages::login))
-        .route(pages::CONSENT_PATH, post(pages::consent))
-        .route("/oauth/token", post(endpoints::token))
-        .route("/oauth/userinfo", get(endpoints::userinfo))
-        .route("/oauth/introspect", post(endpoints::introspect))
-        .route("/oauth/revoke", post(endpoints::revoke))
-        .route("/platform/v1/apps", post(apps::register_app))
-        .fallback(endpoints::not_found)
-        .with_state(shared)
+fn router(shared: Arc<Shared>, paths: &Paths) -> Router {
+    let mut router = Router::new();
+    for path in paths.authorize {
+        router = router.route(path, get(pages::authorize));
+    }
+    router = router
+        .route(paths.login, post(pages::login))
+        .route(paths.consent, post(pages::consent))
+        .route(paths.token, post(endpoints::token))
+        .route(paths.introspect, post(endpoints::introspect))
+        .route(paths.revoke, post(endpoints::revoke));
+    if let Some(path) = paths.userinfo {
+        router = router.route(path, get(endpoints::userinfo));
+    }
+    if let Some(path) = paths.register_app {
+        router = router.route(path, post(apps::register_app));
+    }
+    router.fallback(endpoints::not_found).with_state(shared)
 }

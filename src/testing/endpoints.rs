@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::state::{Inner, Shared, flatten_json, later, unix_secs};
-use super::{Endpoint, MockClient, RecordedRequest};
+use super::flavor::Flavor;
+use super::state::{AccessGrant, Inner, Shared, flatten_json, later, unix_secs};
+use super::{Endpoint, MockClient, MockUser, RecordedRequest};
 
 type Fields = BTreeMap<String, String>;
 
@@ -217,7 +218,7 @@ async fn begin_with_fields(
     parsed.map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e))
 }
 
-/// `POST /oauth/token`.
+/// `POST /oauth/token` (Apicbase: `/oauth/token/`).
 pub(crate) async fn token(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -236,6 +237,13 @@ fn token_response(inner: &mut Inner, headers: &HeaderMap, fields: &Fields) -> Re
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "the token endpoint accepts only application/json bodies",
+        );
+    }
+    if is_json && !inner.config.accept_json {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the token endpoint accepts only application/x-www-form-urlencoded bodies",
         );
     }
     let client_id = match authenticate_client(inner, headers, fields) {
@@ -351,7 +359,7 @@ pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderM
     json_response(StatusCode::OK, &shared.user.info)
 }
 
-/// `POST /oauth/introspect` (RFC 7662).
+/// `POST /oauth/introspect` (RFC 7662; Apicbase: `/oauth/introspect/`).
 pub(crate) async fn introspect(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -373,13 +381,18 @@ pub(crate) async fn introspect(
             "token is required",
         );
     };
-    let user = &shared.user;
+    let answer = match inner.config.flavor {
+        Flavor::Vcita => vcita_introspection(&inner, &shared.user, &client_id, token),
+        Flavor::Apicbase => apicbase_introspection(&inner, &shared.user, &client_id, token),
+    };
+    json_response(StatusCode::OK, &answer)
+}
+
+/// RFC 7662 with vcita-mock extras (`iat`, `token_type`, `sub`); refresh tokens too.
+fn vcita_introspection(inner: &Inner, user: &MockUser, client_id: &str, token: &str) -> Value {
     let mut answer = json!({ "active": false });
     // Like Apicbase: a token is only active for the client it was issued to.
-    if let Some(g) = inner
-        .active_access(token)
-        .filter(|g| g.client_id == client_id)
-    {
+    if let Some(g) = own_access(inner, client_id, token) {
         answer = json!({
             "active": true,
             "exp": unix_secs(g.expires_at()),
@@ -409,10 +422,30 @@ pub(crate) async fn introspect(
     if let (true, Some(sub)) = (answer["active"] == true, user.info.get("sub")) {
         answer["sub"] = sub.clone();
     }
-    json_response(StatusCode::OK, &answer)
+    answer
 }
 
-/// `POST /oauth/revoke` (RFC 7009).
+/// Exactly Apicbase's documented answer: access tokens of the asking client only.
+fn apicbase_introspection(inner: &Inner, user: &MockUser, client_id: &str, token: &str) -> Value {
+    match own_access(inner, client_id, token) {
+        Some(g) => json!({
+            "active": true,
+            "scope": g.scope.clone().unwrap_or_default(),
+            "exp": unix_secs(g.expires_at()),
+            "client_id": g.client_id,
+            "username": user.email,
+        }),
+        None => json!({ "active": false }),
+    }
+}
+
+fn own_access<'a>(inner: &'a Inner, client_id: &str, token: &str) -> Option<&'a AccessGrant> {
+    inner
+        .active_access(token)
+        .filter(|g| g.client_id == client_id)
+}
+
+/// `POST /oauth/revoke` (RFC 7009; Apicbase mode: `/oauth/revoke/`).
 pub(crate) async fn revoke(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,

@@ -4,6 +4,7 @@
 //! It serves what vcita serves — a login page, a consent page, a JSON token endpoint,
 //! userinfo — plus introspection (RFC 7662), revocation (RFC 7009) and vcita's app
 //! creation endpoint, with knobs for expiry, refresh tokens, failures and delays.
+//! [`MockProvider::apicbase`] makes it behave like Apicbase instead.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -17,104 +18,37 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::{ClientAuth, Provider, TokenBody};
+use crate::{ClientAuth, Provider, TokenBody, UserResolver};
+pub use accounts::{MockClient, MockUser};
 pub use builder::MockProviderBuilder;
+use flavor::Flavor;
 use state::{CannedResponse, Shared};
 
+mod accounts;
 mod apps;
 mod browser;
 mod builder;
 mod endpoints;
+mod flavor;
 mod pages;
 mod state;
 #[cfg(test)]
 mod tests;
 
-/// A user who can log in on the mock's login page.
-///
-/// ```
-/// let user = axum_oauth_login::testing::MockUser::default();
-/// assert_eq!(user.email, "owner@example.com");
-/// assert_eq!(user.info["business_name"], "Demo Salon");
-/// ```
-#[derive(Debug, Clone)]
-pub struct MockUser {
-    /// The login email (compared case-insensitively).
-    pub email: String,
-    /// The login password.
-    pub password: String,
-    /// The JSON the userinfo endpoint returns for this user; its `sub` is also the
-    /// introspection `sub`.
-    pub info: serde_json::Value,
-}
-
-impl Default for MockUser {
-    /// `owner@example.com` / `password`, with vcita-shaped userinfo.
-    fn default() -> Self {
-        MockUser {
-            email: "owner@example.com".into(),
-            password: "password".into(),
-            info: json!({
-                "sub": "u-1001",
-                "type": "staff",
-                "role": "owner",
-                "email": "owner@example.com",
-                "business_id": "b-42",
-                "business_uid": "biz_42",
-                "business_name": "Demo Salon",
-                "directory_uid": "dir-1",
-                "brand_host": "app.vcita.com",
-                "brand_theme": { "primary_color": "#1a73e8" },
-            }),
-        }
-    }
-}
-
-/// An OAuth client (a vcita "app") registered with the mock.
-///
-/// ```
-/// use axum_oauth_login::testing::MockClient;
-/// let c = MockClient::new("id", "secret");
-/// assert!(c.redirect_uris.is_empty() && !c.trusted);
-/// ```
-#[derive(Debug, Clone)]
-pub struct MockClient {
-    /// The client id.
-    pub client_id: String,
-    /// The client secret.
-    pub client_secret: String,
-    /// Allowed redirect URIs, matched exactly. Empty means any loopback `http` URI
-    /// (`127.0.0.1`, `[::1]` or `localhost`, any port and path), for apps on port 0.
-    pub redirect_uris: Vec<String>,
-    /// A trusted client skips the consent page (vcita's "Trusted" apps).
-    pub trusted: bool,
-}
-
-impl MockClient {
-    /// An untrusted client that accepts any loopback redirect URI.
-    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> MockClient {
-        MockClient {
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
-            redirect_uris: Vec::new(),
-            trusted: false,
-        }
-    }
-}
-
 /// The mock's endpoints, for counters, recorded requests and injected faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Endpoint {
-    /// `GET /app/oauth/authorize` and the login and consent form posts.
+    /// `GET /app/oauth/authorize` (Apicbase: `/oauth/authorize/`) and the login and
+    /// consent form posts.
     Authorize,
-    /// `POST /oauth/token`, every grant type.
+    /// `POST /oauth/token` (Apicbase: `/oauth/token/`), every grant type.
     Token,
-    /// `GET /oauth/userinfo`.
+    /// `GET /oauth/userinfo` (not in Apicbase mode).
     Userinfo,
-    /// `POST /oauth/introspect`.
+    /// `POST /oauth/introspect` (Apicbase: `/oauth/introspect/`).
     Introspect,
-    /// `POST /oauth/revoke`.
+    /// `POST /oauth/revoke` (Apicbase: `/oauth/revoke/`).
     Revoke,
     /// `POST /platform/v1/apps` (vcita app creation).
     RegisterApp,
@@ -173,6 +107,10 @@ impl RecordedRequest {
 /// | `GET /oauth/userinfo` | the user's [`info`](MockUser::info) for a bearer token |
 /// | `POST /oauth/introspect`, `POST /oauth/revoke` | RFC 7662, RFC 7009 |
 /// | `POST /platform/v1/apps` | vcita app creation with a directory token |
+///
+/// [`MockProvider::apicbase`] starts an Apicbase-shaped server instead: trailing-slash
+/// paths, form-only token requests, rotating refresh tokens, introspection and no
+/// userinfo.
 ///
 /// ```
 /// use axum_oauth_login::testing::{Endpoint, MockProvider};
@@ -237,6 +175,40 @@ impl MockProvider {
         MockProviderBuilder::default()
     }
 
+    /// A builder preset that makes the mock behave like Apicbase:
+    ///
+    /// - `GET /oauth/authorize/`, `POST /oauth/token/`, `POST /oauth/introspect/` and
+    ///   `POST /oauth/revoke/`, trailing slashes required (vcita's paths answer 404);
+    ///   no userinfo endpoint and no app creation;
+    /// - the token endpoint takes only `application/x-www-form-urlencoded` bodies
+    ///   (JSON gets `400 invalid_request`);
+    /// - codes live 60 s, access tokens one week (`expires_in` 604800); a refresh token
+    ///   comes with every token, never expires, and rotates on every refresh;
+    /// - introspection answers `{"active":true,"scope","exp","client_id","username"}`
+    ///   for the asking client's live access tokens, `{"active":false}` otherwise;
+    /// - the user is [`MockUser::apicbase`] (`chef@example.com`).
+    ///
+    /// Every other builder setting can still be changed after the preset.
+    ///
+    /// ```
+    /// use axum_oauth_login::{TokenBody, UserResolver, testing::MockProvider};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mock = MockProvider::apicbase().start().await?;
+    /// let provider = mock.provider();
+    /// assert_eq!(provider.name(), "apicbase-mock");
+    /// assert!(provider.token_url().as_str().ends_with("/oauth/token/"));
+    /// assert_eq!(provider.token_body(), TokenBody::Form);
+    /// assert_eq!(provider.user_resolver(), UserResolver::Introspection);
+    /// assert_eq!(mock.user().email, "chef@example.com");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apicbase() -> MockProviderBuilder {
+        MockProviderBuilder::apicbase()
+    }
+
     /// Starts a mock with default settings on an OS-chosen port.
     pub async fn start() -> io::Result<MockProvider> {
         Self::builder().start().await
@@ -252,22 +224,58 @@ impl MockProvider {
         self.inner.addr
     }
 
-    /// A [`Provider`] for this mock: vcita's shape (JSON token bodies,
-    /// `client_secret_post`) with every endpoint on [`base_url`](Self::base_url), and
-    /// the base URL as issuer (the mock sends `iss` on its redirects).
+    /// A [`Provider`] for this mock, with every endpoint on
+    /// [`base_url`](Self::base_url) and the base URL as issuer (the mock sends `iss` on
+    /// its redirects).
+    ///
+    /// vcita mode: `vcita-mock`, vcita's shape (JSON token bodies, `client_secret_post`,
+    /// userinfo), plus introspection and revocation. Apicbase mode: `apicbase-mock`,
+    /// built like [`Provider::apicbase`] (trailing-slash URLs, form bodies,
+    /// `client_secret_post`, introspection as the user resolver, no userinfo).
     pub fn provider(&self) -> Provider {
         let base = &self.inner.shared.base_url;
-        Provider::custom("vcita-mock")
-            .authorize_url(format!("{base}/app/oauth/authorize"))
-            .token_url(format!("{base}/oauth/token"))
-            .userinfo_url(format!("{base}/oauth/userinfo"))
-            .introspection_url(format!("{base}/oauth/introspect"))
-            .revocation_url(format!("{base}/oauth/revoke"))
+        let flavor = self.flavor();
+        let paths = flavor.paths();
+        let url = |path: &str| format!("{base}{path}");
+        let mut builder = match flavor {
+            Flavor::Vcita => Provider::custom("vcita-mock")
+                .revocation_url(url(paths.revoke))
+                .token_body(TokenBody::Json),
+            // No revocation URL: Apicbase documents none, though the mock keeps one.
+            Flavor::Apicbase => Provider::custom("apicbase-mock")
+                .token_body(TokenBody::Form)
+                .user_resolver(UserResolver::Introspection),
+        };
+        if let Some(path) = paths.userinfo {
+            builder = builder.userinfo_url(url(path));
+        }
+        builder
+            .authorize_url(url(paths.authorize[0]))
+            .token_url(url(paths.token))
+            .introspection_url(url(paths.introspect))
             .issuer(base.clone())
-            .token_body(TokenBody::Json)
             .client_auth(ClientAuth::ClientSecretPost)
             .build()
             .unwrap_or_else(|e| unreachable!("loopback mock URLs are valid: {e}"))
+    }
+
+    fn flavor(&self) -> Flavor {
+        self.inner.shared.lock().config.flavor
+    }
+
+    /// The directory token app creation accepts (`mock-directory-token` unless
+    /// changed with [`MockProviderBuilder::directory_token`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// assert_eq!(mock.directory_token(), "mock-directory-token");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn directory_token(&self) -> String {
+        self.inner.shared.lock().config.directory_token.clone()
     }
 
     /// The default client's id (`mock-client-id` unless replaced).

@@ -1,4 +1,5 @@
-//! The browser side: `GET /app/oauth/authorize`, the login form and the consent page.
+//! The browser side: `GET /app/oauth/authorize` (Apicbase: `/oauth/authorize/`), the
+//! login form and the consent page. The forms post to the flavor's paths.
 
 use std::sync::Arc;
 
@@ -14,10 +15,6 @@ use super::{Endpoint, MockClient};
 
 /// The login session cookie of the mock's "browser" side.
 pub(crate) const SESSION_COOKIE: &str = "mock_session";
-/// Where the login form posts.
-pub(crate) const LOGIN_PATH: &str = "/app/oauth/authorize/login";
-/// Where the consent form posts.
-pub(crate) const CONSENT_PATH: &str = "/app/oauth/authorize/consent";
 /// The hidden field carrying the id of the pending authorization request.
 pub(crate) const REQUEST_FIELD: &str = "request";
 
@@ -80,13 +77,14 @@ fn login_page(inner: &Inner, request_id: &str, error: Option<&str>) -> Response 
         .unwrap_or_default();
     let body = format!(
         "<p>Log in to continue to <strong id=\"client\">{client}</strong>.</p>\n{error}\
-         <form method=\"post\" action=\"{LOGIN_PATH}\">\n\
+         <form method=\"post\" action=\"{action}\">\n\
          <input type=\"hidden\" name=\"{REQUEST_FIELD}\" value=\"{request}\">\n\
          <label>Email <input type=\"email\" name=\"email\" autocomplete=\"username\" required></label>\n\
          <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\n\
          <button type=\"submit\" id=\"login\">Log in</button>\n</form>",
         client = client_label(inner, client_id),
         request = escape(request_id),
+        action = inner.config.flavor.paths().login,
     );
     page(StatusCode::OK, "Log in", &body)
 }
@@ -99,12 +97,13 @@ fn consent_page(inner: &Inner, request_id: &str, request: &PendingAuthorization)
         .unwrap_or_default();
     let body = format!(
         "<p><strong id=\"client\">{client}</strong> wants to access your account.</p>\n{scope}\
-         <form method=\"post\" action=\"{CONSENT_PATH}\">\n\
+         <form method=\"post\" action=\"{action}\">\n\
          <input type=\"hidden\" name=\"{REQUEST_FIELD}\" value=\"{request}\">\n\
          <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button>\n\
          <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\n</form>",
         client = client_label(inner, &request.client_id),
         request = escape(request_id),
+        action = inner.config.flavor.paths().consent,
     );
     page(StatusCode::OK, "Authorize access", &body)
 }
@@ -188,7 +187,7 @@ fn valid_challenge(challenge: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
 }
 
-/// `GET /app/oauth/authorize` (also served on `/oauth/authorize`).
+/// `GET /app/oauth/authorize` (also `/oauth/authorize`; Apicbase: `/oauth/authorize/`).
 pub(crate) async fn authorize(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -265,7 +264,7 @@ pub(crate) async fn authorize(
     login_page(&inner, &id, None)
 }
 
-/// `POST /app/oauth/authorize/login`.
+/// The login form's post (vcita: `POST /app/oauth/authorize/login`).
 pub(crate) async fn login(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -313,7 +312,7 @@ pub(crate) async fn login(
     response
 }
 
-/// `POST /app/oauth/authorize/consent`.
+/// The consent form's post (vcita: `POST /app/oauth/authorize/consent`).
 pub(crate) async fn consent(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,

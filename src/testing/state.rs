@@ -12,16 +12,20 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
+use super::flavor::Flavor;
 use super::{Endpoint, MockClient, MockUser, RecordedRequest};
 
-/// Settings that can change while the server runs.
+/// Settings that can change while the server runs (all but `flavor`, which fixes the
+/// routes when the server starts).
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
+    pub(crate) flavor: Flavor,
     pub(crate) token_lifetime: Duration,
     pub(crate) code_lifetime: Duration,
     pub(crate) refresh_tokens: bool,
     pub(crate) rotate_refresh_tokens: bool,
     pub(crate) accept_form: bool,
+    pub(crate) accept_json: bool,
     pub(crate) directory_token: String,
     pub(crate) iss_in_redirect: bool,
 }
@@ -248,12 +252,22 @@ impl Inner {
                 refresh_token: new_refresh.clone().or(keep_refresh_token),
             },
         );
-        let mut body = json!({
-            "access_token": access_token,
-            "token_type": "bearer",
-            "expires_in": lifetime.as_secs(),
-            "created_at": unix_secs(now),
-        });
+        let mut body = match self.config.flavor {
+            Flavor::Vcita => json!({
+                "access_token": access_token,
+                "token_type": "bearer",
+                "expires_in": lifetime.as_secs(),
+                "created_at": unix_secs(now),
+            }),
+            // Django OAuth Toolkit's shape: capitalised type, no `created_at`, a scope
+            // always (empty when none was asked for).
+            Flavor::Apicbase => json!({
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "expires_in": lifetime.as_secs(),
+                "scope": scope.clone().unwrap_or_default(),
+            }),
+        };
         if let Some(scope) = scope {
             body["scope"] = Value::String(scope);
         }

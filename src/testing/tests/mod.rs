@@ -1,5 +1,6 @@
 //! Tests of the mock provider over real HTTP, one file per side of the server.
 
+mod apicbase;
 mod authorize;
 mod resources;
 mod tokens;
