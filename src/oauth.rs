@@ -8,7 +8,7 @@ use crate::client::{OAuthClient, UserInfo};
 use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::layer::{OAuthLayer, RequireLoginLayer};
-use crate::provider::{Provider, UserResolver};
+use crate::provider::Provider;
 use crate::routes::FlowConfig;
 use crate::session::{CookieCodec, CookieKey, Refresher, SessionConfig};
 use crate::users::UserCache;
@@ -217,8 +217,9 @@ impl OAuthBuilder {
         self.user_cache_capacity = capacity;
         self
     }
-    /// Whether the callback fetches the user and keeps a snapshot in the session
-    /// (default: on when the provider resolves users through userinfo).
+    /// Whether the callback resolves the user (userinfo or introspection, through the user
+    /// cache) and keeps a snapshot in the session for pages like "Hello, {name}"
+    /// (default: on).
     pub fn fetch_user_on_login(mut self, on: bool) -> Self {
         self.fetch_user_on_login = Some(on);
         self
@@ -350,9 +351,7 @@ impl OAuthBuilder {
             if secure { "__Secure-" } else { "" },
             self.cookie_name
         );
-        let fetch_user_on_login = self
-            .fetch_user_on_login
-            .unwrap_or(self.provider.user_resolver() == UserResolver::Userinfo);
+        let fetch_user_on_login = self.fetch_user_on_login.unwrap_or(true);
         let users = UserCache::new(
             client.clone(),
             self.user_cache_ttl,

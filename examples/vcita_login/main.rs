@@ -8,6 +8,7 @@
 //! vcita-shaped authorization server on loopback) and prints the demo credentials. With
 //! `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` and `OAUTH_REDIRECT_URI` set it logs in with
 //! real vcita (or `OAUTH_PROVIDER=apicbase|custom`); see the README.
+//! `OAUTH_PROVIDER=apicbase` without credentials runs against an Apicbase-shaped mock.
 //!
 //! Routes: `/` (login button or greeting), `/me` (login required; the user as JSON),
 //! `/api/me` (Bearer header or session), `/health`, and the auth routes. The router is in
@@ -47,12 +48,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         (config.into_builder().build()?, None)
     } else {
-        let mock = MockProvider::start().await?;
+        // No credentials: an embedded mock, shaped like vcita, or like Apicbase with
+        // OAUTH_PROVIDER=apicbase (form bodies, rotating refresh tokens, introspection).
+        let apicbase =
+            std::env::var("OAUTH_PROVIDER").is_ok_and(|p| p.eq_ignore_ascii_case("apicbase"));
+        let (mock, shape) = if apicbase {
+            (MockProvider::apicbase().start().await?, "Apicbase")
+        } else {
+            (MockProvider::start().await?, "vcita")
+        };
         let oauth = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
             .redirect_uri(format!("http://{addr}/auth/callback"))
             .build()?;
         println!(
-            "No OAUTH_CLIENT_ID set: using the embedded mock vcita provider at {}",
+            "No OAUTH_CLIENT_ID set: using the embedded mock {shape} provider at {}",
             mock.base_url()
         );
         println!(
