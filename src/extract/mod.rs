@@ -189,7 +189,32 @@ impl AuthSession {
 /// The first session among the request's providers (innermost layer first), with its
 /// tokens refreshed when due.
 async fn find_session(parts: &Parts) -> Result<Option<AuthSession>, AuthRejection> {
-    let sessions = request_sessions(parts)?;
+    let list = parts
+        .extensions
+        .get::<RequestSessions>()
+        .ok_or(AuthRejection::MissingLayer)?;
+    // The hot path: a current session, found without awaiting or copying the list.
+    let mut due = false;
+    for rs in list.innermost_first() {
+        match rs.handle.get_if_current() {
+            Some(Some(data)) => {
+                return Ok(Some(AuthSession {
+                    rs: rs.clone(),
+                    data,
+                }));
+            }
+            Some(None) => {}
+            None => {
+                // Innermost first, as below: refresh this one before looking further.
+                due = true;
+                break;
+            }
+        }
+    }
+    if !due {
+        return Ok(None);
+    }
+    let sessions = list.clone();
     for rs in sessions.innermost_first() {
         match rs.handle.get_fresh().await {
             Ok(Some(data)) => {

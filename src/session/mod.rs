@@ -63,8 +63,9 @@ impl std::fmt::Debug for SessionData {
     }
 }
 
-/// How many verified sessions are remembered, and for how long.
-const VERIFIED_CAPACITY: u64 = 10_000;
+/// How many bytes of verified session cookies are remembered (keys are the cookies
+/// themselves), and for how long.
+const VERIFIED_CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
 const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Where sessions live and for how long: the cookie name, codec, lifetime and clock.
@@ -74,11 +75,12 @@ pub(crate) struct SessionConfig {
     pub(crate) cookie_name: String,
     pub(crate) ttl_secs: u64,
     pub(crate) clock: Clock,
-    /// Sessions already decrypted and parsed, keyed by SHA-256 of the sealed cookie
-    /// value: a session's cookie is immutable, so a hit skips AES-GCM and JSON on the
-    /// hot path. Only values that decrypted with our key get in; expiry is still checked
-    /// on every read.
-    verified: moka::sync::Cache<[u8; 32], Arc<SessionData>>,
+    /// Sessions already decrypted and parsed, keyed by the sealed cookie value itself: a
+    /// session's cookie is immutable, so a hit skips AES-GCM and JSON on the hot path.
+    /// Lookups compare the whole value (no collision can alias two cookies); the hash is
+    /// foldhash with a random seed, several times faster than SHA-256 on a 1 KiB cookie.
+    /// Only values that decrypted with our key get in; expiry is checked on every read.
+    verified: moka::sync::Cache<String, Arc<SessionData>, foldhash::fast::RandomState>,
     /// Refreshes expiring tokens; `None` in unit tests.
     refresher: Option<Refresher>,
 }
@@ -90,11 +92,6 @@ impl std::fmt::Debug for SessionConfig {
             .field("ttl_secs", &self.ttl_secs)
             .finish_non_exhaustive()
     }
-}
-
-fn cookie_digest(sealed: &str) -> [u8; 32] {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(sealed.as_bytes()).into()
 }
 
 impl SessionConfig {
@@ -112,20 +109,22 @@ impl SessionConfig {
             clock,
             refresher,
             verified: moka::sync::Cache::builder()
-                .max_capacity(VERIFIED_CAPACITY)
+                .weigher(|sealed: &String, _: &Arc<SessionData>| {
+                    u32::try_from(sealed.len()).unwrap_or(u32::MAX)
+                })
+                .max_capacity(VERIFIED_CAPACITY_BYTES)
                 .time_to_live(VERIFIED_TTL)
-                .build(),
+                .build_with_hasher(foldhash::fast::RandomState::default()),
         }
     }
 
     /// Decrypts and checks a session cookie value; expired or unreadable → `None`.
     fn load(&self, sealed: &str) -> Option<Arc<SessionData>> {
-        let key = cookie_digest(sealed);
-        let data = match self.verified.get(&key) {
+        let data = match self.verified.get(sealed) {
             Some(data) => data,
             None => {
                 let data = Arc::new(self.codec.open::<SessionData>(&self.cookie_name, sealed)?);
-                self.verified.insert(key, data.clone());
+                self.verified.insert(sealed.to_owned(), data.clone());
                 data
             }
         };
@@ -144,8 +143,7 @@ impl SessionConfig {
         match sealed {
             Some(value) => {
                 // The browser sends this value next: remember it as verified already.
-                self.verified
-                    .insert(cookie_digest(&value), Arc::new(data.clone()));
+                self.verified.insert(value.clone(), Arc::new(data.clone()));
                 let max_age = data.expires_at.saturating_sub(self.clock.now());
                 self.codec
                     .set_cookie(&self.cookie_name, value, "/", max_age)
