@@ -228,4 +228,5 @@ async fn main() {
         "| /protected | {prot_ns:.0} | +{:.0} ns |",
         prot_ns - bare_ns
     );
+    println!("| /naive | {naive_ns:.0} | +{:.0} ns |", naive_ns - bare_ns);
 }
