@@ -18,21 +18,7 @@ pub(crate) const SESSION_COOKIE: &str = "mock_session";
 /// The hidden field carrying the id of the pending authorization request.
 pub(crate) const REQUEST_FIELD: &str = "request";
 
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::routes::escape;
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(

@@ -20,6 +20,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use url::Url;
 
+mod urls;
+#[allow(unused_imports)] // not every test file uses every helper
+pub use urls::*;
+
 /// Upper bound for any single step of a test (HTTP request, mock walk).
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -363,43 +367,6 @@ pub fn has_attr(set_cookie: &str, attr: &str) -> bool {
         .split(';')
         .skip(1)
         .any(|a| a.trim().eq_ignore_ascii_case(attr))
-}
-
-/// The first value of query parameter `name`.
-pub fn query_param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// `url` with parameter `name` replaced by `value` (others kept in order).
-pub fn with_param(url: &Url, name: &str, value: &str) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k == name {
-                value.to_owned()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    let mut out = url.clone();
-    out.query_pairs_mut().clear().extend_pairs(pairs);
-    out
-}
-
-/// `url` without parameter `name`.
-pub fn without_param(url: &Url, name: &str) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != name)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let mut out = url.clone();
-    out.query_pairs_mut().clear().extend_pairs(pairs);
-    out
 }
 
 pub async fn body(res: Response) -> String {

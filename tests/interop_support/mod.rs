@@ -26,6 +26,11 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::task::JoinHandle;
 use url::Url;
 
+#[path = "../common/urls.rs"]
+mod urls;
+#[allow(unused_imports)] // not every test file uses every helper
+pub use urls::*;
+
 /// Bound on one HTTP request or one step of the harness.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bound on the provider's start (Node start-up plus key generation).
@@ -597,43 +602,6 @@ pub fn location(res: &reqwest::Response) -> String {
         .to_str()
         .expect("ascii Location")
         .to_owned()
-}
-
-/// The first value of query parameter `name`.
-pub fn query_param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// `url` with parameter `name` set to `value` (others kept in order).
-pub fn with_param(url: &Url, name: &str, value: &str) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k == name {
-                value.to_owned()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    let mut out = url.clone();
-    out.query_pairs_mut().clear().extend_pairs(pairs);
-    out
-}
-
-/// `url` without parameter `name`.
-pub fn without_param(url: &Url, name: &str) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != name)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let mut out = url.clone();
-    out.query_pairs_mut().clear().extend_pairs(pairs);
-    out
 }
 
 pub async fn body(res: reqwest::Response) -> String {
