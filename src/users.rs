@@ -3,9 +3,11 @@
 //!
 //! The cache key is the SHA-256 of the token, so the cache never holds a usable token.
 //! Concurrent first requests with one token share one upstream call (moka's
-//! `try_get_with`). Tokens the provider refused are remembered briefly too, so a flood of
-//! bad tokens does not become a flood of upstream calls. An entry never outlives the
-//! token's own expiry.
+//! `try_get_with`). A token the provider refused is remembered briefly too, so repeating
+//! it costs no further upstream call (each *new* token still costs one: tokens are capped
+//! at 4 KiB before they get here). An entry never outlives the token's own expiry.
+//! Introspection answers for another client's token, or for a refresh token, count as
+//! refused.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -181,7 +183,21 @@ impl UserCache {
             UserResolver::Introspection => {
                 let answer = self.client.introspect(TokenRef::Access(&token)).await?;
                 let expired = answer.exp.is_some_and(|exp| exp <= now);
-                if !answer.active || expired {
+                // A token the provider issued to another app must not log anyone in here
+                // (token substitution, RFC 7662 §4), and a refresh token is no bearer token.
+                let foreign = answer
+                    .client_id
+                    .as_deref()
+                    .is_some_and(|id| id != self.client.client_id());
+                let refresh = answer.token_type.as_deref() == Some("refresh_token");
+                if !answer.active || expired || foreign || refresh {
+                    if foreign || refresh {
+                        tracing::warn!(
+                            foreign,
+                            refresh,
+                            "introspected token refused: not an access token of this client"
+                        );
+                    }
                     return Ok(refused);
                 }
                 let exp = match (answer.exp, token_expires_at) {

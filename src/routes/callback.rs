@@ -204,6 +204,18 @@ pub(crate) async fn callback(
     };
     let user = inner.user_snapshot(&tokens).await;
     let session = SessionData::start(tokens, user, inner.clock.now(), inner.session.ttl_secs);
+    if inner.session.seal(&session).is_none() {
+        // Redirecting would only loop back here: say what is wrong instead.
+        tracing::error!("the provider's tokens are too large for a session cookie");
+        let page = ErrorPage {
+            status: StatusCode::BAD_GATEWAY,
+            code: "session_too_large".into(),
+            title: "Login could not be completed",
+            message: "The provider's tokens are too large to keep in a browser cookie.".into(),
+            retry_href: inner.login_path.clone(),
+        };
+        return with_cookie(page.render(&headers), &clear_flow);
+    }
     match req
         .extensions()
         .get::<RequestSessions>()

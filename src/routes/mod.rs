@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+#[cfg(feature = "test-util")]
 pub(crate) use pages::escape;
 pub use return_to::safe_return_to;
 

@@ -132,26 +132,37 @@ impl SessionConfig {
     }
 
     /// The `Set-Cookie` value for `data`, or a removal when it cannot be stored.
+    /// Seals `data` for the session cookie. When it is too large for one cookie, it is
+    /// slimmed step by step — first without the user snapshot (the user is then resolved
+    /// through the cache), then without the ID token and unknown token fields — and the
+    /// session actually stored is returned with the sealed value. `None` when even the
+    /// slimmest form does not fit.
+    pub(crate) fn seal(&self, data: &SessionData) -> Option<(String, SessionData)> {
+        let fits = |d: &SessionData| self.codec.seal(&self.cookie_name, d);
+        if let Some(value) = fits(data) {
+            return Some((value, data.clone()));
+        }
+        let mut slim = data.clone();
+        slim.user = None;
+        if let Some(value) = fits(&slim) {
+            return Some((value, slim));
+        }
+        slim.tokens = slim.tokens.without_extras();
+        fits(&slim).map(|value| (value, slim))
+    }
+
+    /// The `Set-Cookie` value for `data`, or a removal when it cannot be stored.
     fn set_cookie(&self, data: &SessionData) -> String {
-        let sealed = self.codec.seal(&self.cookie_name, data).or_else(|| {
-            // Too big for one cookie: drop the userinfo snapshot (the user is then
-            // resolved through the cache) rather than fail the login.
-            let mut slim = data.clone();
-            slim.user = None;
-            self.codec.seal(&self.cookie_name, &slim)
-        });
-        match sealed {
-            Some(value) => {
-                // The browser sends this value next: remember it as verified already.
-                self.verified.insert(value.clone(), Arc::new(data.clone()));
+        match self.seal(data) {
+            Some((value, stored)) => {
+                // The browser sends this value next: remember what it holds as verified.
+                self.verified.insert(value.clone(), Arc::new(stored));
                 let max_age = data.expires_at.saturating_sub(self.clock.now());
                 self.codec
                     .set_cookie(&self.cookie_name, value, "/", max_age)
             }
             None => {
-                tracing::error!(
-                    "session too large for a cookie even without the user snapshot; not stored"
-                );
+                tracing::error!("session too large for a cookie even slimmed; not stored");
                 self.codec.remove_cookie(&self.cookie_name, "/")
             }
         }
@@ -387,6 +398,40 @@ mod tests {
         assert!(h3.get().is_none());
         // The dead cookie is removed.
         assert!(h3.set_cookie_header().unwrap().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn oversized_sessions_are_slimmed_then_refused() {
+        let cfg = config(Clock::manual(0));
+        let big = "x".repeat(3000);
+        let tokens = |extra: &str| {
+            TokenSet::from_json(
+                format!(r#"{{"access_token":"t","id_token":"{extra}","x":"{extra}"}}"#).as_bytes(),
+                0,
+            )
+            .unwrap()
+        };
+        let user = UserInfo {
+            business_name: Some(big.clone()),
+            ..UserInfo::default()
+        };
+        // A big user snapshot goes first.
+        let (_, stored) = cfg
+            .seal(&SessionData::start(tokens("i"), Some(user), 0, 100))
+            .unwrap();
+        assert!(stored.user.is_none());
+        assert!(stored.tokens.id_token().is_some());
+        // Then the ID token and unknown fields.
+        let (value, stored) = cfg
+            .seal(&SessionData::start(tokens(&big), None, 0, 100))
+            .unwrap();
+        assert!(stored.tokens.id_token().is_none() && stored.tokens.extra().is_empty());
+        // The cache holds what the cookie holds.
+        let h = SessionHandle::from_headers(cfg.clone(), &headers_with(&format!("s={value}")));
+        assert!(h.get().unwrap().tokens.id_token().is_none());
+        // An access token that cannot fit is refused outright.
+        let huge = TokenSet::bearer(AccessToken::new(big.repeat(2)));
+        assert!(cfg.seal(&SessionData::start(huge, None, 0, 100)).is_none());
     }
 
     #[test]

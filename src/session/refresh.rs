@@ -17,7 +17,7 @@ use std::time::Duration;
 use sha2::{Digest as _, Sha256};
 
 use super::SessionData;
-use crate::client::{OAuthClient, OAuthError, TokenSet};
+use crate::client::{Endpoint, OAuthClient, OAuthError, TokenSet};
 use crate::clock::Clock;
 
 /// What [`Refresher::ensure_fresh`] decided.
@@ -89,7 +89,20 @@ impl Refresher {
         let spent = refresh_token.clone();
         let result = self
             .results
-            .try_get_with(key, async move { client.refresh(&spent).await })
+            .try_get_with(key, async move {
+                // Detached: when the request that started the refresh is dropped (tab
+                // closed, client gone), the refresh still completes and lands in the cache.
+                // Retrying instead would spend a refresh token the provider has already
+                // rotated away, and log the user out.
+                tokio::spawn(async move { client.refresh(&spent).await })
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(OAuthError::Transport {
+                            endpoint: Endpoint::Token,
+                            reason: format!("the refresh task failed: {e}"),
+                        })
+                    })
+            })
             .await;
         match result {
             Ok(tokens) => {
