@@ -334,21 +334,28 @@ impl OAuthBuilder {
             );
             CookieKey::generate()
         });
-        let codec = CookieCodec::new(key, secure);
+        let codec = CookieCodec::new(key, secure).bound_to(format!(
+            "{}|{}",
+            client.client_id(),
+            client.provider().token_url()
+        ));
         let session_cookie = if secure {
             format!("__Host-{}", self.cookie_name)
         } else {
             self.cookie_name.clone()
         };
-        // Flow cookies only need to reach the login and callback routes.
-        let flow_path = if callback_path.starts_with(&format!("{prefix}/")) {
-            prefix.clone()
-        } else {
-            "/".to_owned()
-        };
+        // On https flow cookies are `__Host-` (Path=/): a sibling subdomain cannot plant
+        // one (login CSRF). On plain http they only need to reach the login and callback
+        // routes.
+        let flow_path =
+            if !secure && !prefix.is_empty() && callback_path.starts_with(&format!("{prefix}/")) {
+                prefix.clone()
+            } else {
+                "/".to_owned()
+            };
         let flow_prefix = format!(
             "{}{}_flow_",
-            if secure { "__Secure-" } else { "" },
+            if secure { "__Host-" } else { "" },
             self.cookie_name
         );
         let fetch_user_on_login = self.fetch_user_on_login.unwrap_or(true);
@@ -491,8 +498,14 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(oauth.inner.session.cookie_name, "__Host-oauth_session");
-        assert!(oauth.inner.flow.cookie_prefix.starts_with("__Secure-"));
-        assert_eq!(oauth.inner.flow.path, "/auth");
+        assert!(oauth.inner.flow.cookie_prefix.starts_with("__Host-"));
+        assert_eq!(oauth.inner.flow.path, "/");
+        let root = OAuth::builder(Provider::vcita(), "id", "secret")
+            .redirect_uri("http://127.0.0.1/callback")
+            .route_prefix("/")
+            .build()
+            .unwrap();
+        assert_eq!(root.inner.flow.path, "/", "never an empty Path");
     }
 
     #[test]

@@ -162,9 +162,9 @@ async fn https_uses_secure_prefixed_cookies() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let flow = set_cookies(res.headers())
         .into_iter()
-        .find(|c| c.starts_with("__Secure-oauth_session_flow_"))
-        .expect("a __Secure- flow cookie");
-    for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/auth"] {
+        .find(|c| c.starts_with("__Host-oauth_session_flow_"))
+        .expect("a __Host- flow cookie");
+    for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(has_attr(&flow, attr), "flow cookie lacks {attr}: {flow}");
     }
     let authorize = Url::parse(&location(&res)).unwrap();

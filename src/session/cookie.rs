@@ -94,23 +94,47 @@ fn pad(s: &str) -> String {
 #[derive(Clone, Debug)]
 pub(crate) struct CookieCodec {
     key: CookieKey,
-    /// `Secure` (and the `__Host-`/`__Secure-` name prefixes) on https deployments.
+    /// `Secure` (and the `__Host-` name prefix) on https deployments.
     pub(crate) secure: bool,
+    /// Which provider and client the cookies belong to. Sealed into the associated data
+    /// with the cookie name, so two `OAuth` instances that share a key and a cookie name
+    /// still cannot read each other's sessions or login flows.
+    context: String,
 }
 
 impl CookieCodec {
     pub(crate) fn new(key: CookieKey, secure: bool) -> CookieCodec {
-        CookieCodec { key, secure }
+        CookieCodec {
+            key,
+            secure,
+            context: String::new(),
+        }
+    }
+
+    /// The same codec bound to `context` (e.g. client id and token URL).
+    pub(crate) fn bound_to(mut self, context: String) -> CookieCodec {
+        self.context = context;
+        self
+    }
+
+    /// The name the AEAD authenticates: the cookie's name and the codec's context.
+    fn aad_name(&self, name: &str) -> String {
+        if self.context.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name}\u{0}{}", self.context)
+        }
     }
 
     /// Serialises `value` as JSON and encrypts it for the cookie `name`.
     /// `None` when the result would be too large for a browser to keep.
     pub(crate) fn seal<T: Serialize>(&self, name: &str, value: &T) -> Option<String> {
         let json = serde_json::to_string(value).ok()?;
+        let name = self.aad_name(name);
         let mut jar = CookieJar::new();
         jar.private_mut(&self.key.current)
-            .add(Cookie::new(name.to_owned(), json));
-        let sealed = jar.get(name)?.value().to_owned();
+            .add(Cookie::new(name.clone(), json));
+        let sealed = jar.get(&name)?.value().to_owned();
         (sealed.len() <= MAX_COOKIE_VALUE).then_some(sealed)
     }
 
@@ -120,11 +144,12 @@ impl CookieCodec {
         if sealed.is_empty() || sealed.len() > MAX_COOKIE_VALUE * 2 {
             return None;
         }
+        let name = self.aad_name(name);
         std::iter::once(&self.key.current)
             .chain(&self.key.previous)
             .find_map(|key| {
                 let jar = CookieJar::new();
-                let cookie = Cookie::new(name.to_owned(), sealed.to_owned());
+                let cookie = Cookie::new(name.clone(), sealed.to_owned());
                 jar.private(key).decrypt(cookie)
             })
             .and_then(|plain| serde_json::from_str(plain.value()).ok())
@@ -214,6 +239,16 @@ mod tests {
         assert_eq!(c.open::<String>("s", "garbage!!"), None);
         assert_eq!(c.open::<String>("s", ""), None);
         assert_eq!(codec().open::<String>("s", &sealed), None);
+    }
+
+    #[test]
+    fn codecs_bound_to_other_providers_cannot_open_each_others_cookies() {
+        let key = CookieKey::generate();
+        let a = CookieCodec::new(key.clone(), false).bound_to("a|https://a/token".into());
+        let b = CookieCodec::new(key, false).bound_to("b|https://b/token".into());
+        let sealed = a.seal("s", &1u8).unwrap();
+        assert_eq!(a.open::<u8>("s", &sealed), Some(1));
+        assert_eq!(b.open::<u8>("s", &sealed), None);
     }
 
     #[test]
