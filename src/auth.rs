@@ -210,6 +210,9 @@ impl IntoResponse for AuthRejection {
     }
 }
 
+/// Longest bearer token accepted.
+const MAX_TOKEN_LEN: usize = 4096;
+
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1): `Ok(None)` when the
 /// request has no Bearer credentials, an error when it has malformed ones.
 pub(crate) fn bearer_token(
@@ -236,6 +239,10 @@ pub(crate) fn bearer_token(
         return Ok(None);
     }
     let token = rest.trim_start_matches(' ');
+    // Real tokens are far shorter; a huge one would only be forwarded to the provider.
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(invalid("the token is longer than 4096 characters"));
+    }
     // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
     let body = token.trim_end_matches('=');
     let valid = !body.is_empty()

@@ -302,3 +302,29 @@ async fn require_login_accepts_bearer_headers() {
     let res = app.get_with("/me", &[("accept", "text/html")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn other_authorization_schemes_are_not_api_calls() {
+    // A staging site behind Basic auth: browsers still get the login redirect, and a
+    // logged-in browser passes without a provider round trip.
+    let app = TestApp::spawn().await;
+    let basic = [("authorization", "Basic dXNlcjpwYXNz")];
+    let res = app.get_with("/me", &basic).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    app.login().await;
+    let before = app.mock.hits(Endpoint::Userinfo);
+    app.mock.fail_next(Endpoint::Userinfo, 5, 503);
+    let res = app.get_with("/me", &basic).await;
+    // /me's handler resolves the user itself (cached since login): no upstream call.
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), before);
+}
+
+#[tokio::test]
+async fn oversized_bearer_tokens_are_refused_without_an_upstream_call() {
+    let app = TestApp::spawn().await;
+    let header = format!("Bearer {}", "a".repeat(5000));
+    let res = app.get_with("/api/me", &[("authorization", &header)]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), 0);
+}

@@ -9,12 +9,12 @@ use axum::body::Body;
 use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
-use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, LOCATION};
+use http::header::{ACCEPT, CACHE_CONTROL, LOCATION};
 use http::{HeaderValue, Method, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::auth::{AuthRejection, RequestSession, authenticate};
+use crate::auth::{AuthRejection, RequestSession, authenticate, bearer_token};
 use crate::oauth::OAuth;
 
 /// Protects routes; from [`OAuth::require_login`].
@@ -82,7 +82,7 @@ where
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let session = RequestSession::of(&self.oauth, &mut req);
-        let bearer = req.headers().contains_key(AUTHORIZATION);
+        let bearer = has_bearer(&req, &self.oauth.inner.realm);
         if !bearer {
             // The hot path: a current session (or none) is decided without awaiting.
             match session.handle.get_if_current() {
@@ -149,11 +149,15 @@ fn unauthenticated(oauth: &OAuth, req: &Request<Body>) -> Response {
     .into_response()
 }
 
+/// Whether the request carries Bearer credentials, well-formed or not. Another scheme
+/// (`Basic` in front of a staging site, say) is not an API call.
+fn has_bearer<B>(req: &Request<B>, realm: &str) -> bool {
+    !matches!(bearer_token(req.headers(), realm), Ok(None))
+}
+
 /// A browser navigation (redirect to login) rather than an API call (401).
 fn wants_redirect<B>(req: &Request<B>) -> bool {
-    if !matches!(*req.method(), Method::GET | Method::HEAD)
-        || req.headers().contains_key(AUTHORIZATION)
-    {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || has_bearer(req, "") {
         return false;
     }
     let accept = req
