@@ -315,7 +315,33 @@ impl OAuthBuilder {
             ));
         }
 
+        const DAY: Duration = Duration::from_secs(24 * 3600);
+        if self.refresh_skew > DAY {
+            return Err(ConfigError::new("refresh_skew", "must be at most one day"));
+        }
+        if self.refresh_grace.is_zero() || self.refresh_grace > DAY {
+            return Err(ConfigError::new(
+                "refresh_grace",
+                "must be between 1 s and one day",
+            ));
+        }
+        if self.user_cache_ttl > 30 * DAY || self.session_lifetime > 3650 * DAY {
+            return Err(ConfigError::new(
+                "user_cache",
+                "TTL at most 30 days, session lifetime at most 10 years",
+            ));
+        }
         let callback_path = client.redirect_uri().path().to_owned();
+        // The callback is mounted at this path: it must be a literal axum path.
+        if callback_path
+            .split('/')
+            .any(|seg| seg.starts_with([':', '*']) || seg.contains(['{', '}']))
+        {
+            return Err(ConfigError::new(
+                "redirect_uri",
+                "its path must not contain route parameters (`:x`, `*x`, `{x}`)",
+            ));
+        }
         let login_path = format!("{prefix}/login");
         let logout_path = format!("{prefix}/logout");
         if callback_path == login_path || callback_path == logout_path {
@@ -476,6 +502,16 @@ mod tests {
             (builder().max_pending_logins(0), "max_pending_logins"),
             (builder().realm("a\"b"), "realm"),
             (
+                builder().refresh_grace(Duration::from_secs(u64::MAX)),
+                "refresh_grace",
+            ),
+            (
+                builder().refresh_skew(Duration::from_secs(365 * 86400)),
+                "refresh_skew",
+            ),
+            (builder().redirect_uri("http://x/cb/*rest"), "redirect_uri"),
+            (builder().redirect_uri("http://x/cb/:id"), "redirect_uri"),
+            (
                 builder()
                     .route_prefix("/auth")
                     .redirect_uri("http://x/auth/login"),
@@ -487,7 +523,9 @@ mod tests {
             ),
         ];
         for (b, setting) in cases {
-            assert_eq!(b.build().unwrap_err().setting(), setting);
+            let debug = format!("{b:?}");
+            let err = b.build().expect_err(&debug);
+            assert_eq!(err.setting(), setting, "{debug}");
         }
     }
 

@@ -433,13 +433,34 @@ fn is_scope_char(c: char) -> bool {
 
 fn required_url(setting: &str, value: Option<String>) -> Result<Url, ConfigError> {
     match value {
-        Some(v) => parse_endpoint(setting, &v),
+        Some(v) => parse_provider_endpoint(setting, &v),
         None => Err(ConfigError::new(setting, "is required")),
     }
 }
 
 fn optional_url(setting: &str, value: Option<String>) -> Result<Option<Url>, ConfigError> {
-    value.map(|v| parse_endpoint(setting, &v)).transpose()
+    value
+        .map(|v| parse_provider_endpoint(setting, &v))
+        .transpose()
+}
+
+/// Parses a provider endpoint: like [`parse_endpoint`], and `https` unless the host is
+/// loopback — the client secret and tokens travel to these URLs (RFC 6749 §2.3.1, §3.2).
+fn parse_provider_endpoint(setting: &str, value: &str) -> Result<Url, ConfigError> {
+    let url = parse_endpoint(setting, value)?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.scheme() != "https" && !loopback {
+        return Err(ConfigError::new(
+            setting,
+            "must be https (plain http is allowed only on loopback, for development)",
+        ));
+    }
+    Ok(url)
 }
 
 /// Parses an endpoint URL: absolute, `http` or `https`, with a host and no credentials.
@@ -531,6 +552,23 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.setting(), "authorize_url");
         assert!(!e.to_string().contains("pw"));
+    }
+
+    #[test]
+    fn provider_endpoints_need_https_except_on_loopback() {
+        let e = Provider::custom("x")
+            .authorize_url("https://id.example/a")
+            .token_url("http://id.example/t")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.setting(), "token_url");
+        for host in ["127.0.0.1:9", "localhost", "[::1]:8080"] {
+            let p = Provider::custom("x")
+                .authorize_url(format!("http://{host}/a"))
+                .token_url(format!("http://{host}/t"))
+                .build();
+            assert!(p.is_ok(), "{host}");
+        }
     }
 
     #[test]

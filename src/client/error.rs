@@ -262,6 +262,7 @@ impl OAuthError {
             OAuthError::Transport { .. } | OAuthError::Timeout { .. } => true,
             OAuthError::Provider { status, error, .. } => {
                 *status >= 500
+                    || *status == 429
                     || matches!(
                         error,
                         ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable
