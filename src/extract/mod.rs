@@ -21,7 +21,13 @@ use crate::secret::AccessToken;
 /// vcita's fields. Rejections follow RFC 6750 (see [`AuthRejection`]): no credentials →
 /// 401, malformed header → 400, refused token → 401 (and a session holding it ends),
 /// provider down → 503 — never 401. `Option<BearerUser>` is `None` only when the request
-/// has no credentials at all.
+/// has no credentials at all; bad credentials and outages still reject.
+///
+/// **Header tokens and audience.** With introspection, a header token must belong to
+/// this app's client id (a token issued to another app is refused). A userinfo endpoint
+/// cannot tell whom a token was issued to: with userinfo-resolved providers such as vcita,
+/// any valid token of the user — also one issued to another app — passes. Accept header
+/// tokens only from callers you trust with that, or resolve by introspection.
 ///
 /// ```
 /// use axum::{Json, Router, routing::get};
@@ -129,7 +135,9 @@ where
 /// [`logout`](AuthSession::logout).
 ///
 /// Rejects with `401` when there is no session; use `Option<AuthSession>` for pages that
-/// work either way.
+/// work either way (it is `None` without a session, and still answers `503` in the one
+/// case it cannot decide: the access token expired and the provider cannot refresh it
+/// right now).
 ///
 /// ```
 /// use axum_oauth_login::AuthSession;
