@@ -30,6 +30,9 @@ async fn protected(session: AuthSession) -> String {
 /// The key material both the crate and the naive baseline use.
 const KEY: [u8; 64] = [7; 64];
 
+/// The associated data the crate seals session cookies under (see `session/cookie.rs`).
+static AAD_NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// The design this crate avoids, as a baseline: decrypt and parse the session on every
 /// request, then serialise, encrypt and write it back.
 async fn naive(headers: http::HeaderMap) -> impl axum::response::IntoResponse {
@@ -43,17 +46,20 @@ async fn naive(headers: http::HeaderMap) -> impl axum::response::IntoResponse {
         })
         .expect("session cookie")
         .to_owned();
+    // The crate seals under the cookie name plus its client and provider.
+    let aad = AAD_NAME.get().expect("set in main").as_str();
     let mut jar = cookie::CookieJar::new();
     let plain = jar
         .private(&key)
-        .decrypt(cookie::Cookie::new("oauth_session", value))
+        .decrypt(cookie::Cookie::new(aad, value))
         .expect("decrypts");
     let session: serde_json::Value = serde_json::from_str(plain.value()).expect("parses");
     jar.private_mut(&key).add(cookie::Cookie::new(
-        "oauth_session",
+        aad,
         serde_json::to_string(&session).expect("serialises"),
     ));
-    let set = jar.get("oauth_session").expect("sealed").to_string();
+    let sealed = jar.get(aad).expect("sealed").value().to_owned();
+    let set = format!("oauth_session={sealed}; HttpOnly; SameSite=Lax; Path=/");
     ([("set-cookie", set)], "ok")
 }
 
@@ -164,6 +170,13 @@ async fn main() {
         .cookie_key(CookieKey::from_bytes(&KEY).unwrap())
         .build()
         .unwrap();
+    AAD_NAME
+        .set(format!(
+            "oauth_session\u{0}{}|{}",
+            mock.client_id(),
+            mock.provider().token_url()
+        ))
+        .expect("once");
     let app = app(&oauth);
     tokio::spawn(axum::serve(listener, app.clone()).into_future());
     let cookie = login(&base, &mock).await;
