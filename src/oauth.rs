@@ -11,7 +11,7 @@ use crate::layer::{OAuthLayer, RequireLoginLayer};
 use crate::provider::Provider;
 use crate::routes::FlowConfig;
 use crate::session::{CookieCodec, CookieKey, Refresher, SessionConfig};
-use crate::users::UserCache;
+use crate::users::{Lookups, UserCache};
 
 /// "Log in with ..." for one provider: build it once at startup, then mount
 /// [`routes`](OAuth::routes), wrap the app in [`layer`](OAuth::layer) and protect routes
@@ -89,6 +89,7 @@ impl OAuth {
             secure_cookies: None,
             refresh_skew: Duration::from_secs(60),
             refresh_grace: Duration::from_secs(60),
+            max_concurrent_lookups: 64,
         }
     }
 
@@ -151,6 +152,7 @@ pub struct OAuthBuilder {
     secure_cookies: Option<bool>,
     refresh_skew: Duration,
     refresh_grace: Duration,
+    max_concurrent_lookups: usize,
 }
 
 impl std::fmt::Debug for OAuthBuilder {
@@ -259,6 +261,15 @@ impl OAuthBuilder {
         self
     }
 
+    /// How many user lookups (userinfo or introspection calls for tokens not in the cache)
+    /// may run at once (default 64). Each new token costs one; past this, requests wait
+    /// up to the HTTP timeout for a turn and then get `503`, so a flood of random tokens
+    /// cannot become a flood of calls to the provider.
+    pub fn max_concurrent_lookups(mut self, max: usize) -> Self {
+        self.max_concurrent_lookups = max;
+        self
+    }
+
     /// Checks every setting and builds the [`OAuth`].
     pub fn build(self) -> Result<OAuth, ConfigError> {
         let redirect_uri = self
@@ -315,6 +326,12 @@ impl OAuthBuilder {
             ));
         }
 
+        if self.max_concurrent_lookups == 0 || self.max_concurrent_lookups > 10_000 {
+            return Err(ConfigError::new(
+                "max_concurrent_lookups",
+                "must be between 1 and 10 000",
+            ));
+        }
         const DAY: Duration = Duration::from_secs(24 * 3600);
         if self.refresh_skew > DAY {
             return Err(ConfigError::new("refresh_skew", "must be at most one day"));
@@ -390,6 +407,10 @@ impl OAuthBuilder {
             self.user_cache_ttl,
             self.user_cache_capacity,
             self.clock.clone(),
+            Lookups {
+                max_concurrent: self.max_concurrent_lookups,
+                wait: self.http_timeout,
+            },
         );
         Ok(OAuth {
             inner: Arc::new(OAuthInner {
@@ -500,6 +521,10 @@ mod tests {
                 "after_logout",
             ),
             (builder().max_pending_logins(0), "max_pending_logins"),
+            (
+                builder().max_concurrent_lookups(0),
+                "max_concurrent_lookups",
+            ),
             (builder().realm("a\"b"), "realm"),
             (
                 builder().refresh_grace(Duration::from_secs(u64::MAX)),

@@ -5,7 +5,8 @@
 //! Concurrent first requests with one token share one upstream call (moka's
 //! `try_get_with`). A token the provider refused is remembered briefly too, so repeating
 //! it costs no further upstream call (each *new* token still costs one: tokens are capped
-//! at 4 KiB before they get here). An entry never outlives the token's own expiry.
+//! at 4 KiB before they get here, and at most `max_concurrent_lookups` calls run at once).
+//! An entry never outlives the token's own expiry.
 //! Introspection answers for another client's token, or for a refresh token, count as
 //! refused.
 
@@ -70,6 +71,13 @@ impl moka::Expiry<[u8; 32], Entry> for UntilExpiry {
     }
 }
 
+/// How many upstream lookups may run at once, and how long a request waits for a turn.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lookups {
+    pub(crate) max_concurrent: usize,
+    pub(crate) wait: Duration,
+}
+
 /// The bounded, single-flight cache of resolved users.
 #[derive(Clone)]
 pub(crate) struct UserCache {
@@ -77,6 +85,12 @@ pub(crate) struct UserCache {
     cache: moka::future::Cache<[u8; 32], Entry>,
     ttl_secs: u64,
     clock: Clock,
+    /// Caps concurrent calls to the provider: every *new* token costs one, so a flood of
+    /// random tokens would otherwise become a flood of upstream calls (spending the
+    /// client's rate limit at the provider). When saturated, callers wait `wait`, then
+    /// get 503 — the cached users of everyone else are unaffected.
+    upstream: Arc<tokio::sync::Semaphore>,
+    wait: Duration,
 }
 
 impl std::fmt::Debug for UserCache {
@@ -93,7 +107,13 @@ fn token_key(token: &AccessToken) -> [u8; 32] {
 }
 
 impl UserCache {
-    pub(crate) fn new(client: OAuthClient, ttl: Duration, capacity: u64, clock: Clock) -> Self {
+    pub(crate) fn new(
+        client: OAuthClient,
+        ttl: Duration,
+        capacity: u64,
+        clock: Clock,
+        lookups: Lookups,
+    ) -> Self {
         let cache = moka::future::Cache::builder()
             .max_capacity(capacity)
             .expire_after(UntilExpiry {
@@ -105,6 +125,8 @@ impl UserCache {
             cache,
             ttl_secs: ttl.as_secs().max(1),
             clock,
+            upstream: Arc::new(tokio::sync::Semaphore::new(lookups.max_concurrent)),
+            wait: lookups.wait,
         }
     }
 
@@ -161,6 +183,20 @@ impl UserCache {
         token: AccessToken,
         token_expires_at: Option<u64>,
     ) -> Result<Entry, OAuthError> {
+        let endpoint = match self.client.provider().user_resolver() {
+            UserResolver::Userinfo => crate::client::Endpoint::Userinfo,
+            UserResolver::Introspection => crate::client::Endpoint::Introspection,
+        };
+        let _turn = match tokio::time::timeout(self.wait, self.upstream.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                tracing::warn!("too many user lookups in flight; answering 503");
+                return Err(OAuthError::Timeout {
+                    endpoint,
+                    timeout: self.wait,
+                });
+            }
+        };
         let now = self.clock.now();
         let refused = Entry::Refused {
             until: now + NEGATIVE_TTL_SECS,

@@ -328,3 +328,28 @@ async fn oversized_bearer_tokens_are_refused_without_an_upstream_call() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(app.mock.hits(Endpoint::Userinfo), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_lookups_beyond_the_limit_wait_their_turn() {
+    // One lookup at a time: two new tokens at once are resolved one after the other.
+    let app = TestApp::spawn_with(|b| b.max_concurrent_lookups(1)).await;
+    let (a, b) = (app.mock.issue_token(), app.mock.issue_token());
+    app.mock
+        .delay_next(Endpoint::Userinfo, 2, Duration::from_millis(600));
+    let (ha, hb) = (format!("Bearer {a}"), format!("Bearer {b}"));
+    let (ha, hb) = (
+        [("authorization", ha.as_str())],
+        [("authorization", hb.as_str())],
+    );
+    let start = std::time::Instant::now();
+    let (ra, rb) = tokio::join!(app.get_with("/api/me", &ha), app.get_with("/api/me", &hb));
+    assert_eq!(ra.status(), StatusCode::OK);
+    assert_eq!(rb.status(), StatusCode::OK);
+    assert_eq!(app.mock.hits(Endpoint::Userinfo), 2);
+    // In parallel they would take ~0.6 s; one at a time at least 1.2 s.
+    assert!(
+        start.elapsed() >= Duration::from_millis(1200),
+        "{:?}",
+        start.elapsed()
+    );
+}
