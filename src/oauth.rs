@@ -488,7 +488,7 @@ impl OAuthInner {
             .resolve(tokens.access_token(), tokens.expires_at())
             .await
         {
-            Ok(value) => serde_json::from_value((*value).clone()).ok(),
+            Ok(value) => <UserInfo as serde::Deserialize>::deserialize(&*value).ok(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not fetch the user at login; continuing without a snapshot");
                 None

@@ -190,9 +190,14 @@ pub(crate) fn find_cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Optio
 
 /// The value of cookie `name` in one `Cookie` header's text, as a slice of it.
 pub(crate) fn find_cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').find_map(|pair| {
+    header_cookies(header).find_map(|(n, v)| (n == name).then_some(v))
+}
+
+/// The `name=value` pairs of one `Cookie` header's text.
+fn header_cookies(header: &str) -> impl Iterator<Item = (&str, &str)> {
+    header.split(';').filter_map(|pair| {
         let (n, v) = pair.trim().split_once('=')?;
-        (n.trim() == name).then(|| v.trim().trim_matches('"'))
+        Some((n.trim(), v.trim().trim_matches('"')))
     })
 }
 
@@ -202,11 +207,7 @@ pub(crate) fn request_cookies(headers: &http::HeaderMap) -> impl Iterator<Item =
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let (n, v) = pair.trim().split_once('=')?;
-            Some((n.trim(), v.trim().trim_matches('"')))
-        })
+        .flat_map(header_cookies)
 }
 
 #[cfg(test)]

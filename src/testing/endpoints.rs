@@ -17,7 +17,20 @@ use super::flavor::Flavor;
 use super::state::{AccessGrant, Inner, Shared, flatten_json, later, unix_secs};
 use super::{Endpoint, MockClient, MockUser, RecordedRequest};
 
-type Fields = BTreeMap<String, String>;
+pub(crate) type Fields = BTreeMap<String, String>;
+
+/// The `token` field of an introspection or revocation request (RFC 7662 §2.1,
+/// RFC 7009 §2.1), or the `invalid_request` answer when it is missing.
+#[allow(clippy::result_large_err)] // the error is the handler's answer, returned at once
+fn required_token(fields: &Fields) -> Result<&String, Response> {
+    fields.get("token").ok_or_else(|| {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        )
+    })
+}
 
 /// The media type of a request, lower-cased and without parameters.
 fn media_type(headers: &HeaderMap) -> Option<String> {
@@ -374,12 +387,9 @@ pub(crate) async fn introspect(
         Ok(id) => id,
         Err(rejection) => return rejection.into_response(),
     };
-    let Some(token) = fields.get("token") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "token is required",
-        );
+    let token = match required_token(&fields) {
+        Ok(token) => token,
+        Err(response) => return response,
     };
     let answer = match inner.config.flavor {
         Flavor::Vcita => vcita_introspection(&inner, &shared.user, &client_id, token),
@@ -460,12 +470,9 @@ pub(crate) async fn revoke(
         Ok(id) => id,
         Err(rejection) => return rejection.into_response(),
     };
-    let Some(token) = fields.get("token") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "token is required",
-        );
+    let token = match required_token(&fields) {
+        Ok(token) => token,
+        Err(response) => return response,
     };
     // Tokens of other clients are left alone; unknown tokens are not an error (§2.2).
     if inner

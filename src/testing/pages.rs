@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use url::{Host, Url};
 
-use super::endpoints::{parse_form, record};
+use super::endpoints::{Fields, parse_form, record};
 use super::state::{Inner, PendingAuthorization, Shared, random_base64url};
 use super::{Endpoint, MockClient};
 
@@ -250,19 +250,26 @@ pub(crate) async fn authorize(
     login_page(&inner, &id, None)
 }
 
+/// Records a posted login or consent form (counted as `Endpoint::Authorize`), applies
+/// injected faults, and parses it; `Err` is the response to send instead.
+async fn begin_form(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Fields, Response> {
+    let parsed = parse_form(body);
+    let recorded = record(headers, parsed.clone().unwrap_or_default());
+    if let Some(canned) = shared.begin(Endpoint::Authorize, recorded, false).await {
+        return Err(canned);
+    }
+    parsed.map_err(|_| error_page("malformed form"))
+}
+
 /// The login form's post (vcita: `POST /app/oauth/authorize/login`).
 pub(crate) async fn login(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let parsed = parse_form(&body);
-    let recorded = record(&headers, parsed.clone().unwrap_or_default());
-    if let Some(canned) = shared.begin(Endpoint::Authorize, recorded, false).await {
-        return canned;
-    }
-    let Ok(form) = parsed else {
-        return error_page("malformed form");
+    let form = match begin_form(&shared, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
     };
     let mut inner = shared.lock();
     let Some((id, request)) = form
@@ -304,13 +311,9 @@ pub(crate) async fn consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let parsed = parse_form(&body);
-    let recorded = record(&headers, parsed.clone().unwrap_or_default());
-    if let Some(canned) = shared.begin(Endpoint::Authorize, recorded, false).await {
-        return canned;
-    }
-    let Ok(form) = parsed else {
-        return error_page("malformed form");
+    let form = match begin_form(&shared, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
     };
     let mut inner = shared.lock();
     let Some(id) = form
