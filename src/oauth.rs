@@ -419,12 +419,12 @@ impl OAuthBuilder {
                     session_cookie,
                     self.session_lifetime.as_secs(),
                     self.clock.clone(),
-                    Some(Refresher::new(
+                    Refresher::new(
                         client.clone(),
                         self.refresh_skew,
                         self.refresh_grace,
                         self.clock.clone(),
-                    )),
+                    ),
                 )),
                 flow: FlowConfig {
                     codec,

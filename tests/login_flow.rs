@@ -67,7 +67,7 @@ async fn protected_page_login_logout_round_trip() {
     let res = app.callback(&callback).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/me", "return_to is honoured");
-    assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
+    assert_eq!(res.headers()[CACHE_CONTROL], "private, no-store");
     assert_eq!(res.headers()[REFERRER_POLICY], "no-referrer");
     assert_eq!(app.mock.hits(Endpoint::Token), 1, "one code exchange");
     assert!(app.session_cookie().is_some());
@@ -246,4 +246,36 @@ async fn cap_drops_the_oldest_even_within_one_second() {
     );
     let cb = tab.authorize(&second).await;
     assert_eq!(tab.callback(&cb).await.status(), StatusCode::SEE_OTHER);
+}
+
+/// Review defect 5: forced navigations to `/auth/login?return_to=<2 KB>` must not plant
+/// ~15 KB of flow cookies that every request then carries. The live flow cookies stay
+/// within ~4 KB, the oldest dropped first, and the newest login keeps its deep link.
+#[tokio::test]
+async fn flow_cookies_stay_within_a_byte_budget() {
+    let app = TestApp::spawn().await;
+    let deep = |i: usize| format!("/reports/{i}?q={}", "x".repeat(1900));
+    let mut authorize = String::new();
+    for i in 0..5 {
+        authorize = app.start_login(Some(&deep(i))).await;
+        let bytes: usize = app
+            .cookies()
+            .iter()
+            .filter(|(n, _)| n.contains("_flow_"))
+            .map(|(n, v)| n.len() + v.len() + 3)
+            .sum();
+        assert!(
+            bytes <= 4096,
+            "after login {i}: {bytes} bytes of flow cookies"
+        );
+    }
+    assert_eq!(
+        app.flow_cookies().len(),
+        1,
+        "only the newest long flow fits"
+    );
+    let callback = app.authorize(&authorize).await;
+    let res = app.callback(&callback).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), deep(4), "the newest deep link survives");
 }

@@ -100,3 +100,70 @@ async fn logout_is_post_only_and_harmless_without_a_session() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.mock.hits(Endpoint::Revoke), 0);
 }
+
+/// Review defect 2: another tab refreshed (rotating refresh tokens), and logout arrives
+/// with the pre-refresh cookie. The refreshed tokens are revoked too, and replaying the
+/// old cookie inside the grace window does not bring a session back.
+#[tokio::test]
+async fn logout_with_a_pre_refresh_cookie_revokes_the_refreshed_tokens() {
+    let mock = bounded(
+        "mock",
+        MockProvider::builder()
+            .refresh_tokens(true)
+            .rotate_refresh_tokens(true)
+            .token_lifetime(std::time::Duration::from_secs(120))
+            .start(),
+    )
+    .await
+    .expect("mock");
+    let app = TestApp::spawn_with_mock(mock, |b| b).await;
+    app.login().await;
+    let old_cookie = app.session_cookie().expect("session");
+    app.clock.advance(std::time::Duration::from_secs(100));
+    app.mock.advance_clock(std::time::Duration::from_secs(100));
+    // "Another tab" refreshes: the jar now holds the new cookie.
+    let res = app.get("/tokens").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let refreshed: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(app.mock.refresh_hits(), 1);
+
+    // Logout with the old cookie.
+    let old = app.new_browser();
+    let cookie = format!("{SESSION_COOKIE}={old_cookie}");
+    let res = old
+        .send(
+            old.client
+                .post(old.url("/auth/logout"))
+                .header("cookie", &cookie),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    // The refreshed access token no longer works at the provider.
+    let new_access = refreshed["access_token"].as_str().unwrap();
+    let res = app
+        .new_browser()
+        .get_with(
+            "/api/me",
+            &[("authorization", &format!("Bearer {new_access}"))],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "refreshed token revoked"
+    );
+    let revoked: Vec<String> = app
+        .mock
+        .requests(Endpoint::Revoke)
+        .iter()
+        .filter_map(|r| r.fields.get("token").cloned())
+        .collect();
+    assert!(revoked.iter().any(|t| t == new_access), "{revoked:?}");
+    let new_refresh = refreshed["refresh_token"].as_str().unwrap();
+    assert!(revoked.iter().any(|t| t == new_refresh), "{revoked:?}");
+
+    // Replaying the old cookie inside the grace window gets no session.
+    let res = old.get_with("/tokens", &[("cookie", &cookie)]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "no session back");
+}

@@ -177,7 +177,12 @@ async fn outage_with_a_still_valid_token_keeps_working() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["access_token"], before["access_token"]);
     assert_eq!(app.mock.refresh_hits(), 1);
-    // The next request tries again and succeeds.
+    // Requests within the back-off (1 s after a first transient failure) do not call.
+    let (status, _) = tokens(&app).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.mock.refresh_hits(), 1, "backing off");
+    // After it, the next request tries again and succeeds.
+    advance(&app, 1);
     let (status, after) = tokens(&app).await;
     assert_eq!(status, StatusCode::OK);
     assert_ne!(after["access_token"], before["access_token"]);
@@ -189,7 +194,7 @@ async fn outage_with_an_expired_token_is_503_and_keeps_the_session() {
     let app = app().await;
     app.login().await;
     advance(&app, 130); // expired 10 s ago
-    app.mock.fail_next(Endpoint::Token, 2, 503);
+    app.mock.fail_next(Endpoint::Token, 1, 503);
     let res = app.get("/tokens").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(res.headers().contains_key("retry-after"));
@@ -204,7 +209,9 @@ async fn outage_with_an_expired_token_is_503_and_keeps_the_session() {
         "RequireLogin too"
     );
     assert!(app.session_cookie().is_some());
-    // Provider back: the same session refreshes and carries on.
+    assert_eq!(app.mock.refresh_hits(), 1, "one call, then back-off");
+    // Provider back: after the back-off the same session refreshes and carries on.
+    advance(&app, 1);
     let (status, _) = tokens(&app).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.get("/me").await.status(), StatusCode::OK);
@@ -230,4 +237,190 @@ async fn expired_token_without_refresh_token_ends_the_session() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(app.session_cookie().is_none());
     assert_eq!(app.mock.refresh_hits(), 0);
+}
+
+/// Logs in, moves past the refresh skew, delays the token endpoint by 2 s and returns a
+/// fresh browser with the session cookie, plus the access token before the refresh.
+async fn slow_refresh_setup() -> (TestApp, Browser, String, Value) {
+    let app = app().await;
+    app.login().await;
+    let old_cookie = app.session_cookie().expect("session");
+    let (_, before) = tokens(&app).await;
+    advance(&app, 100);
+    app.mock
+        .delay_next(Endpoint::Token, 1, Duration::from_secs(2));
+    let stale = app.new_browser();
+    (app, stale, format!("{SESSION_COOKIE}={old_cookie}"), before)
+}
+
+/// Review defect 1: the request that started a refresh is dropped (client gone, timeout
+/// layer, HTTP/2 reset) while the token endpoint is slow. The refresh must still land
+/// where the next request with the same cookie finds it: one refresh call, and 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_request_does_not_lose_the_refreshed_tokens() {
+    let (app, stale, cookie, before) = slow_refresh_setup().await;
+    let with_old = [("cookie", cookie.as_str())];
+    // The first request gives up after 100 ms; its connection closes.
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(100),
+        stale.get_with("/tokens", &with_old),
+    )
+    .await;
+    assert!(
+        dropped.is_err(),
+        "the first request was dropped mid-refresh"
+    );
+    // The provider answers the refresh 2 s after it was sent.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+
+    let res = stale.get_with("/tokens", &with_old).await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    let calls = app.mock.refresh_hits();
+    eprintln!("follow-up request: {status}, refresh calls: {calls}");
+    assert_eq!(status, StatusCode::OK, "not logged out");
+    assert_ne!(body["access_token"], before["access_token"], "new tokens");
+    assert_eq!(calls, 1, "the refresh token was spent exactly once");
+}
+
+/// Review defect 1, the waiter: a request already waiting on the refresh when the
+/// request that started it is dropped must not spend the refresh token a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_does_not_refresh_again_when_the_starter_is_dropped() {
+    let (app, stale, cookie, before) = slow_refresh_setup().await;
+    let with_old = [("cookie", cookie.as_str())];
+    let starter = stale.get_with("/tokens", &with_old);
+    let waiter = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stale.get_with("/tokens", &with_old).await
+    };
+    let (dropped, res) = tokio::join!(
+        tokio::time::timeout(Duration::from_millis(100), starter),
+        waiter
+    );
+    assert!(dropped.is_err(), "the starter was dropped mid-refresh");
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    let calls = app.mock.refresh_hits();
+    eprintln!("waiting request: {status}, refresh calls: {calls}");
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(body["access_token"], before["access_token"], "new tokens");
+    assert_eq!(calls, 1, "the refresh token was spent exactly once");
+    // A later request with the same cookie gets the same tokens (grace window).
+    let res = stale.get_with("/tokens", &with_old).await;
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(again["access_token"], body["access_token"]);
+    assert_eq!(app.mock.refresh_hits(), 1);
+}
+
+/// Review defect 3: a refresh answer that omits `scope`, `id_token` or the refresh token
+/// leaves them as they were (RFC 6749 §5.1/§6, OpenID Connect Core §12.2).
+#[tokio::test]
+async fn a_refresh_answer_that_omits_fields_keeps_them() {
+    let app = app().await;
+    let login_answer = serde_json::json!({
+        "access_token": "first-access", "token_type": "Bearer", "expires_in": 120,
+        "refresh_token": "first-refresh", "scope": "openid profile",
+        "id_token": "eyJhbGciOiJub25lIn0.e30.",
+    });
+    app.mock.respond_next(
+        Endpoint::Token,
+        1,
+        200,
+        "application/json",
+        login_answer.to_string(),
+    );
+    app.login().await;
+    let (_, before) = tokens(&app).await;
+    assert_eq!(before["scope"], "openid profile");
+    advance(&app, 100);
+    app.mock.respond_next(
+        Endpoint::Token,
+        1,
+        200,
+        "application/json",
+        r#"{"access_token":"second-access","token_type":"Bearer","expires_in":120}"#,
+    );
+    let (status, after) = tokens(&app).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after["access_token"], "second-access");
+    assert_eq!(
+        after["refresh_token"], "first-refresh",
+        "refresh token kept"
+    );
+    assert_eq!(after["scope"], "openid profile", "scope kept");
+    assert_eq!(after["id_token"], before["id_token"], "ID token kept");
+    assert!(after["id_token"].is_string());
+}
+
+/// Review defect 4, client errors: a rotated client secret makes every refresh fail with
+/// `invalid_client`. The session is kept (the operator fixes the secret, users stay
+/// logged in), requests get 503, and the token endpoint is not called per request.
+#[tokio::test]
+async fn a_client_error_on_refresh_backs_off_and_keeps_the_session() {
+    let app = app().await;
+    app.login().await;
+    advance(&app, 130); // expired
+    app.mock.respond_next(
+        Endpoint::Token,
+        10,
+        401,
+        "application/json",
+        r#"{"error":"invalid_client","error_description":"client authentication failed"}"#,
+    );
+    for _ in 0..5 {
+        let res = app.get("/tokens").await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            set_cookie_for(res.headers(), SESSION_COOKIE).is_none(),
+            "session kept"
+        );
+    }
+    assert_eq!(app.mock.refresh_hits(), 1, "one token call, then back-off");
+    assert!(app.session_cookie().is_some());
+    // After the back-off the session tries again (here the provider still refuses).
+    advance(&app, 31);
+    assert_eq!(
+        app.get("/tokens").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(app.mock.refresh_hits(), 2);
+}
+
+/// Review defect 4, grant errors: `invalid_scope` ends the session like `invalid_grant`.
+#[tokio::test]
+async fn invalid_scope_on_refresh_ends_the_session() {
+    let app = app().await;
+    app.login().await;
+    advance(&app, 130);
+    app.mock.respond_next(
+        Endpoint::Token,
+        1,
+        400,
+        "application/json",
+        r#"{"error":"invalid_scope"}"#,
+    );
+    let res = app.get("/me").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "to the login page");
+    let removal = set_cookie_for(res.headers(), SESSION_COOKIE).expect("cookie removed");
+    assert!(has_attr(&removal, "Max-Age=0"), "{removal}");
+}
+
+/// Review defect 6: a response that sets a session cookie is never stored by a shared
+/// cache; other responses keep what the app set.
+#[tokio::test]
+async fn responses_that_set_the_session_cookie_are_private_no_store() {
+    let app = app().await;
+    let res = app.complete_login(None).await;
+    assert!(set_cookie_for(res.headers(), SESSION_COOKIE).is_some());
+    assert_eq!(res.headers()["cache-control"], "private, no-store");
+    // An app route that refreshes the session re-seals the cookie: private too.
+    advance(&app, 100);
+    let res = app.get("/tokens").await;
+    assert!(set_cookie_for(res.headers(), SESSION_COOKIE).is_some());
+    assert_eq!(res.headers()["cache-control"], "private, no-store");
+    // A response that sets no cookie is left alone.
+    let res = app.get("/tokens").await;
+    assert!(set_cookie_for(res.headers(), SESSION_COOKIE).is_none());
+    assert!(res.headers().get("cache-control").is_none());
 }

@@ -45,7 +45,7 @@ pub enum TokenRef<'a> {
 }
 
 impl TokenRef<'_> {
-    fn secret(&self) -> &str {
+    pub(crate) fn secret(&self) -> &str {
         match self {
             TokenRef::Access(t) => t.secret(),
             TokenRef::Refresh(t) => t.secret(),

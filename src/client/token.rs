@@ -181,6 +181,21 @@ impl TokenSet {
             self.refresh_token = Some(previous.clone());
         }
     }
+
+    /// What a refresh response leaves out is unchanged: the scope (RFC 6749 §5.1: an
+    /// omitted `scope` means the one granted before), the refresh token (§6) and the ID
+    /// token (OpenID Connect Core §12.2).
+    pub(crate) fn inherit_omitted(&mut self, previous: &TokenSet) {
+        if self.refresh_token.is_none() {
+            self.refresh_token.clone_from(&previous.refresh_token);
+        }
+        if self.scope.is_none() {
+            self.scope.clone_from(&previous.scope);
+        }
+        if self.id_token.is_none() {
+            self.id_token.clone_from(&previous.id_token);
+        }
+    }
 }
 
 impl fmt::Debug for TokenSet {

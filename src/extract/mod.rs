@@ -183,13 +183,7 @@ impl AuthSession {
     /// Ends the session: the cookie is removed with this response, and the tokens are
     /// revoked when the provider has a revocation endpoint (best effort).
     pub async fn logout(self) {
-        crate::routes::revoke_tokens(&self.rs.oauth, &self.data.tokens).await;
-        self.rs
-            .oauth
-            .inner
-            .users
-            .forget(self.data.tokens.access_token())
-            .await;
+        crate::routes::end_tokens(&self.rs.oauth, &self.data.tokens).await;
         self.rs.handle.clear();
     }
 }

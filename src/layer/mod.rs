@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::SET_COOKIE;
+use http::header::{CACHE_CONTROL, SET_COOKIE};
 use http::{HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -108,7 +108,11 @@ where
         if let Some(set_cookie) = this.handle.set_cookie_header() {
             match HeaderValue::try_from(set_cookie) {
                 Ok(value) => {
-                    response.headers_mut().append(SET_COOKIE, value);
+                    let headers = response.headers_mut();
+                    headers.append(SET_COOKIE, value);
+                    // A response that carries a session cookie must never be stored by a
+                    // shared cache and replayed to someone else.
+                    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
                 }
                 Err(_) => tracing::error!("session cookie is not a valid header value; not sent"),
             }

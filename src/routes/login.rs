@@ -56,7 +56,8 @@ pub(crate) async fn login(
     if let Ok(location) = HeaderValue::try_from(url.as_str()) {
         h.insert(LOCATION, location);
     }
-    for stale in stale_flows(&oauth, &headers, now) {
+    let new_bytes = cookie_bytes(&name, &sealed);
+    for stale in stale_flows(&oauth, &headers, now, new_bytes) {
         if let Ok(v) = HeaderValue::try_from(flow_cfg.codec.remove_cookie(&stale, &flow_cfg.path)) {
             h.append(SET_COOKIE, v);
         }
@@ -72,11 +73,23 @@ pub(crate) async fn login(
     res
 }
 
-/// Flow cookies to delete so that, with the new one, at most `max_pending` remain:
+/// What the total of live flow cookies may reach in a request's `Cookie` header. A few
+/// forced logins with long `return_to` values must not grow every request past proxy
+/// header limits (nginx answers 400 above 8 KiB by default); one flow cookie is at most
+/// ~3.9 KiB, so the newest login always fits.
+const FLOW_COOKIES_BUDGET: usize = 4096;
+
+/// The bytes a cookie adds to a `Cookie` header: `name=value; `.
+fn cookie_bytes(name: &str, value: &str) -> usize {
+    name.len() + value.len() + 3
+}
+
+/// Flow cookies to delete so that, with the new one (`new_bytes` long), at most
+/// `max_pending` remain and together they stay within [`FLOW_COOKIES_BUDGET`]:
 /// unreadable and expired ones first, then the oldest.
-fn stale_flows(oauth: &OAuth, headers: &HeaderMap, now: u64) -> Vec<String> {
+fn stale_flows(oauth: &OAuth, headers: &HeaderMap, now: u64, new_bytes: usize) -> Vec<String> {
     let cfg = &oauth.inner.flow;
-    let mut live: Vec<((u64, u64), String)> = Vec::new();
+    let mut live: Vec<((u64, u64), String, usize)> = Vec::new();
     let mut stale = Vec::new();
     for (name, value) in request_cookies(headers) {
         if !name.starts_with(&cfg.cookie_prefix) {
@@ -84,13 +97,27 @@ fn stale_flows(oauth: &OAuth, headers: &HeaderMap, now: u64) -> Vec<String> {
         }
         match cfg.codec.open::<LoginFlow>(name, value) {
             Some(flow) if flow.started_at.saturating_add(cfg.ttl_secs) > now => {
-                live.push(((flow.started_at, flow.order), name.to_owned()));
+                live.push((
+                    (flow.started_at, flow.order),
+                    name.to_owned(),
+                    cookie_bytes(name, value),
+                ));
             }
             _ => stale.push(name.to_owned()),
         }
     }
-    live.sort();
-    let excess = (live.len() + 1).saturating_sub(cfg.max_pending);
-    stale.extend(live.into_iter().take(excess).map(|(_, name)| name));
+    // Newest first: keep while both the count and the byte budget allow.
+    live.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+    let (mut kept, mut bytes, mut full) = (1, new_bytes, false);
+    for (_, name, size) in live {
+        full = full || kept >= cfg.max_pending || bytes + size > FLOW_COOKIES_BUDGET;
+        if full {
+            // Once one does not fit, every older one goes too: the oldest drop first.
+            stale.push(name);
+        } else {
+            kept += 1;
+            bytes += size;
+        }
+    }
     stale
 }

@@ -9,7 +9,7 @@ mod callback;
 mod login;
 mod logout;
 
-pub(crate) use logout::revoke_tokens;
+pub(crate) use logout::end_tokens;
 mod pages;
 mod return_to;
 

@@ -36,11 +36,16 @@ impl std::fmt::Debug for CookieKey {
 
 impl CookieKey {
     /// A key from 64 or more bytes of secret material (base64, standard or URL-safe
-    /// alphabet, padding optional). Generate one with `openssl rand -base64 64`.
+    /// alphabet, padding optional, whitespace and line breaks ignored). Generate one with
+    /// `openssl rand -base64 64`; its wrapped output works as printed.
     pub fn from_base64(encoded: &str) -> Result<CookieKey, ConfigError> {
         use base64::Engine as _;
         use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-        let trimmed = encoded.trim().trim_end_matches('=');
+        let compact: String = encoded
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        let trimmed = compact.trim_end_matches('=');
         let bytes = STANDARD
             .decode(pad(trimmed))
             .or_else(|_| URL_SAFE.decode(pad(trimmed)))
@@ -260,6 +265,24 @@ mod tests {
             .unwrap();
         let rotated = CookieCodec::new(CookieKey::generate().with_previous(old), false);
         assert_eq!(rotated.open::<u8>("s", &sealed), Some(1));
+    }
+
+    #[test]
+    fn keys_ignore_whitespace_and_line_breaks() {
+        use base64::Engine as _;
+        let bytes: Vec<u8> = (0..64).collect();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        // `openssl rand -base64 64` wraps at 64 columns.
+        let wrapped = format!("  {}\n{}\r\n", &encoded[..64], &encoded[64..]);
+        let sealed = CookieCodec::new(CookieKey::from_base64(&encoded).unwrap(), false)
+            .seal("s", &1u8)
+            .unwrap();
+        let from_wrapped = CookieKey::from_base64(&wrapped).expect("wrapped key accepted");
+        assert_eq!(
+            CookieCodec::new(from_wrapped, false).open::<u8>("s", &sealed),
+            Some(1),
+            "the same key"
+        );
     }
 
     #[test]

@@ -81,8 +81,8 @@ pub(crate) struct SessionConfig {
     /// foldhash with a random seed, several times faster than SHA-256 on a 1 KiB cookie.
     /// Only values that decrypted with our key get in; expiry is checked on every read.
     verified: moka::sync::Cache<String, Arc<SessionData>, foldhash::fast::RandomState>,
-    /// Refreshes expiring tokens; `None` in unit tests.
-    refresher: Option<Refresher>,
+    /// Refreshes expiring tokens.
+    refresher: Refresher,
 }
 
 impl std::fmt::Debug for SessionConfig {
@@ -100,7 +100,7 @@ impl SessionConfig {
         cookie_name: String,
         ttl_secs: u64,
         clock: Clock,
-        refresher: Option<Refresher>,
+        refresher: Refresher,
     ) -> Self {
         SessionConfig {
             codec,
@@ -116,6 +116,11 @@ impl SessionConfig {
                 .time_to_live(VERIFIED_TTL)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
         }
+    }
+
+    /// The refresher of this provider's sessions.
+    pub(crate) fn refresher(&self) -> &Refresher {
+        &self.refresher
     }
 
     /// Decrypts and checks a session cookie value; expired or unreadable → `None`.
@@ -264,9 +269,9 @@ impl SessionHandle {
     /// session, `Some(Some(..))` for a current one, `None` when a refresh is due (then
     /// call [`get_fresh`](Self::get_fresh)). Never blocks.
     pub(crate) fn get_if_current(&self) -> Option<Option<Arc<SessionData>>> {
-        match (self.get(), &self.config.refresher) {
-            (Some(data), Some(refresher)) if refresher.is_due(&data) => None,
-            (data, _) => Some(data),
+        match self.get() {
+            Some(data) if self.config.refresher.is_due(&data) => None,
+            data => Some(data),
         }
     }
 
@@ -278,10 +283,7 @@ impl SessionHandle {
         let Some(data) = self.get() else {
             return Ok(None);
         };
-        let Some(refresher) = &self.config.refresher else {
-            return Ok(Some(data));
-        };
-        match refresher.ensure_fresh(data).await {
+        match self.config.refresher.ensure_fresh(data).await {
             Freshness::Current(data) => Ok(Some(data)),
             Freshness::Refreshed(next) => {
                 let next: Arc<SessionData> = Arc::from(next);
@@ -340,12 +342,22 @@ mod tests {
     use crate::secret::AccessToken;
 
     fn config(clock: Clock) -> Arc<SessionConfig> {
+        let client = crate::OAuthClient::builder(crate::Provider::vcita(), "id", "secret")
+            .redirect_uri("http://127.0.0.1/cb")
+            .build()
+            .unwrap();
+        let refresher = Refresher::new(
+            client,
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(60),
+            clock.clone(),
+        );
         Arc::new(SessionConfig::new(
             CookieCodec::new(CookieKey::generate(), false),
             "s".into(),
             100,
             clock,
-            None,
+            refresher,
         ))
     }
 

@@ -1,24 +1,36 @@
 //! Refreshing a session's tokens before they expire.
 //!
-//! * **Single-flight**: refreshes are keyed by the SHA-256 of the refresh token being
-//!   spent, and run through moka's `try_get_with`, so concurrent requests of one session
-//!   share one call to the token endpoint.
-//! * **Rotation-safe**: the result stays cached under the *old* refresh token for a grace
-//!   window. A request that still carries the pre-refresh cookie (sent before the browser
-//!   saw the new one) gets the refreshed token set instead of spending a refresh token the
+//! * **Single-flight, owned by the refresh itself**: a refresh is keyed by the SHA-256 of
+//!   the refresh token being spent. The first request to need it spawns a task that calls
+//!   the token endpoint and writes the outcome into the table *itself*; requests only
+//!   await a shared handle to that task. A request that is dropped mid-refresh (client
+//!   gone, a timeout layer, an HTTP/2 reset) therefore loses nothing: the outcome still
+//!   lands in the table, and the next request with the same cookie reads it instead of
+//!   spending the rotated-away refresh token a second time.
+//! * **Rotation-safe**: a successful outcome stays in the table for a grace window. A
+//!   request that still carries the pre-refresh cookie (sent before the browser saw the
+//!   new one) gets the refreshed token set instead of spending a refresh token the
 //!   provider has already rotated away — which would fail with `invalid_grant` and log the
-//!   user out.
-//! * `invalid_grant` ends the session; a transient failure keeps the current token while
-//!   it is still valid, and otherwise answers "unavailable" without ending the session.
+//!   user out. Logout takes the entry out and revokes what it holds.
+//! * **Failures by cause**: `invalid_grant` / `invalid_scope` end the session. Anything
+//!   else keeps the session (the current token while it is valid, "unavailable" after)
+//!   and backs off per session, so an expired session does not call the token endpoint
+//!   on every request: transient failures (timeouts, 5xx, 429) retry after 1 s, doubling
+//!   up to a minute; client errors (`invalid_client`, `unauthorized_client`, a malformed
+//!   answer: an operator's mistake such as a rotated secret) after 30 s, doubling up to
+//!   ten minutes, and are logged as errors naming the cause.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures_util::future::{BoxFuture, FutureExt as _, Shared};
 use sha2::{Digest as _, Sha256};
 
 use super::SessionData;
-use crate::client::{Endpoint, OAuthClient, OAuthError, TokenSet};
+use crate::client::{Endpoint, ErrorCode, OAuthClient, OAuthError, TokenSet};
 use crate::clock::Clock;
+use crate::secret::RefreshToken;
 
 /// What [`Refresher::ensure_fresh`] decided.
 pub(crate) enum Freshness {
@@ -32,19 +44,77 @@ pub(crate) enum Freshness {
     Unavailable,
 }
 
+/// The result of one call to the token endpoint, shared by every request that waits.
+type Outcome = Result<TokenSet, Arc<OAuthError>>;
+
+/// One refresh token's entry in the table.
+enum Slot {
+    /// The refresh task is running; await `result` to join it.
+    InFlight {
+        attempt: u32,
+        result: Shared<BoxFuture<'static, Outcome>>,
+    },
+    /// The task finished; its outcome holds until `until` (unix seconds, crate clock):
+    /// the grace window after a success, the back-off after a failure.
+    Done {
+        attempt: u32,
+        outcome: Outcome,
+        until: u64,
+    },
+}
+
+/// How many refresh tokens the table remembers before pruning finished entries.
+const TABLE_CAPACITY: usize = 10_000;
+
+/// How a failed refresh is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The grant is gone (`invalid_grant`, `invalid_scope`): end the session.
+    GrantRefused,
+    /// May pass by itself (timeouts, 5xx, 429): retry soon.
+    Transient,
+    /// The provider refused this client or answered nonsense: an operator must act.
+    Client,
+}
+
+impl Failure {
+    fn of(e: &OAuthError) -> Failure {
+        match e.code() {
+            Some(ErrorCode::InvalidGrant | ErrorCode::InvalidScope) => Failure::GrantRefused,
+            _ if e.is_transient() => Failure::Transient,
+            _ => Failure::Client,
+        }
+    }
+
+    /// Seconds before the same session may call the token endpoint again.
+    fn backoff_secs(self, attempt: u32, grace_secs: u64) -> u64 {
+        let doubling = |base: u64, max: u64| {
+            base.saturating_mul(1u64 << attempt.saturating_sub(1).min(16))
+                .min(max)
+        };
+        match self {
+            Failure::GrantRefused => grace_secs,
+            Failure::Transient => doubling(1, 60),
+            Failure::Client => doubling(30, 600),
+        }
+    }
+}
+
 /// Refreshes expiring sessions; one per [`OAuth`](crate::OAuth).
 #[derive(Clone)]
 pub(crate) struct Refresher {
     client: OAuthClient,
     skew_secs: u64,
+    grace_secs: u64,
     clock: Clock,
-    results: moka::future::Cache<[u8; 32], TokenSet>,
+    table: Arc<Mutex<HashMap<[u8; 32], Slot>>>,
 }
 
 impl std::fmt::Debug for Refresher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Refresher")
             .field("skew_secs", &self.skew_secs)
+            .field("grace_secs", &self.grace_secs)
             .finish_non_exhaustive()
     }
 }
@@ -54,11 +124,9 @@ impl Refresher {
         Refresher {
             client,
             skew_secs: skew.as_secs(),
+            grace_secs: grace.as_secs().max(1),
             clock,
-            results: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(grace.max(Duration::from_secs(1)))
-                .build(),
+            table: Arc::default(),
         }
     }
 
@@ -84,54 +152,193 @@ impl Refresher {
                 Freshness::Current(data)
             };
         };
-        let key: [u8; 32] = Sha256::digest(refresh_token.secret().as_bytes()).into();
-        let client = self.client.clone();
-        let spent = refresh_token.clone();
-        let result = self
-            .results
-            .try_get_with(key, async move {
-                // Detached: when the request that started the refresh is dropped (tab
-                // closed, client gone), the refresh still completes and lands in the cache.
-                // Retrying instead would spend a refresh token the provider has already
-                // rotated away, and log the user out.
-                tokio::spawn(async move { client.refresh(&spent).await })
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(OAuthError::Transport {
-                            endpoint: Endpoint::Token,
-                            reason: format!("the refresh task failed: {e}"),
-                        })
-                    })
-            })
-            .await;
-        match result {
-            Ok(tokens) => {
-                tracing::debug!("session tokens refreshed");
+        match self.spend(refresh_token).await {
+            Ok(mut tokens) => {
+                tokens.inherit_omitted(&data.tokens);
                 let mut next = (*data).clone();
                 next.tokens = tokens;
                 Freshness::Refreshed(Box::new(next))
             }
-            Err(e) if e.is_invalid_grant() => {
-                tracing::info!(error = %e, "refresh refused; ending the session");
-                Freshness::Ended
-            }
-            Err(e) => self.keep_or_fail(data, expired, &e),
+            Err(e) => match Failure::of(&e) {
+                Failure::GrantRefused => {
+                    tracing::info!(error = %e, "refresh refused; ending the session");
+                    Freshness::Ended
+                }
+                // Logged once, by the refresh task; here only what this request does.
+                Failure::Transient | Failure::Client if expired => {
+                    tracing::debug!(error = %e, "token expired and cannot be refreshed now");
+                    Freshness::Unavailable
+                }
+                Failure::Transient | Failure::Client => Freshness::Current(data),
+            },
         }
     }
 
-    /// A refresh that failed for a reason the user cannot fix by logging in again
-    /// (provider down, timeout, misconfiguration): keep going on the current token while
-    /// it lasts, then answer "unavailable" — never end the session for it.
-    fn keep_or_fail(&self, data: Arc<SessionData>, expired: bool, e: &OAuthError) -> Freshness {
-        if e.is_transient() {
-            tracing::warn!(error = %e, expired, "token refresh failed; will retry on a later request");
-        } else {
-            tracing::error!(error = %e, expired, "token refresh failed");
+    /// The outcome of spending `refresh_token`: a finished one from the table (grace
+    /// window or back-off), the running one, or a new refresh.
+    async fn spend(&self, refresh_token: &RefreshToken) -> Outcome {
+        let key: [u8; 32] = Sha256::digest(refresh_token.secret().as_bytes()).into();
+        let now = self.clock.now();
+        let result = {
+            let mut table = self.lock();
+            let attempt = match table.get(&key) {
+                Some(Slot::Done { outcome, until, .. }) if now < *until => return outcome.clone(),
+                Some(Slot::Done { attempt, .. }) => Ok(attempt.saturating_add(1)),
+                // Running: join it.
+                Some(Slot::InFlight { result, .. }) if result.peek().is_none() => {
+                    Err(result.clone())
+                }
+                // A task that finished without writing its outcome (it panicked): its
+                // shared result is final, so start over rather than serve it forever.
+                Some(Slot::InFlight { attempt, .. }) => Ok(attempt.saturating_add(1)),
+                None => Ok(1),
+            };
+            match attempt {
+                Err(running) => running,
+                Ok(attempt) => {
+                    let result = self.start(key, refresh_token.clone(), attempt);
+                    if table.len() >= TABLE_CAPACITY {
+                        table.retain(|_, slot| match slot {
+                            Slot::InFlight { .. } => true,
+                            Slot::Done { until, .. } => *until > now,
+                        });
+                    }
+                    table.insert(
+                        key,
+                        Slot::InFlight {
+                            attempt,
+                            result: result.clone(),
+                        },
+                    );
+                    result
+                }
+            }
+        };
+        result.await
+    }
+
+    /// Spawns the refresh. The task, not the request that started it, writes the outcome
+    /// into the table, so it survives every waiter being dropped.
+    fn start(
+        &self,
+        key: [u8; 32],
+        spent: RefreshToken,
+        attempt: u32,
+    ) -> Shared<BoxFuture<'static, Outcome>> {
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            let outcome = this.client.refresh(&spent).await.map_err(Arc::new);
+            let until = match &outcome {
+                Ok(_) => {
+                    tracing::debug!("session tokens refreshed");
+                    this.clock.now().saturating_add(this.grace_secs)
+                }
+                Err(e) => {
+                    let failure = Failure::of(e);
+                    let backoff = failure.backoff_secs(attempt, this.grace_secs);
+                    match failure {
+                        Failure::GrantRefused => {}
+                        Failure::Transient => tracing::warn!(
+                            error = %e, attempt, retry_in_secs = backoff,
+                            "token refresh failed; the session is kept and will retry"
+                        ),
+                        Failure::Client => tracing::error!(
+                            error = %e, attempt, retry_in_secs = backoff,
+                            "token refresh refused for this client (check the client id and \
+                             secret); sessions are kept but cannot refresh"
+                        ),
+                    }
+                    this.clock.now().saturating_add(backoff)
+                }
+            };
+            this.lock().insert(
+                key,
+                Slot::Done {
+                    attempt,
+                    outcome: outcome.clone(),
+                    until,
+                },
+            );
+            outcome
+        });
+        async move {
+            task.await.unwrap_or_else(|e| {
+                Err(Arc::new(OAuthError::Transport {
+                    endpoint: Endpoint::Token,
+                    reason: format!("the refresh task failed: {e}"),
+                }))
+            })
         }
-        if expired {
-            Freshness::Unavailable
-        } else {
-            Freshness::Current(data)
+        .boxed()
+        .shared()
+    }
+
+    /// At logout: takes the entry for `refresh_token` out of the table (awaiting a
+    /// refresh still in flight) and returns the tokens it produced, so they can be
+    /// revoked too. Without this, a pre-refresh cookie replayed inside the grace window
+    /// would get a working session back.
+    pub(crate) async fn take_refreshed(&self, refresh_token: &RefreshToken) -> Option<TokenSet> {
+        let key: [u8; 32] = Sha256::digest(refresh_token.secret().as_bytes()).into();
+        let pending = match self.lock().get(&key) {
+            Some(Slot::InFlight { result, .. }) => Some(result.clone()),
+            _ => None,
+        };
+        if let Some(result) = pending {
+            // Bounded by the HTTP client's timeout; the task then writes its outcome.
+            let _ = result.await;
         }
+        match self.lock().remove(&key) {
+            Some(Slot::Done {
+                outcome: Ok(tokens),
+                ..
+            }) => Some(tokens),
+            _ => None,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<[u8; 32], Slot>> {
+        // A poisoned lock only means a panic elsewhere; the table is still consistent.
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_classified_and_backed_off() {
+        let provider = |status, code: &str| OAuthError::Provider {
+            endpoint: Endpoint::Token,
+            status,
+            error: ErrorCode::parse(code),
+            description: None,
+        };
+        assert_eq!(
+            Failure::of(&provider(400, "invalid_grant")),
+            Failure::GrantRefused
+        );
+        assert_eq!(
+            Failure::of(&provider(400, "invalid_scope")),
+            Failure::GrantRefused
+        );
+        assert_eq!(
+            Failure::of(&provider(401, "invalid_client")),
+            Failure::Client
+        );
+        assert_eq!(
+            Failure::of(&provider(400, "unauthorized_client")),
+            Failure::Client
+        );
+        assert_eq!(
+            Failure::of(&provider(503, "server_error")),
+            Failure::Transient
+        );
+        assert_eq!(Failure::Transient.backoff_secs(1, 60), 1);
+        assert_eq!(Failure::Transient.backoff_secs(3, 60), 4);
+        assert_eq!(Failure::Transient.backoff_secs(40, 60), 60);
+        assert_eq!(Failure::Client.backoff_secs(1, 60), 30);
+        assert_eq!(Failure::Client.backoff_secs(9, 60), 600);
+        assert_eq!(Failure::GrantRefused.backoff_secs(5, 60), 60);
     }
 }

@@ -72,6 +72,8 @@ async fn tokens(session: AuthSession) -> Json<serde_json::Value> {
         "access_token": t.access_token().secret(),
         "refresh_token": t.refresh_token().map(|r| r.secret().to_owned()),
         "expires_at": t.expires_at(),
+        "scope": t.scope(),
+        "id_token": t.id_token().map(|i| i.secret().to_owned()),
     }))
 }
 
