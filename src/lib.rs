@@ -4,16 +4,16 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod auth;
-pub mod client;
+mod client;
 mod clock;
 mod config;
 mod error;
 mod extract;
-mod layer;
+pub mod layer;
 mod oauth;
-pub mod provider;
-pub mod routes;
-pub mod secret;
+mod provider;
+mod routes;
+mod secret;
 mod session;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -21,14 +21,19 @@ mod users;
 pub mod vcita;
 
 pub use auth::{AuthRejection, TokenSource};
-pub use client::{OAuthClient, OAuthError, TokenSet, UserInfo};
+pub use client::{
+    Endpoint, ErrorCode, Introspection, OAuthClient, OAuthClientBuilder, OAuthError, TokenRef,
+    TokenSet, UserInfo,
+};
 pub use clock::Clock;
 pub use config::OAuthConfig;
 pub use error::ConfigError;
 pub use extract::{AuthSession, BearerUser};
-pub use layer::{
-    OAuthLayer, OAuthService, RequireLogin, RequireLoginFuture, RequireLoginLayer, ResponseFuture,
-};
+pub use layer::{OAuthLayer, RequireLoginLayer};
 pub use oauth::{OAuth, OAuthBuilder};
 pub use provider::{ClientAuth, Provider, ProviderBuilder, TokenBody, UserResolver};
+pub use routes::safe_return_to;
+pub use secret::{
+    AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, PkceVerifier, RefreshToken,
+};
 pub use session::CookieKey;

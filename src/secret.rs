@@ -51,7 +51,7 @@ secret_type!(
     /// The OAuth client secret issued by the provider.
     ///
     /// ```
-    /// use axum_oauth_login::secret::ClientSecret;
+    /// use axum_oauth_login::ClientSecret;
     /// let s = ClientSecret::new("s3cr3t");
     /// assert_eq!(format!("{s:?}"), "ClientSecret([redacted])");
     /// ```
@@ -61,7 +61,7 @@ secret_type!(
     /// An authorization code from the provider's redirect (RFC 6749 §4.1.2).
     ///
     /// ```
-    /// use axum_oauth_login::secret::AuthorizationCode;
+    /// use axum_oauth_login::AuthorizationCode;
     /// let c = AuthorizationCode::new("abc");
     /// assert!(!format!("{c:?}").contains("abc"));
     /// ```
@@ -71,7 +71,7 @@ secret_type!(
     /// An access token (RFC 6749 §1.4).
     ///
     /// ```
-    /// use axum_oauth_login::secret::AccessToken;
+    /// use axum_oauth_login::AccessToken;
     /// let t = AccessToken::new("74639aa9");
     /// assert_eq!(t.secret(), "74639aa9");
     /// assert!(!format!("{t:?}").contains("74639aa9"));
@@ -82,7 +82,7 @@ secret_type!(
     /// A refresh token (RFC 6749 §1.5).
     ///
     /// ```
-    /// use axum_oauth_login::secret::RefreshToken;
+    /// use axum_oauth_login::RefreshToken;
     /// assert!(!format!("{:?}", RefreshToken::new("r1")).contains("r1"));
     /// ```
     RefreshToken
@@ -91,7 +91,7 @@ secret_type!(
     /// An OpenID Connect ID token, kept as received.
     ///
     /// ```
-    /// use axum_oauth_login::secret::IdToken;
+    /// use axum_oauth_login::IdToken;
     /// assert!(!format!("{:?}", IdToken::new("eyJ")).contains("eyJ"));
     /// ```
     IdToken
@@ -106,36 +106,26 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The `state` parameter that binds a callback to the login that started it (RFC 6749 §10.12).
-///
-/// Fresh values carry 256 random bits. Compare with [`CsrfState::matches`], which runs in
-/// constant time.
-///
-/// ```
-/// use axum_oauth_login::secret::CsrfState;
-/// let state = CsrfState::random();
-/// assert!(state.matches(state.secret()));
-/// assert!(!state.matches("forged"));
-/// assert!(!format!("{state:?}").contains(state.secret()));
-/// ```
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CsrfState(String);
+secret_type!(
+    /// The `state` parameter that binds a callback to the login that started it (RFC 6749 §10.12).
+    ///
+    /// Fresh values carry 256 random bits. Compare with [`CsrfState::matches`], which runs in
+    /// constant time.
+    ///
+    /// ```
+    /// use axum_oauth_login::CsrfState;
+    /// let state = CsrfState::random();
+    /// assert!(state.matches(state.secret()));
+    /// assert!(!state.matches("forged"));
+    /// assert!(!format!("{state:?}").contains(state.secret()));
+    /// ```
+    CsrfState
+);
 
 impl CsrfState {
     /// A new state with 256 bits from the operating system's CSPRNG.
     pub fn random() -> Self {
         Self(random_token())
-    }
-
-    /// Wraps a received value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The raw value.
-    pub fn secret(&self) -> &str {
-        &self.0
     }
 
     /// Constant-time comparison with a value received in a callback.
@@ -144,25 +134,19 @@ impl CsrfState {
     }
 }
 
-impl fmt::Debug for CsrfState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CsrfState([redacted])")
-    }
-}
-
-/// A PKCE code verifier (RFC 7636 §4.1): 43 characters of base64url from 256 random bits.
-///
-/// ```
-/// use axum_oauth_login::secret::PkceVerifier;
-/// let v = PkceVerifier::random();
-/// assert_eq!(v.secret().len(), 43);
-/// // RFC 7636 appendix B test vector
-/// let v = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-/// assert_eq!(v.s256_challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
-/// ```
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PkceVerifier(String);
+secret_type!(
+    /// A PKCE code verifier (RFC 7636 §4.1): 43 characters of base64url from 256 random bits.
+    ///
+    /// ```
+    /// use axum_oauth_login::PkceVerifier;
+    /// let v = PkceVerifier::random();
+    /// assert_eq!(v.secret().len(), 43);
+    /// // RFC 7636 appendix B test vector
+    /// let v = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    /// assert_eq!(v.s256_challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    /// ```
+    PkceVerifier
+);
 
 impl PkceVerifier {
     /// A new verifier with 256 bits of randomness.
@@ -170,25 +154,9 @@ impl PkceVerifier {
         Self(random_token())
     }
 
-    /// Wraps a known verifier.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The raw value, sent to the token endpoint as `code_verifier`.
-    pub fn secret(&self) -> &str {
-        &self.0
-    }
-
     /// The `S256` code challenge: `BASE64URL(SHA256(verifier))`.
     pub fn s256_challenge(&self) -> String {
         URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes()))
-    }
-}
-
-impl fmt::Debug for PkceVerifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PkceVerifier([redacted])")
     }
 }
 

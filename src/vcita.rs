@@ -5,7 +5,7 @@
 //! carries the client secret once and never again, so store it at once.
 //!
 //! ```
-//! use axum_oauth_login::secret::AccessToken;
+//! use axum_oauth_login::AccessToken;
 //! use axum_oauth_login::testing::MockProvider;
 //! use axum_oauth_login::vcita::{AppRegistration, VcitaApi};
 //!
@@ -127,7 +127,7 @@ impl AppRegistration {
 /// `Display` shows the code name, app id and client id.
 ///
 /// ```
-/// use axum_oauth_login::secret::ClientSecret;
+/// use axum_oauth_login::ClientSecret;
 /// use axum_oauth_login::vcita::RegisteredApp;
 /// let app = RegisteredApp {
 ///     app_id: "app-1".into(),

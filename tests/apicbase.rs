@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use axum_oauth_login::testing::{Endpoint, MockProvider};
+use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{TokenBody, UserResolver};
 use common::*;
 use reqwest::StatusCode;
@@ -56,7 +56,7 @@ async fn full_flow_with_form_bodies_and_introspection() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/me");
 
-    let token_requests = app.mock.requests(Endpoint::Token);
+    let token_requests = app.mock.requests(MockEndpoint::Token);
     assert_eq!(token_requests.len(), 1);
     assert_eq!(
         token_requests[0].content_type.as_deref(),
@@ -72,8 +72,8 @@ async fn full_flow_with_form_bodies_and_introspection() {
         app.get("/").await.text().await.unwrap(),
         "Hello, chef@example.com"
     );
-    assert!(app.mock.hits(Endpoint::Introspect) >= 1);
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 0);
+    assert!(app.mock.hits(MockEndpoint::Introspect) >= 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 0);
 }
 
 #[tokio::test]
@@ -102,7 +102,7 @@ async fn a_week_later_the_session_refreshes_with_rotation() {
     assert_eq!(app.mock.refresh_hits(), 1);
     let refresh = app
         .mock
-        .requests(Endpoint::Token)
+        .requests(MockEndpoint::Token)
         .into_iter()
         .find(|r| r.fields.get("grant_type").map(String::as_str) == Some("refresh_token"))
         .expect("refresh request");

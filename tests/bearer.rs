@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use axum_oauth_login::testing::Endpoint;
+use axum_oauth_login::testing::MockEndpoint;
 use common::*;
 use reqwest::StatusCode;
 use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
@@ -38,7 +38,7 @@ async fn good_token_resolves_to_the_user() {
     let me = json(res).await;
     assert_eq!(me["business_name"], "Demo Salon");
     assert_eq!(me["sub"], "u-1001");
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 1);
 }
 
 #[tokio::test]
@@ -59,7 +59,7 @@ async fn unknown_token_is_invalid_token() {
         .get_with("/api/me", &[("authorization", "Bearer not-a-real-token")])
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 1);
 }
 
 #[tokio::test]
@@ -74,7 +74,7 @@ async fn no_credentials_is_a_bare_challenge() {
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(challenge(&res), r#"Bearer realm="app""#);
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 0);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 0);
 }
 
 #[tokio::test]
@@ -89,7 +89,7 @@ async fn malformed_headers_are_invalid_request() {
             "{header:?}: {c}"
         );
     }
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 0);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -97,7 +97,7 @@ async fn concurrent_first_requests_share_one_userinfo_call() {
     let app = TestApp::spawn().await;
     let token = app.mock.issue_token();
     app.mock
-        .delay_next(Endpoint::Userinfo, 1, Duration::from_millis(200));
+        .delay_next(MockEndpoint::Userinfo, 1, Duration::from_millis(200));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..100 {
         let req = app
@@ -111,14 +111,14 @@ async fn concurrent_first_requests_share_one_userinfo_call() {
     for status in statuses {
         assert_eq!(status.expect("request succeeds"), StatusCode::OK);
     }
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 1, "single-flight");
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 1, "single-flight");
 
     // Within the TTL: from the cache.
     let res = app
         .get_with("/api/me", &[("authorization", &bearer(&token))])
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 1, "cached");
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 1, "cached");
 }
 
 #[tokio::test]
@@ -136,14 +136,14 @@ async fn cache_entries_expire_with_the_ttl() {
         app.get_with("/api/me", &auth).await.status(),
         StatusCode::OK
     );
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 1);
     app.clock.advance(Duration::from_secs(2));
     assert_eq!(
         app.get_with("/api/me", &auth).await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        app.mock.hits(Endpoint::Userinfo),
+        app.mock.hits(MockEndpoint::Userinfo),
         2,
         "asked again after the TTL"
     );
@@ -155,7 +155,7 @@ async fn provider_down_is_503_never_401() {
     let token = app.mock.issue_token();
     let auth = bearer(&token);
     for status in [503, 500, 502] {
-        app.mock.fail_next(Endpoint::Userinfo, 1, status);
+        app.mock.fail_next(MockEndpoint::Userinfo, 1, status);
         let res = app.get_with("/api/me", &[("authorization", &auth)]).await;
         assert_eq!(
             res.status(),
@@ -168,7 +168,7 @@ async fn provider_down_is_503_never_401() {
     // Failures are not cached: once the provider is back, the token works.
     let res = app.get_with("/api/me", &[("authorization", &auth)]).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 4);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 4);
 }
 
 #[tokio::test]
@@ -176,7 +176,7 @@ async fn provider_timeout_is_503() {
     let app = TestApp::spawn_with(|b| b.http_timeout(Duration::from_millis(300))).await;
     let token = app.mock.issue_token();
     app.mock
-        .delay_next(Endpoint::Userinfo, 1, Duration::from_secs(3));
+        .delay_next(MockEndpoint::Userinfo, 1, Duration::from_secs(3));
     let started = std::time::Instant::now();
     let res = app
         .get_with("/api/me", &[("authorization", &bearer(&token))])
@@ -217,12 +217,12 @@ async fn cached_user_never_outlives_the_token() {
     app.mock.set_token_lifetime(Duration::from_secs(100));
     app.login().await;
     assert_eq!(app.get("/api/me").await.status(), StatusCode::OK);
-    let hits = app.mock.hits(Endpoint::Userinfo);
+    let hits = app.mock.hits(MockEndpoint::Userinfo);
     app.clock.advance(Duration::from_secs(101));
     app.mock.advance_clock(Duration::from_secs(101));
     let res = app.get("/api/me").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), hits);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), hits);
     assert!(
         app.session_cookie().is_none(),
         "the dead session is removed"
@@ -234,7 +234,7 @@ async fn provider_down_keeps_the_session() {
     let app = TestApp::spawn_with(|b| b.user_cache(Duration::from_secs(60), 100)).await;
     app.login().await;
     app.clock.advance(Duration::from_secs(61));
-    app.mock.fail_next(Endpoint::Userinfo, 1, 503);
+    app.mock.fail_next(MockEndpoint::Userinfo, 1, 503);
     let res = app.get("/api/me").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(set_cookie_for(res.headers(), SESSION_COOKIE).is_none());
@@ -280,7 +280,7 @@ async fn require_login_accepts_bearer_headers() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(json(res).await["business_name"], "Demo Salon");
     assert_eq!(
-        app.mock.hits(Endpoint::Userinfo),
+        app.mock.hits(MockEndpoint::Userinfo),
         1,
         "RequireLogin and BearerUser share one resolution"
     );
@@ -312,12 +312,12 @@ async fn other_authorization_schemes_are_not_api_calls() {
     let res = app.get_with("/me", &basic).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     app.login().await;
-    let before = app.mock.hits(Endpoint::Userinfo);
-    app.mock.fail_next(Endpoint::Userinfo, 5, 503);
+    let before = app.mock.hits(MockEndpoint::Userinfo);
+    app.mock.fail_next(MockEndpoint::Userinfo, 5, 503);
     let res = app.get_with("/me", &basic).await;
     // /me's handler resolves the user itself (cached since login): no upstream call.
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), before);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), before);
 }
 
 #[tokio::test]
@@ -326,7 +326,7 @@ async fn oversized_bearer_tokens_are_refused_without_an_upstream_call() {
     let header = format!("Bearer {}", "a".repeat(5000));
     let res = app.get_with("/api/me", &[("authorization", &header)]).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 0);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,7 +335,7 @@ async fn upstream_lookups_beyond_the_limit_wait_their_turn() {
     let app = TestApp::spawn_with(|b| b.max_concurrent_lookups(1)).await;
     let (a, b) = (app.mock.issue_token(), app.mock.issue_token());
     app.mock
-        .delay_next(Endpoint::Userinfo, 2, Duration::from_millis(600));
+        .delay_next(MockEndpoint::Userinfo, 2, Duration::from_millis(600));
     let (ha, hb) = (format!("Bearer {a}"), format!("Bearer {b}"));
     let (ha, hb) = (
         [("authorization", ha.as_str())],
@@ -345,7 +345,7 @@ async fn upstream_lookups_beyond_the_limit_wait_their_turn() {
     let (ra, rb) = tokio::join!(app.get_with("/api/me", &ha), app.get_with("/api/me", &hb));
     assert_eq!(ra.status(), StatusCode::OK);
     assert_eq!(rb.status(), StatusCode::OK);
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 2);
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 2);
     // In parallel they would take ~0.6 s; one at a time at least 1.2 s.
     assert!(
         start.elapsed() >= Duration::from_millis(1200),

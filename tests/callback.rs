@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use axum_oauth_login::testing::Endpoint;
+use axum_oauth_login::testing::MockEndpoint;
 use common::*;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY};
@@ -30,7 +30,7 @@ async fn assert_refused(app: &TestApp, res: reqwest::Response, status: StatusCod
         "page names {code}: {page}"
     );
     assert!(page.contains("/auth/login"), "page offers a retry");
-    assert_eq!(app.mock.hits(Endpoint::Token), 0, "no token request");
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 0, "no token request");
     assert!(app.session_cookie().is_none());
 }
 
@@ -86,7 +86,7 @@ async fn replayed_callback_is_refused() {
     let callback = approved(&app).await;
     let res = app.callback(&callback).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.mock.hits(Endpoint::Token), 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 1);
     let session = app.session_cookie().expect("logged in");
 
     let res = app.callback(&callback).await;
@@ -94,7 +94,7 @@ async fn replayed_callback_is_refused() {
     assert!(set_cookie_for(res.headers(), SESSION_COOKIE).is_none());
     assert!(body(res).await.contains("unknown_state"));
     assert_eq!(
-        app.mock.hits(Endpoint::Token),
+        app.mock.hits(MockEndpoint::Token),
         1,
         "the code is not sent again"
     );
@@ -196,7 +196,7 @@ async fn json_clients_get_json_errors() {
     let res = app.get_with("/auth/callback?code=x", &accept).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json(res).await["error"], "missing_state");
-    assert_eq!(app.mock.hits(Endpoint::Token), 0);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 0);
 }
 
 /// The page must not echo what the browser or the app hold secret.
@@ -222,7 +222,7 @@ async fn expired_code_is_a_bad_gateway_naming_invalid_grant() {
     assert!(page.contains("invalid_grant"), "{page}");
     assert_no_secrets(&page, &app, &callback);
     assert_eq!(
-        app.mock.hits(Endpoint::Token),
+        app.mock.hits(MockEndpoint::Token),
         1,
         "exchanged once, never retried"
     );
@@ -235,7 +235,7 @@ async fn token_endpoint_failure_is_a_bad_gateway() {
     let app = TestApp::spawn().await;
     let callback = approved(&app).await;
     app.mock.respond_next(
-        Endpoint::Token,
+        MockEndpoint::Token,
         1,
         400,
         "application/json",
@@ -253,16 +253,16 @@ async fn token_endpoint_failure_is_a_bad_gateway() {
     let description = err["error_description"].as_str().unwrap();
     assert!(description.contains("code was revoked"), "{description}");
     assert_no_secrets(&err.to_string(), &app, &callback);
-    assert_eq!(app.mock.hits(Endpoint::Token), 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 1);
 
     // A provider that is down: still 502, still once.
     let callback = approved(&app).await;
-    app.mock.fail_next(Endpoint::Token, 1, 503);
+    app.mock.fail_next(MockEndpoint::Token, 1, 503);
     let res = app.callback(&callback).await;
     assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
     let page = body(res).await;
     assert!(page.contains("Login could not be completed"), "{page}");
     assert_no_secrets(&page, &app, &callback);
-    assert_eq!(app.mock.hits(Endpoint::Token), 2);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 2);
     assert!(app.session_cookie().is_none());
 }

@@ -9,19 +9,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
-use axum_oauth_login::client::{
-    DEFAULT_MAX_BODY_BYTES, Endpoint, ErrorCode, Introspection, OAuthClientBuilder, TokenRef,
-};
-use axum_oauth_login::secret::{
-    AccessToken, AuthorizationCode, CsrfState, PkceVerifier, RefreshToken,
-};
 use axum_oauth_login::testing::{
-    Endpoint as MockEndpoint, MockClient, MockProvider, MockProviderBuilder, RecordedRequest,
+    MockClient, MockEndpoint, MockProvider, MockProviderBuilder, RecordedRequest,
 };
+use axum_oauth_login::{AccessToken, AuthorizationCode, CsrfState, PkceVerifier, RefreshToken};
 use axum_oauth_login::{
     ClientAuth, Clock, CookieKey, OAuth, OAuthClient, OAuthError, Provider, ProviderBuilder,
     TokenBody, TokenSet, UserInfo,
 };
+use axum_oauth_login::{Endpoint, ErrorCode, Introspection, OAuthClientBuilder, TokenRef};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
@@ -29,6 +25,8 @@ use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 use url::Url;
 
+/// The client's default cap on a provider response body (1 MiB, as documented).
+const MAX_BODY_BYTES: usize = 1024 * 1024;
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 const JSON: &str = "application/json";
 
@@ -357,9 +355,9 @@ async fn bodies_over_the_cap_are_refused() {
         OAuthError::BodyTooLarge { endpoint: Endpoint::Token, limit: 1024 });
     // The default cap: 1 MiB.
     let c = client(&mock, mock.provider());
-    let big = padded(DEFAULT_MAX_BODY_BYTES * 3 / 2);
+    let big = padded(MAX_BODY_BYTES * 3 / 2);
     err!(canned(&mock, &c, 200, JSON, big).await =>
-        OAuthError::BodyTooLarge { limit: DEFAULT_MAX_BODY_BYTES, .. });
+        OAuthError::BodyTooLarge { limit: MAX_BODY_BYTES, .. });
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use axum_oauth_login::testing::{Endpoint, MockProvider};
+use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{ClientAuth, Clock, OAuthConfig};
 use base64::Engine as _;
 use common::*;
@@ -153,7 +153,7 @@ async fn config_from_vars_logs_in_end_to_end() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(json(res).await["business_name"], "Demo Salon");
 
-    let token = mock.requests(Endpoint::Token);
+    let token = mock.requests(MockEndpoint::Token);
     assert_eq!(token.len(), 1);
     assert!(
         token[0]
@@ -168,7 +168,7 @@ async fn config_from_vars_logs_in_end_to_end() {
     // Logout revokes at the configured revocation endpoint.
     let res = app.post("/auth/logout").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(mock.hits(Endpoint::Revoke) >= 1);
+    assert!(mock.hits(MockEndpoint::Revoke) >= 1);
 }
 
 #[tokio::test]
@@ -176,7 +176,7 @@ async fn form_body_and_basic_auth_from_vars() {
     let mock = start_mock().await;
     let app = app_from_vars(&mock, "form", "basic").await;
     app.login().await;
-    let token = mock.requests(Endpoint::Token);
+    let token = mock.requests(MockEndpoint::Token);
     assert_eq!(token.len(), 1);
     assert!(
         token[0]

@@ -13,11 +13,9 @@ mod interop_support;
 
 use std::time::Duration;
 
-use axum_oauth_login::client::{ErrorCode, Introspection, OAuthClient, TokenRef};
-use axum_oauth_login::secret::{
-    AccessToken, AuthorizationCode, CsrfState, PkceVerifier, RefreshToken,
-};
+use axum_oauth_login::{AccessToken, AuthorizationCode, CsrfState, PkceVerifier, RefreshToken};
 use axum_oauth_login::{ClientAuth, OAuthError, UserInfo};
+use axum_oauth_login::{ErrorCode, Introspection, OAuthClient, TokenRef};
 use interop_support::{
     BASIC_CLIENT, Browser, EMAIL, InteropApp, LOGIN, OidcProvider, POST_CLIENT, body, bounded,
     json, query_param, with_param, without_param,

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use axum_oauth_login::UserResolver;
-use axum_oauth_login::testing::{Endpoint, MockProvider};
+use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -48,10 +48,14 @@ async fn active_token_resolves_to_the_user() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["email"], "owner@example.com", "{body}");
     assert_eq!(body["client_id"], app.mock.client_id(), "{body}");
-    assert_eq!(app.mock.hits(Endpoint::Introspect), 1);
-    assert_eq!(app.mock.hits(Endpoint::Userinfo), 0, "userinfo is not used");
+    assert_eq!(app.mock.hits(MockEndpoint::Introspect), 1);
+    assert_eq!(
+        app.mock.hits(MockEndpoint::Userinfo),
+        0,
+        "userinfo is not used"
+    );
     // Introspection is client-authenticated and carries the token type hint.
-    let recorded = app.mock.requests(Endpoint::Introspect);
+    let recorded = app.mock.requests(MockEndpoint::Introspect);
     assert_eq!(
         recorded[0]
             .fields
@@ -83,7 +87,7 @@ async fn inactive_token_is_401_invalid_token() {
 async fn provider_down_is_503_not_401() {
     let app = app().await;
     let token = app.mock.issue_token();
-    app.mock.fail_next(Endpoint::Introspect, 1, 503);
+    app.mock.fail_next(MockEndpoint::Introspect, 1, 503);
     let res = app
         .get_with("/api/me", &[("authorization", &bearer(&token))])
         .await;
@@ -111,19 +115,19 @@ async fn cache_entry_never_outlives_the_tokens_exp() {
     let headers = [("authorization", auth.as_str())];
     let call = || app.get_with("/api/me", &headers);
     assert_eq!(call().await.status(), StatusCode::OK);
-    assert_eq!(app.mock.hits(Endpoint::Introspect), 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Introspect), 1);
 
     // Within exp (and the 5 min TTL): served from the cache.
     app.clock.advance(Duration::from_secs(60));
     app.mock.advance_clock(Duration::from_secs(60));
     assert_eq!(call().await.status(), StatusCode::OK);
-    assert_eq!(app.mock.hits(Endpoint::Introspect), 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Introspect), 1);
 
     // Past exp, though well inside the TTL: asked again, and now inactive.
     app.clock.advance(Duration::from_secs(41));
     app.mock.advance_clock(Duration::from_secs(41));
     assert_eq!(call().await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.mock.hits(Endpoint::Introspect), 2);
+    assert_eq!(app.mock.hits(MockEndpoint::Introspect), 2);
 }
 
 #[tokio::test]

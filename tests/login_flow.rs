@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use axum_oauth_login::testing::Endpoint;
+use axum_oauth_login::testing::MockEndpoint;
 use common::*;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, REFERRER_POLICY};
@@ -62,14 +62,14 @@ async fn protected_page_login_logout_round_trip() {
     assert_eq!(query_param(&callback, "state"), Some(state));
     assert!(query_param(&callback, "code").is_some());
     assert_eq!(query_param(&callback, "iss"), Some(app.mock.base_url()));
-    assert_eq!(app.mock.hits(Endpoint::Token), 0);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 0);
 
     let res = app.callback(&callback).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/me", "return_to is honoured");
     assert_eq!(res.headers()[CACHE_CONTROL], "private, no-store");
     assert_eq!(res.headers()[REFERRER_POLICY], "no-referrer");
-    assert_eq!(app.mock.hits(Endpoint::Token), 1, "one code exchange");
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 1, "one code exchange");
     assert!(app.session_cookie().is_some());
     assert!(app.flow_cookies().is_empty(), "the flow cookie is spent");
 
@@ -94,7 +94,7 @@ async fn protected_page_login_logout_round_trip() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/auth/login?return_to=%2Fme");
     assert_eq!(body(app.get("/").await).await, "Welcome");
-    assert_eq!(app.mock.hits(Endpoint::Token), 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 1);
 }
 
 #[tokio::test]
@@ -119,7 +119,7 @@ async fn every_login_starts_a_new_session() {
     let app = TestApp::spawn().await;
     app.login().await;
     let first = app.session_cookie().expect("first session");
-    assert_eq!(app.mock.hits(Endpoint::Token), 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 1);
 
     // Logging in again while logged in: the callback writes a new session cookie.
     let res = app.complete_login(Some("/")).await;
@@ -130,7 +130,7 @@ async fn every_login_starts_a_new_session() {
     assert_ne!(first, second, "session rotated at login");
     assert_eq!(app.session_cookie(), Some(second));
     assert_eq!(
-        app.mock.hits(Endpoint::Token),
+        app.mock.hits(MockEndpoint::Token),
         2,
         "one code exchange per login"
     );
@@ -165,7 +165,7 @@ async fn two_tabs_can_finish_in_either_order() {
         }
         assert_eq!(tab.get("/me").await.status(), StatusCode::OK);
     }
-    assert_eq!(app.mock.hits(Endpoint::Token), 4);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 4);
 }
 
 #[tokio::test]
@@ -190,7 +190,7 @@ async fn pending_logins_are_capped_oldest_first() {
         app.callback(&dropped).await.status(),
         StatusCode::BAD_REQUEST
     );
-    assert_eq!(app.mock.hits(Endpoint::Token), 0);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 0);
 
     // The newest ones still work.
     let newest = app.authorize(&urls[4]).await;
@@ -202,7 +202,7 @@ async fn pending_logins_are_capped_oldest_first() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/tab3");
     assert!(app.flow_cookies().is_empty());
-    assert_eq!(app.mock.hits(Endpoint::Token), 2);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), 2);
 }
 
 /// The flow cookie's name for an authorize URL: the prefix and 16 hex digits of

@@ -2,7 +2,7 @@
 
 mod common;
 
-use axum_oauth_login::testing::{Endpoint, MockProvider};
+use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use common::*;
 use reqwest::StatusCode;
 
@@ -27,8 +27,8 @@ async fn logout_revokes_the_access_token_once() {
         .unwrap()
         .to_owned();
     logged_out(&app).await;
-    assert_eq!(app.mock.hits(Endpoint::Revoke), 1);
-    let revoked = &app.mock.requests(Endpoint::Revoke)[0];
+    assert_eq!(app.mock.hits(MockEndpoint::Revoke), 1);
+    let revoked = &app.mock.requests(MockEndpoint::Revoke)[0];
     assert_eq!(revoked.fields.get("token"), Some(&token));
     assert_eq!(
         revoked.fields.get("token_type_hint").map(String::as_str),
@@ -52,7 +52,7 @@ async fn logout_revokes_the_refresh_token_first_then_the_access_token() {
     logged_out(&app).await;
     let hints: Vec<_> = app
         .mock
-        .requests(Endpoint::Revoke)
+        .requests(MockEndpoint::Revoke)
         .iter()
         .map(|r| r.fields.get("token_type_hint").cloned().unwrap_or_default())
         .collect();
@@ -63,9 +63,9 @@ async fn logout_revokes_the_refresh_token_first_then_the_access_token() {
 async fn failing_revocation_still_logs_out() {
     let app = TestApp::spawn().await;
     app.login().await;
-    app.mock.fail_next(Endpoint::Revoke, 5, 500);
+    app.mock.fail_next(MockEndpoint::Revoke, 5, 500);
     logged_out(&app).await;
-    assert_eq!(app.mock.hits(Endpoint::Revoke), 1);
+    assert_eq!(app.mock.hits(MockEndpoint::Revoke), 1);
 }
 
 #[tokio::test]
@@ -88,7 +88,7 @@ async fn provider_without_revocation_endpoint_just_logs_out() {
     let app = TestApp::serve(mock, listener, oauth, clock);
     app.login().await;
     logged_out(&app).await;
-    assert_eq!(app.mock.hits(Endpoint::Revoke), 0);
+    assert_eq!(app.mock.hits(MockEndpoint::Revoke), 0);
 }
 
 #[tokio::test]
@@ -98,7 +98,7 @@ async fn logout_is_post_only_and_harmless_without_a_session() {
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     let res = app.post("/auth/logout").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.mock.hits(Endpoint::Revoke), 0);
+    assert_eq!(app.mock.hits(MockEndpoint::Revoke), 0);
 }
 
 /// Review defect 2: another tab refreshed (rotating refresh tokens), and logout arrives
@@ -155,7 +155,7 @@ async fn logout_with_a_pre_refresh_cookie_revokes_the_refreshed_tokens() {
     );
     let revoked: Vec<String> = app
         .mock
-        .requests(Endpoint::Revoke)
+        .requests(MockEndpoint::Revoke)
         .iter()
         .filter_map(|r| r.fields.get("token").cloned())
         .collect();

@@ -5,7 +5,7 @@ mod common;
 
 use axum::Router;
 use axum::routing::get;
-use axum_oauth_login::testing::{Endpoint, MockProvider};
+use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{AuthSession, BearerUser, Clock, OAuth};
 use common::*;
 use reqwest::StatusCode;
@@ -97,7 +97,7 @@ async fn logging_in_with_one_does_not_log_in_with_the_other() {
     let res = t.browser.get("/apicbase/me").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(location(&res).starts_with("/auth/apicbase/login?return_to="));
-    assert_eq!(t.other.hits(Endpoint::Token), 0);
+    assert_eq!(t.other.hits(MockEndpoint::Token), 0);
 
     // Log in with the second too; logging out of one leaves the other.
     t.login("apicbase", &t.other).await;
@@ -129,8 +129,8 @@ async fn a_callback_does_not_accept_the_other_providers_state() {
     let res = t.browser.get(&misrouted).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("unknown_state"));
-    assert_eq!(t.other.hits(Endpoint::Token), 0);
-    assert_eq!(t.vcita.hits(Endpoint::Token), 0);
+    assert_eq!(t.other.hits(MockEndpoint::Token), 0);
+    assert_eq!(t.vcita.hits(MockEndpoint::Token), 0);
 }
 
 #[tokio::test]
@@ -146,7 +146,7 @@ async fn a_callback_whose_iss_names_the_other_provider_is_rejected() {
     let res = t.browser.get(&path_and_query(&forged)).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("invalid_issuer"));
-    assert_eq!(t.other.hits(Endpoint::Token), 0, "no token request");
+    assert_eq!(t.other.hits(MockEndpoint::Token), 0, "no token request");
     // The genuine answer is refused too now: the flow was spent by the forged one.
     let res = t.browser.get(&path_and_query(&cb)).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);

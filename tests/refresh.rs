@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum_oauth_login::testing::{Endpoint, MockProvider};
+use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -79,7 +79,7 @@ async fn concurrent_requests_share_one_refresh() {
     advance(&app, 100);
     // Hold the refresh open so all 50 requests arrive while it is in flight.
     app.mock
-        .delay_next(Endpoint::Token, 1, Duration::from_millis(300));
+        .delay_next(MockEndpoint::Token, 1, Duration::from_millis(300));
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let app = app.clone();
@@ -106,7 +106,7 @@ async fn a_request_with_the_pre_refresh_cookie_is_not_logged_out() {
     assert_eq!(app.mock.refresh_hits(), 1);
 
     // The provider rotated: the old refresh token is dead.
-    let old_refresh = axum_oauth_login::secret::RefreshToken::new(
+    let old_refresh = axum_oauth_login::RefreshToken::new(
         before["refresh_token"]
             .as_str()
             .expect("refresh token")
@@ -167,7 +167,7 @@ async fn outage_with_a_still_valid_token_keeps_working() {
     app.login().await;
     let (_, before) = tokens(&app).await;
     advance(&app, 100); // 20 s left
-    app.mock.fail_next(Endpoint::Token, 1, 503);
+    app.mock.fail_next(MockEndpoint::Token, 1, 503);
     let res = app.get("/tokens").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(
@@ -194,7 +194,7 @@ async fn outage_with_an_expired_token_is_503_and_keeps_the_session() {
     let app = app().await;
     app.login().await;
     advance(&app, 130); // expired 10 s ago
-    app.mock.fail_next(Endpoint::Token, 1, 503);
+    app.mock.fail_next(MockEndpoint::Token, 1, 503);
     let res = app.get("/tokens").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(res.headers().contains_key("retry-after"));
@@ -248,7 +248,7 @@ async fn slow_refresh_setup() -> (TestApp, Browser, String, Value) {
     let (_, before) = tokens(&app).await;
     advance(&app, 100);
     app.mock
-        .delay_next(Endpoint::Token, 1, Duration::from_secs(2));
+        .delay_next(MockEndpoint::Token, 1, Duration::from_secs(2));
     let stale = app.new_browser();
     (app, stale, format!("{SESSION_COOKIE}={old_cookie}"), before)
 }
@@ -324,7 +324,7 @@ async fn a_refresh_answer_that_omits_fields_keeps_them() {
         "id_token": "eyJhbGciOiJub25lIn0.e30.",
     });
     app.mock.respond_next(
-        Endpoint::Token,
+        MockEndpoint::Token,
         1,
         200,
         "application/json",
@@ -335,7 +335,7 @@ async fn a_refresh_answer_that_omits_fields_keeps_them() {
     assert_eq!(before["scope"], "openid profile");
     advance(&app, 100);
     app.mock.respond_next(
-        Endpoint::Token,
+        MockEndpoint::Token,
         1,
         200,
         "application/json",
@@ -362,7 +362,7 @@ async fn a_client_error_on_refresh_backs_off_and_keeps_the_session() {
     app.login().await;
     advance(&app, 130); // expired
     app.mock.respond_next(
-        Endpoint::Token,
+        MockEndpoint::Token,
         10,
         401,
         "application/json",
@@ -394,7 +394,7 @@ async fn invalid_scope_on_refresh_ends_the_session() {
     app.login().await;
     advance(&app, 130);
     app.mock.respond_next(
-        Endpoint::Token,
+        MockEndpoint::Token,
         1,
         400,
         "application/json",

@@ -2,9 +2,9 @@
 //! loopback: success and a login with the new credentials, a refused directory token,
 //! server- and client-side validation, and no secret in any output.
 
-use axum_oauth_login::secret::{AccessToken, AuthorizationCode, CsrfState, PkceVerifier};
-use axum_oauth_login::testing::{Endpoint, MockProvider};
+use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::vcita::{AppRegistration, RegisterError, RegisteredApp, VcitaApi};
+use axum_oauth_login::{AccessToken, AuthorizationCode, CsrfState, PkceVerifier};
 use axum_oauth_login::{OAuthClient, OAuthError};
 
 const REDIRECT: &str = "http://127.0.0.1:9/oauth/callback";
@@ -44,7 +44,7 @@ async fn registered_credentials_complete_a_login() {
         &[registered.client_secret.secret(), token.secret()],
     );
 
-    let sent = &mock.requests(Endpoint::RegisterApp)[0];
+    let sent = &mock.requests(MockEndpoint::RegisterApp)[0];
     assert_eq!(sent.content_type.as_deref(), Some("application/json"));
     assert_eq!(
         sent.authorization.as_deref(),
@@ -87,7 +87,7 @@ async fn a_wrong_directory_token_is_unauthorized() {
     assert!(matches!(err, RegisterError::Unauthorized), "{err:?}");
     assert_no_secret(&err, &[wrong.secret()]);
     assert!(err.to_string().contains("directory token"));
-    assert_eq!(mock.hits(Endpoint::RegisterApp), 1);
+    assert_eq!(mock.hits(MockEndpoint::RegisterApp), 1);
 }
 
 #[tokio::test]
@@ -148,13 +148,13 @@ async fn local_validation_sends_nothing() {
         assert!(errors.contains_key("directory_token"));
         assert_no_secret(&err, &["line\nbreak"]);
     }
-    assert_eq!(mock.hits(Endpoint::RegisterApp), 0);
+    assert_eq!(mock.hits(MockEndpoint::RegisterApp), 0);
 }
 
 #[tokio::test]
 async fn other_failures_are_api_errors_without_secrets() {
     let (mock, api, token) = setup().await;
-    mock.fail_next(Endpoint::RegisterApp, 1, 503);
+    mock.fail_next(MockEndpoint::RegisterApp, 1, 503);
     let err = api.register_app(&token, &app("myapp")).await.unwrap_err();
     assert!(
         matches!(&err, RegisterError::Api(e) if e.is_transient() && e.status() == Some(503)),
@@ -164,7 +164,7 @@ async fn other_failures_are_api_errors_without_secrets() {
     // A 200 without the credentials is malformed; a secret echoed in an error page is
     // masked.
     mock.respond_next(
-        Endpoint::RegisterApp,
+        MockEndpoint::RegisterApp,
         1,
         200,
         "application/json",
@@ -180,7 +180,7 @@ async fn other_failures_are_api_errors_without_secrets() {
     );
     assert!(err.to_string().contains("client_id"), "{err}");
     let page = format!("<html>bad token {}</html>", token.secret());
-    mock.respond_next(Endpoint::RegisterApp, 1, 502, "text/html", page);
+    mock.respond_next(MockEndpoint::RegisterApp, 1, 502, "text/html", page);
     let err = api.register_app(&token, &app("myapp")).await.unwrap_err();
     assert_no_secret(&err, &[token.secret()]);
 

@@ -11,8 +11,8 @@ use super::userinfo::UserInfo;
 /// unknown, expired or revoked.
 ///
 /// ```
-/// use axum_oauth_login::client::Introspection;
-/// let i = Introspection::from_json(br#"{"active":true,"scope":"library sales",
+/// use axum_oauth_login::Introspection;
+/// let i: Introspection = serde_json::from_str(r#"{"active":true,"scope":"library sales",
 ///     "exp":1613120953,"client_id":"c","username":"chef@example.com"}"#).unwrap();
 /// assert!(i.active);
 /// assert_eq!(i.exp, Some(1613120953));
@@ -44,7 +44,7 @@ pub struct Introspection {
 impl Introspection {
     /// Parses a response body tolerantly (`active` as a bool or `"true"`, numbers as
     /// strings). Returns `None` when the body is not a JSON object.
-    pub fn from_json(body: &[u8]) -> Option<Introspection> {
+    pub(crate) fn from_json(body: &[u8]) -> Option<Introspection> {
         let Value::Object(mut map) = serde_json::from_slice(body).ok()? else {
             return None;
         };

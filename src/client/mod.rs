@@ -22,7 +22,7 @@ use url::Url;
 pub(crate) use error::sanitize;
 pub use error::{Endpoint, ErrorCode, OAuthError};
 pub use introspection::Introspection;
-pub use token::{TokenParseError, TokenSet};
+pub use token::TokenSet;
 pub use userinfo::UserInfo;
 
 use crate::clock::Clock;
@@ -33,7 +33,7 @@ use crate::secret::{
 };
 
 /// Default cap on a provider response body.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// A token to introspect or revoke, with its type hint (RFC 7009 §2.1, RFC 7662 §2.1).
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +65,7 @@ impl TokenRef<'_> {
 ///
 /// ```no_run
 /// use axum_oauth_login::{Provider, client::OAuthClient, secret::{CsrfState, PkceVerifier}};
-/// # async fn run(code: axum_oauth_login::secret::AuthorizationCode) -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn run(code: axum_oauth_login::AuthorizationCode) -> Result<(), Box<dyn std::error::Error>> {
 /// let client = OAuthClient::builder(Provider::vcita(), "my-client-id", "my-secret")
 ///     .redirect_uri("https://app.example.com/auth/callback")
 ///     .build()?;

@@ -9,7 +9,7 @@ const MAX_LEN: usize = 2048;
 /// values.
 ///
 /// ```
-/// use axum_oauth_login::routes::safe_return_to;
+/// use axum_oauth_login::safe_return_to;
 /// assert_eq!(safe_return_to("/orders?page=2"), Some("/orders?page=2"));
 /// for evil in ["https://evil.example", "//evil.example", "/\\evil.example",
 ///              "javascript:alert(1)", "/\t/evil.example", "evil"] {

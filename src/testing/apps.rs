@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 
 use super::endpoints::{authorization_param, json_response, record};
 use super::state::{Shared, flatten_json, random_hex};
-use super::{Endpoint, MockClient};
+use super::{MockClient, MockEndpoint};
 
 type Fields = BTreeMap<String, String>;
 
@@ -35,7 +35,7 @@ pub(crate) async fn register_app(
         _ => Fields::new(),
     };
     if let Some(canned) = shared
-        .begin(Endpoint::RegisterApp, record(&headers, fields), false)
+        .begin(MockEndpoint::RegisterApp, record(&headers, fields), false)
         .await
     {
         return canned;

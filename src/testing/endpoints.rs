@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use super::flavor::Flavor;
 use super::state::{AccessGrant, Inner, Shared, flatten_json, later, unix_secs};
-use super::{Endpoint, MockClient, MockUser, RecordedRequest};
+use super::{MockClient, MockEndpoint, MockUser, RecordedRequest};
 
 pub(crate) type Fields = BTreeMap<String, String>;
 
@@ -214,13 +214,13 @@ fn authenticate_client(
 /// Parses, counts, records and applies faults; then hands the fields on.
 async fn begin_with_fields(
     shared: &Shared,
-    endpoint: Endpoint,
+    endpoint: MockEndpoint,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Fields, Response> {
     let parsed = read_fields(headers, body);
     let fields = parsed.clone().unwrap_or_default();
-    let is_refresh = endpoint == Endpoint::Token
+    let is_refresh = endpoint == MockEndpoint::Token
         && fields.get("grant_type").map(String::as_str) == Some("refresh_token");
     if let Some(canned) = shared
         .begin(endpoint, record(headers, fields), is_refresh)
@@ -237,7 +237,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match begin_with_fields(&shared, Endpoint::Token, &headers, &body).await {
+    match begin_with_fields(&shared, MockEndpoint::Token, &headers, &body).await {
         Ok(fields) => token_response(&mut shared.lock(), &headers, &fields),
         Err(response) => response,
     }
@@ -358,7 +358,11 @@ fn invalid_token(description: &str) -> Response {
 /// `GET /oauth/userinfo`.
 pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Some(canned) = shared
-        .begin(Endpoint::Userinfo, record(&headers, Fields::new()), false)
+        .begin(
+            MockEndpoint::Userinfo,
+            record(&headers, Fields::new()),
+            false,
+        )
         .await
     {
         return canned;
@@ -378,7 +382,7 @@ pub(crate) async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let fields = match begin_with_fields(&shared, Endpoint::Introspect, &headers, &body).await {
+    let fields = match begin_with_fields(&shared, MockEndpoint::Introspect, &headers, &body).await {
         Ok(fields) => fields,
         Err(response) => return response,
     };
@@ -461,7 +465,7 @@ pub(crate) async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let fields = match begin_with_fields(&shared, Endpoint::Revoke, &headers, &body).await {
+    let fields = match begin_with_fields(&shared, MockEndpoint::Revoke, &headers, &body).await {
         Ok(fields) => fields,
         Err(response) => return response,
     };

@@ -38,7 +38,7 @@ mod tests;
 /// The mock's endpoints, for counters, recorded requests and injected faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Endpoint {
+pub enum MockEndpoint {
     /// `GET /app/oauth/authorize` (Apicbase: `/oauth/authorize/`) and the login and
     /// consent form posts.
     Authorize,
@@ -113,7 +113,7 @@ impl RecordedRequest {
 /// userinfo.
 ///
 /// ```
-/// use axum_oauth_login::testing::{Endpoint, MockProvider};
+/// use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -143,7 +143,7 @@ impl RecordedRequest {
 ///     .json()
 ///     .await?;
 /// assert_eq!(token["token_type"], "bearer");
-/// assert_eq!(mock.hits(Endpoint::Token), 1);
+/// assert_eq!(mock.hits(MockEndpoint::Token), 1);
 /// # Ok(())
 /// # }
 /// ```
@@ -294,7 +294,7 @@ impl MockProvider {
     }
 
     /// Requests received by an endpoint so far, faulted ones included.
-    pub fn hits(&self, endpoint: Endpoint) -> usize {
+    pub fn hits(&self, endpoint: MockEndpoint) -> usize {
         self.inner
             .shared
             .lock()
@@ -309,7 +309,7 @@ impl MockProvider {
     }
 
     /// The requests an endpoint received, oldest first.
-    pub fn requests(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
+    pub fn requests(&self, endpoint: MockEndpoint) -> Vec<RecordedRequest> {
         self.inner
             .shared
             .lock()
@@ -322,7 +322,7 @@ impl MockProvider {
     /// The next `n` requests to `endpoint` get `status` with
     /// `{"error":"server_error","error_description":"injected failure"}`. A `status`
     /// that is not a valid HTTP status code becomes 500.
-    pub fn fail_next(&self, endpoint: Endpoint, n: usize, status: u16) {
+    pub fn fail_next(&self, endpoint: MockEndpoint, n: usize, status: u16) {
         let body = json!({"error": "server_error", "error_description": "injected failure"});
         self.respond_next(endpoint, n, status, "application/json", body.to_string());
     }
@@ -332,7 +332,7 @@ impl MockProvider {
     /// content type `application/octet-stream`.
     pub fn respond_next(
         &self,
-        endpoint: Endpoint,
+        endpoint: MockEndpoint,
         n: usize,
         status: u16,
         content_type: &str,
@@ -350,7 +350,7 @@ impl MockProvider {
     }
 
     /// The next `n` requests to `endpoint` wait `delay` before being handled.
-    pub fn delay_next(&self, endpoint: Endpoint, n: usize, delay: Duration) {
+    pub fn delay_next(&self, endpoint: MockEndpoint, n: usize, delay: Duration) {
         let mut inner = self.inner.shared.lock();
         let queue = &mut inner.traffic(endpoint).delays;
         queue.extend(std::iter::repeat_n(delay, n));

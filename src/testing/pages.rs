@@ -11,7 +11,7 @@ use url::{Host, Url};
 
 use super::endpoints::{Fields, parse_form, record};
 use super::state::{Inner, PendingAuthorization, Shared, random_base64url};
-use super::{Endpoint, MockClient};
+use super::{MockClient, MockEndpoint};
 
 /// The login session cookie of the mock's "browser" side.
 pub(crate) const SESSION_COOKIE: &str = "mock_session";
@@ -181,7 +181,7 @@ pub(crate) async fn authorize(
 ) -> Response {
     let parsed = parse_form(query.unwrap_or_default().as_bytes());
     let recorded = record(&headers, parsed.clone().unwrap_or_default());
-    if let Some(canned) = shared.begin(Endpoint::Authorize, recorded, false).await {
+    if let Some(canned) = shared.begin(MockEndpoint::Authorize, recorded, false).await {
         return canned;
     }
     let params = match parsed {
@@ -250,12 +250,12 @@ pub(crate) async fn authorize(
     login_page(&inner, &id, None)
 }
 
-/// Records a posted login or consent form (counted as `Endpoint::Authorize`), applies
+/// Records a posted login or consent form (counted as `MockEndpoint::Authorize`), applies
 /// injected faults, and parses it; `Err` is the response to send instead.
 async fn begin_form(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Fields, Response> {
     let parsed = parse_form(body);
     let recorded = record(headers, parsed.clone().unwrap_or_default());
-    if let Some(canned) = shared.begin(Endpoint::Authorize, recorded, false).await {
+    if let Some(canned) = shared.begin(MockEndpoint::Authorize, recorded, false).await {
         return Err(canned);
     }
     parsed.map_err(|_| error_page("malformed form"))

@@ -13,7 +13,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::flavor::Flavor;
-use super::{Endpoint, MockClient, MockUser, RecordedRequest};
+use super::{MockClient, MockEndpoint, MockUser, RecordedRequest};
 
 /// Settings that can change while the server runs (all but `flavor`, which fixes the
 /// routes when the server starts).
@@ -124,7 +124,7 @@ pub(crate) struct Inner {
     pub(crate) codes: HashMap<String, CodeGrant>,
     pub(crate) access: HashMap<String, AccessGrant>,
     pub(crate) refresh: HashMap<String, RefreshGrant>,
-    pub(crate) traffic: HashMap<Endpoint, Traffic>,
+    pub(crate) traffic: HashMap<MockEndpoint, Traffic>,
     pub(crate) refresh_hits: usize,
 }
 
@@ -168,7 +168,7 @@ impl Shared {
     /// waits out a queued delay and returns a queued canned answer, if any.
     pub(crate) async fn begin(
         &self,
-        endpoint: Endpoint,
+        endpoint: MockEndpoint,
         record: RecordedRequest,
         is_refresh: bool,
     ) -> Option<Response> {
@@ -195,7 +195,7 @@ impl Inner {
         later(SystemTime::now(), self.clock_offset)
     }
 
-    pub(crate) fn traffic(&mut self, endpoint: Endpoint) -> &mut Traffic {
+    pub(crate) fn traffic(&mut self, endpoint: MockEndpoint) -> &mut Traffic {
         self.traffic.entry(endpoint).or_default()
     }
 

@@ -85,7 +85,7 @@ async fn full_login_with_oauth_client_uses_forms_and_trailing_slashes() {
     let mock = apicbase().await;
     let client = client(&mock);
     let (code, verifier) = login(&mock, &client).await;
-    let authorize = &mock.requests(Endpoint::Authorize)[0];
+    let authorize = &mock.requests(MockEndpoint::Authorize)[0];
     assert_eq!(authorize.fields["client_id"], mock.client_id());
 
     let tokens = client.exchange_code(code, Some(&verifier)).await.unwrap();
@@ -94,8 +94,8 @@ async fn full_login_with_oauth_client_uses_forms_and_trailing_slashes() {
     assert!(tokens.refresh_token().is_some());
 
     // The only token route is `/oauth/token/`, so one hit proves the slash was sent.
-    assert_eq!(mock.hits(Endpoint::Token), 1);
-    let recorded = &mock.requests(Endpoint::Token)[0];
+    assert_eq!(mock.hits(MockEndpoint::Token), 1);
+    let recorded = &mock.requests(MockEndpoint::Token)[0];
     assert_eq!(
         recorded.content_type.as_deref(),
         Some("application/x-www-form-urlencoded")
@@ -114,7 +114,7 @@ async fn full_login_with_oauth_client_uses_forms_and_trailing_slashes() {
         info.to_user_info().email.as_deref(),
         Some("chef@example.com")
     );
-    let introspected = &mock.requests(Endpoint::Introspect)[0];
+    let introspected = &mock.requests(MockEndpoint::Introspect)[0];
     assert_eq!(
         introspected.content_type.as_deref(),
         Some("application/x-www-form-urlencoded")
@@ -310,7 +310,7 @@ async fn vcita_paths_answer_404() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "POST {path}");
     }
     assert_eq!(
-        mock.hits(Endpoint::Authorize) + mock.hits(Endpoint::Token),
+        mock.hits(MockEndpoint::Authorize) + mock.hits(MockEndpoint::Token),
         0
     );
     // And the slash forms answer.

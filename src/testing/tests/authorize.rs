@@ -163,5 +163,5 @@ async fn trusted_clients_skip_consent() {
         .unwrap();
     let callback = mock.authorize(&authorize_url(&mock, &[])).await.unwrap();
     assert!(param(&callback, "code").is_some());
-    assert_eq!(mock.hits(Endpoint::Authorize), 2, "no consent step");
+    assert_eq!(mock.hits(MockEndpoint::Authorize), 2, "no consent step");
 }

@@ -42,7 +42,7 @@ async fn userinfo_checks_the_bearer_token() {
         userinfo_status(&mock, &fresh).await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(mock.hits(Endpoint::Userinfo), 6);
+    assert_eq!(mock.hits(MockEndpoint::Userinfo), 6);
 }
 
 #[tokio::test]
@@ -90,7 +90,7 @@ async fn introspection_reports_active_and_inactive_tokens() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer["error"], "invalid_client");
-    assert_eq!(mock.requests(Endpoint::Introspect).len(), 5);
+    assert_eq!(mock.requests(MockEndpoint::Introspect).len(), 5);
 }
 
 #[tokio::test]
@@ -128,7 +128,7 @@ async fn revocation() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(mock.hits(Endpoint::Revoke), 3);
+    assert_eq!(mock.hits(MockEndpoint::Revoke), 3);
 }
 
 #[tokio::test]
@@ -196,14 +196,14 @@ async fn app_registration() {
     assert!(mock.authorize(start(REDIRECT).as_str()).await.is_err());
     let page = http().get(start(REDIRECT)).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(mock.hits(Endpoint::RegisterApp), 4);
+    assert_eq!(mock.hits(MockEndpoint::RegisterApp), 4);
 }
 
 #[tokio::test]
 async fn injected_failures_and_delays() {
     let mock = MockProvider::start().await.unwrap();
     let token = mock.issue_token();
-    mock.fail_next(Endpoint::Userinfo, 2, 503);
+    mock.fail_next(MockEndpoint::Userinfo, 2, 503);
     for _ in 0..2 {
         let response = http()
             .get(format!("{}/oauth/userinfo", mock.base_url()))
@@ -218,7 +218,7 @@ async fn injected_failures_and_delays() {
     assert_eq!(userinfo_status(&mock, &token).await, StatusCode::OK);
 
     mock.respond_next(
-        Endpoint::Token,
+        MockEndpoint::Token,
         1,
         502,
         "text/html",
@@ -235,16 +235,16 @@ async fn injected_failures_and_delays() {
     assert_eq!(response.headers()["content-type"], "text/html");
     assert_eq!(response.text().await.unwrap(), "<html>Bad Gateway</html>");
     // The faulted request was still counted and recorded; the code was not consumed.
-    assert_eq!(mock.requests(Endpoint::Token)[0].fields["code"], code);
+    assert_eq!(mock.requests(MockEndpoint::Token)[0].fields["code"], code);
     assert_eq!(exchange(&mock, &code, json!({})).await.0, StatusCode::OK);
 
-    mock.delay_next(Endpoint::Userinfo, 1, Duration::from_millis(300));
+    mock.delay_next(MockEndpoint::Userinfo, 1, Duration::from_millis(300));
     let started = Instant::now();
     assert_eq!(userinfo_status(&mock, &token).await, StatusCode::OK);
     assert!(started.elapsed() >= Duration::from_millis(300));
-    assert_eq!(mock.hits(Endpoint::Userinfo), 4);
+    assert_eq!(mock.hits(MockEndpoint::Userinfo), 4);
 
-    mock.fail_next(Endpoint::Authorize, 1, 500);
+    mock.fail_next(MockEndpoint::Authorize, 1, 500);
     assert!(mock.authorize(&authorize_url(&mock, &[])).await.is_err());
 }
 

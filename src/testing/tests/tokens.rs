@@ -33,12 +33,12 @@ async fn code_flow_with_json_exchange() {
     assert!(token.get("refresh_token").is_none());
 
     assert_eq!(
-        mock.hits(Endpoint::Authorize),
+        mock.hits(MockEndpoint::Authorize),
         3,
         "GET, login post, consent post"
     );
-    assert_eq!(mock.hits(Endpoint::Token), 1);
-    let recorded = mock.requests(Endpoint::Token);
+    assert_eq!(mock.hits(MockEndpoint::Token), 1);
+    let recorded = mock.requests(MockEndpoint::Token);
     assert_eq!(recorded.len(), 1);
     assert_eq!(
         recorded[0].content_type.as_deref(),
@@ -79,7 +79,7 @@ async fn form_bodies_and_basic_auth() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let recorded = &mock.requests(Endpoint::Token)[0];
+    let recorded = &mock.requests(MockEndpoint::Token)[0];
     assert_eq!(recorded.client_auth(), Some(ClientAuth::ClientSecretBasic));
     assert_eq!(
         recorded.content_type.as_deref(),
@@ -107,7 +107,7 @@ async fn form_bodies_and_basic_auth() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
-    assert_eq!(strict.requests(Endpoint::Token)[0].fields["code"], code);
+    assert_eq!(strict.requests(MockEndpoint::Token)[0].fields["code"], code);
 }
 
 #[tokio::test]
@@ -253,7 +253,7 @@ async fn malformed_token_requests_are_400() {
     assert_eq!(body["error"], "invalid_request");
     let (status, _) = post_json(url, json!([1, 2])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(mock.hits(Endpoint::Token), 5);
+    assert_eq!(mock.hits(MockEndpoint::Token), 5);
 }
 
 #[tokio::test]
@@ -284,7 +284,7 @@ async fn refresh_tokens_rotate() {
     let (status, _) = refresh(new).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(mock.refresh_hits(), 3);
-    assert_eq!(mock.hits(Endpoint::Token), 4);
+    assert_eq!(mock.hits(MockEndpoint::Token), 4);
 
     let steady = MockProvider::builder()
         .refresh_tokens(true)
