@@ -12,10 +12,11 @@ use super::userinfo::UserInfo;
 ///
 /// ```
 /// use axum_oauth_login::Introspection;
-/// let i: Introspection = serde_json::from_str(r#"{"active":true,"scope":"library sales",
-///     "exp":1613120953,"client_id":"c","username":"chef@example.com"}"#).unwrap();
-/// assert!(i.active);
-/// assert_eq!(i.exp, Some(1613120953));
+/// // Usually from `OAuthClient::introspect`.
+/// let mut i = Introspection::default();
+/// assert!(!i.active, "unknown, expired or revoked");
+/// i.active = true;
+/// i.username = Some("chef@example.com".into());
 /// assert_eq!(i.to_user_info().email.as_deref(), Some("chef@example.com"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -64,7 +64,7 @@ impl TokenRef<'_> {
 /// Cheap to clone (one `Arc`); clones share the connection pool.
 ///
 /// ```no_run
-/// use axum_oauth_login::{Provider, client::OAuthClient, secret::{CsrfState, PkceVerifier}};
+/// use axum_oauth_login::{CsrfState, OAuthClient, PkceVerifier, Provider};
 /// # async fn run(code: axum_oauth_login::AuthorizationCode) -> Result<(), Box<dyn std::error::Error>> {
 /// let client = OAuthClient::builder(Provider::vcita(), "my-client-id", "my-secret")
 ///     .redirect_uri("https://app.example.com/auth/callback")
