@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod audience;
 mod auth;
 mod client;
 mod clock;
@@ -11,10 +12,13 @@ mod error;
 mod extract;
 pub mod layer;
 mod oauth;
+mod pages;
 mod provider;
+mod return_to;
 mod routes;
 mod secret;
 mod session;
+mod state;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod users;
@@ -32,7 +36,7 @@ pub use extract::{AuthSession, BearerUser};
 pub use layer::{OAuthLayer, RequireLoginLayer};
 pub use oauth::{OAuth, OAuthBuilder};
 pub use provider::{ClientAuth, Provider, ProviderBuilder, TokenBody, UserResolver};
-pub use routes::safe_return_to;
+pub use return_to::safe_return_to;
 pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, PkceVerifier, RefreshToken,
 };

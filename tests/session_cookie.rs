@@ -21,8 +21,12 @@ fn bare_client() -> reqwest::Client {
 }
 
 async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
-    app.send(bare_client().get(app.url(path)).header(COOKIE, cookie))
-        .await
+    // A browser navigation (the crate redirects those to the login page).
+    let req = bare_client()
+        .get(app.url(path))
+        .header(COOKIE, cookie)
+        .header("sec-fetch-mode", "navigate");
+    app.send(req).await
 }
 
 fn assert_removed(res: &reqwest::Response, name: &str) {

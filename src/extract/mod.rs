@@ -1,14 +1,13 @@
 //! Extractors: [`BearerUser`] (who is calling, verified with the provider) and
 //! [`AuthSession`] (the login session itself).
 
-use std::sync::Arc;
-
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::auth::{
-    AuthRejection, Authenticated, RequestSession, RequestSessions, TokenSource, authenticate,
+    ActiveSession, AuthRejection, Authenticated, Credential, Scope, TokenSource, authenticate,
+    find, missing,
 };
 use crate::client::{TokenSet, UserInfo};
 use crate::secret::AccessToken;
@@ -71,14 +70,6 @@ impl<U> BearerUser<U> {
     }
 }
 
-fn request_sessions(parts: &Parts) -> Result<RequestSessions, AuthRejection> {
-    parts
-        .extensions
-        .get::<RequestSessions>()
-        .cloned()
-        .ok_or(AuthRejection::MissingLayer)
-}
-
 fn into_user<U: DeserializeOwned>(auth: Authenticated) -> Result<BearerUser<U>, AuthRejection> {
     let info = U::deserialize(&*auth.user).map_err(|e| {
         tracing::error!(
@@ -103,12 +94,18 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         if let Some(auth) = parts.extensions.get::<Authenticated>() {
-            // RequireLogin already resolved this request's bearer token.
+            // A guard (or an earlier extractor) already resolved this request's caller.
             return into_user(auth.clone());
         }
-        let sessions = request_sessions(parts)?;
-        let sessions: Vec<&RequestSession> = sessions.innermost_first().collect();
-        into_user(authenticate(&parts.headers, &sessions).await?)
+        let credential = match parts.extensions.get::<Credential>() {
+            Some(found) => found.clone(),
+            None => find(&parts.extensions, &parts.headers, Scope::Any)
+                .await?
+                .ok_or_else(|| missing(&parts.extensions, Scope::Any))?,
+        };
+        let auth = authenticate(credential).await?;
+        parts.extensions.insert(auth.clone());
+        into_user(auth)
     }
 }
 
@@ -150,15 +147,12 @@ where
 /// }
 /// ```
 #[derive(Clone)]
-pub struct AuthSession {
-    rs: RequestSession,
-    data: Arc<crate::session::SessionData>,
-}
+pub struct AuthSession(ActiveSession);
 
 impl std::fmt::Debug for AuthSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthSession")
-            .field("data", &self.data)
+            .field("data", &self.0.data)
             .finish()
     }
 }
@@ -166,85 +160,46 @@ impl std::fmt::Debug for AuthSession {
 impl AuthSession {
     /// The session's token set.
     pub fn tokens(&self) -> &TokenSet {
-        &self.data.tokens
+        &self.0.data.tokens
     }
     /// The user as the provider described them at login, when a snapshot was taken.
     pub fn user(&self) -> Option<&UserInfo> {
-        self.data.user.as_ref()
+        self.0.data.user.as_ref()
     }
     /// The name of the provider this session logged in with (`vcita`, `apicbase`, ...).
     pub fn provider(&self) -> &str {
-        self.rs.oauth.inner.client.provider().name()
+        self.0.rs.shared.client.provider().name()
     }
     /// When the user logged in (unix seconds).
     pub fn logged_in_at(&self) -> u64 {
-        self.data.created_at
+        self.0.data.created_at
     }
     /// Ends the session: the cookie is removed with this response, and the tokens are
     /// revoked when the provider has a revocation endpoint (best effort).
     pub async fn logout(self) {
-        crate::routes::end_tokens(&self.rs.oauth, &self.data.tokens).await;
-        self.rs.handle.clear();
+        crate::auth::logout(&self.0.rs).await;
     }
 }
 
 /// The first session among the request's providers (innermost layer first), with its
-/// tokens refreshed when due.
+/// tokens refreshed when due; what a guard found first.
 async fn find_session(parts: &Parts) -> Result<Option<AuthSession>, AuthRejection> {
-    let list = parts
-        .extensions
-        .get::<RequestSessions>()
-        .ok_or(AuthRejection::MissingLayer)?;
-    // The hot path: a current session, found without awaiting or copying the list.
-    let mut due = false;
-    for rs in list.innermost_first() {
-        match rs.handle.get_if_current() {
-            Some(Some(data)) => {
-                return Ok(Some(AuthSession {
-                    rs: rs.clone(),
-                    data,
-                }));
-            }
-            Some(None) => {}
-            None => {
-                // Innermost first, as below: refresh this one before looking further.
-                due = true;
-                break;
-            }
-        }
+    if let Some(Credential::Session(active)) = parts.extensions.get::<Credential>() {
+        return Ok(Some(AuthSession(active.clone())));
     }
-    if !due {
-        return Ok(None);
+    match find(&parts.extensions, &parts.headers, Scope::Sessions).await? {
+        Some(Credential::Session(active)) => Ok(Some(AuthSession(active))),
+        _ => Ok(None),
     }
-    let sessions = list.clone();
-    for rs in sessions.innermost_first() {
-        match rs.handle.get_fresh().await {
-            Ok(Some(data)) => {
-                return Ok(Some(AuthSession {
-                    rs: rs.clone(),
-                    data,
-                }));
-            }
-            Ok(None) => {}
-            Err(_) => return Err(AuthRejection::ProviderUnavailable),
-        }
-    }
-    Ok(None)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for AuthSession {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match find_session(parts).await? {
-            Some(session) => Ok(session),
-            None => Err(AuthRejection::MissingCredentials {
-                realm: request_sessions(parts)?
-                    .innermost_first()
-                    .next()
-                    .map_or_else(|| "app".to_owned(), |rs| rs.oauth.inner.realm.clone()),
-            }),
-        }
+        find_session(parts)
+            .await?
+            .ok_or_else(|| missing(&parts.extensions, Scope::Sessions))
     }
 }
 

@@ -1,9 +1,11 @@
-//! The tower layer every request passes: it gives the request a lazily loaded session and
-//! writes `Set-Cookie` on the way out only when the session changed.
+//! The tower layers and their services: [`OAuthLayer`] gives every request its session
+//! and writes `Set-Cookie` on the way out only when the session changed;
+//! [`RequireLoginLayer`] lets only authenticated callers through.
 //!
-//! The hot path allocates one small handle and copies the session cookie's value; it
-//! decrypts nothing until a route or extractor asks for the session, and then at most
-//! once. The response future adds a header and is never boxed.
+//! The session layer's hot path allocates one small handle and keeps a reference-counted
+//! slice of the `Cookie` header (no copy of the value); it decrypts nothing until a
+//! route, guard or extractor asks for the session, and then at most once. Its response
+//! future adds a header and is never boxed.
 
 mod require_login;
 
@@ -17,13 +19,34 @@ use http::{HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use require_login::{RequireLogin, RequireLoginFuture, RequireLoginLayer};
-
+pub use self::require_login::{RequireLogin, RequireLoginFuture, RequireLoginLayer};
 use crate::auth::RequestSession;
-use crate::oauth::OAuth;
 use crate::session::SessionHandle;
+use crate::state::Shared;
 
-/// Loads sessions and writes session cookies; from [`OAuth::layer`].
+/// `get_ref` / `get_mut` / `into_inner` for a service wrapping `inner`, as tower-http's.
+macro_rules! inner_accessors {
+    ($service:ident) => {
+        impl<S> $service<S> {
+            /// The wrapped service.
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+            /// The wrapped service, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+            /// Unwraps the service.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        }
+    };
+}
+pub(crate) use inner_accessors;
+
+/// Loads sessions and writes session cookies; from [`OAuth::layer`](crate::OAuth::layer).
+/// Put it outermost, around every route that uses the auth routes, guards or extractors.
 ///
 /// ```
 /// # use axum_oauth_login::{OAuth, Provider};
@@ -33,12 +56,12 @@ use crate::session::SessionHandle;
 /// ```
 #[derive(Clone, Debug)]
 pub struct OAuthLayer {
-    oauth: OAuth,
+    shared: Arc<Shared>,
 }
 
 impl OAuthLayer {
-    pub(crate) fn new(oauth: OAuth) -> Self {
-        OAuthLayer { oauth }
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        OAuthLayer { shared }
     }
 }
 
@@ -48,7 +71,7 @@ impl<S> Layer<S> for OAuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         OAuthService {
             inner,
-            oauth: self.oauth.clone(),
+            shared: self.shared.clone(),
         }
     }
 }
@@ -57,8 +80,10 @@ impl<S> Layer<S> for OAuthLayer {
 #[derive(Clone, Debug)]
 pub struct OAuthService<S> {
     inner: S,
-    oauth: OAuth,
+    shared: Arc<Shared>,
 }
+
+inner_accessors!(OAuthService);
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for OAuthService<S>
 where
@@ -73,7 +98,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let session = RequestSession::new(&self.oauth, req.headers());
+        let session = RequestSession::new(&self.shared, req.headers());
         let handle = session.handle.clone();
         session.attach(req.extensions_mut());
         ResponseFuture {

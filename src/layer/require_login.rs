@@ -3,29 +3,39 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
-use http::header::{ACCEPT, CACHE_CONTROL, LOCATION};
-use http::{HeaderValue, Method, Request, StatusCode};
+use http::{HeaderValue, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::auth::{AuthRejection, RequestSession, authenticate, bearer_token};
-use crate::oauth::OAuth;
+use super::inner_accessors;
+use crate::audience::Audience;
+use crate::auth::{AuthRejection, Credential, Found, Scope, authenticate, find, find_now};
+use crate::pages::redirect;
+use crate::return_to::safe_return_to;
+use crate::state::Shared;
 
-/// Protects routes; from [`OAuth::require_login`].
+/// Protects routes; from [`OAuth::require_login`](crate::OAuth::require_login).
 ///
-/// * a session → the request goes through;
+/// * a session → the request goes through (no await unless its tokens need a refresh);
 /// * an `Authorization: Bearer` header → the token is resolved (cached) and the request
 ///   goes through, or gets `400 invalid_request` / `401 invalid_token` / `503`;
-/// * nothing, from a browser `GET` → `303` to the login route with `return_to` set to the
-///   requested path and query;
-/// * nothing, from an API client (not `GET`/`HEAD`, `Accept: application/json`, or an
-///   `Authorization` header) → `401` with `WWW-Authenticate: Bearer realm="…"`.
+/// * nothing, from a browser's `GET`/`HEAD` **navigation** (`Sec-Fetch-Mode: navigate`,
+///   or an `Accept` that prefers HTML) → `303` to the login route with `return_to` set
+///   to the requested path and query;
+/// * nothing, from htmx (`HX-Request: true`) → `401` with `HX-Redirect` to the login
+///   route (htmx never sees a `3xx`);
+/// * nothing, from anything else (`fetch()`, XHR, curl's `Accept: */*`, a `POST`) →
+///   `401` with `WWW-Authenticate: Bearer realm="…"`.
+///
+/// What it found is kept in the request, so `BearerUser` and `AuthSession` behind it do
+/// not resolve the caller again.
 ///
 /// ```
 /// # use axum::{Router, routing::get};
@@ -40,12 +50,12 @@ use crate::oauth::OAuth;
 /// ```
 #[derive(Clone, Debug)]
 pub struct RequireLoginLayer {
-    oauth: OAuth,
+    shared: Arc<Shared>,
 }
 
 impl RequireLoginLayer {
-    pub(crate) fn new(oauth: OAuth) -> Self {
-        RequireLoginLayer { oauth }
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        RequireLoginLayer { shared }
     }
 }
 
@@ -55,7 +65,7 @@ impl<S> Layer<S> for RequireLoginLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RequireLogin {
             inner,
-            oauth: self.oauth.clone(),
+            shared: self.shared.clone(),
         }
     }
 }
@@ -64,8 +74,10 @@ impl<S> Layer<S> for RequireLoginLayer {
 #[derive(Clone, Debug)]
 pub struct RequireLogin<S> {
     inner: S,
-    oauth: OAuth,
+    shared: Arc<Shared>,
 }
+
+inner_accessors!(RequireLogin);
 
 impl<S> Service<Request<Body>> for RequireLogin<S>
 where
@@ -81,99 +93,77 @@ where
     }
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let session = RequestSession::of(&self.oauth, &mut req);
-        let bearer = has_bearer(&req, &self.oauth.inner.realm);
-        if !bearer {
-            // The hot path: a current session (or none) is decided without awaiting.
-            match session.handle.get_if_current() {
-                Some(Some(_)) => return RequireLoginFuture::inner(self.inner.call(req)),
-                Some(None) => {
-                    return RequireLoginFuture::ready(unauthenticated(&self.oauth, &req));
-                }
-                None => {} // a refresh is due: below
+        let scope = Scope::Provider(&self.shared);
+        // The hot path: a current session (or none) is decided without awaiting.
+        match find_now(req.extensions(), req.headers(), scope) {
+            Ok(Found::Credential(found @ Credential::Session(_))) => {
+                req.extensions_mut().insert(found);
+                return RequireLoginFuture::inner(self.inner.call(req));
             }
+            Ok(Found::Nothing) => {
+                return RequireLoginFuture::ready(unauthenticated(&self.shared, &req));
+            }
+            Err(rejection) => return RequireLoginFuture::ready(rejection.into_response()),
+            // A Bearer token to resolve, or a refresh that is due.
+            Ok(Found::Credential(Credential::Header { .. }) | Found::NeedsAwait) => {}
         }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let oauth = self.oauth.clone();
+        let shared = self.shared.clone();
         RequireLoginFuture::resolving(Box::pin(async move {
-            let refused = if bearer {
-                match authenticate(req.headers(), &[&session]).await {
+            let scope = Scope::Provider(&shared);
+            let found = match find(req.extensions(), req.headers(), scope).await {
+                Ok(Some(found)) => found,
+                Ok(None) => return Ok(unauthenticated(&shared, &req)),
+                Err(rejection) => return Ok(rejection.into_response()),
+            };
+            if matches!(found, Credential::Header { .. }) {
+                // A header token is only let through once the provider accepted it.
+                match authenticate(found.clone()).await {
                     Ok(authenticated) => {
                         req.extensions_mut().insert(authenticated);
-                        None
                     }
-                    Err(rejection) => Some(rejection.into_response()),
+                    Err(rejection) => return Ok(rejection.into_response()),
                 }
-            } else {
-                match session.handle.get_fresh().await {
-                    Ok(Some(_)) => None,
-                    Ok(None) => Some(unauthenticated(&oauth, &req)),
-                    Err(_) => Some(AuthRejection::ProviderUnavailable.into_response()),
-                }
-            };
-            if let Some(response) = refused {
-                return Ok(response);
             }
+            req.extensions_mut().insert(found);
             futures_util::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
             inner.call(req).await
         }))
     }
 }
 
-/// No session and no token: browsers go to the login route, API clients get a 401.
-fn unauthenticated(oauth: &OAuth, req: &Request<Body>) -> Response {
-    let inner = &oauth.inner;
-    if wants_redirect(req) {
-        let uri = req
-            .extensions()
-            .get::<OriginalUri>()
-            .map_or_else(|| req.uri().clone(), |o| o.0.clone());
-        let return_to = uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let location = format!(
-            "{}?return_to={}",
-            inner.login_path,
-            url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
-        );
-        if let Ok(location) = HeaderValue::try_from(location) {
-            let mut res = StatusCode::SEE_OTHER.into_response();
-            res.headers_mut().insert(LOCATION, location);
-            res.headers_mut()
-                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            return res;
+/// No session and no token: browsers go to the login route, htmx is told to go there,
+/// everything else gets a `401`.
+fn unauthenticated(shared: &Shared, req: &Request<Body>) -> Response {
+    let missing = || AuthRejection::MissingCredentials {
+        realm: shared.realm.clone(),
+    };
+    match Audience::of(req.headers()) {
+        audience if audience.redirectable(req.method()) => {
+            let uri = req
+                .extensions()
+                .get::<OriginalUri>()
+                .map_or_else(|| req.uri().clone(), |o| o.0.clone());
+            let here = uri.path_and_query().map_or("/", |pq| pq.as_str());
+            redirect(&shared.paths.login_to(safe_return_to(here).unwrap_or("/")))
         }
+        Audience::Htmx { return_to } => {
+            let mut res = missing().into_response();
+            let login = shared.paths.login_to(return_to.as_deref().unwrap_or("/"));
+            if let Ok(value) = HeaderValue::try_from(login) {
+                res.headers_mut().insert("hx-redirect", value);
+            }
+            res
+        }
+        _ => missing().into_response(),
     }
-    AuthRejection::MissingCredentials {
-        realm: inner.realm.clone(),
-    }
-    .into_response()
-}
-
-/// Whether the request carries Bearer credentials, well-formed or not. Another scheme
-/// (`Basic` in front of a staging site, say) is not an API call.
-fn has_bearer<B>(req: &Request<B>, realm: &str) -> bool {
-    !matches!(bearer_token(req.headers(), realm), Ok(None))
-}
-
-/// A browser navigation (redirect to login) rather than an API call (401).
-fn wants_redirect<B>(req: &Request<B>) -> bool {
-    if !matches!(*req.method(), Method::GET | Method::HEAD) || has_bearer(req, "") {
-        return false;
-    }
-    let accept = req
-        .headers()
-        .get_all(ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
-    !accept.contains("application/json") || accept.contains("text/html")
 }
 
 pin_project_lite::pin_project! {
     /// The response future of [`RequireLogin`]: the inner future when the caller has a
-    /// session (no allocation), an immediate answer when not, and a boxed resolution only
-    /// for Bearer tokens.
+    /// current session (no allocation), an immediate answer when not, and a boxed
+    /// resolution only when the provider must be asked (a Bearer token, a refresh).
     pub struct RequireLoginFuture<F> {
         #[pin]
         kind: Kind<F>,

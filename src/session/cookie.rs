@@ -187,6 +187,25 @@ impl CookieCodec {
     }
 }
 
+/// The names of one `OAuth`'s cookies, from the configured base name: the session
+/// cookie and the prefix of its flow cookies. On https both carry `__Host-`, so a sibling
+/// subdomain can neither read nor plant them (login CSRF).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CookieNames {
+    pub(crate) session: String,
+    pub(crate) flow_prefix: String,
+}
+
+impl CookieNames {
+    pub(crate) fn new(base: &str, secure: bool) -> CookieNames {
+        let host = if secure { "__Host-" } else { "" };
+        CookieNames {
+            session: format!("{host}{base}"),
+            flow_prefix: format!("{host}{base}_flow_"),
+        }
+    }
+}
+
 /// Finds the first cookie called `name` in the request's `Cookie` headers, without
 /// allocating for the others.
 pub(crate) fn find_cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
@@ -298,6 +317,14 @@ mod tests {
             assert!(set.contains(attr), "{set}");
         }
         assert!(c.remove_cookie("n", "/").contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn names_carry_host_on_https() {
+        let https = CookieNames::new("s", true);
+        assert_eq!(https.session, "__Host-s");
+        assert_eq!(https.flow_prefix, "__Host-s_flow_");
+        assert_eq!(CookieNames::new("s", false).session, "s");
     }
 
     #[test]

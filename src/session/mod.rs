@@ -1,4 +1,5 @@
-//! What a logged-in session holds, and how one request reads and changes it.
+//! The login state machine — *pending* ([`FlowStore`]: one flow cookie per login attempt)
+//! → *authenticated* ([`SessionData`]) — and how one request reads and changes it.
 //!
 //! The default store is the browser itself: the session is serialised, encrypted with
 //! the [`CookieKey`] and kept in one cookie. A request gets a [`SessionHandle`] that
@@ -7,6 +8,7 @@
 //! `Set-Cookie` only then.
 
 mod cookie;
+mod flow;
 mod refresh;
 
 use std::sync::{Arc, Mutex, OnceLock};
@@ -16,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub use self::cookie::CookieKey;
 use self::cookie::find_cookie_value;
-pub(crate) use self::cookie::{CookieCodec, find_cookie, request_cookies};
+pub(crate) use self::cookie::{CookieCodec, CookieNames};
+pub(crate) use self::flow::{FlowStore, LoginFlow};
 use self::refresh::Freshness;
 pub(crate) use self::refresh::Refresher;
 use crate::client::{TokenSet, UserInfo};

@@ -18,7 +18,7 @@ pub(crate) const SESSION_COOKIE: &str = "mock_session";
 /// The hidden field carrying the id of the pending authorization request.
 pub(crate) const REQUEST_FIELD: &str = "request";
 
-use crate::routes::escape;
+use crate::pages::escape;
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(

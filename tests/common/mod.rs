@@ -186,7 +186,18 @@ pub struct Browser {
 impl Browser {
     pub fn new(base: &str, mock: &MockProvider) -> Browser {
         let jar = Arc::new(reqwest::cookie::Jar::default());
+        // A browser's navigation headers: the crate tells navigations (login redirects,
+        // HTML pages) from API calls (401, JSON) by them. Requests that set `accept`
+        // themselves replace this default.
+        let mut navigation = HeaderMap::new();
+        navigation.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static(
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            ),
+        );
         let client = reqwest::Client::builder()
+            .default_headers(navigation)
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(STEP_TIMEOUT)

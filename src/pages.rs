@@ -1,11 +1,14 @@
-//! The pages the routes answer with when something goes wrong: HTML for browsers, JSON
-//! for API clients, never a secret, never cached, never leaking the URL as a referrer.
+//! The crate's own answers to browsers: error pages (HTML for a navigation, JSON for API
+//! clients — the one rule of [`Audience`]) and redirects; never a secret, never cached,
+//! never leaking the URL as a referrer.
 
 use axum::Json;
-use axum::response::{Html, IntoResponse, Response};
-use http::header::{ACCEPT, CACHE_CONTROL, REFERRER_POLICY};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use http::header::{CACHE_CONTROL, REFERRER_POLICY};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::json;
+
+use crate::audience::Audience;
 
 /// An error page: a status, a short title, an explanation and what to do next.
 pub(crate) struct ErrorPage {
@@ -20,7 +23,7 @@ pub(crate) struct ErrorPage {
 
 impl ErrorPage {
     pub(crate) fn render(self, request_headers: &HeaderMap) -> Response {
-        let mut res = if wants_json(request_headers) {
+        let mut res = if Audience::of(request_headers) != Audience::Navigation {
             (
                 self.status,
                 Json(json!({ "error": self.code, "error_description": self.message })),
@@ -53,14 +56,15 @@ pub(crate) fn no_store(res: &mut Response) {
     h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
 }
 
-pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
+/// A `303 See Other` to `location`, not cached, no referrer.
+pub(crate) fn redirect(location: &str) -> Response {
+    let mut res = Redirect::to(location).into_response();
+    no_store(&mut res);
+    res
 }
 
 /// HTML-escapes text for element content and quoted attributes.
+#[cfg_attr(not(feature = "test-util"), allow(dead_code))]
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -80,6 +84,16 @@ pub(crate) fn escape(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn page_for_test() -> ErrorPage {
+        ErrorPage {
+            status: StatusCode::BAD_REQUEST,
+            code: "c".into(),
+            title: "t",
+            message: "m".into(),
+            retry_href: "/auth/login".into(),
+        }
+    }
+
     #[test]
     fn pages_escape_and_do_not_cache() {
         let page = ErrorPage {
@@ -89,7 +103,22 @@ mod tests {
             message: "<script>alert(1)</script>".into(),
             retry_href: "/auth/login".into(),
         };
-        let res = page.render(&HeaderMap::new());
+        let mut navigation = HeaderMap::new();
+        navigation.insert("sec-fetch-mode", HeaderValue::from_static("navigate"));
+        let res = page.render(&navigation);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let api = page_for_test().render(&HeaderMap::new());
+        assert!(
+            api.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
         assert_eq!(res.status(), 400);
         assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
         assert_eq!(res.headers()[REFERRER_POLICY], "no-referrer");

@@ -1,0 +1,185 @@
+//! The crate's one answer to "browser or API client?", used wherever a response depends
+//! on it: `RequireLogin` (redirect to the login page, or `401`) and the error pages
+//! (HTML, or JSON).
+//!
+//! * A request with `Authorization: Bearer` is an API call.
+//! * An htmx request (`HX-Request: true`) is [`Audience::Htmx`]: htmx reads `HX-Redirect`
+//!   before the status and never sees a `3xx` (XHR follows those silently), so it gets
+//!   `401` plus `HX-Redirect` to the login page.
+//! * A **navigation** is `Sec-Fetch-Mode: navigate`, or, from clients without Fetch
+//!   Metadata, an `Accept` that prefers `text/html` over JSON. `fetch()`, XHR and curl
+//!   (`Accept: */*`) are API calls.
+
+use http::header::{ACCEPT, AUTHORIZATION};
+use http::{HeaderMap, Method};
+
+use crate::return_to::safe_return_to;
+
+/// Who sent a request, as far as the response's shape is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Audience {
+    /// A browser navigating to a page (any method; only `GET`/`HEAD` are redirected).
+    Navigation,
+    /// htmx; `return_to` is the page it was on (`HX-Current-URL`), when same-site.
+    Htmx { return_to: Option<String> },
+    /// Anything else: `fetch()`, XHR, curl, API clients.
+    Api,
+}
+
+impl Audience {
+    /// Classifies a request by its headers (the method matters only for redirects: see
+    /// [`redirectable`](Self::redirectable)).
+    pub(crate) fn of(headers: &HeaderMap) -> Audience {
+        if has_bearer_scheme(headers) {
+            return Audience::Api;
+        }
+        if header_is(headers, "hx-request", "true") {
+            let return_to = headers
+                .get("hx-current-url")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|current| url::Url::parse(current).ok())
+                .and_then(|url| {
+                    let path = match url.query() {
+                        Some(q) => format!("{}?{q}", url.path()),
+                        None => url.path().to_owned(),
+                    };
+                    safe_return_to(&path).map(str::to_owned)
+                });
+            return Audience::Htmx { return_to };
+        }
+        match headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok()) {
+            Some(mode) if mode.eq_ignore_ascii_case("navigate") => Audience::Navigation,
+            Some(_) => Audience::Api,
+            None if accept_prefers_html(headers) => Audience::Navigation,
+            None => Audience::Api,
+        }
+    }
+
+    /// Whether a login redirect (`303`) is the right answer: a `GET`/`HEAD` navigation.
+    /// A `POST` navigation is never redirected (the form data would be lost).
+    pub(crate) fn redirectable(&self, method: &Method) -> bool {
+        *self == Audience::Navigation && matches!(*method, Method::GET | Method::HEAD)
+    }
+}
+
+fn header_is(headers: &HeaderMap, name: &str, value: &str) -> bool {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
+}
+
+/// Whether any `Authorization` header uses the Bearer scheme (well-formed or not).
+/// Other schemes (`Basic` in front of a staging site) do not make a request an API call.
+pub(crate) fn has_bearer_scheme(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            let scheme = v.split(' ').next().unwrap_or_default();
+            scheme.eq_ignore_ascii_case("bearer")
+        })
+}
+
+/// Whether the `Accept` headers (all of them) rank HTML above JSON. `*/*` alone ranks
+/// neither, so it is not a navigation.
+fn accept_prefers_html(headers: &HeaderMap) -> bool {
+    let (mut html, mut json) = (0.0f32, 0.0f32);
+    let ranges = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','));
+    for range in ranges {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0)
+            .clamp(0.0, 1.0);
+        match media.as_str() {
+            "text/html" | "application/xhtml+xml" => html = html.max(q),
+            "application/json" => json = json.max(q),
+            _ => {}
+        }
+    }
+    html > 0.0 && html >= json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(pairs: &[(&'static str, &'static str)]) -> Audience {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        Audience::of(&h)
+    }
+
+    #[test]
+    fn navigations_and_api_calls() {
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        assert_eq!(of(&[("accept", browser)]), Audience::Navigation);
+        assert_eq!(
+            of(&[("sec-fetch-mode", "navigate"), ("accept", "*/*")]),
+            Audience::Navigation
+        );
+        assert_eq!(
+            of(&[("sec-fetch-mode", "cors"), ("accept", browser)]),
+            Audience::Api
+        );
+        assert_eq!(of(&[("accept", "*/*")]), Audience::Api);
+        assert_eq!(of(&[]), Audience::Api);
+        assert_eq!(of(&[("accept", "application/json")]), Audience::Api);
+        assert_eq!(
+            of(&[("accept", "application/json, text/html;q=0.5")]),
+            Audience::Api
+        );
+        assert_eq!(of(&[("accept", "text/html;q=0")]), Audience::Api);
+        // A second Accept header counts too.
+        assert_eq!(
+            of(&[("accept", "*/*"), ("accept", "text/html")]),
+            Audience::Navigation
+        );
+        assert_eq!(
+            of(&[("accept", browser), ("authorization", "Bearer x")]),
+            Audience::Api
+        );
+        assert_eq!(
+            of(&[("accept", browser), ("authorization", "Basic dTpw")]),
+            Audience::Navigation
+        );
+    }
+
+    #[test]
+    fn htmx_requests_carry_their_page() {
+        assert_eq!(
+            of(&[
+                ("hx-request", "true"),
+                ("hx-current-url", "http://app.test/orders?p=2")
+            ]),
+            Audience::Htmx {
+                return_to: Some("/orders?p=2".into())
+            }
+        );
+        assert_eq!(
+            of(&[
+                ("hx-request", "true"),
+                ("hx-current-url", "javascript:alert(1)")
+            ]),
+            Audience::Htmx { return_to: None }
+        );
+    }
+
+    #[test]
+    fn only_get_and_head_navigations_redirect() {
+        assert!(Audience::Navigation.redirectable(&Method::GET));
+        assert!(Audience::Navigation.redirectable(&Method::HEAD));
+        assert!(!Audience::Navigation.redirectable(&Method::POST));
+        assert!(!Audience::Api.redirectable(&Method::GET));
+    }
+}

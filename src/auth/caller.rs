@@ -1,0 +1,181 @@
+//! Who is calling: the one place that decides which credential of a request counts.
+//!
+//! [`find_now`] decides without awaiting whenever it can (a current session, no session,
+//! a Bearer header); only a session whose tokens need a refresh takes the async path,
+//! [`find`]. `RequireLogin` stores what it found in the request's extensions, and the
+//! extractors read that first, so a guarded request is resolved once.
+
+use std::sync::Arc;
+
+use http::{Extensions, HeaderMap};
+
+use super::{
+    AuthRejection, Authenticated, RequestSession, RequestSessions, TokenSource, bearer_token,
+};
+use crate::secret::AccessToken;
+use crate::session::SessionData;
+use crate::state::Shared;
+use crate::users::ResolveError;
+
+/// A request's credential, before the user behind it is looked up.
+#[derive(Clone)]
+pub(crate) enum Credential {
+    /// An `Authorization: Bearer` token, for `rs`'s provider to resolve.
+    Header {
+        token: AccessToken,
+        rs: RequestSession,
+    },
+    /// A login session with usable tokens.
+    Session(ActiveSession),
+}
+
+/// A provider's session with usable (current or just refreshed) tokens.
+#[derive(Clone)]
+pub(crate) struct ActiveSession {
+    pub(crate) rs: RequestSession,
+    pub(crate) data: Arc<SessionData>,
+}
+
+/// Which credentials a lookup considers.
+#[derive(Clone, Copy)]
+pub(crate) enum Scope<'a> {
+    /// The Bearer header (for the innermost provider), else the first provider session,
+    /// innermost first: `BearerUser`.
+    Any,
+    /// Sessions only, innermost first: `AuthSession`.
+    Sessions,
+    /// One provider's Bearer header or session: its `RequireLogin`.
+    Provider(&'a Arc<Shared>),
+}
+
+/// What [`find_now`] could decide without awaiting.
+pub(crate) enum Found {
+    Credential(Credential),
+    Nothing,
+    /// A session needs work that awaits (a refresh): call [`find`].
+    NeedsAwait,
+}
+
+/// The sessions a scope looks at, innermost first.
+fn candidates<'a>(
+    extensions: &'a Extensions,
+    scope: Scope<'_>,
+) -> Result<Vec<&'a RequestSession>, AuthRejection> {
+    Ok(match scope {
+        Scope::Any | Scope::Sessions => {
+            RequestSessions::of(extensions)?.innermost_first().collect()
+        }
+        Scope::Provider(shared) => vec![RequestSession::of(extensions, shared)?],
+    })
+}
+
+/// The credential of a request, decided without awaiting when possible.
+pub(crate) fn find_now(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    scope: Scope<'_>,
+) -> Result<Found, AuthRejection> {
+    let candidates = candidates(extensions, scope)?;
+    let Some(innermost) = candidates.first() else {
+        return Err(AuthRejection::MissingLayer);
+    };
+    if !matches!(scope, Scope::Sessions)
+        && let Some(token) = bearer_token(headers, &innermost.shared.realm)?
+    {
+        return Ok(Found::Credential(Credential::Header {
+            token,
+            rs: (*innermost).clone(),
+        }));
+    }
+    for rs in candidates {
+        match rs.handle.get_if_current() {
+            Some(Some(data)) => {
+                return Ok(Found::Credential(Credential::Session(ActiveSession {
+                    rs: rs.clone(),
+                    data,
+                })));
+            }
+            Some(None) => {}
+            // Innermost first: this one must be refreshed before looking further.
+            None => return Ok(Found::NeedsAwait),
+        }
+    }
+    Ok(Found::Nothing)
+}
+
+/// The credential of a request: [`find_now`], then, when it needs to, the sessions with
+/// their tokens refreshed (a refused refresh ends that session; an outage with an
+/// expired token is `503`).
+pub(crate) async fn find(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    scope: Scope<'_>,
+) -> Result<Option<Credential>, AuthRejection> {
+    match find_now(extensions, headers, scope)? {
+        Found::Credential(credential) => return Ok(Some(credential)),
+        Found::Nothing => return Ok(None),
+        Found::NeedsAwait => {}
+    }
+    for rs in candidates(extensions, scope)? {
+        match rs.handle.get_fresh().await {
+            Ok(Some(data)) => {
+                return Ok(Some(Credential::Session(ActiveSession {
+                    rs: rs.clone(),
+                    data,
+                })));
+            }
+            Ok(None) => {}
+            Err(_) => return Err(AuthRejection::ProviderUnavailable),
+        }
+    }
+    Ok(None)
+}
+
+/// The rejection for a request without credentials in `scope`.
+pub(crate) fn missing(extensions: &Extensions, scope: Scope<'_>) -> AuthRejection {
+    match candidates(extensions, scope) {
+        Ok(list) => AuthRejection::MissingCredentials {
+            realm: list
+                .first()
+                .map_or_else(|| "app".to_owned(), |rs| rs.shared.realm.clone()),
+        },
+        Err(e) => e,
+    }
+}
+
+/// Resolves a credential to its user through the provider's cache. A session token the
+/// provider refuses ends that session.
+pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated, AuthRejection> {
+    let (rs, token, expires_at, source) = match credential {
+        Credential::Header { token, rs } => (rs, token, None, TokenSource::Header),
+        Credential::Session(ActiveSession { rs, data }) => {
+            let token = data.tokens.access_token().clone();
+            (rs, token, data.tokens.expires_at(), TokenSource::Session)
+        }
+    };
+    let shared = &rs.shared;
+    match shared.users.resolve(&token, expires_at).await {
+        Ok(user) => Ok(Authenticated {
+            token,
+            user,
+            source,
+        }),
+        Err(ResolveError::InvalidToken) => {
+            if source == TokenSource::Session {
+                tracing::info!("the provider refused the session's token; ending the session");
+                rs.handle.clear();
+            }
+            Err(AuthRejection::InvalidToken {
+                realm: shared.realm.clone(),
+            })
+        }
+        Err(ResolveError::Unavailable(e)) => {
+            tracing::warn!(error = %e, "cannot resolve the user: provider unavailable");
+            Err(AuthRejection::ProviderUnavailable)
+        }
+        Err(ResolveError::Failed(e)) => {
+            tracing::error!(error = %e, "cannot resolve the user");
+            Err(AuthRejection::ProviderError)
+        }
+    }
+}

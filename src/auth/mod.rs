@@ -1,0 +1,139 @@
+//! A request's auth context: one [`RequestSession`] per `OAuth` whose layer it passed,
+//! the caller resolved from them ([`caller`]), the RFC 6750 answers when that fails, and
+//! logout.
+
+mod bearer;
+mod caller;
+mod rejection;
+
+use std::sync::Arc;
+
+use http::Extensions;
+use serde_json::Value;
+
+pub(crate) use self::bearer::bearer_token;
+pub(crate) use self::caller::{
+    ActiveSession, Credential, Found, Scope, authenticate, find, find_now, missing,
+};
+pub use self::rejection::AuthRejection;
+use crate::client::{OAuthError, TokenRef, TokenSet};
+use crate::secret::AccessToken;
+use crate::session::SessionHandle;
+use crate::state::Shared;
+
+/// One provider's view of a request: its shared state and the request's session handle.
+/// The layer puts one per `OAuth` instance in the request's extensions.
+#[derive(Clone)]
+pub(crate) struct RequestSession {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) handle: Arc<SessionHandle>,
+}
+
+impl RequestSession {
+    /// Captures the session cookie of `shared`'s provider (no decryption).
+    pub(crate) fn new(shared: &Arc<Shared>, headers: &http::HeaderMap) -> RequestSession {
+        RequestSession {
+            shared: shared.clone(),
+            handle: Arc::new(SessionHandle::from_headers(shared.session.clone(), headers)),
+        }
+    }
+
+    /// Adds this session to the request's list.
+    pub(crate) fn attach(self, extensions: &mut Extensions) {
+        match extensions.get_mut::<RequestSessions>() {
+            Some(list) => list.0.push(self),
+            None => {
+                extensions.insert(RequestSessions(vec![self]));
+            }
+        }
+    }
+
+    /// The session `shared`'s layer attached to this request: the one way the auth
+    /// routes, guards and extractors reach it. Without the layer it is
+    /// [`AuthRejection::MissingLayer`], never a silent fallback.
+    pub(crate) fn of<'a>(
+        extensions: &'a Extensions,
+        shared: &Arc<Shared>,
+    ) -> Result<&'a RequestSession, AuthRejection> {
+        RequestSessions::of(extensions)?
+            .innermost_first()
+            .find(|rs| Arc::ptr_eq(&rs.shared, shared))
+            .ok_or(AuthRejection::MissingLayer)
+    }
+}
+
+/// Every [`RequestSession`] of a request, outermost layer first.
+#[derive(Clone, Default)]
+pub(crate) struct RequestSessions(Vec<RequestSession>);
+
+impl RequestSessions {
+    /// The request's sessions; [`AuthRejection::MissingLayer`] when no layer ran.
+    pub(crate) fn of(extensions: &Extensions) -> Result<&RequestSessions, AuthRejection> {
+        extensions
+            .get::<RequestSessions>()
+            .ok_or(AuthRejection::MissingLayer)
+    }
+
+    /// Sessions from the innermost layer (closest to the handler) outwards.
+    pub(crate) fn innermost_first(&self) -> impl Iterator<Item = &RequestSession> {
+        self.0.iter().rev()
+    }
+}
+
+/// Where a request's token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// An `Authorization: Bearer` header.
+    Header,
+    /// The login session's cookie.
+    Session,
+}
+
+/// A caller whose token the provider accepted.
+#[derive(Clone, Debug)]
+pub(crate) struct Authenticated {
+    pub(crate) token: AccessToken,
+    pub(crate) user: Arc<Value>,
+    pub(crate) source: TokenSource,
+}
+
+/// Logs the request's session out: revokes its tokens (and those a refresh made from
+/// them within the grace window), forgets their cached users, and clears the session so
+/// the layer removes the cookie. The one logout of the crate: the route and
+/// `AuthSession::logout` both call it.
+pub(crate) async fn logout(rs: &RequestSession) {
+    if let Some(session) = rs.handle.get() {
+        end_tokens(&rs.shared, &session.tokens).await;
+    }
+    rs.handle.clear();
+}
+
+/// Ends a session's tokens: revokes them, and also the tokens a refresh made from them
+/// within the grace window (another tab may have refreshed; a replay of a pre-refresh
+/// cookie would otherwise get those back), and forgets their cached users.
+async fn end_tokens(shared: &Shared, tokens: &TokenSet) {
+    let refreshed = match tokens.refresh_token() {
+        Some(refresh) => shared.session.refresher().take_refreshed(refresh).await,
+        None => None,
+    };
+    let mut targets: Vec<TokenRef<'_>> = Vec::with_capacity(4);
+    for set in std::iter::once(tokens).chain(refreshed.as_ref()) {
+        if let Some(refresh) = set.refresh_token()
+            && !targets.iter().any(|t| t.secret() == refresh.secret())
+        {
+            targets.push(TokenRef::Refresh(refresh));
+        }
+        targets.push(TokenRef::Access(set.access_token()));
+        shared.users.forget(set.access_token()).await;
+    }
+    if shared.client.provider().revocation_url().is_none() {
+        return;
+    }
+    // Refresh tokens first: revoking one also ends its access tokens at most servers.
+    for token in targets {
+        match shared.client.revoke(token).await {
+            Ok(()) | Err(OAuthError::NotConfigured { .. }) => {}
+            Err(e) => tracing::warn!(error = %e, "token revocation failed; logging out anyway"),
+        }
+    }
+}

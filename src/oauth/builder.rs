@@ -1,0 +1,368 @@
+//! [`OAuthBuilder`]: settings grouped by concern; [`build`](OAuthBuilder::build) runs
+//! each group's checks, derives what follows (cookie names, `Secure`, paths) and
+//! constructs the shared state.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::OAuth;
+use super::settings::{CookieSettings, FlowSettings, RefreshSettings, RouteSettings, UserSettings};
+use crate::client::OAuthClient;
+use crate::clock::Clock;
+use crate::error::ConfigError;
+use crate::provider::Provider;
+use crate::secret::ClientSecret;
+use crate::session::{CookieCodec, CookieKey, CookieNames, FlowStore, Refresher, SessionConfig};
+use crate::state::Shared;
+use crate::users::{Lookups, UserCache};
+
+/// Configures an [`OAuth`]; every setting is checked in [`build`](OAuthBuilder::build).
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_oauth_login::{CookieKey, OAuth, Provider};
+/// let oauth = OAuth::builder(Provider::vcita(), "client-id", "client-secret")
+///     .redirect_uri("https://app.example.com/auth/callback")
+///     .cookie_key(CookieKey::generate())
+///     .session_lifetime(Duration::from_secs(24 * 3600))
+///     .build()
+///     .unwrap();
+/// assert_eq!(oauth.login_path(), "/auth/login");
+/// ```
+#[must_use]
+pub struct OAuthBuilder {
+    provider: Provider,
+    client_id: String,
+    client_secret: ClientSecret,
+    redirect_uri: Option<String>,
+    http_timeout: Duration,
+    clock: Clock,
+    routes: RouteSettings,
+    cookies: CookieSettings,
+    flow: FlowSettings,
+    users: UserSettings,
+    refresh: RefreshSettings,
+}
+
+impl std::fmt::Debug for OAuthBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthBuilder")
+            .field("provider", &self.provider.name())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthBuilder {
+    pub(super) fn new(provider: Provider, client_id: String, client_secret: ClientSecret) -> Self {
+        OAuthBuilder {
+            provider,
+            client_id,
+            client_secret,
+            redirect_uri: None,
+            http_timeout: Duration::from_secs(10),
+            clock: Clock::system(),
+            routes: RouteSettings {
+                prefix: "/auth".into(),
+                after_logout: "/".into(),
+                realm: "app".into(),
+            },
+            cookies: CookieSettings {
+                key: None,
+                name: "oauth_session".into(),
+                secure: None,
+                session_lifetime: Duration::from_secs(7 * 24 * 3600),
+            },
+            flow: FlowSettings {
+                login_timeout: Duration::from_secs(10 * 60),
+                max_pending: 5,
+            },
+            users: UserSettings {
+                cache_ttl: Duration::from_secs(300),
+                cache_capacity: 10_000,
+                max_concurrent_lookups: 64,
+                fetch_on_login: true,
+            },
+            refresh: RefreshSettings {
+                skew: Duration::from_secs(60),
+                grace: Duration::from_secs(60),
+            },
+        }
+    }
+}
+
+impl OAuthBuilder {
+    /// The callback URL registered with the provider (required). Its path is where the
+    /// callback route is mounted; it is never derived from `Host` or `X-Forwarded-*`.
+    /// An `https` URI turns on `Secure` cookies with the `__Host-` prefix.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(uri.into());
+        self
+    }
+    /// The key that encrypts cookies. Without one, a random key is generated and a
+    /// warning logged: sessions then end when the process restarts.
+    pub fn cookie_key(mut self, key: CookieKey) -> Self {
+        self.cookies.key = Some(key);
+        self
+    }
+    /// Where the login and logout routes live (default `/auth`).
+    pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.routes.prefix = prefix.into();
+        self
+    }
+    /// The session cookie's base name (default `oauth_session`; `__Host-` is prepended on
+    /// https). Give each provider its own when several share an app.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookies.name = name.into();
+        self
+    }
+    /// How long a session lasts after login (default 7 days).
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.cookies.session_lifetime = lifetime;
+        self
+    }
+    /// How long a started login may take before its callback is refused (default 10 min).
+    pub fn login_timeout(mut self, timeout: Duration) -> Self {
+        self.flow.login_timeout = timeout;
+        self
+    }
+    /// How many logins a browser may have in progress at once (default 5); the oldest
+    /// is dropped first, so abandoned logins cannot pile up cookies.
+    pub fn max_pending_logins(mut self, max: usize) -> Self {
+        self.flow.max_pending = max;
+        self
+    }
+    /// Where logout sends the browser (default `/`).
+    pub fn after_logout(mut self, path: impl Into<String>) -> Self {
+        self.routes.after_logout = path.into();
+        self
+    }
+    /// How long a resolved user is cached (default 5 min) and how many are kept
+    /// (default 10 000).
+    pub fn user_cache(mut self, ttl: Duration, capacity: u64) -> Self {
+        self.users.cache_ttl = ttl;
+        self.users.cache_capacity = capacity;
+        self
+    }
+    /// Whether the callback resolves the user (userinfo or introspection, through the user
+    /// cache) and keeps a snapshot in the session for pages like "Hello, {name}"
+    /// (default: on).
+    pub fn fetch_user_on_login(mut self, on: bool) -> Self {
+        self.users.fetch_on_login = on;
+        self
+    }
+    /// The `realm` of `WWW-Authenticate` challenges (default `app`).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.routes.realm = realm.into();
+        self
+    }
+    /// The clock for every expiry decision (default: the system clock). Tests use
+    /// [`Clock::manual`] to move time without sleeping.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Total timeout of each provider request (default 10 s).
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = timeout;
+        self
+    }
+    /// Forces `Secure` cookies on or off (default: on when the redirect URI is https).
+    pub fn secure_cookies(mut self, secure: bool) -> Self {
+        self.cookies.secure = Some(secure);
+        self
+    }
+
+    /// Refresh a session's access token when it expires within this margin (default 60 s).
+    pub fn refresh_skew(mut self, skew: Duration) -> Self {
+        self.refresh.skew = skew;
+        self
+    }
+    /// How long a refresh result is kept for requests that still carry the pre-refresh
+    /// cookie (default 60 s). With rotating refresh tokens (Apicbase) those requests would
+    /// otherwise spend a dead refresh token and log the user out.
+    pub fn refresh_grace(mut self, grace: Duration) -> Self {
+        self.refresh.grace = grace;
+        self
+    }
+
+    /// How many user lookups (userinfo or introspection calls for tokens not in the cache)
+    /// may run at once (default 64). Each new token costs one; past this, requests wait
+    /// up to the HTTP timeout for a turn and then get `503`, so a flood of random tokens
+    /// cannot become a flood of calls to the provider.
+    pub fn max_concurrent_lookups(mut self, max: usize) -> Self {
+        self.users.max_concurrent_lookups = max;
+        self
+    }
+
+    /// Checks every setting and builds the [`OAuth`].
+    pub fn build(self) -> Result<OAuth, ConfigError> {
+        // Validate: the client checks its URL and credentials, each group itself.
+        let client =
+            OAuthClient::builder(self.provider, self.client_id, self.client_secret.secret())
+                .redirect_uri(self.redirect_uri.unwrap_or_default())
+                .timeout(self.http_timeout)
+                .clock(self.clock.clone())
+                .build()?;
+        let paths = self.routes.paths(client.redirect_uri())?;
+        self.cookies.validate()?;
+        self.flow.validate()?;
+        self.users.validate()?;
+        self.refresh.validate()?;
+
+        // Derive: what follows from the settings.
+        let secure = self.cookies.secure_for(client.redirect_uri());
+        let names = CookieNames::new(&self.cookies.name, secure);
+        let key = self.cookies.key.unwrap_or_else(|| {
+            tracing::warn!(
+                "no cookie key configured: using a random one; sessions will not survive a restart \
+                 (set OAUTH_COOKIE_KEY to 64+ random bytes, base64)"
+            );
+            CookieKey::generate()
+        });
+        // Sealed to this client and provider: instances sharing a key cannot read each
+        // other's cookies.
+        let context = format!("{}|{}", client.client_id(), client.provider().token_url());
+        let codec = CookieCodec::new(key, secure).bound_to(context);
+        // On https flow cookies are `__Host-` (Path=/); on plain http they only need to
+        // reach the login and callback routes.
+        let prefix = paths.login.trim_end_matches("/login");
+        let flow_path =
+            if !secure && !prefix.is_empty() && paths.callback.starts_with(&format!("{prefix}/")) {
+                prefix.to_owned()
+            } else {
+                "/".to_owned()
+            };
+
+        // Construct.
+        let refresher = Refresher::new(
+            client.clone(),
+            self.refresh.skew,
+            self.refresh.grace,
+            self.clock.clone(),
+        );
+        let lookups = Lookups {
+            max_concurrent: self.users.max_concurrent_lookups,
+            wait: self.http_timeout,
+        };
+        let users = UserCache::new(
+            client.clone(),
+            self.users.cache_ttl,
+            self.users.cache_capacity,
+            self.clock.clone(),
+            lookups,
+        );
+        let session = SessionConfig::new(
+            codec.clone(),
+            names.session,
+            self.cookies.session_lifetime.as_secs(),
+            self.clock.clone(),
+            refresher,
+        );
+        let flows = FlowStore::new(
+            codec,
+            names.flow_prefix,
+            flow_path,
+            self.flow.login_timeout.as_secs(),
+            self.flow.max_pending,
+        );
+        Ok(OAuth {
+            shared: Arc::new(Shared {
+                client,
+                session: Arc::new(session),
+                flows,
+                users,
+                paths,
+                fetch_user_on_login: self.users.fetch_on_login,
+                realm: self.routes.realm,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OAuth;
+
+    fn builder() -> OAuthBuilder {
+        OAuth::builder(Provider::vcita(), "id", "secret")
+            .redirect_uri("http://127.0.0.1:3000/auth/callback")
+    }
+
+    #[test]
+    fn settings_are_checked_at_build() {
+        assert!(builder().cookie_key(CookieKey::generate()).build().is_ok());
+        let cases: Vec<(OAuthBuilder, &str)> = vec![
+            (
+                OAuth::builder(Provider::vcita(), "id", "secret"),
+                "redirect_uri",
+            ),
+            (builder().route_prefix("/a b"), "route_prefix"),
+            (builder().cookie_name("a;b"), "cookie_name"),
+            (
+                builder().after_logout("https://evil.example"),
+                "after_logout",
+            ),
+            (builder().max_pending_logins(0), "max_pending_logins"),
+            (
+                builder().max_concurrent_lookups(0),
+                "max_concurrent_lookups",
+            ),
+            (builder().realm("a\"b"), "realm"),
+            (
+                builder().refresh_grace(Duration::from_secs(u64::MAX)),
+                "refresh_grace",
+            ),
+            (
+                builder().refresh_skew(Duration::from_secs(365 * 86400)),
+                "refresh_skew",
+            ),
+            (builder().redirect_uri("http://x/cb/*rest"), "redirect_uri"),
+            (builder().redirect_uri("http://x/cb/:id"), "redirect_uri"),
+            (
+                builder()
+                    .route_prefix("/auth")
+                    .redirect_uri("http://x/auth/login"),
+                "redirect_uri",
+            ),
+            (
+                OAuth::builder(Provider::vcita(), "", "secret").redirect_uri("http://x/cb"),
+                "client_id",
+            ),
+        ];
+        for (b, setting) in cases {
+            let debug = format!("{b:?}");
+            let err = b.build().expect_err(&debug);
+            assert_eq!(err.setting(), setting, "{debug}");
+        }
+    }
+
+    #[test]
+    fn https_turns_on_host_prefix() {
+        let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
+            .redirect_uri("https://app.example.com/auth/callback")
+            .build()
+            .unwrap();
+        let shared = oauth.shared();
+        assert_eq!(shared.session.cookie_name, "__Host-oauth_session");
+        let (prefix, path) = shared.flows.cookie_prefix_and_path();
+        assert!(prefix.starts_with("__Host-"));
+        assert_eq!(path, "/");
+        let root = OAuth::builder(Provider::vcita(), "id", "secret")
+            .redirect_uri("http://127.0.0.1/callback")
+            .route_prefix("/")
+            .build()
+            .unwrap();
+        assert_eq!(
+            root.shared().flows.cookie_prefix_and_path().1,
+            "/",
+            "never an empty Path"
+        );
+        let plain = builder().build().unwrap();
+        assert_eq!(plain.shared().flows.cookie_prefix_and_path().1, "/auth");
+    }
+}

@@ -1,0 +1,332 @@
+//! The builder's settings, grouped by concern. Each group checks itself; the builder
+//! only runs the checks, derives what follows from them, and constructs.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::ConfigError;
+use crate::return_to::safe_return_to;
+use crate::session::CookieKey;
+use crate::state::Paths;
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// Where the routes live and what the challenges say.
+#[derive(Debug)]
+pub(super) struct RouteSettings {
+    pub(super) prefix: String,
+    pub(super) after_logout: String,
+    pub(super) realm: String,
+}
+
+impl RouteSettings {
+    /// The route paths; the callback's is the redirect URI's path, which must be a
+    /// literal axum path that collides with neither login nor logout.
+    pub(super) fn paths(&self, redirect_uri: &Url) -> Result<Paths, ConfigError> {
+        let prefix = normalize_prefix(&self.prefix)?;
+        if safe_return_to(&self.after_logout).is_none() {
+            return Err(ConfigError::new(
+                "after_logout",
+                "must be a same-site path starting with `/`",
+            ));
+        }
+        if self.realm.contains(['"', '\\']) || self.realm.chars().any(char::is_control) {
+            return Err(ConfigError::new(
+                "realm",
+                "must not contain quotes, backslashes or control characters",
+            ));
+        }
+        let callback = redirect_uri.path().to_owned();
+        if callback
+            .split('/')
+            .any(|seg| seg.starts_with([':', '*']) || seg.contains(['{', '}']))
+        {
+            return Err(ConfigError::new(
+                "redirect_uri",
+                "its path must not contain route parameters (`:x`, `*x`, `{x}`)",
+            ));
+        }
+        let (login, logout) = (format!("{prefix}/login"), format!("{prefix}/logout"));
+        if callback == login || callback == logout {
+            return Err(ConfigError::new(
+                "redirect_uri",
+                "its path collides with the login or logout route",
+            ));
+        }
+        Ok(Paths {
+            login,
+            callback,
+            logout,
+            after_logout: self.after_logout.clone(),
+        })
+    }
+}
+
+/// `/auth`, `auth`, `/auth/` → `/auth`; `/` → `` (routes at the root).
+fn normalize_prefix(prefix: &str) -> Result<String, ConfigError> {
+    let trimmed = prefix.trim_matches('/');
+    let valid = trimmed.is_empty()
+        || trimmed.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        });
+    if !valid || trimmed.contains("..") {
+        return Err(ConfigError::new(
+            "route_prefix",
+            "must be a plain path such as `/auth`",
+        ));
+    }
+    Ok(if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    })
+}
+
+/// The session cookie: key, name, `Secure`, lifetime.
+#[derive(Debug)]
+pub(super) struct CookieSettings {
+    pub(super) key: Option<CookieKey>,
+    pub(super) name: String,
+    pub(super) secure: Option<bool>,
+    pub(super) session_lifetime: Duration,
+}
+
+impl CookieSettings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+        if !name_ok {
+            return Err(ConfigError::new(
+                "cookie_name",
+                "use letters, digits, `_` and `-` only",
+            ));
+        }
+        if self.session_lifetime < Duration::from_secs(60) || self.session_lifetime > 3650 * DAY {
+            return Err(ConfigError::new(
+                "session_lifetime",
+                "must be between 60 s and 10 years",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `Secure` cookies (and the `__Host-` prefix) unless set otherwise: on https.
+    pub(super) fn secure_for(&self, redirect_uri: &Url) -> bool {
+        self.secure.unwrap_or(redirect_uri.scheme() == "https")
+    }
+}
+
+/// Logins in progress.
+#[derive(Debug)]
+pub(super) struct FlowSettings {
+    pub(super) login_timeout: Duration,
+    pub(super) max_pending: usize,
+}
+
+impl FlowSettings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.login_timeout < Duration::from_secs(10) {
+            return Err(ConfigError::new("login_timeout", "must be at least 10 s"));
+        }
+        if !(1..=20).contains(&self.max_pending) {
+            return Err(ConfigError::new(
+                "max_pending_logins",
+                "must be between 1 and 20",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Resolving users: the cache, the cap on upstream lookups, the login snapshot.
+#[derive(Debug)]
+pub(super) struct UserSettings {
+    pub(super) cache_ttl: Duration,
+    pub(super) cache_capacity: u64,
+    pub(super) max_concurrent_lookups: usize,
+    pub(super) fetch_on_login: bool,
+}
+
+impl UserSettings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.cache_capacity == 0 || self.cache_ttl.is_zero() || self.cache_ttl > 30 * DAY {
+            return Err(ConfigError::new(
+                "user_cache",
+                "TTL between 1 s and 30 days, capacity greater than zero",
+            ));
+        }
+        if !(1..=10_000).contains(&self.max_concurrent_lookups) {
+            return Err(ConfigError::new(
+                "max_concurrent_lookups",
+                "must be between 1 and 10 000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Refreshing tokens before they expire.
+#[derive(Debug)]
+pub(super) struct RefreshSettings {
+    pub(super) skew: Duration,
+    pub(super) grace: Duration,
+}
+
+impl RefreshSettings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.skew > DAY {
+            return Err(ConfigError::new("refresh_skew", "must be at most one day"));
+        }
+        if self.grace.is_zero() || self.grace > DAY {
+            return Err(ConfigError::new(
+                "refresh_grace",
+                "must be between 1 s and one day",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routes() -> RouteSettings {
+        RouteSettings {
+            prefix: "/auth".into(),
+            after_logout: "/".into(),
+            realm: "app".into(),
+        }
+    }
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn route_paths_come_from_the_prefix_and_the_redirect_uri() {
+        let paths = routes().paths(&url("http://x/auth/callback")).unwrap();
+        assert_eq!(
+            (
+                paths.login.as_str(),
+                paths.callback.as_str(),
+                paths.logout.as_str()
+            ),
+            ("/auth/login", "/auth/callback", "/auth/logout")
+        );
+        for bad in [
+            "http://x/cb/*rest",
+            "http://x/cb/:id",
+            "http://x/auth/login",
+        ] {
+            let err = routes().paths(&url(bad)).unwrap_err();
+            assert_eq!(err.setting(), "redirect_uri", "{bad}");
+        }
+        let mut r = routes();
+        r.after_logout = "https://evil.example".into();
+        assert_eq!(
+            r.paths(&url("http://x/cb")).unwrap_err().setting(),
+            "after_logout"
+        );
+        let mut r = routes();
+        r.realm = "a\"b".into();
+        assert_eq!(r.paths(&url("http://x/cb")).unwrap_err().setting(), "realm");
+        let mut r = routes();
+        r.prefix = "/a b".into();
+        assert_eq!(
+            r.paths(&url("http://x/cb")).unwrap_err().setting(),
+            "route_prefix"
+        );
+    }
+
+    #[test]
+    fn prefixes_normalize() {
+        assert_eq!(normalize_prefix("auth/").unwrap(), "/auth");
+        assert_eq!(normalize_prefix("/").unwrap(), "");
+        assert!(normalize_prefix("/a/../b").is_err());
+    }
+
+    #[test]
+    fn cookie_settings() {
+        let ok = CookieSettings {
+            key: None,
+            name: "s".into(),
+            secure: None,
+            session_lifetime: DAY,
+        };
+        assert!(ok.validate().is_ok());
+        assert!(ok.secure_for(&url("https://x/cb")) && !ok.secure_for(&url("http://x/cb")));
+        let bad_name = CookieSettings {
+            name: "a;b".into(),
+            ..ok
+        };
+        assert_eq!(bad_name.validate().unwrap_err().setting(), "cookie_name");
+        let short = CookieSettings {
+            name: "s".into(),
+            session_lifetime: Duration::from_secs(1),
+            ..bad_name
+        };
+        assert_eq!(short.validate().unwrap_err().setting(), "session_lifetime");
+    }
+
+    #[test]
+    fn flow_user_and_refresh_settings() {
+        let flow = |t, n| FlowSettings {
+            login_timeout: Duration::from_secs(t),
+            max_pending: n,
+        };
+        assert!(flow(600, 5).validate().is_ok());
+        assert_eq!(
+            flow(5, 5).validate().unwrap_err().setting(),
+            "login_timeout"
+        );
+        assert_eq!(
+            flow(600, 0).validate().unwrap_err().setting(),
+            "max_pending_logins"
+        );
+        let users = |ttl, cap, max| UserSettings {
+            cache_ttl: Duration::from_secs(ttl),
+            cache_capacity: cap,
+            max_concurrent_lookups: max,
+            fetch_on_login: true,
+        };
+        assert!(users(300, 10, 64).validate().is_ok());
+        assert_eq!(
+            users(0, 10, 64).validate().unwrap_err().setting(),
+            "user_cache"
+        );
+        assert_eq!(
+            users(300, 0, 64).validate().unwrap_err().setting(),
+            "user_cache"
+        );
+        assert_eq!(
+            users(300, 10, 0).validate().unwrap_err().setting(),
+            "max_concurrent_lookups"
+        );
+        let refresh = |skew, grace| RefreshSettings {
+            skew: Duration::from_secs(skew),
+            grace: Duration::from_secs(grace),
+        };
+        assert!(refresh(60, 60).validate().is_ok());
+        assert_eq!(
+            refresh(2 * 86400, 60).validate().unwrap_err().setting(),
+            "refresh_skew"
+        );
+        assert_eq!(
+            refresh(60, 0).validate().unwrap_err().setting(),
+            "refresh_grace"
+        );
+        assert_eq!(
+            refresh(60, u64::MAX).validate().unwrap_err().setting(),
+            "refresh_grace"
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! `GET /auth/callback`: finish the login this browser started — find its flow, check
+//! state, expiry and issuer, take the provider's answer, exchange the code at once,
+//! start a fresh session — as a short pipeline whose every refusal is a
+//! [`CallbackError`].
+
+mod error;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use http::header::SET_COOKIE;
+use http::{HeaderValue, Request};
+
+use self::error::{CallbackError, Refusal};
+use super::query_params;
+use crate::auth::RequestSession;
+use crate::client::{ErrorCode, TokenSet, UserInfo, sanitize};
+use crate::pages::redirect;
+use crate::provider::Provider;
+use crate::return_to::safe_return_to;
+use crate::secret::AuthorizationCode;
+use crate::session::{LoginFlow, SessionData};
+use crate::state::Shared;
+
+/// The callback's query: at most one value per parameter (RFC 6749 §3.1).
+struct Params(HashMap<String, Vec<String>>);
+
+impl Params {
+    fn one(&self, name: &str) -> Result<Option<&str>, CallbackError> {
+        match self.0.get(name).map(Vec::as_slice) {
+            None | Some([]) => Ok(None),
+            Some([v]) => Ok(Some(v)),
+            Some(_) => Err(CallbackError::DuplicateParams),
+        }
+    }
+}
+
+pub(crate) async fn callback(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    req: Request<axum::body::Body>,
+) -> Response {
+    let (req, _) = req.into_parts();
+    let rs = match RequestSession::of(&req.extensions, &shared) {
+        Ok(rs) => rs,
+        Err(missing) => return missing.into_response(),
+    };
+    let params = Params(query_params(query.as_deref()));
+    let refuse = |error, spent_flow| Refusal::new(error, &shared, &req.headers, spent_flow);
+    let state = match params
+        .one("state")
+        .and_then(|s| s.ok_or(CallbackError::MissingState))
+    {
+        Ok(state) => state,
+        Err(error) => return refuse(error, None).into_response(),
+    };
+    let Some(found) = shared.flows.find(&req.headers, state) else {
+        return refuse(CallbackError::NoFlow, None).into_response();
+    };
+    // From here on the flow cookie is spent, whatever happens: a code works once.
+    match finish(&shared, &params, state, found.flow).await {
+        Ok((session, return_to)) => {
+            rs.handle.set(session);
+            tracing::info!(
+                provider = shared.client.provider().name(),
+                "login completed"
+            );
+            with_cookie(redirect(&return_to), &found.removal)
+        }
+        Err(error) => refuse(error, Some(found.removal)).into_response(),
+    }
+}
+
+/// Every check, then the code exchange; the new session and where to go next.
+async fn finish(
+    shared: &Shared,
+    params: &Params,
+    state: &str,
+    flow: LoginFlow,
+) -> Result<(SessionData, String), CallbackError> {
+    if !flow.state.matches(state) {
+        return Err(CallbackError::StateMismatch);
+    }
+    if shared.flows.expired(&flow, shared.clock.now()) {
+        return Err(CallbackError::Expired);
+    }
+    check_issuer(shared.client.provider(), params.one("iss")?)?;
+    if let Some(error) = params.one("error")? {
+        return Err(CallbackError::Provider {
+            code: ErrorCode::parse(error),
+            description: params
+                .one("error_description")
+                .ok()
+                .flatten()
+                .map(|d| sanitize(d, 200)),
+        });
+    }
+    let code = params.one("code")?.ok_or(CallbackError::MissingCode)?;
+    // The code lives seconds and works once: exchange it now, never retry.
+    let tokens = shared
+        .client
+        .exchange_code(AuthorizationCode::new(code), flow.verifier.as_ref())
+        .await
+        .map_err(CallbackError::Exchange)?;
+    let user = user_snapshot(shared, &tokens).await;
+    let session = SessionData::start(tokens, user, shared.clock.now(), shared.session.ttl_secs);
+    // Redirecting with a session that cannot be stored would only loop back here.
+    if shared.session.seal(&session).is_none() {
+        return Err(CallbackError::SessionTooLarge);
+    }
+    let return_to = safe_return_to(&flow.return_to).unwrap_or("/").to_owned();
+    Ok((session, return_to))
+}
+
+/// RFC 9207: the `iss` of an authorization response must be the issuer this login was
+/// sent to. With an issuer configured it must be there and equal it (§2.4); without
+/// one, a received `iss` must at least be the base of our authorize URL (issuers are the
+/// base of their endpoints), which still refuses another provider's response (mix-up,
+/// RFC 9700 §4.4).
+fn check_issuer(provider: &Provider, received: Option<&str>) -> Result<(), CallbackError> {
+    match (received, provider.issuer()) {
+        (Some(received), _) if !issuer_accepted(provider, received) => {
+            Err(CallbackError::IssuerMismatch)
+        }
+        (None, Some(_)) => Err(CallbackError::MissingIssuer),
+        _ => Ok(()),
+    }
+}
+
+fn issuer_accepted(provider: &Provider, received: &str) -> bool {
+    match provider.issuer() {
+        Some(expected) => expected == received,
+        None => {
+            let authorize = provider.authorize_url().as_str();
+            let base = received.trim_end_matches('/');
+            !base.is_empty()
+                && authorize
+                    .strip_prefix(base)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        }
+    }
+}
+
+/// The user snapshot kept in the session, when configured and the provider answers.
+async fn user_snapshot(shared: &Shared, tokens: &TokenSet) -> Option<UserInfo> {
+    if !shared.fetch_user_on_login {
+        return None;
+    }
+    match shared
+        .users
+        .resolve(tokens.access_token(), tokens.expires_at())
+        .await
+    {
+        Ok(value) => <UserInfo as serde::Deserialize>::deserialize(&*value).ok(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not fetch the user at login; continuing without a snapshot");
+            None
+        }
+    }
+}
+
+pub(super) fn with_cookie(mut res: Response, set_cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::try_from(set_cookie) {
+        res.headers_mut().append(SET_COOKIE, v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::issuer_accepted;
+    use crate::Provider;
+
+    #[test]
+    fn iss_is_checked_against_the_issuer_or_the_authorize_url() {
+        let configured = Provider::custom("x")
+            .authorize_url("https://id.example/auth")
+            .token_url("https://id.example/token")
+            .issuer("https://id.example")
+            .build()
+            .unwrap();
+        assert!(issuer_accepted(&configured, "https://id.example"));
+        assert!(!issuer_accepted(&configured, "https://id.example/"));
+        assert!(!issuer_accepted(&configured, "https://evil.example"));
+
+        let unconfigured = Provider::custom("y")
+            .authorize_url("https://id.example/auth")
+            .token_url("https://id.example/token")
+            .build()
+            .unwrap();
+        assert!(issuer_accepted(&unconfigured, "https://id.example"));
+        assert!(issuer_accepted(&unconfigured, "https://id.example/"));
+        assert!(!issuer_accepted(&unconfigured, "https://id.ex"));
+        assert!(!issuer_accepted(&unconfigured, "https://evil.example"));
+        assert!(!issuer_accepted(&unconfigured, ""));
+    }
+}

@@ -1,0 +1,47 @@
+//! What the layer, the routes, the guards and the extractors of one [`OAuth`] share:
+//! built once by the builder, read-only afterwards. It sits below all of them, so none
+//! of them needs the façade that builds it.
+//!
+//! [`OAuth`]: crate::OAuth
+
+use std::sync::Arc;
+
+use crate::client::OAuthClient;
+use crate::clock::Clock;
+use crate::session::{FlowStore, SessionConfig};
+use crate::users::UserCache;
+
+/// The paths of the auth routes, and where logout goes.
+#[derive(Debug, Clone)]
+pub(crate) struct Paths {
+    pub(crate) login: String,
+    pub(crate) callback: String,
+    pub(crate) logout: String,
+    pub(crate) after_logout: String,
+}
+
+impl Paths {
+    /// The login URL that comes back to `return_to` (a same-site path) afterwards.
+    pub(crate) fn login_to(&self, return_to: &str) -> String {
+        format!(
+            "{}?return_to={}",
+            self.login,
+            url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+        )
+    }
+}
+
+/// Everything one provider's login needs at request time.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) client: OAuthClient,
+    pub(crate) session: Arc<SessionConfig>,
+    pub(crate) flows: FlowStore,
+    pub(crate) users: UserCache,
+    pub(crate) paths: Paths,
+    /// Whether the callback keeps a user snapshot in the session.
+    pub(crate) fetch_user_on_login: bool,
+    /// The `realm` of `WWW-Authenticate` challenges.
+    pub(crate) realm: String,
+    pub(crate) clock: Clock,
+}
