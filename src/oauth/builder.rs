@@ -12,9 +12,8 @@ use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::provider::Provider;
 use crate::secret::ClientSecret;
-use crate::session::{CookieCodec, CookieKey, CookieNames, FlowStore, Refresher, SessionConfig};
+use crate::session::{CookieKey, CookieNames, FlowStore, Refresher, SessionConfig};
 use crate::state::Shared;
-use crate::users::{Lookups, UserCache};
 
 /// Configures an [`OAuth`]; every setting is checked in [`build`](OAuthBuilder::build).
 ///
@@ -198,7 +197,7 @@ impl OAuthBuilder {
     }
 
     /// Checks every setting and builds the [`OAuth`].
-    pub fn build(self) -> Result<OAuth, ConfigError> {
+    pub fn build(mut self) -> Result<OAuth, ConfigError> {
         // Validate: the client checks its URL and credentials, each group itself.
         let client =
             OAuthClient::builder(self.provider, self.client_id, self.client_secret.secret())
@@ -215,26 +214,11 @@ impl OAuthBuilder {
         // Derive: what follows from the settings.
         let secure = self.cookies.secure_for(client.redirect_uri());
         let names = CookieNames::new(&self.cookies.name, secure);
-        let key = self.cookies.key.unwrap_or_else(|| {
-            tracing::warn!(
-                "no cookie key configured: using a random one; sessions will not survive a restart \
-                 (set OAUTH_COOKIE_KEY to 64+ random bytes, base64)"
-            );
-            CookieKey::generate()
-        });
+        let flow_path = self.routes.flow_cookie_path(&paths, secure);
         // Sealed to this client and provider: instances sharing a key cannot read each
         // other's cookies.
         let context = format!("{}|{}", client.client_id(), client.provider().token_url());
-        let codec = CookieCodec::new(key, secure).bound_to(context);
-        // On https flow cookies are `__Host-` (Path=/); on plain http they only need to
-        // reach the login and callback routes.
-        let prefix = paths.login.trim_end_matches("/login");
-        let flow_path =
-            if !secure && !prefix.is_empty() && paths.callback.starts_with(&format!("{prefix}/")) {
-                prefix.to_owned()
-            } else {
-                "/".to_owned()
-            };
+        let codec = self.cookies.codec(secure, context);
 
         // Construct.
         let refresher = Refresher::new(
@@ -243,17 +227,7 @@ impl OAuthBuilder {
             self.refresh.grace,
             self.clock.clone(),
         );
-        let lookups = Lookups {
-            max_concurrent: self.users.max_concurrent_lookups,
-            wait: self.http_timeout,
-        };
-        let users = UserCache::new(
-            client.clone(),
-            self.users.cache_ttl,
-            self.users.cache_capacity,
-            self.clock.clone(),
-            lookups,
-        );
+        let users = self.users.cache(&client, &self.clock, self.http_timeout);
         let session = SessionConfig::new(
             codec.clone(),
             names.session,

@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::client::OAuthClient;
+use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::return_to::safe_return_to;
-use crate::session::CookieKey;
+use crate::session::{CookieCodec, CookieKey};
 use crate::state::Paths;
+use crate::users::{Lookups, UserCache};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
@@ -60,6 +63,20 @@ impl RouteSettings {
             logout,
             after_logout: self.after_logout.clone(),
         })
+    }
+}
+
+impl RouteSettings {
+    /// The flow cookies' path: on https `/` (they are `__Host-`, which requires it); on
+    /// plain http the route prefix, when the callback lives under it, so they only travel
+    /// to the login and callback routes.
+    pub(super) fn flow_cookie_path(&self, paths: &Paths, secure: bool) -> String {
+        let prefix = paths.login.trim_end_matches("/login");
+        if !secure && !prefix.is_empty() && paths.callback.starts_with(&format!("{prefix}/")) {
+            prefix.to_owned()
+        } else {
+            "/".to_owned()
+        }
     }
 }
 
@@ -118,6 +135,19 @@ impl CookieSettings {
         Ok(())
     }
 
+    /// The codec for this app's cookies, with the configured key or, without one, a
+    /// random key (and a warning: sessions then end at every restart).
+    pub(super) fn codec(&mut self, secure: bool, context: String) -> CookieCodec {
+        let key = self.key.take().unwrap_or_else(|| {
+            tracing::warn!(
+                "no cookie key configured: using a random one; sessions will not survive a restart \
+                 (set OAUTH_COOKIE_KEY to 64+ random bytes, base64)"
+            );
+            CookieKey::generate()
+        });
+        CookieCodec::new(key, secure).bound_to(context)
+    }
+
     /// `Secure` cookies (and the `__Host-` prefix) unless set otherwise: on https.
     pub(super) fn secure_for(&self, redirect_uri: &Url) -> bool {
         self.secure.unwrap_or(redirect_uri.scheme() == "https")
@@ -156,6 +186,21 @@ pub(super) struct UserSettings {
 }
 
 impl UserSettings {
+    /// The user cache these settings describe.
+    pub(super) fn cache(&self, client: &OAuthClient, clock: &Clock, wait: Duration) -> UserCache {
+        let lookups = Lookups {
+            max_concurrent: self.max_concurrent_lookups,
+            wait,
+        };
+        UserCache::new(
+            client.clone(),
+            self.cache_ttl,
+            self.cache_capacity,
+            clock.clone(),
+            lookups,
+        )
+    }
+
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         if self.cache_capacity == 0 || self.cache_ttl.is_zero() || self.cache_ttl > 30 * DAY {
             return Err(ConfigError::new(
