@@ -260,7 +260,8 @@ async fn login_route(mock: &MockProvider, provider: Provider) -> (OAuth, Url) {
         .build()
         .unwrap();
     let request = http::Request::get("/auth/login").body(Body::empty());
-    let router = oauth.routes::<()>();
+    // The app applies the OAuth layer, outermost, around the auth routes too.
+    let router = oauth.routes::<()>().layer(oauth.layer());
     let res = router.oneshot(request.unwrap()).await.unwrap();
     assert_eq!(res.status(), http::StatusCode::SEE_OTHER);
     let location = res.headers()[http::header::LOCATION].to_str().unwrap();

@@ -1,15 +1,15 @@
 //! Automatic refresh: tokens renewed before they expire, once per session however many
 //! requests race, safe against rotating refresh tokens, and never a logout for an outage.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum_oauth_login::testing::{MockEndpoint, MockProvider};
-use common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
+
+use crate::harness::*;
+use crate::support::*;
 
 /// A mock that issues rotating refresh tokens and 120 s access tokens.
 async fn refreshing_mock() -> MockProvider {

@@ -1,15 +1,15 @@
 //! Two providers in one app ("Log in with vcita" and "Log in with Apicbase" side by
 //! side): separate routes, cookies and caches, and no callback accepts the other's flow.
 
-mod common;
-
 use axum::Router;
 use axum::routing::get;
 use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{AuthSession, BearerUser, Clock, OAuth};
-use common::*;
 use reqwest::StatusCode;
 use url::Url;
+
+use crate::harness::*;
+use crate::support::*;
 
 struct Two {
     vcita: MockProvider,
