@@ -24,11 +24,6 @@ async fn app() -> TestApp {
     .await
 }
 
-fn advance(app: &TestApp, secs: u64) {
-    app.clock.advance(Duration::from_secs(secs));
-    app.mock.advance_clock(Duration::from_secs(secs));
-}
-
 #[tokio::test]
 async fn the_preset_shape_is_what_the_mock_serves() {
     let app = app().await;

@@ -10,10 +10,6 @@ use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use crate::harness::*;
 use crate::support::*;
 
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
 fn challenge(res: &reqwest::Response) -> String {
     res.headers()
         .get(WWW_AUTHENTICATE)

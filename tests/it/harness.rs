@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::ops::Deref;
+use std::time::Duration;
 
 use axum_oauth_login::testing::MockProvider;
 use axum_oauth_login::{Clock, CookieKey, OAuth, OAuthBuilder};
@@ -216,6 +217,17 @@ impl Browser {
             .filter(|n| n.contains("_flow_"))
             .collect()
     }
+}
+
+/// Moves the app's clock and the mock's clock forward together by `secs`.
+pub fn advance(app: &TestApp, secs: u64) {
+    app.clock.advance(Duration::from_secs(secs));
+    app.mock.advance_clock(Duration::from_secs(secs));
+}
+
+/// An `Authorization` header value for `token`.
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
 }
 
 /// Every `Set-Cookie` header of a response.

@@ -33,10 +33,6 @@ async fn app() -> TestApp {
     app_with(start_mock().await).await
 }
 
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
 #[tokio::test]
 async fn active_token_resolves_to_the_user() {
     let app = app().await;

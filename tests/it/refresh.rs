@@ -30,11 +30,6 @@ async fn app() -> TestApp {
 }
 
 /// Moves the app's clock and the provider's clock together.
-fn advance(app: &TestApp, secs: u64) {
-    app.clock.advance(Duration::from_secs(secs));
-    app.mock.advance_clock(Duration::from_secs(secs));
-}
-
 async fn tokens(browser: &Browser) -> (StatusCode, Value) {
     let res = browser.get("/tokens").await;
     let status = res.status();
