@@ -35,7 +35,7 @@ pub fn with_oauth_layer(oauth: &OAuth, routes: Router) -> Router {
 }
 
 /// `/`: a login link, or a greeting with the name from the session's login snapshot.
-pub async fn home(session: Option<AuthSession>) -> Markup {
+async fn home(session: Option<AuthSession>) -> Markup {
     match session {
         Some(session) => pages::home(session.user().map_or("there", UserInfo::display_name)),
         None => pages::welcome(),
@@ -43,14 +43,14 @@ pub async fn home(session: Option<AuthSession>) -> Markup {
 }
 
 /// `/me` (login required): the session as it was at login: who, with which provider,
-/// and when. Read from the session cookie; no call to the provider.
-pub async fn me(session: AuthSession) -> Markup {
+/// and when. Read from the session; the provider is not asked who the user is.
+async fn me(session: AuthSession) -> Markup {
     pages::me(session.user(), session.provider(), session.logged_in_at())
 }
 
 /// `/api/me`: the caller as the provider describes them now, as JSON. The caller is the
 /// session's token or an `Authorization: Bearer` header, resolved through the provider
-/// (and cached for a while).
+/// (and cached for a while). Public only because the tests serve it on a route of theirs.
 pub async fn api_me(user: BearerUser) -> Json<UserInfo> {
     Json(user.into_info())
 }
@@ -79,17 +79,23 @@ mod pages {
     }
 
     pub fn me(user: Option<&UserInfo>, provider: &str, logged_in_at: u64) -> Markup {
-        let field = |value: Option<&String>| value.map_or("-", String::as_str).to_owned();
+        let name = user.map_or("-", UserInfo::display_name);
+        let email = user.and_then(|u| u.email.as_deref()).unwrap_or("-");
+        let role = user.and_then(|u| u.role.as_deref()).unwrap_or("-");
         layout(html! {
             h1 #title { "My login" }
+            p { "What the provider said about you when you logged in, kept in your session." }
             dl {
-                dt { "Name" } dd #name { (user.map_or("-", UserInfo::display_name)) }
-                dt { "Email" } dd #email { (field(user.and_then(|u| u.email.as_ref()))) }
-                dt { "Role" } dd #role { (field(user.and_then(|u| u.role.as_ref()))) }
+                dt { "Name" } dd #name { (name) }
+                dt { "Email" } dd #email { (email) }
+                dt { "Role" } dd #role { (role) }
                 dt { "Provider" } dd #provider { (provider) }
                 dt { "Logged in at" } dd #logged-in-at { (logged_in_at) " (unix time)" }
             }
-            p { a #home href="/" { "Home" } " · " a #api-me href="/api/me" { "API view (JSON)" } }
+            p {
+                a #home href="/" { "Home" } " · "
+                a #api-me href="/api/me" { "API view (JSON): asks the provider now" }
+            }
             (logout())
         })
     }
