@@ -10,12 +10,13 @@
 //! bash .ci/browser.sh && cargo test --all-features --test browser
 //! ```
 
-#[path = "../examples/vcita_login/app.rs"]
-mod app;
-#[path = "browser/support.rs"]
+#[path = "support/mod.rs"]
 mod support;
 
-use support::{Browser, run};
+#[path = "browser/harness.rs"]
+mod harness;
+
+use harness::{Browser, run};
 
 /// From the home page to the mock's consent page: click "Log in with vcita", log in
 /// with the demo user.
@@ -55,14 +56,21 @@ async fn login_allow_reload_me_logout() {
         b.client.refresh().await.expect("reload");
         assert_eq!(b.text("#greeting").await, "Hello, Demo Salon");
 
-        // The protected JSON page.
-        b.goto("/me").await;
+        // The protected page: the session's login snapshot.
+        b.click("#me").await;
+        assert_eq!(b.text("#name").await, "Demo Salon");
+        assert_eq!(b.text("#email").await, "owner@example.com");
+        assert_eq!(b.text("#provider").await, b.mock.provider().name());
+        assert_eq!(b.current_url().await.as_str(), b.url("/me"));
+
+        // The API view: the user as JSON, resolved through the provider.
+        b.click("#api-me").await;
         let body = b.text("pre").await;
-        let me: serde_json::Value =
-            serde_json::from_str(&body).unwrap_or_else(|e| panic!("/me is not JSON ({e}): {body}"));
+        let me: serde_json::Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("/api/me is not JSON ({e}): {body}"));
         assert_eq!(me["business_name"], "Demo Salon", "{me}");
         assert_eq!(me["email"], "owner@example.com", "{me}");
-        assert_eq!(b.current_url().await.as_str(), b.url("/me"));
+        assert_eq!(b.current_url().await.as_str(), b.url("/api/me"));
 
         // Log out: back home, logged out.
         b.goto("/").await;

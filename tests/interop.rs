@@ -8,21 +8,23 @@
 //! its own app on `127.0.0.1:0`; the login goes through oidc-provider's real
 //! devInteractions login and consent pages.
 
+#[path = "support/mod.rs"]
+mod support;
 #[macro_use]
-mod interop_support;
+#[path = "interop/harness.rs"]
+mod harness;
 
 use std::time::Duration;
 
 use axum_oauth_login::{AccessToken, AuthorizationCode, CsrfState, PkceVerifier, RefreshToken};
 use axum_oauth_login::{ClientAuth, OAuthError, UserInfo};
 use axum_oauth_login::{ErrorCode, Introspection, OAuthClient, TokenRef};
-use interop_support::{
-    BASIC_CLIENT, Browser, EMAIL, InteropApp, LOGIN, OidcProvider, POST_CLIENT, body, bounded,
-    json, query_param, with_param, without_param,
-};
+use harness::{BASIC_CLIENT, EMAIL, InteropApp, LOGIN, OidcProvider, POST_CLIENT, walk_provider};
 use reqwest::StatusCode;
+use support::{Http, body, bounded, element_text, json, query_param, with_param, without_param};
 
-/// Login (code + PKCE S256) with the given client, then `/me` through `BearerUser`.
+/// Login (code + PKCE S256) with the given client, then `/me` (the session's login
+/// snapshot) and `/api/me` (through `BearerUser`).
 async fn login_and_userinfo(client: (&'static str, &'static str, ClientAuth)) {
     let app = InteropApp::start(client).await;
 
@@ -37,10 +39,7 @@ async fn login_and_userinfo(client: (&'static str, &'static str, ClientAuth)) {
         Some(client.0)
     );
 
-    let callback = app
-        .browser
-        .walk_provider(&authorize, &app.redirect_uri)
-        .await;
+    let callback = walk_provider(&app.http, &authorize, &app.redirect_uri).await;
     assert!(query_param(&callback, "code").is_some(), "{callback}");
     assert_eq!(
         query_param(&callback, "state"),
@@ -72,6 +71,19 @@ async fn login_and_userinfo(client: (&'static str, &'static str, ClientAuth)) {
     );
 
     let res = app.get("/me").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = body(res).await;
+    assert_eq!(
+        element_text(&page, "email").as_deref(),
+        Some(EMAIL),
+        "{page}"
+    );
+    assert_eq!(
+        element_text(&page, "provider").as_deref(),
+        Some("oidc-provider"),
+        "{page}"
+    );
+    let res = app.get("/api/me").await;
     assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
     let me = json(res).await;
     assert_eq!(me["sub"], LOGIN, "{me}");
@@ -251,6 +263,8 @@ async fn an_expired_session_is_refreshed_transparently() {
     app.clock.advance(Duration::from_secs(2 * 3600));
     let res = app.get("/me").await;
     assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
+    let res = app.get("/api/me").await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
     assert_eq!(json(res).await["sub"], LOGIN);
     assert_eq!(
         app.provider.token_requests().await,
@@ -324,11 +338,11 @@ async fn introspection_then_logout_revokes() {
     }
     // The provider refuses the old token, and the app's user cache forgot it.
     let res = app
-        .browser
+        .http
         .send(
-            app.browser
+            app.http
                 .client
-                .get(app.url("/me"))
+                .get(app.url("/api/me"))
                 .bearer_auth(access.secret()),
         )
         .await;
@@ -348,9 +362,7 @@ async fn a_replayed_code_is_invalid_grant() {
     let state = CsrfState::random();
     let verifier = PkceVerifier::random();
     let authorize = client.authorize_url(&state, Some(&verifier));
-    let callback = Browser::new()
-        .walk_provider(&authorize, &redirect_uri)
-        .await;
+    let callback = walk_provider(&Http::new(), &authorize, &redirect_uri).await;
     assert!(state.matches(&query_param(&callback, "state").unwrap()));
     let code = query_param(&callback, "code").expect("a code");
 
@@ -398,9 +410,7 @@ async fn a_wrong_pkce_verifier_is_invalid_grant() {
         .expect("client builds");
     let verifier = PkceVerifier::random();
     let authorize = client.authorize_url(&CsrfState::random(), Some(&verifier));
-    let callback = Browser::new()
-        .walk_provider(&authorize, &redirect_uri)
-        .await;
+    let callback = walk_provider(&Http::new(), &authorize, &redirect_uri).await;
     let code = query_param(&callback, "code").expect("a code");
     let wrong = bounded(
         "exchange",

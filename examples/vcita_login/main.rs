@@ -5,25 +5,31 @@
 //! ```
 //!
 //! Without `OAUTH_CLIENT_ID` in the environment it starts the embedded MockProvider (a
-//! vcita-shaped authorization server on loopback) and prints the demo credentials. With
+//! vcita-shaped authorization server on loopback) and prints the demo credentials;
+//! `OAUTH_PROVIDER=apicbase` makes the mock Apicbase-shaped instead. With
 //! `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` and `OAUTH_REDIRECT_URI` set it logs in with
 //! real vcita (or `OAUTH_PROVIDER=apicbase|custom`); see the README.
-//! `OAUTH_PROVIDER=apicbase` without credentials runs against an Apicbase-shaped mock.
 //!
-//! Routes: `/` (login button or greeting), `/me` (login required; the user as JSON),
-//! `/api/me` (Bearer header or session), `/health`, and the auth routes. The router is in
-//! `app.rs`, which `tests/browser.rs` shares.
+//! Routes (in `app.rs`):
+//! * `/`: a login link, or a greeting;
+//! * `/me`: login required; a page showing the session's login snapshot;
+//! * `/api/me`: JSON of the user, resolved through the provider, for a session cookie or
+//!   an `Authorization: Bearer` token;
+//! * `/auth/login`, `/auth/callback`, `/auth/logout`: the crate's routes;
+//! * `/health`: outside the OAuth layer.
 
+use std::error::Error;
 use std::net::SocketAddr;
 
 use axum_oauth_login::testing::MockProvider;
 use axum_oauth_login::{OAuth, OAuthConfig};
+use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 mod app;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
@@ -35,49 +41,52 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(p) => p.parse().map_err(|_| "PORT must be a port number")?,
         Err(_) => 3000,
     };
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let addr = listener.local_addr()?;
 
-    // Keep the mock alive as long as the app runs.
-    let (oauth, _mock) = if std::env::var_os("OAUTH_CLIENT_ID").is_some() {
-        let config = OAuthConfig::from_env()?;
-        tracing::info!(
-            provider = config.provider.name(),
-            "using the configured provider"
-        );
-        (config.into_builder().build()?, None)
-    } else {
-        // No credentials: an embedded mock, shaped like vcita, or like Apicbase with
-        // OAUTH_PROVIDER=apicbase (form bodies, rotating refresh tokens, introspection).
-        let apicbase =
-            std::env::var("OAUTH_PROVIDER").is_ok_and(|p| p.eq_ignore_ascii_case("apicbase"));
-        let (mock, shape) = if apicbase {
-            (MockProvider::apicbase().start().await?, "Apicbase")
-        } else {
-            (MockProvider::start().await?, "vcita")
-        };
-        let oauth = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-            .redirect_uri(format!("http://{addr}/auth/callback"))
-            .build()?;
-        println!(
-            "No OAUTH_CLIENT_ID set: using the embedded mock {shape} provider at {}",
-            mock.base_url()
-        );
-        println!(
-            "Demo login: {} / {}",
-            mock.user().email,
-            mock.user().password
-        );
-        (oauth, Some(mock))
-    };
+    // `_mock` keeps the embedded provider (if any) running as long as the app.
+    let (oauth, _mock) = oauth_setup(addr).await?;
 
-    let app = app::app(&oauth);
     println!("Open http://{addr}/");
-    axum::serve(listener, app)
+    axum::serve(listener, app::app(&oauth))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
     Ok(())
+}
+
+/// The real provider from `OAUTH_*` variables when `OAUTH_CLIENT_ID` is set; otherwise an
+/// embedded mock provider, returned too so that it lives as long as the app.
+async fn oauth_setup(addr: SocketAddr) -> Result<(OAuth, Option<MockProvider>), Box<dyn Error>> {
+    if std::env::var_os("OAUTH_CLIENT_ID").is_some() {
+        let config = OAuthConfig::from_env()?;
+        tracing::info!(
+            provider = config.provider.name(),
+            "using the configured provider"
+        );
+        return Ok((config.into_builder().build()?, None));
+    }
+
+    let apicbase =
+        std::env::var("OAUTH_PROVIDER").is_ok_and(|p| p.eq_ignore_ascii_case("apicbase"));
+    let mock = if apicbase {
+        MockProvider::apicbase().start().await?
+    } else {
+        MockProvider::start().await?
+    };
+    let oauth = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
+        .redirect_uri(format!("http://{addr}/auth/callback"))
+        .build()?;
+    println!(
+        "No OAUTH_CLIENT_ID set: using the embedded mock provider `{}` at {}",
+        mock.provider().name(),
+        mock.base_url()
+    );
+    println!(
+        "Demo login: {} / {}",
+        mock.user().email,
+        mock.user().password
+    );
+    Ok((oauth, Some(mock)))
 }

@@ -1,10 +1,10 @@
 //! Logout: local state always goes; tokens are revoked (RFC 7009) where the provider can.
 
-mod common;
-
 use axum_oauth_login::testing::{MockEndpoint, MockProvider};
-use common::*;
 use reqwest::StatusCode;
+
+use crate::harness::*;
+use crate::support::*;
 
 async fn logged_out(app: &TestApp) {
     let res = app.post("/auth/logout").await;

@@ -1,21 +1,21 @@
 //! Two providers in one app ("Log in with vcita" and "Log in with Apicbase" side by
 //! side): separate routes, cookies and caches, and no callback accepts the other's flow.
 
-mod common;
-
 use axum::Router;
 use axum::routing::get;
 use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{AuthSession, BearerUser, Clock, OAuth};
-use common::*;
 use reqwest::StatusCode;
 use url::Url;
+
+use crate::harness::*;
+use crate::support::*;
 
 struct Two {
     vcita: MockProvider,
     other: MockProvider,
     browser: Browser,
-    _server: tokio::task::JoinHandle<()>,
+    _server: Server,
 }
 
 fn build(mock: &MockProvider, port: u16, name: &str) -> OAuth {
@@ -50,9 +50,7 @@ async fn spawn() -> Two {
         .merge(other.routes())
         .layer(vcita.layer())
         .layer(other.layer());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("serve");
-    });
+    let server = Server::start(listener, app);
     let base = format!("http://127.0.0.1:{port}");
     let browser = Browser::new(&base, &vcita_mock);
     Two {

@@ -1,13 +1,13 @@
 //! `OAuthConfig::from_vars`: every error names its variable (and never a secret), and a
 //! configuration read from variables logs in end-to-end against the mock.
 
-mod common;
-
 use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{ClientAuth, Clock, OAuthConfig};
 use base64::Engine as _;
-use common::*;
 use reqwest::StatusCode;
+
+use crate::harness::*;
+use crate::support::*;
 
 const SECRET: &str = "very-secret-value-123";
 
@@ -150,6 +150,11 @@ async fn config_from_vars_logs_in_end_to_end() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/me");
     let res = app.get("/me").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = body(res).await;
+    assert_eq!(element_text(&page, "name").as_deref(), Some("Demo Salon"));
+    assert_eq!(element_text(&page, "provider").as_deref(), Some("custom"));
+    let res = app.get("/api/me").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(json(res).await["business_name"], "Demo Salon");
 

@@ -1,6 +1,7 @@
 //! Harness for the browser end-to-end suite: finds Chromium and chromedriver (or skips,
 //! or fails under CI), runs chromedriver as a child process, serves the `vcita_login`
-//! example's app with a `MockProvider` on loopback, drives headless Chromium through
+//! example's app (`support::example::app`, as `cargo run --example vcita_login` does)
+//! with a `MockProvider` on loopback, drives headless Chromium through
 //! WebDriver (fantoccini), and leaves a screenshot and the page source in
 //! `target/browser-failures/` when a test body fails.
 
@@ -19,10 +20,9 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;
 use serde_json::json;
-use tokio::task::JoinHandle;
 use url::Url;
 
-use super::app;
+use crate::support::{Server, bind, example};
 
 /// Longest wait for one element, page or URL to show up.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -220,11 +220,11 @@ impl Drop for ChromeDriver {
 }
 
 /// The `vcita_login` example's app (`examples/vcita_login/app.rs`) with its embedded
-/// mock provider, both on `127.0.0.1`, port 0 — wired as the example's `main` does.
+/// mock provider, both on `127.0.0.1`, port 0, wired as the example's `main` does.
 struct App {
     base: String,
     mock: MockProvider,
-    server: JoinHandle<()>,
+    _server: Server,
 }
 
 impl App {
@@ -232,29 +232,17 @@ impl App {
         let mock = MockProvider::start()
             .await
             .expect("the mock provider starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the app");
-        let addr = listener.local_addr().expect("local addr");
+        let (listener, port) = bind().await;
+        let base = format!("http://127.0.0.1:{port}");
         let oauth = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-            .redirect_uri(format!("http://{addr}/auth/callback"))
+            .redirect_uri(format!("{base}/auth/callback"))
             .build()
             .expect("OAuth builds");
-        let router = app::app(&oauth);
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("the app serves");
-        });
         App {
-            base: format!("http://{addr}"),
+            base,
             mock,
-            server,
+            _server: Server::start(listener, example::app(&oauth)),
         }
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.server.abort();
     }
 }
 

@@ -1,15 +1,15 @@
 //! The callback refuses anything it cannot match to a login started in this browser —
 //! before any token request — and explains provider errors without leaking secrets.
 
-mod common;
-
 use std::time::Duration;
 
 use axum_oauth_login::testing::MockEndpoint;
-use common::*;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY};
 use url::Url;
+
+use crate::harness::*;
+use crate::support::*;
 
 /// A started and approved login: the callback URL, not yet visited.
 async fn approved(app: &TestApp) -> Url {

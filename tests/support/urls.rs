@@ -1,4 +1,4 @@
-//! URL helpers shared by the test harnesses (`common`, `interop_support`).
+//! URL helpers.
 
 use url::Url;
 
@@ -34,4 +34,17 @@ fn rewrite_query(url: &Url, mut f: impl FnMut(&str, &str) -> Option<String>) -> 
     let mut out = url.clone();
     out.query_pairs_mut().clear().extend_pairs(pairs);
     out
+}
+
+/// Percent-encodes a query value.
+pub fn enc(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// `/path?query` of `url`.
+pub fn path_and_query(url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
 }

@@ -1,18 +1,14 @@
 //! `BearerUser` and `RequireLogin` with `Authorization: Bearer`: RFC 6750 answers, the
 //! single-flight user cache, provider outages (503, never 401) and refused session tokens.
 
-mod common;
-
 use std::time::Duration;
 
 use axum_oauth_login::testing::MockEndpoint;
-use common::*;
 use reqwest::StatusCode;
 use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
+use crate::harness::*;
+use crate::support::*;
 
 fn challenge(res: &reqwest::Response) -> String {
     res.headers()
@@ -274,8 +270,10 @@ async fn optional_bearer_user() {
 async fn require_login_accepts_bearer_headers() {
     let app = TestApp::spawn().await;
     let token = app.mock.issue_token();
+    // `/api/me-required`: the example's `/api/me` handler (`BearerUser`) behind
+    // `require_login` (the example's `/me` page needs a session, not just a token).
     let res = app
-        .get_with("/me", &[("authorization", &bearer(&token))])
+        .get_with("/api/me-required", &[("authorization", &bearer(&token))])
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(json(res).await["business_name"], "Demo Salon");
@@ -315,7 +313,7 @@ async fn other_authorization_schemes_are_not_api_calls() {
     let before = app.mock.hits(MockEndpoint::Userinfo);
     app.mock.fail_next(MockEndpoint::Userinfo, 5, 503);
     let res = app.get_with("/me", &basic).await;
-    // /me's handler resolves the user itself (cached since login): no upstream call.
+    // /me shows the session's login snapshot: no upstream call.
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.mock.hits(MockEndpoint::Userinfo), before);
 }

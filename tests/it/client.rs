@@ -21,9 +21,10 @@ use axum_oauth_login::{Endpoint, ErrorCode, Introspection, OAuthClientBuilder, T
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 use url::Url;
+
+use crate::support::{Server, bind};
 
 /// The client's default cap on a provider response body (1 MiB, as documented).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -128,12 +129,11 @@ fn unix_now() -> u64 {
     now.unwrap().as_secs()
 }
 
-/// Serves `app` on a fresh loopback port.
-async fn serve(app: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
+/// Serves `app` on a fresh loopback port, until the returned [`Server`] drops.
+async fn serve(app: Router) -> (SocketAddr, Server) {
+    let (listener, port) = bind().await;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    (addr, Server::start(listener, app))
 }
 
 fn token_url_at(mock: &MockProvider, url: String) -> Provider {
@@ -260,6 +260,7 @@ async fn login_route(mock: &MockProvider, provider: Provider) -> (OAuth, Url) {
         .build()
         .unwrap();
     let request = http::Request::get("/auth/login").body(Body::empty());
+    // The app applies the OAuth layer, outermost, around the auth routes too.
     let router = oauth.routes::<()>().layer(oauth.layer());
     let res = router.oneshot(request.unwrap()).await.unwrap();
     assert_eq!(res.status(), http::StatusCode::SEE_OTHER);
@@ -369,7 +370,7 @@ async fn chunked_bodies_over_the_cap_are_refused() {
         let chunks: Vec<_> = body.chunks(256).map(ok).collect();
         std::future::ready(Body::from_stream(futures_util::stream::iter(chunks)))
     };
-    let addr = serve(Router::new().fallback(stream)).await;
+    let (addr, _server) = serve(Router::new().fallback(stream)).await;
     let mock = MockProvider::start().await.unwrap();
     let p = token_url_at(&mock, format!("http://{addr}/oauth/token"));
     let big = builder(&mock, p.clone()).max_body_bytes(4096).build();
@@ -422,7 +423,7 @@ async fn redirects_are_not_followed() {
             let status = http::StatusCode::from_u16(code).unwrap();
             std::future::ready((status, [(http::header::LOCATION, "/followed")]))
         };
-        let addr = serve(Router::new().fallback(redirect)).await;
+        let (addr, _server) = serve(Router::new().fallback(redirect)).await;
         let c = client(&mock, token_url_at(&mock, format!("http://{addr}/t")));
         err!(dummy(&c).await => OAuthError::Malformed { status, .. } if *status == code);
         assert_eq!(hits.load(Ordering::SeqCst), 1, "{code} was followed");

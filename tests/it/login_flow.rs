@@ -1,15 +1,15 @@
 //! The whole login flow through the app: protected page → login → provider → callback →
 //! session → logout; session rotation; concurrent logins; the pending-login cap.
 
-mod common;
-
 use std::time::Duration;
 
 use axum_oauth_login::testing::MockEndpoint;
-use common::*;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, REFERRER_POLICY};
 use url::Url;
+
+use crate::harness::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn protected_page_login_logout_round_trip() {
@@ -73,15 +73,42 @@ async fn protected_page_login_logout_round_trip() {
     assert!(app.session_cookie().is_some());
     assert!(app.flow_cookies().is_empty(), "the flow cookie is spent");
 
-    // Logged in: the protected page and the home page know the user.
+    // Logged in: the protected page (the login snapshot), the API and the home page know
+    // the user.
     let res = app.get("/me").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = body(res).await;
+    assert_eq!(element_text(&page, "name").as_deref(), Some("Demo Salon"));
+    assert_eq!(
+        element_text(&page, "email").as_deref(),
+        Some("owner@example.com")
+    );
+    assert_eq!(
+        element_text(&page, "provider").as_deref(),
+        Some(app.mock.provider().name())
+    );
+    let logged_in_at = element_text(&page, "logged-in-at").expect("a login time");
+    assert!(
+        logged_in_at.starts_with(&app.clock.now().to_string()),
+        "{logged_in_at}"
+    );
+    let res = app.get("/api/me").await;
     assert_eq!(res.status(), StatusCode::OK);
     let me = json(res).await;
     assert_eq!(me["business_name"], "Demo Salon");
     assert_eq!(me["email"], "owner@example.com");
     let res = app.get("/").await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(body(res).await, "Hello, Demo Salon");
+    let home = body(res).await;
+    assert_eq!(
+        element_text(&home, "greeting").as_deref(),
+        Some("Hello, Demo Salon")
+    );
+    assert_eq!(
+        Form::parse(&home).map(|f| f.action).as_deref(),
+        Some("/auth/logout"),
+        "the logout button posts to the logout route"
+    );
 
     // Logout ends the session.
     let res = app.post("/auth/logout").await;
@@ -93,7 +120,12 @@ async fn protected_page_login_logout_round_trip() {
     let res = app.get("/me").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/auth/login?return_to=%2Fme");
-    assert_eq!(body(app.get("/").await).await, "Welcome");
+    let home = body(app.get("/").await).await;
+    assert_eq!(element_text(&home, "greeting"), None, "{home}");
+    assert_eq!(
+        element_text(&home, "login").as_deref(),
+        Some("Log in with vcita")
+    );
     assert_eq!(app.mock.hits(MockEndpoint::Token), 1);
 }
 

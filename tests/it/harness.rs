@@ -1,95 +1,23 @@
-//! Shared harness: a `MockProvider`, an axum app wired like `examples/vcita_login/app.rs`
-//! on `127.0.0.1:0`, and a cookie-keeping, non-redirecting HTTP client ("browser").
-#![allow(dead_code)]
+//! The integration suite's harness: a `MockProvider`, the example's app with the
+//! test-only routes ([`test_app`]) on `127.0.0.1:0`, and a [`Browser`] (the shared
+//! cookie-keeping, non-redirecting [`Http`] client, pointed at the app) that logs in
+//! through the mock.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::ops::Deref;
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use axum_oauth_login::testing::MockProvider;
-use axum_oauth_login::{AuthSession, BearerUser, Clock, CookieKey, OAuth, OAuthBuilder, UserInfo};
-use reqwest::cookie::CookieStore as _;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use axum_oauth_login::{Clock, CookieKey, OAuth, OAuthBuilder};
+use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use url::Url;
 
-mod urls;
-#[allow(unused_imports)] // not every test file uses every helper
-pub use urls::*;
-
-/// Upper bound for any single step of a test (HTTP request, mock walk).
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::support::{Http, Server, bind, bounded, enc, location, path_and_query, test_app};
 
 /// The default (http) session cookie name.
 pub const SESSION_COOKIE: &str = "oauth_session";
-
-/// Awaits `fut`, failing the test if it takes longer than [`STEP_TIMEOUT`].
-pub async fn bounded<F: Future>(what: &str, fut: F) -> F::Output {
-    tokio::time::timeout(STEP_TIMEOUT, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what} took longer than {STEP_TIMEOUT:?}"))
-}
-
-/// The example's router: `/`, `/me` (login required), `/api/me`, `/api/maybe`, the auth
-/// routes, the layer, and `/health` outside the layer.
-pub fn app_router(oauth: &OAuth) -> Router {
-    Router::new()
-        .route("/", get(home))
-        .route("/me", get(me).route_layer(oauth.require_login()))
-        .route("/api/me", get(me))
-        .route("/api/maybe", get(maybe))
-        .route("/tokens", get(tokens))
-        .merge(oauth.routes())
-        .layer(oauth.layer())
-        .route("/health", get(|| async { "ok" }))
-}
-
-async fn home(session: Option<AuthSession>) -> impl IntoResponse {
-    match session {
-        Some(s) => format!(
-            "Hello, {}",
-            s.user().map_or("there", UserInfo::display_name)
-        ),
-        None => "Welcome".to_owned(),
-    }
-}
-
-async fn me(user: BearerUser) -> Json<UserInfo> {
-    Json(user.into_info())
-}
-
-/// The session's tokens as JSON — a test-only window into what the handler sees.
-async fn tokens(session: AuthSession) -> Json<serde_json::Value> {
-    let t = session.tokens();
-    Json(serde_json::json!({
-        "access_token": t.access_token().secret(),
-        "refresh_token": t.refresh_token().map(|r| r.secret().to_owned()),
-        "expires_at": t.expires_at(),
-        "scope": t.scope(),
-        "id_token": t.id_token().map(|i| i.secret().to_owned()),
-    }))
-}
-
-async fn maybe(user: Option<BearerUser>) -> String {
-    match user {
-        Some(u) => format!("user {}", u.info().display_name()),
-        None => "anonymous".to_owned(),
-    }
-}
-
-/// Binds `127.0.0.1:0`; returns the listener and its port.
-pub async fn bind() -> (TcpListener, u16) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("local addr").port();
-    (listener, port)
-}
 
 pub async fn start_mock() -> MockProvider {
     bounded("starting the mock", MockProvider::start())
@@ -106,13 +34,7 @@ pub struct TestApp {
     /// The manual clock the app was built with (unless the configure closure replaced it).
     pub clock: Clock,
     pub browser: Browser,
-    server: JoinHandle<()>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    _server: Server,
 }
 
 impl Deref for TestApp {
@@ -152,10 +74,7 @@ impl TestApp {
     /// Serves an already built `OAuth` on `listener`.
     pub fn serve(mock: MockProvider, listener: TcpListener, oauth: OAuth, clock: Clock) -> TestApp {
         let addr = listener.local_addr().expect("local addr");
-        let router = app_router(&oauth);
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("server runs");
-        });
+        let server = Server::start(listener, test_app(&oauth));
         let base = format!("http://{addr}");
         let browser = Browser::new(&base, &mock);
         TestApp {
@@ -165,7 +84,7 @@ impl TestApp {
             base,
             clock,
             browser,
-            server,
+            _server: server,
         }
     }
 
@@ -175,37 +94,25 @@ impl TestApp {
     }
 }
 
-/// An HTTP client with its own cookie jar that never follows redirects.
+/// The shared [`Http`] client (its own cookie jar, no redirects followed) pointed at
+/// one app, logging in through its mock provider.
 pub struct Browser {
-    pub client: reqwest::Client,
-    pub jar: Arc<reqwest::cookie::Jar>,
+    pub http: Http,
     pub base: String,
     pub mock: MockProvider,
 }
 
+impl Deref for Browser {
+    type Target = Http;
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
 impl Browser {
     pub fn new(base: &str, mock: &MockProvider) -> Browser {
-        let jar = Arc::new(reqwest::cookie::Jar::default());
-        // A browser's navigation headers: the crate tells navigations (login redirects,
-        // HTML pages) from API calls (401, JSON) by them. Requests that set `accept`
-        // themselves replace this default.
-        let mut navigation = HeaderMap::new();
-        navigation.insert(
-            reqwest::header::ACCEPT,
-            reqwest::header::HeaderValue::from_static(
-                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-            ),
-        );
-        let client = reqwest::Client::builder()
-            .default_headers(navigation)
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(STEP_TIMEOUT)
-            .build()
-            .expect("client builds");
         Browser {
-            client,
-            jar,
+            http: Http::new(),
             base: base.to_owned(),
             mock: mock.clone(),
         }
@@ -213,12 +120,6 @@ impl Browser {
 
     pub fn url(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.base)
-    }
-
-    pub async fn send(&self, req: reqwest::RequestBuilder) -> Response {
-        bounded("an HTTP request", req.send())
-            .await
-            .expect("request succeeds")
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -295,19 +196,7 @@ impl Browser {
 
     /// Every cookie the jar would send to the callback path (`/` and `/auth` cookies).
     pub fn cookies(&self) -> Vec<(String, String)> {
-        let url = Url::parse(&self.url("/auth/callback")).expect("url");
-        let Some(header) = self.jar.cookies(&url) else {
-            return Vec::new();
-        };
-        header
-            .to_str()
-            .expect("ascii cookies")
-            .split(';')
-            .filter_map(|pair| {
-                let (n, v) = pair.trim().split_once('=')?;
-                Some((n.to_owned(), v.to_owned()))
-            })
-            .collect()
+        self.cookies_for(&self.url("/auth/callback"))
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
@@ -330,26 +219,15 @@ impl Browser {
     }
 }
 
-/// Percent-encodes a query value.
-pub fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+/// Moves the app's clock and the mock's clock forward together by `secs`.
+pub fn advance(app: &TestApp, secs: u64) {
+    app.clock.advance(Duration::from_secs(secs));
+    app.mock.advance_clock(Duration::from_secs(secs));
 }
 
-pub fn path_and_query(url: &Url) -> String {
-    match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
-    }
-}
-
-/// The `Location` header (panics when missing).
-pub fn location(res: &Response) -> String {
-    res.headers()
-        .get(LOCATION)
-        .expect("a Location header")
-        .to_str()
-        .expect("ascii Location")
-        .to_owned()
+/// An `Authorization` header value for `token`.
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
 }
 
 /// Every `Set-Cookie` header of a response.
@@ -380,16 +258,4 @@ pub fn has_attr(set_cookie: &str, attr: &str) -> bool {
         .split(';')
         .skip(1)
         .any(|a| a.trim().eq_ignore_ascii_case(attr))
-}
-
-pub async fn body(res: Response) -> String {
-    bounded("reading a body", res.text())
-        .await
-        .expect("body reads")
-}
-
-pub async fn json(res: Response) -> serde_json::Value {
-    bounded("reading a JSON body", res.json())
-        .await
-        .expect("JSON body")
 }

@@ -2,10 +2,10 @@
 //! page; fetch(), XHR and curl get 401 with `WWW-Authenticate`; htmx gets 401 plus
 //! `HX-Redirect`; a POST is never redirected.
 
-mod common;
-
-use common::*;
 use reqwest::StatusCode;
+
+use crate::harness::*;
+use crate::support::*;
 
 /// A request from a client with no navigation defaults (like curl or fetch).
 async fn plain(

@@ -1,15 +1,15 @@
 //! Automatic refresh: tokens renewed before they expire, once per session however many
 //! requests race, safe against rotating refresh tokens, and never a logout for an outage.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum_oauth_login::testing::{MockEndpoint, MockProvider};
-use common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
+
+use crate::harness::*;
+use crate::support::*;
 
 /// A mock that issues rotating refresh tokens and 120 s access tokens.
 async fn refreshing_mock() -> MockProvider {
@@ -30,11 +30,6 @@ async fn app() -> TestApp {
 }
 
 /// Moves the app's clock and the provider's clock together.
-fn advance(app: &TestApp, secs: u64) {
-    app.clock.advance(Duration::from_secs(secs));
-    app.mock.advance_clock(Duration::from_secs(secs));
-}
-
 async fn tokens(browser: &Browser) -> (StatusCode, Value) {
     let res = browser.get("/tokens").await;
     let status = res.status();

@@ -1,15 +1,15 @@
 //! Apicbase end to end through the app: the exact trailing-slash URLs, form bodies,
 //! introspection as the user resolver, one-week tokens and rotating refresh tokens.
 
-mod common;
-
 use std::time::Duration;
 
 use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{TokenBody, UserResolver};
-use common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
+
+use crate::harness::*;
+use crate::support::*;
 
 const WEEK: u64 = 7 * 24 * 3600;
 
@@ -22,11 +22,6 @@ async fn app() -> TestApp {
         b.session_lifetime(Duration::from_secs(30 * 24 * 3600))
     })
     .await
-}
-
-fn advance(app: &TestApp, secs: u64) {
-    app.clock.advance(Duration::from_secs(secs));
-    app.mock.advance_clock(Duration::from_secs(secs));
 }
 
 #[tokio::test]
@@ -66,11 +61,23 @@ async fn full_flow_with_form_bodies_and_introspection() {
 
     let res = app.get("/me").await;
     assert_eq!(res.status(), StatusCode::OK);
+    let page = body(res).await;
+    assert_eq!(
+        element_text(&page, "email").as_deref(),
+        Some("chef@example.com")
+    );
+    assert_eq!(
+        element_text(&page, "provider").as_deref(),
+        Some(app.mock.provider().name())
+    );
+    let res = app.get("/api/me").await;
+    assert_eq!(res.status(), StatusCode::OK);
     let me: Value = res.json().await.unwrap();
     assert_eq!(me["email"], "chef@example.com", "{me}");
+    let home = body(app.get("/").await).await;
     assert_eq!(
-        app.get("/").await.text().await.unwrap(),
-        "Hello, chef@example.com"
+        element_text(&home, "greeting").as_deref(),
+        Some("Hello, chef@example.com")
     );
     assert!(app.mock.hits(MockEndpoint::Introspect) >= 1);
     assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 0);

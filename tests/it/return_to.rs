@@ -1,10 +1,10 @@
 //! `return_to` after a full login: same-site paths are kept, everything a browser could
 //! resolve to another origin falls back to `/`.
 
-mod common;
-
-use common::*;
 use reqwest::StatusCode;
+
+use crate::harness::*;
+use crate::support::*;
 
 /// Logs in with `GET /auth/login?{raw_query}` and returns where the callback redirects.
 async fn landing(app: &TestApp, raw_query: &str) -> String {

@@ -1,14 +1,14 @@
 //! `BearerUser` resolved by token introspection (RFC 7662) instead of userinfo.
 
-mod common;
-
 use std::time::Duration;
 
 use axum_oauth_login::UserResolver;
 use axum_oauth_login::testing::{MockEndpoint, MockProvider};
-use common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
+
+use crate::harness::*;
+use crate::support::*;
 
 /// An app whose provider resolves users by introspection, with a 5 min user cache.
 async fn app_with(mock: MockProvider) -> TestApp {
@@ -31,10 +31,6 @@ async fn app_with(mock: MockProvider) -> TestApp {
 
 async fn app() -> TestApp {
     app_with(start_mock().await).await
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
 }
 
 #[tokio::test]
@@ -134,7 +130,8 @@ async fn cache_entry_never_outlives_the_tokens_exp() {
 async fn session_login_works_with_introspection() {
     let app = app().await;
     app.login().await;
-    let res = app.get("/me").await;
+    assert_eq!(app.get("/me").await.status(), StatusCode::OK);
+    let res = app.get("/api/me").await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["email"], "owner@example.com");

@@ -1,38 +1,28 @@
-//! Harness for `tests/interop.rs`: panva's `oidc-provider` (Node) as a child process, an
-//! axum app wired with the crate against it, and a cookie-keeping, non-redirecting
-//! "browser" that clicks through the provider's devInteractions login and consent pages.
+//! Harness for `tests/interop.rs`: panva's `oidc-provider` (Node) as a child process, the
+//! `vcita_login` example's app (with the test-only routes, `tests/support/app.rs`) wired
+//! against it, and a walk through the provider's devInteractions login and consent pages
+//! with the shared cookie-keeping, non-redirecting [`Http`] client.
 //!
 //! Nothing here knows the crate's internals: the provider's endpoints come from its
 //! discovery document, and the login is driven through real HTML forms.
-#![allow(dead_code)]
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::{Json, Router};
-use axum_oauth_login::{
-    AuthSession, BearerUser, ClientAuth, Clock, CookieKey, OAuth, Provider, UserInfo,
-};
+use axum_oauth_login::{ClientAuth, Clock, CookieKey, OAuth, Provider};
 use reqwest::StatusCode;
-use reqwest::header::LOCATION;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::task::JoinHandle;
 use url::Url;
 
-#[path = "../common/urls.rs"]
-mod urls;
-#[allow(unused_imports)] // not every test file uses every helper
-pub use urls::*;
+use crate::support::{
+    Form, Http, Server, bind, body, bounded, json, location, path_and_query, test_app,
+};
 
-/// Bound on one HTTP request or one step of the harness.
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bound on the provider's start (Node start-up plus key generation).
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// The account every devInteractions login uses (its `sub`).
@@ -51,17 +41,6 @@ pub const BASIC_CLIENT: (&str, &str, ClientAuth) = (
     "interop-basic-secret",
     ClientAuth::ClientSecretBasic,
 );
-
-/// Awaits `fut`, failing the test when it takes longer than `limit`.
-pub async fn bounded_by<F: Future>(limit: Duration, what: &str, fut: F) -> F::Output {
-    tokio::time::timeout(limit, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what} took longer than {limit:?}"))
-}
-
-pub async fn bounded<F: Future>(what: &str, fut: F) -> F::Output {
-    bounded_by(STEP_TIMEOUT, what, fut).await
-}
 
 fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
@@ -116,7 +95,7 @@ pub fn node_available() -> bool {
 /// Returns early from a test (after a loud notice) when Node or the packages are missing.
 macro_rules! require_node {
     () => {
-        if !crate::interop_support::node_available() {
+        if !crate::harness::node_available() {
             return;
         }
     };
@@ -299,8 +278,8 @@ async fn discover(issuer: &str) -> Discovery {
     }
 }
 
-/// The app under test: the crate's routes and layer, `/me` (login required,
-/// `BearerUser`), and `/tokens`, a test-only route showing the session's tokens.
+/// The app under test: the example's app with the test-only routes
+/// ([`test_app`]), logging in with oidc-provider.
 pub struct InteropApp {
     pub provider: OidcProvider,
     pub oauth: OAuth,
@@ -308,24 +287,18 @@ pub struct InteropApp {
     pub base: String,
     pub redirect_uri: String,
     pub client_id: &'static str,
-    pub client_secret: &'static str,
-    pub browser: Browser,
-    server: JoinHandle<()>,
-}
-
-impl Drop for InteropApp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    /// One cookie jar for the app and the provider (cookies ignore ports; their cookie
+    /// names do not collide).
+    pub http: Http,
+    _server: Server,
 }
 
 impl InteropApp {
     /// Binds the app, starts oidc-provider with the app's callback registered, and serves
     /// the app for the client `(id, secret, auth)`.
     pub async fn start(client: (&'static str, &'static str, ClientAuth)) -> InteropApp {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        let base = format!("http://{addr}");
+        let (listener, port) = bind().await;
+        let base = format!("http://127.0.0.1:{port}");
         let redirect_uri = format!("{base}/auth/callback");
         let provider = OidcProvider::start(std::slice::from_ref(&redirect_uri)).await;
 
@@ -337,24 +310,16 @@ impl InteropApp {
             .cookie_key(CookieKey::generate())
             .build()
             .expect("OAuth builds");
-        let router = Router::new()
-            .route("/me", get(me).route_layer(oauth.require_login()))
-            .route("/tokens", get(tokens))
-            .merge(oauth.routes())
-            .layer(oauth.layer());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("server runs");
-        });
+        let server = Server::start(listener, test_app(&oauth));
         InteropApp {
             provider,
             oauth,
             clock,
-            browser: Browser::new(),
+            http: Http::new(),
             base,
             redirect_uri,
             client_id,
-            client_secret,
-            server,
+            _server: server,
         }
     }
 
@@ -363,13 +328,11 @@ impl InteropApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.browser.get(&self.url(path)).await
+        self.http.get_url(&self.url(path)).await
     }
 
     pub async fn post(&self, path: &str) -> reqwest::Response {
-        self.browser
-            .send(self.browser.client.post(self.url(path)))
-            .await
+        self.http.send(self.http.client.post(self.url(path))).await
     }
 
     /// `GET /auth/login`; returns the provider's authorize URL.
@@ -390,18 +353,12 @@ impl InteropApp {
     /// the provider redirected to (not yet followed).
     pub async fn provider_callback(&self) -> Url {
         let authorize = self.start_login().await;
-        self.browser
-            .walk_provider(&authorize, &self.redirect_uri)
-            .await
+        walk_provider(&self.http, &authorize, &self.redirect_uri).await
     }
 
     /// GETs `callback`'s path and query on the app.
     pub async fn callback(&self, callback: &Url) -> reqwest::Response {
-        let pq = match callback.query() {
-            Some(q) => format!("{}?{q}", callback.path()),
-            None => callback.path().to_owned(),
-        };
-        self.get(&pq).await
+        self.get(&path_and_query(callback)).await
     }
 
     /// A whole login that must succeed; returns the callback URL it used.
@@ -426,192 +383,49 @@ impl InteropApp {
     }
 }
 
-async fn me(user: BearerUser) -> Json<UserInfo> {
-    Json(user.into_info())
-}
-
-/// Test-only: exposes the session's tokens so the test can use them with `OAuthClient`.
-async fn tokens(session: AuthSession) -> Json<Value> {
-    let t = session.tokens();
-    Json(json!({
-        "access_token": t.access_token().secret(),
-        "refresh_token": t.refresh_token().map(|r| r.secret()),
-        "expires_at": t.expires_at(),
-        "scope": t.scope(),
-    }))
-}
-
-/// An HTTP client with a cookie jar that never follows redirects. The jar is shared by
-/// the app and the provider (cookies ignore ports); their cookie names do not collide.
-pub struct Browser {
-    pub client: reqwest::Client,
-}
-
-impl Browser {
-    pub fn new() -> Browser {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(STEP_TIMEOUT)
-            .build()
-            .expect("client builds");
-        Browser { client }
-    }
-
-    pub async fn send(&self, req: reqwest::RequestBuilder) -> reqwest::Response {
-        bounded("an HTTP request", req.send())
-            .await
-            .expect("request succeeds")
-    }
-
-    pub async fn get(&self, url: &str) -> reqwest::Response {
-        self.send(self.client.get(url)).await
-    }
-
-    /// From the authorize URL through oidc-provider's devInteractions pages: follows its
-    /// redirects, fills the login form (any login/password works) and confirms consent,
-    /// until the provider redirects to `redirect_uri`; returns that URL, not followed.
-    pub async fn walk_provider(&self, authorize: &Url, redirect_uri: &str) -> Url {
-        let mut res = self.get(authorize.as_str()).await;
-        let mut current = authorize.clone();
-        let mut pages = Vec::new();
-        for _ in 0..12 {
-            let status = res.status();
-            if status.is_redirection() {
-                let next = current
-                    .join(&location(&res))
-                    .expect("a valid Location from the provider");
-                if next.as_str().starts_with(redirect_uri) {
-                    return next;
-                }
-                res = self.get(next.as_str()).await;
-                current = next;
-                continue;
+/// From the authorize URL through oidc-provider's devInteractions pages: follows its
+/// redirects, fills the login form (any login/password works) and confirms consent,
+/// until the provider redirects to `redirect_uri`; returns that URL, not followed.
+pub async fn walk_provider(http: &Http, authorize: &Url, redirect_uri: &str) -> Url {
+    let mut res = http.get_url(authorize.as_str()).await;
+    let mut current = authorize.clone();
+    let mut pages = Vec::new();
+    for _ in 0..12 {
+        let status = res.status();
+        if status.is_redirection() {
+            let next = current
+                .join(&location(&res))
+                .expect("a valid Location from the provider");
+            if next.as_str().starts_with(redirect_uri) {
+                return next;
             }
-            let text = body(res).await;
-            assert_eq!(
-                status,
-                StatusCode::OK,
-                "oidc-provider page {current}: {text}"
-            );
-            let form = Form::parse(&text)
-                .unwrap_or_else(|| panic!("no form on the provider page {current}:\n{text}"));
-            let mut fields = form.hidden.clone();
-            let prompt = fields
-                .iter()
-                .find(|(k, _)| k == "prompt")
-                .map(|(_, v)| v.clone());
-            pages.push(prompt.clone().unwrap_or_default());
-            if form.inputs.iter().any(|n| n == "login") {
-                fields.push(("login".into(), LOGIN.into()));
-                fields.push(("password".into(), "any password".into()));
-            }
-            let action = current.join(&form.action).expect("a valid form action");
-            res = self
-                .send(self.client.post(action.clone()).form(&fields))
-                .await;
-            current = action;
-        }
-        panic!("the provider never redirected to {redirect_uri} (pages seen: {pages:?})");
-    }
-}
-
-/// The one form of a devInteractions page.
-#[derive(Debug)]
-pub struct Form {
-    pub action: String,
-    /// Hidden inputs, in order.
-    pub hidden: Vec<(String, String)>,
-    /// Names of the other inputs.
-    pub inputs: Vec<String>,
-}
-
-impl Form {
-    /// A tiny, tolerant reader for oidc-provider's generated HTML: the first `<form>`'s
-    /// `action`, and its `<input>`s.
-    pub fn parse(html: &str) -> Option<Form> {
-        let start = html.find("<form")?;
-        let end = html[start..]
-            .find("</form>")
-            .map_or(html.len(), |e| start + e);
-        let form = &html[start..end];
-        let open = &form[..form.find('>')?];
-        let action = attr(open, "action")?;
-        let mut hidden = Vec::new();
-        let mut inputs = Vec::new();
-        let mut rest = form;
-        while let Some(i) = rest.find("<input") {
-            rest = &rest[i + 6..];
-            let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
-            let Some(name) = attr(tag, "name") else {
-                continue;
-            };
-            if attr(tag, "type").as_deref() == Some("hidden") {
-                hidden.push((name, attr(tag, "value").unwrap_or_default()));
-            } else {
-                inputs.push(name);
-            }
-        }
-        Some(Form {
-            action,
-            hidden,
-            inputs,
-        })
-    }
-}
-
-/// `name="value"` (or single quotes) inside a tag, HTML-unescaped.
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let mut search = tag;
-    loop {
-        let i = search.find(name)?;
-        let before = search[..i].chars().last();
-        let after = &search[i + name.len()..];
-        search = after;
-        if !before.is_some_and(char::is_whitespace) {
+            res = http.get_url(next.as_str()).await;
+            current = next;
             continue;
         }
-        let Some(after) = after.trim_start().strip_prefix('=') else {
-            continue;
-        };
-        let after = after.trim_start();
-        let quote = after.chars().next()?;
-        if quote != '"' && quote != '\'' {
-            continue;
+        let text = body(res).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "oidc-provider page {current}: {text}"
+        );
+        let form = Form::parse(&text)
+            .unwrap_or_else(|| panic!("no form on the provider page {current}:\n{text}"));
+        let mut fields = form.hidden.clone();
+        let prompt = fields
+            .iter()
+            .find(|(k, _)| k == "prompt")
+            .map(|(_, v)| v.clone());
+        pages.push(prompt.clone().unwrap_or_default());
+        if form.inputs.iter().any(|n| n == "login") {
+            fields.push(("login".into(), LOGIN.into()));
+            fields.push(("password".into(), "any password".into()));
         }
-        let value = &after[1..];
-        let value = &value[..value.find(quote)?];
-        return Some(unescape(value));
+        let action = current.join(&form.action).expect("a valid form action");
+        res = http
+            .send(http.client.post(action.clone()).form(&fields))
+            .await;
+        current = action;
     }
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The `Location` header (panics when missing).
-pub fn location(res: &reqwest::Response) -> String {
-    res.headers()
-        .get(LOCATION)
-        .unwrap_or_else(|| panic!("a Location header on a {} answer", res.status()))
-        .to_str()
-        .expect("ascii Location")
-        .to_owned()
-}
-
-pub async fn body(res: reqwest::Response) -> String {
-    bounded("reading a body", res.text())
-        .await
-        .expect("body reads")
-}
-
-pub async fn json(res: reqwest::Response) -> Value {
-    bounded("reading a JSON body", res.json())
-        .await
-        .expect("JSON body")
+    panic!("the provider never redirected to {redirect_uri} (pages seen: {pages:?})");
 }

@@ -1,0 +1,29 @@
+//! The integration suite, in one binary: the crate through the `vcita_login` example's
+//! app and the in-process `MockProvider`, over real HTTP on 127.0.0.1. One module per
+//! capability; `harness` holds this binary's helpers, `support` those shared with the
+//! `interop` and `browser` binaries.
+//!
+//! ```text
+//! cargo test --all-features --test it
+//! ```
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod harness;
+
+mod apicbase;
+mod bearer;
+mod callback;
+mod client;
+mod from_env;
+mod introspection;
+mod login_flow;
+mod logout;
+mod multi_provider;
+mod navigation;
+mod refresh;
+mod register_app;
+mod return_to;
+mod secrets_redacted;
+mod session_cookie;
