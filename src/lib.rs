@@ -19,6 +19,7 @@ mod routes;
 mod secret;
 mod session;
 mod state;
+pub mod store;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod users;

@@ -13,7 +13,7 @@ use super::{
     AuthRejection, Authenticated, RequestSession, RequestSessions, TokenSource, bearer_token,
 };
 use crate::secret::AccessToken;
-use crate::session::SessionData;
+use crate::session::{SessionData, SessionUnavailable};
 use crate::state::Shared;
 use crate::users::ResolveError;
 
@@ -125,7 +125,11 @@ pub(crate) async fn find(
                 })));
             }
             Ok(None) => {}
-            Err(_) => return Err(AuthRejection::ProviderUnavailable),
+            Err(SessionUnavailable::Provider) => return Err(AuthRejection::ProviderUnavailable),
+            Err(SessionUnavailable::Store(e)) => {
+                tracing::warn!(error = %e, "session store unavailable");
+                return Err(AuthRejection::StoreUnavailable);
+            }
         }
     }
     Ok(None)
@@ -163,7 +167,7 @@ pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated
         Err(ResolveError::InvalidToken) => {
             if source == TokenSource::Session {
                 tracing::info!("the provider refused the session's token; ending the session");
-                rs.handle.clear();
+                rs.handle.end().await;
             }
             Err(AuthRejection::InvalidToken {
                 realm: shared.realm.clone(),

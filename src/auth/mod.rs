@@ -102,10 +102,13 @@ pub(crate) struct Authenticated {
 /// the layer removes the cookie. The one logout of the crate: the route and
 /// `AuthSession::logout` both call it.
 pub(crate) async fn logout(rs: &RequestSession) {
-    if let Some(session) = rs.handle.get() {
-        end_tokens(&rs.shared, &session.tokens).await;
+    match rs.handle.current().await {
+        Ok(Some(session)) => end_tokens(&rs.shared, &session.tokens).await,
+        Ok(None) => {}
+        // The record (and its tokens) cannot be read now; the cookie goes regardless.
+        Err(e) => tracing::error!(error = %e, "logout could not read the session record"),
     }
-    rs.handle.clear();
+    rs.handle.end().await;
 }
 
 /// Ends a session's tokens: revokes them, and also the tokens a refresh made from them

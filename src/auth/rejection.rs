@@ -15,6 +15,7 @@ use serde_json::json;
 /// | `InvalidRequest` | 400 | `Bearer realm="…", error="invalid_request"` |
 /// | `InvalidToken` | 401 | `Bearer realm="…", error="invalid_token"` |
 /// | `ProviderUnavailable` | 503 + `Retry-After` | — |
+/// | `StoreUnavailable` | 503 + `Retry-After` | — |
 /// | `ProviderError` | 502 | — |
 /// | `MissingLayer` | 500 | — (a wiring mistake in the app: "OAuthLayer is not installed on this route") |
 ///
@@ -54,6 +55,9 @@ pub enum AuthRejection {
     /// The provider could not be asked; try again later. Never a reason to log out.
     #[error("the identity provider is unavailable")]
     ProviderUnavailable,
+    /// The session store could not be reached; try again later. Never a logout.
+    #[error("the session store is unavailable")]
+    StoreUnavailable,
     /// The provider answered something unusable.
     #[error("the identity provider gave an unusable answer")]
     ProviderError,
@@ -78,6 +82,11 @@ impl AuthRejection {
                 (StatusCode::UNAUTHORIZED, "invalid_token", Some(realm))
             }
             AuthRejection::ProviderUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                None,
+            ),
+            AuthRejection::StoreUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 None,

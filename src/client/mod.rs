@@ -223,6 +223,11 @@ impl OAuthClient {
         }
     }
 
+    /// The total timeout of each provider request.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
     /// The provider this client talks to.
     pub fn provider(&self) -> &Provider {
         &self.inner.provider

@@ -161,16 +161,6 @@ impl TokenSet {
         self.expires_within(now, 0)
     }
 
-    /// The same tokens without the ID token and unknown fields: what a session keeps
-    /// when a cookie has no room for more.
-    pub(crate) fn without_extras(&self) -> TokenSet {
-        TokenSet {
-            id_token: None,
-            extra: Map::new(),
-            ..self.clone()
-        }
-    }
-
     /// A refresh response may omit the refresh token when it does not rotate
     /// (RFC 6749 §6): keep the old one in that case.
     pub(crate) fn inherit_refresh_token(&mut self, previous: &RefreshToken) {

@@ -130,17 +130,20 @@ where
             Poll::Ready(Ok(response)) => response,
             other => return other,
         };
-        if let Some(set_cookie) = this.handle.set_cookie_header() {
-            match HeaderValue::try_from(set_cookie) {
-                Ok(value) => {
-                    let headers = response.headers_mut();
-                    headers.append(SET_COOKIE, value);
-                    // A response that carries a session cookie must never be stored by a
-                    // shared cache and replayed to someone else.
-                    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+        let set_cookies = this.handle.set_cookie_headers();
+        if !set_cookies.is_empty() {
+            let headers = response.headers_mut();
+            for set_cookie in set_cookies {
+                match HeaderValue::try_from(set_cookie) {
+                    Ok(value) => {
+                        headers.append(SET_COOKIE, value);
+                    }
+                    Err(_) => tracing::error!("session cookie is not a valid header value"),
                 }
-                Err(_) => tracing::error!("session cookie is not a valid header value; not sent"),
             }
+            // A response that carries a session cookie must never be stored by a shared
+            // cache and replayed to someone else.
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
         }
         Poll::Ready(Ok(response))
     }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::OAuth;
-use super::settings::{CookieSettings, FlowSettings, RefreshSettings, RouteSettings, UserSettings};
+use super::settings::{
+    CookieSettings, FlowSettings, RefreshSettings, RouteSettings, SessionSettings, UserSettings,
+};
 use crate::client::OAuthClient;
 use crate::clock::Clock;
 use crate::error::ConfigError;
@@ -38,6 +40,7 @@ pub struct OAuthBuilder {
     clock: Clock,
     routes: RouteSettings,
     cookies: CookieSettings,
+    sessions: SessionSettings,
     flow: FlowSettings,
     users: UserSettings,
     refresh: RefreshSettings,
@@ -73,6 +76,11 @@ impl OAuthBuilder {
                 name: "oauth_session".into(),
                 secure: None,
                 session_lifetime: Duration::from_secs(7 * 24 * 3600),
+            },
+            sessions: SessionSettings {
+                idle_timeout: None,
+                store: None,
+                store_timeout: Duration::from_secs(2),
             },
             flow: FlowSettings {
                 login_timeout: Duration::from_secs(10 * 60),
@@ -120,6 +128,41 @@ impl OAuthBuilder {
     /// How long a session lasts after login (default 7 days).
     pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
         self.cookies.session_lifetime = lifetime;
+        self
+    }
+    /// Ends a session nobody used for this long (default: none; only the absolute
+    /// [`session_lifetime`](Self::session_lifetime)). Renewal is coarse: a session is
+    /// written again at most once per tenth of the timeout, not on every request.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.sessions.idle_timeout = Some(timeout);
+        self
+    }
+    /// Keeps sessions on the server (only a sealed id in the cookie): logout then ends a
+    /// session everywhere, large token sets fit, and instances share sessions and
+    /// coordinate refreshes. Default: sessions live in the encrypted cookie.
+    ///
+    /// ```
+    /// use axum_oauth_login::{OAuth, Provider, store::MemoryStore};
+    /// let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
+    ///     .redirect_uri("http://127.0.0.1:3000/auth/callback")
+    ///     .session_store(MemoryStore::new(10_000))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = oauth;
+    /// ```
+    pub fn session_store(mut self, store: impl crate::store::SessionStore) -> Self {
+        self.sessions.store = Some(Arc::new(store));
+        self
+    }
+    /// The same, for a store already behind an `Arc` (shared by several `OAuth`s).
+    pub fn session_store_arc(mut self, store: Arc<dyn crate::store::SessionStore>) -> Self {
+        self.sessions.store = Some(store);
+        self
+    }
+    /// How long each session store call may take before the request answers `503`
+    /// (default 2 s).
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.sessions.store_timeout = timeout;
         self
     }
     /// How long a started login may take before its callback is refused (default 10 min).
@@ -207,6 +250,7 @@ impl OAuthBuilder {
                 .build()?;
         let paths = self.routes.paths(client.redirect_uri())?;
         self.cookies.validate()?;
+        self.sessions.validate(self.cookies.session_lifetime)?;
         self.flow.validate()?;
         self.users.validate()?;
         self.refresh.validate()?;
@@ -231,8 +275,12 @@ impl OAuthBuilder {
         let session = SessionConfig::new(
             codec.clone(),
             names.session,
-            self.cookies.session_lifetime.as_secs(),
+            (
+                self.cookies.session_lifetime.as_secs(),
+                self.sessions.idle_timeout.map(|d| d.as_secs()),
+            ),
             self.clock.clone(),
+            self.sessions.backend(),
             refresher,
         );
         let flows = FlowStore::new(

@@ -9,7 +9,7 @@ use crate::client::OAuthClient;
 use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::return_to::safe_return_to;
-use crate::session::{CookieCodec, CookieKey};
+use crate::session::{Backend, CookieCodec, CookieKey, TimedStore};
 use crate::state::Paths;
 use crate::users::{Lookups, UserCache};
 
@@ -145,12 +145,48 @@ impl CookieSettings {
             );
             CookieKey::generate()
         });
-        CookieCodec::new(key, secure).bound_to(context)
+        CookieCodec::new(key, secure, context)
     }
 
     /// `Secure` cookies (and the `__Host-` prefix) unless set otherwise: on https.
     pub(super) fn secure_for(&self, redirect_uri: &Url) -> bool {
         self.secure.unwrap_or(redirect_uri.scheme() == "https")
+    }
+}
+
+/// Where sessions live and how long.
+#[derive(Debug)]
+pub(super) struct SessionSettings {
+    pub(super) idle_timeout: Option<Duration>,
+    pub(super) store: Option<std::sync::Arc<dyn crate::store::SessionStore>>,
+    pub(super) store_timeout: Duration,
+}
+
+impl SessionSettings {
+    pub(super) fn validate(&self, lifetime: Duration) -> Result<(), ConfigError> {
+        if let Some(idle) = self.idle_timeout
+            && (idle < Duration::from_secs(60) || idle > lifetime)
+        {
+            return Err(ConfigError::new(
+                "idle_timeout",
+                "must be at least 60 s and at most the session lifetime",
+            ));
+        }
+        if self.store_timeout.is_zero() || self.store_timeout > Duration::from_secs(60) {
+            return Err(ConfigError::new(
+                "store_timeout",
+                "must be between 1 ms and 60 s",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Where sessions live: the configured store, with its timeout, or the cookie.
+    pub(super) fn backend(&self) -> Backend {
+        match &self.store {
+            Some(store) => Backend::Store(TimedStore::new(store.clone(), self.store_timeout)),
+            None => Backend::Cookie,
+        }
     }
 }
 

@@ -7,9 +7,13 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ConfigError;
 
-/// Largest encrypted cookie value written. Browsers keep at least 4096 bytes per cookie
-/// *including* name and attributes (RFC 6265 §6.1); 3800 leaves room for those.
+/// Largest encrypted value one cookie carries. Browsers keep at least 4096 bytes per
+/// cookie *including* name and attributes (RFC 6265 §6.1); 3800 leaves room for those.
 pub(crate) const MAX_COOKIE_VALUE: usize = 3800;
+
+/// Largest session sealed into cookies, over all its chunks: the whole `Cookie` header
+/// must stay under common 8 KiB proxy limits, beside the app's own cookies.
+pub(crate) const MAX_SESSION_COOKIE_BYTES: usize = 6144;
 
 /// The key that encrypts session and login-flow cookies, plus older keys still accepted
 /// for decryption so a key rotation does not log everyone out.
@@ -95,6 +99,13 @@ fn pad(s: &str) -> String {
     s
 }
 
+/// A value opened by [`CookieCodec::open_within`].
+pub(crate) struct Opened<T> {
+    pub(crate) value: T,
+    /// Sealed under a previous key: seal it again under the current one.
+    pub(crate) old_key: bool,
+}
+
 /// Encrypts and decrypts cookie values and stamps the crate's attributes on them.
 #[derive(Clone, Debug)]
 pub(crate) struct CookieCodec {
@@ -108,56 +119,84 @@ pub(crate) struct CookieCodec {
 }
 
 impl CookieCodec {
-    pub(crate) fn new(key: CookieKey, secure: bool) -> CookieCodec {
+    /// A codec whose cookies belong to `context` (the client id and token URL): it is
+    /// sealed into every cookie's associated data.
+    pub(crate) fn new(key: CookieKey, secure: bool, context: String) -> CookieCodec {
         CookieCodec {
             key,
             secure,
-            context: String::new(),
+            context,
         }
     }
 
-    /// The same codec bound to `context` (e.g. client id and token URL).
-    pub(crate) fn bound_to(mut self, context: String) -> CookieCodec {
-        self.context = context;
-        self
+    /// The current key alone (tests of key rotation).
+    #[cfg(test)]
+    pub(crate) fn current_key_only(&self) -> CookieKey {
+        CookieKey {
+            current: self.key.current.clone(),
+            previous: Vec::new(),
+        }
     }
 
     /// The name the AEAD authenticates: the cookie's name and the codec's context.
     fn aad_name(&self, name: &str) -> String {
-        if self.context.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{name}\u{0}{}", self.context)
-        }
+        format!("{name}\u{0}{}", self.context)
     }
 
     /// Serialises `value` as JSON and encrypts it for the cookie `name`.
-    /// `None` when the result would be too large for a browser to keep.
+    /// `None` when the result would be too large for one cookie.
     pub(crate) fn seal<T: Serialize>(&self, name: &str, value: &T) -> Option<String> {
+        self.seal_within(name, value, MAX_COOKIE_VALUE)
+    }
+
+    /// Like [`seal`](Self::seal), up to `limit` bytes: a chunked session cookie, or a
+    /// record sealed at rest (`name` then names the record).
+    pub(crate) fn seal_within<T: Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+        limit: usize,
+    ) -> Option<String> {
         let json = serde_json::to_string(value).ok()?;
         let name = self.aad_name(name);
         let mut jar = CookieJar::new();
         jar.private_mut(&self.key.current)
             .add(Cookie::new(name.clone(), json));
         let sealed = jar.get(&name)?.value().to_owned();
-        (sealed.len() <= MAX_COOKIE_VALUE).then_some(sealed)
+        (sealed.len() <= limit).then_some(sealed)
     }
 
     /// Decrypts and parses a cookie value; anything that fails (tampered, truncated, other
     /// key, garbage, old format) is `None`, never an error.
     pub(crate) fn open<T: DeserializeOwned>(&self, name: &str, sealed: &str) -> Option<T> {
-        if sealed.is_empty() || sealed.len() > MAX_COOKIE_VALUE * 2 {
+        self.open_within(name, sealed, MAX_COOKIE_VALUE * 2)
+            .map(|opened| opened.value)
+    }
+
+    /// Like [`open`](Self::open), for values up to `limit` bytes, telling whether a
+    /// previous key opened it (then it should be sealed again under the current key).
+    pub(crate) fn open_within<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        sealed: &str,
+        limit: usize,
+    ) -> Option<Opened<T>> {
+        if sealed.is_empty() || sealed.len() > limit {
             return None;
         }
         let name = self.aad_name(name);
         std::iter::once(&self.key.current)
             .chain(&self.key.previous)
-            .find_map(|key| {
+            .enumerate()
+            .find_map(|(i, key)| {
                 let jar = CookieJar::new();
                 let cookie = Cookie::new(name.clone(), sealed.to_owned());
-                jar.private(key).decrypt(cookie)
+                let plain = jar.private(key).decrypt(cookie)?;
+                Some(Opened {
+                    value: serde_json::from_str(plain.value()).ok()?,
+                    old_key: i > 0,
+                })
             })
-            .and_then(|plain| serde_json::from_str(plain.value()).ok())
     }
 
     /// A `Set-Cookie` value with the crate's attributes: HttpOnly, SameSite=Lax,
@@ -185,6 +224,28 @@ impl CookieCodec {
     pub(crate) fn remove_cookie(&self, name: &str, path: &str) -> String {
         self.set_cookie(name, String::new(), path, 0)
     }
+}
+
+/// How many cookies one session may span: enough for [`MAX_SESSION_COOKIE_BYTES`].
+pub(crate) const MAX_CHUNKS: usize = MAX_SESSION_COOKIE_BYTES.div_ceil(MAX_COOKIE_VALUE);
+
+/// The name of a session cookie's chunk `i`: the base name, then `name.1`, `name.2`, ...
+pub(crate) fn chunk_name(base: &str, i: usize) -> String {
+    if i == 0 {
+        base.to_owned()
+    } else {
+        format!("{base}.{i}")
+    }
+}
+
+/// Splits a sealed session value (base64: one byte per character) over cookies of at
+/// most [`MAX_COOKIE_VALUE`] bytes.
+pub(crate) fn chunks(sealed: &str) -> Vec<String> {
+    sealed
+        .as_bytes()
+        .chunks(MAX_COOKIE_VALUE)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect()
 }
 
 /// The names of one `OAuth`'s cookies, from the configured base name: the session
@@ -239,7 +300,7 @@ mod tests {
     use super::*;
 
     fn codec() -> CookieCodec {
-        CookieCodec::new(CookieKey::generate(), false)
+        CookieCodec::new(CookieKey::generate(), false, "test".into())
     }
 
     #[test]
@@ -269,8 +330,8 @@ mod tests {
     #[test]
     fn codecs_bound_to_other_providers_cannot_open_each_others_cookies() {
         let key = CookieKey::generate();
-        let a = CookieCodec::new(key.clone(), false).bound_to("a|https://a/token".into());
-        let b = CookieCodec::new(key, false).bound_to("b|https://b/token".into());
+        let a = CookieCodec::new(key.clone(), false, "a|https://a/token".into());
+        let b = CookieCodec::new(key, false, "b|https://b/token".into());
         let sealed = a.seal("s", &1u8).unwrap();
         assert_eq!(a.open::<u8>("s", &sealed), Some(1));
         assert_eq!(b.open::<u8>("s", &sealed), None);
@@ -279,11 +340,19 @@ mod tests {
     #[test]
     fn previous_keys_still_open() {
         let old = CookieKey::generate();
-        let sealed = CookieCodec::new(old.clone(), false)
+        let sealed = CookieCodec::new(old.clone(), false, "test".into())
             .seal("s", &1u8)
             .unwrap();
-        let rotated = CookieCodec::new(CookieKey::generate().with_previous(old), false);
+        let rotated = CookieCodec::new(
+            CookieKey::generate().with_previous(old),
+            false,
+            "test".into(),
+        );
         assert_eq!(rotated.open::<u8>("s", &sealed), Some(1));
+        let opened = rotated.open_within::<u8>("s", &sealed, 100).unwrap();
+        assert!(opened.old_key, "opened with the previous key");
+        let fresh = rotated.seal("s", &2u8).unwrap();
+        assert!(!rotated.open_within::<u8>("s", &fresh, 100).unwrap().old_key);
     }
 
     #[test]
@@ -293,12 +362,16 @@ mod tests {
         let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
         // `openssl rand -base64 64` wraps at 64 columns.
         let wrapped = format!("  {}\n{}\r\n", &encoded[..64], &encoded[64..]);
-        let sealed = CookieCodec::new(CookieKey::from_base64(&encoded).unwrap(), false)
-            .seal("s", &1u8)
-            .unwrap();
+        let sealed = CookieCodec::new(
+            CookieKey::from_base64(&encoded).unwrap(),
+            false,
+            "test".into(),
+        )
+        .seal("s", &1u8)
+        .unwrap();
         let from_wrapped = CookieKey::from_base64(&wrapped).expect("wrapped key accepted");
         assert_eq!(
-            CookieCodec::new(from_wrapped, false).open::<u8>("s", &sealed),
+            CookieCodec::new(from_wrapped, false, "test".into()).open::<u8>("s", &sealed),
             Some(1),
             "the same key"
         );
@@ -311,7 +384,7 @@ mod tests {
 
     #[test]
     fn attributes() {
-        let c = CookieCodec::new(CookieKey::generate(), true);
+        let c = CookieCodec::new(CookieKey::generate(), true, "test".into());
         let set = c.set_cookie("__Host-s", "v".into(), "/", 60);
         for attr in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/", "Max-Age=60"] {
             assert!(set.contains(attr), "{set}");

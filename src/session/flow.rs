@@ -187,7 +187,7 @@ mod tests {
     use crate::session::CookieKey;
 
     fn store(max_pending: usize) -> FlowStore {
-        let codec = CookieCodec::new(CookieKey::generate(), false);
+        let codec = CookieCodec::new(CookieKey::generate(), false, "test".into());
         FlowStore::new(codec, "f_".into(), "/auth".into(), 600, max_pending)
     }
 

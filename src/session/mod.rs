@@ -1,57 +1,76 @@
 //! The login state machine — *pending* ([`FlowStore`]: one flow cookie per login attempt)
-//! → *authenticated* ([`SessionData`]) — and how one request reads and changes it.
+//! → *authenticated* ([`SessionData`]) — where sessions live, and how one request reads
+//! and changes its session ([`SessionHandle`]).
 //!
-//! The default store is the browser itself: the session is serialised, encrypted with
-//! the [`CookieKey`] and kept in one cookie. A request gets a [`SessionHandle`] that
-//! decrypts the cookie the first time something asks for the session (routes that never
-//! ask pay nothing) and remembers whether the session changed, so the layer writes
-//! `Set-Cookie` only then.
+//! Sessions live either in the browser (the default: the session is sealed with the
+//! [`CookieKey`] into the session cookie, split over numbered cookies when large) or in a
+//! server-side [`SessionStore`](crate::store::SessionStore) (the cookie then holds only
+//! the sealed session id, and the record is sealed at rest).
 
 mod cookie;
 mod flow;
+mod handle;
 mod refresh;
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
+use std::time::Duration;
 
-use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
 pub use self::cookie::CookieKey;
-use self::cookie::find_cookie_value;
 pub(crate) use self::cookie::{CookieCodec, CookieNames};
 pub(crate) use self::flow::{FlowStore, LoginFlow};
-use self::refresh::Freshness;
+pub(crate) use self::handle::{SessionHandle, SessionUnavailable, StartError};
 pub(crate) use self::refresh::Refresher;
 use crate::client::{TokenSet, UserInfo};
 use crate::clock::Clock;
+use crate::store::{SessionId, SessionStore, StoreError};
 
-/// The authenticated state of one browser: the state machine's second step (the first is
-/// the login flow cookie, see `routes`).
+/// The authenticated state of one browser: the state machine's second step.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct SessionData {
-    /// Random id, new at every login (session fixation defence).
-    pub(crate) id: String,
+    /// Random id (256 bits), new at every login (session fixation defence); the key of a
+    /// server-side record.
+    pub(crate) id: SessionId,
     pub(crate) tokens: TokenSet,
     /// The userinfo snapshot taken at login, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) user: Option<UserInfo>,
     pub(crate) created_at: u64,
-    /// Absolute end of the session, whatever the cookie's Max-Age says.
+    /// Absolute end of the session, whatever else happens.
     pub(crate) expires_at: u64,
+    /// When the session was last seen (coarsely: renewed at most every tenth of the idle
+    /// timeout), for the idle timeout.
+    #[serde(default)]
+    pub(crate) last_seen: u64,
 }
 
 impl SessionData {
     /// A fresh session: new id, nothing carried over from before.
     pub(crate) fn start(tokens: TokenSet, user: Option<UserInfo>, now: u64, ttl_secs: u64) -> Self {
-        let mut id = [0u8; 16];
-        rand::rng().fill_bytes(&mut id);
         SessionData {
-            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            id: SessionId::random(),
             tokens,
             user,
             created_at: now,
             expires_at: now.saturating_add(ttl_secs),
+            last_seen: now,
         }
+    }
+
+    /// The lookup keys a store indexes this session under: a hash of the provider's user
+    /// id (`sub`), when known (back-channel logout finds sessions by it).
+    pub(crate) fn lookup_keys(&self) -> Vec<String> {
+        use sha2::{Digest as _, Sha256};
+        self.user
+            .as_ref()
+            .and_then(|u| u.sub.as_deref())
+            .map(|sub| {
+                let digest = Sha256::digest(sub.as_bytes());
+                let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+                vec![format!("sub:{hex}")]
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -62,29 +81,102 @@ impl std::fmt::Debug for SessionData {
             .field("user", &self.user.as_ref().map(UserInfo::display_name))
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
+            .field("last_seen", &self.last_seen)
             .finish_non_exhaustive()
     }
 }
 
+/// A server-side store with the crate's timeout around every call.
+#[derive(Clone, Debug)]
+pub(crate) struct TimedStore {
+    store: Arc<dyn SessionStore>,
+    timeout: Duration,
+}
+
+impl TimedStore {
+    pub(crate) fn new(store: Arc<dyn SessionStore>, timeout: Duration) -> TimedStore {
+        TimedStore { store, timeout }
+    }
+
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .unwrap_or_else(|_| Err(StoreError::new(operation, "timed out")))
+    }
+
+    pub(crate) async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        self.timed("load", self.store.load(id)).await
+    }
+    pub(crate) async fn save(
+        &self,
+        id: &SessionId,
+        record: &str,
+        lookup: &[String],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.timed("save", self.store.save(id, record, lookup, ttl))
+            .await
+    }
+    pub(crate) async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.timed("delete", self.store.delete(id)).await
+    }
+    pub(crate) fn locks(&self) -> bool {
+        self.store.locks()
+    }
+    pub(crate) async fn lock(
+        &self,
+        id: &SessionId,
+        ttl: Duration,
+    ) -> Result<Option<crate::store::LockToken>, StoreError> {
+        self.timed("lock", self.store.lock(id, ttl)).await
+    }
+    pub(crate) async fn unlock(
+        &self,
+        id: &SessionId,
+        token: &crate::store::LockToken,
+    ) -> Result<(), StoreError> {
+        self.timed("unlock", self.store.unlock(id, token)).await
+    }
+}
+
+/// Where this provider's sessions live.
+#[derive(Clone, Debug)]
+pub(crate) enum Backend {
+    /// In the browser: the session sealed into the cookie.
+    Cookie,
+    /// On the server: the sealed id in the cookie, the sealed record in the store.
+    Store(TimedStore),
+}
+
+/// Largest record sealed at rest in a server-side store.
+const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
 /// How many bytes of verified session cookies are remembered (keys are the cookies
 /// themselves), and for how long.
 const VERIFIED_CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
-const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+const VERIFIED_TTL: Duration = Duration::from_secs(300);
 
-/// Where sessions live and for how long: the cookie name, codec, lifetime and clock.
-#[derive(Clone)]
+/// Where sessions live and for how long: the cookie name, codec, lifetimes, clock, store.
 pub(crate) struct SessionConfig {
     pub(crate) codec: CookieCodec,
     pub(crate) cookie_name: String,
+    /// Absolute lifetime of a session.
     pub(crate) ttl_secs: u64,
+    /// Idle timeout: a session unseen this long ends.
+    pub(crate) idle_secs: Option<u64>,
     pub(crate) clock: Clock,
-    /// Sessions already decrypted and parsed, keyed by the sealed cookie value itself: a
+    pub(crate) backend: Backend,
+    /// Cookie values already opened and parsed, keyed by the sealed value itself: a
     /// session's cookie is immutable, so a hit skips AES-GCM and JSON on the hot path.
-    /// Lookups compare the whole value (no collision can alias two cookies); the hash is
-    /// foldhash with a random seed, several times faster than SHA-256 on a 1 KiB cookie.
-    /// Only values that decrypted with our key get in; expiry is checked on every read.
+    /// Lookups compare the whole value; the hash is foldhash with a random seed. Only
+    /// values that opened with the current key get in; expiry is checked on every read.
     verified: moka::sync::Cache<String, Arc<SessionData>, foldhash::fast::RandomState>,
-    /// Refreshes expiring tokens.
+    /// Server-side stores: cookie values already opened, to the id they hold.
+    verified_ids: moka::sync::Cache<String, SessionId, foldhash::fast::RandomState>,
     refresher: Refresher,
 }
 
@@ -93,28 +185,44 @@ impl std::fmt::Debug for SessionConfig {
         f.debug_struct("SessionConfig")
             .field("cookie_name", &self.cookie_name)
             .field("ttl_secs", &self.ttl_secs)
+            .field("idle_secs", &self.idle_secs)
+            .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
+}
+
+/// A session as read from where it lives, with what the request owes it.
+pub(crate) struct Loaded {
+    pub(crate) data: Arc<SessionData>,
+    /// Opened with a previous key, or due for idle renewal: write it again.
+    pub(crate) rewrite: bool,
 }
 
 impl SessionConfig {
     pub(crate) fn new(
         codec: CookieCodec,
         cookie_name: String,
-        ttl_secs: u64,
+        lifetimes: (u64, Option<u64>),
         clock: Clock,
+        backend: Backend,
         refresher: Refresher,
     ) -> Self {
+        let weigh = |sealed: &String| u32::try_from(sealed.len()).unwrap_or(u32::MAX);
         SessionConfig {
             codec,
             cookie_name,
-            ttl_secs,
+            ttl_secs: lifetimes.0,
+            idle_secs: lifetimes.1,
             clock,
+            backend,
             refresher,
             verified: moka::sync::Cache::builder()
-                .weigher(|sealed: &String, _: &Arc<SessionData>| {
-                    u32::try_from(sealed.len()).unwrap_or(u32::MAX)
-                })
+                .weigher(move |sealed: &String, _: &Arc<SessionData>| weigh(sealed))
+                .max_capacity(VERIFIED_CAPACITY_BYTES)
+                .time_to_live(VERIFIED_TTL)
+                .build_with_hasher(foldhash::fast::RandomState::default()),
+            verified_ids: moka::sync::Cache::builder()
+                .weigher(move |sealed: &String, _: &SessionId| weigh(sealed))
                 .max_capacity(VERIFIED_CAPACITY_BYTES)
                 .time_to_live(VERIFIED_TTL)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
@@ -126,335 +234,168 @@ impl SessionConfig {
         &self.refresher
     }
 
-    /// Decrypts and checks a session cookie value; expired or unreadable → `None`.
-    fn load(&self, sealed: &str) -> Option<Arc<SessionData>> {
-        let data = match self.verified.get(sealed) {
-            Some(data) => data,
-            None => {
-                let data = Arc::new(self.codec.open::<SessionData>(&self.cookie_name, sealed)?);
-                self.verified.insert(sealed.to_owned(), data.clone());
-                data
-            }
-        };
-        (data.expires_at > self.clock.now()).then_some(data)
+    /// Remembers that the cookie value `sealed` holds `data` (it was just written).
+    fn remember(&self, sealed: &str, data: Arc<SessionData>) {
+        self.verified.insert(sealed.to_owned(), data);
     }
 
-    /// The `Set-Cookie` value for `data`, or a removal when it cannot be stored.
-    /// Seals `data` for the session cookie. When it is too large for one cookie, it is
-    /// slimmed step by step — first without the user snapshot (the user is then resolved
-    /// through the cache), then without the ID token and unknown token fields — and the
-    /// session actually stored is returned with the sealed value. `None` when even the
-    /// slimmest form does not fit.
-    pub(crate) fn seal(&self, data: &SessionData) -> Option<(String, SessionData)> {
-        let fits = |d: &SessionData| self.codec.seal(&self.cookie_name, d);
-        if let Some(value) = fits(data) {
-            return Some((value, data.clone()));
-        }
-        let mut slim = data.clone();
-        slim.user = None;
-        if let Some(value) = fits(&slim) {
-            return Some((value, slim));
-        }
-        slim.tokens = slim.tokens.without_extras();
-        fits(&slim).map(|value| (value, slim))
+    #[cfg(test)]
+    fn codec_key_for_test(&self) -> CookieKey {
+        self.codec.current_key_only()
     }
 
-    /// The `Set-Cookie` value for `data`, or a removal when it cannot be stored.
-    fn set_cookie(&self, data: &SessionData) -> String {
-        match self.seal(data) {
-            Some((value, stored)) => {
-                // The browser sends this value next: remember what it holds as verified.
-                self.verified.insert(value.clone(), Arc::new(stored));
-                let max_age = data.expires_at.saturating_sub(self.clock.now());
-                self.codec
-                    .set_cookie(&self.cookie_name, value, "/", max_age)
-            }
-            None => {
-                tracing::error!("session too large for a cookie even slimmed; not stored");
-                self.codec.remove_cookie(&self.cookie_name, "/")
-            }
+    /// The server-side store, if sessions live in one.
+    pub(crate) fn store(&self) -> Option<&TimedStore> {
+        match &self.backend {
+            Backend::Store(store) => Some(store),
+            Backend::Cookie => None,
         }
     }
-}
 
-/// One cookie's value inside a request's `Cookie` header, without copying it.
-struct CookieSlice {
-    header: http::HeaderValue,
-    range: std::ops::Range<usize>,
-}
-
-impl CookieSlice {
-    fn find(headers: &http::HeaderMap, name: &str) -> Option<CookieSlice> {
-        headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .find_map(|header| {
-                let text = header.to_str().ok()?;
-                let value = find_cookie_value(text, name)?;
-                // `value` points into `text`: its offset is the distance between the two.
-                let start = value.as_ptr() as usize - text.as_ptr() as usize;
-                Some(CookieSlice {
-                    header: header.clone(),
-                    range: start..start + value.len(),
-                })
-            })
+    /// Whether `data` is still alive at `now`: before its absolute end and, with an idle
+    /// timeout, seen recently enough.
+    fn alive(&self, data: &SessionData, now: u64) -> bool {
+        data.expires_at > now
+            && self
+                .idle_secs
+                .is_none_or(|idle| data.last_seen.saturating_add(idle) > now)
     }
 
-    fn as_str(&self) -> &str {
-        self.header
-            .to_str()
-            .ok()
-            .and_then(|text| text.get(self.range.clone()))
-            .unwrap_or_default()
+    /// Whether `data` should be written again to move its idle deadline: coarsely, once a
+    /// tenth of the idle timeout has passed, so a busy session is not rewritten per request.
+    fn renewal_due(&self, data: &SessionData, now: u64) -> bool {
+        self.idle_secs
+            .is_some_and(|idle| now.saturating_sub(data.last_seen) >= (idle / 10).max(1))
     }
-}
 
-/// The session's tokens expired and the provider could not refresh them just now.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SessionUnavailable;
+    /// Checks a session read from its cookie or record: dead → `None`; a renewal or a
+    /// rewrite under the current key → `rewrite`.
+    fn check(&self, data: Arc<SessionData>, old_key: bool) -> Option<Loaded> {
+        let now = self.clock.now();
+        if !self.alive(&data, now) {
+            return None;
+        }
+        if self.renewal_due(&data, now) {
+            let mut renewed = (*data).clone();
+            renewed.last_seen = now;
+            return Some(Loaded {
+                data: Arc::new(renewed),
+                rewrite: true,
+            });
+        }
+        Some(Loaded {
+            data,
+            rewrite: old_key,
+        })
+    }
 
-#[derive(Default)]
-enum Change {
-    #[default]
-    Unchanged,
-    Set(Arc<SessionData>),
-    Clear,
-}
-
-/// One request's view of its session: lazily loaded, change-tracked.
-pub(crate) struct SessionHandle {
-    config: Arc<SessionConfig>,
-    /// The session cookie's value, as a slice of the request's `Cookie` header (a
-    /// reference-counted clone, not a copy).
-    sealed: Option<CookieSlice>,
-    loaded: OnceLock<Option<Arc<SessionData>>>,
-    change: Mutex<Change>,
-}
-
-impl SessionHandle {
-    /// Captures the session cookie of a request without decrypting it.
-    pub(crate) fn from_headers(config: Arc<SessionConfig>, headers: &http::HeaderMap) -> Self {
-        let sealed = CookieSlice::find(headers, &config.cookie_name);
-        SessionHandle {
-            config,
+    /// Opens a cookie-held session (no I/O).
+    fn open_cookie(&self, sealed: &str) -> Option<Loaded> {
+        if let Some(data) = self.verified.get(sealed) {
+            return self.check(data, false);
+        }
+        let opened = self.codec.open_within::<SessionData>(
+            &self.cookie_name,
             sealed,
-            loaded: OnceLock::new(),
-            change: Mutex::new(Change::Unchanged),
+            cookie::MAX_SESSION_COOKIE_BYTES,
+        )?;
+        let data = Arc::new(opened.value);
+        if !opened.old_key {
+            self.verified.insert(sealed.to_owned(), data.clone());
         }
+        self.check(data, opened.old_key)
     }
 
-    /// Whether the request carried a session cookie at all (valid or not).
-    pub(crate) fn has_cookie(&self) -> bool {
-        self.sealed.is_some()
-    }
-
-    /// The current session: a change made during this request wins over the cookie.
-    /// Decrypts at most once per request.
-    pub(crate) fn get(&self) -> Option<Arc<SessionData>> {
-        match &*self.lock() {
-            Change::Set(data) => return Some(data.clone()),
-            Change::Clear => return None,
-            Change::Unchanged => {}
+    /// The session id a store-backed cookie holds, and whether an old key sealed it.
+    fn open_id(&self, sealed: &str) -> Option<(SessionId, bool)> {
+        if let Some(id) = self.verified_ids.get(sealed) {
+            return Some((id, false));
         }
-        self.loaded
-            .get_or_init(|| {
-                let sealed = self.sealed.as_ref()?.as_str();
-                let data = self.config.load(sealed);
-                if data.is_none() {
-                    tracing::debug!("session cookie rejected (unreadable or expired)");
-                }
-                data
-            })
-            .clone()
-    }
-
-    /// The session if its tokens can be used without a refresh: `Some(None)` for no
-    /// session, `Some(Some(..))` for a current one, `None` when a refresh is due (then
-    /// call [`get_fresh`](Self::get_fresh)). Never blocks.
-    pub(crate) fn get_if_current(&self) -> Option<Option<Arc<SessionData>>> {
-        match self.get() {
-            Some(data) if self.config.refresher.is_due(&data) => None,
-            data => Some(data),
+        let opened = self.codec.open_within::<SessionId>(
+            &self.cookie_name,
+            sealed,
+            cookie::MAX_COOKIE_VALUE,
+        )?;
+        if !opened.old_key {
+            self.verified_ids
+                .insert(sealed.to_owned(), opened.value.clone());
         }
+        Some((opened.value, opened.old_key))
     }
 
-    /// The session with usable tokens, refreshing them first when they are about to
-    /// expire (see [`Refresher`]). A refresh the provider refused ends the session
-    /// (`Ok(None)`); a provider outage with an expired token is `Err`, and the session is
-    /// kept for a later try.
-    pub(crate) async fn get_fresh(&self) -> Result<Option<Arc<SessionData>>, SessionUnavailable> {
-        let Some(data) = self.get() else {
+    /// The record name a session is sealed under at rest: bound to its id, so a record
+    /// cannot be moved to another id.
+    fn record_name(id: &SessionId) -> String {
+        format!("record:{}", id.as_str())
+    }
+
+    /// Loads and opens a store-held session.
+    async fn load_record(
+        &self,
+        store: &TimedStore,
+        id: &SessionId,
+        old_key: bool,
+    ) -> Result<Option<Loaded>, StoreError> {
+        let Some(record) = store.load(id).await? else {
             return Ok(None);
         };
-        match self.config.refresher.ensure_fresh(data).await {
-            Freshness::Current(data) => Ok(Some(data)),
-            Freshness::Refreshed(next) => {
-                let next: Arc<SessionData> = Arc::from(next);
-                *self.lock() = Change::Set(next.clone());
-                Ok(Some(next))
-            }
-            Freshness::Ended => {
-                self.clear();
-                Ok(None)
-            }
-            Freshness::Unavailable => Err(SessionUnavailable),
+        let Some(opened) = self.codec.open_within::<SessionData>(
+            &Self::record_name(id),
+            &record,
+            MAX_RECORD_BYTES,
+        ) else {
+            tracing::warn!("a session record did not open (other key, or tampered); ignoring it");
+            return Ok(None);
+        };
+        if opened.value.id != *id {
+            return Ok(None);
         }
-    }
-
-    /// Replaces the session (login, refreshed tokens).
-    pub(crate) fn set(&self, data: SessionData) {
-        *self.lock() = Change::Set(Arc::new(data));
-    }
-
-    /// Ends the session.
-    pub(crate) fn clear(&self) {
-        *self.lock() = Change::Clear;
-    }
-
-    /// The `Set-Cookie` value this request owes the browser, if any: after a change, or
-    /// to remove a cookie that turned out unreadable or expired.
-    pub(crate) fn set_cookie_header(&self) -> Option<String> {
-        match &*self.lock() {
-            Change::Set(data) => Some(self.config.set_cookie(data)),
-            Change::Clear => self.has_cookie().then(|| {
-                self.config
-                    .codec
-                    .remove_cookie(&self.config.cookie_name, "/")
-            }),
-            Change::Unchanged => {
-                // Only when someone looked and found the cookie unusable: clean it up.
-                let rejected = self.has_cookie() && matches!(self.loaded.get(), Some(None));
-                rejected.then(|| {
-                    self.config
-                        .codec
-                        .remove_cookie(&self.config.cookie_name, "/")
-                })
+        let loaded = self.check(Arc::new(opened.value), opened.old_key || old_key);
+        if let Some(l) = &loaded
+            && l.rewrite
+        {
+            // Renewal or re-seal under the current key; a failure only delays it.
+            if let Err(e) = self.save_record(store, &l.data).await {
+                tracing::warn!(error = %e, "could not renew the session record");
             }
         }
+        Ok(loaded)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Change> {
-        // A poisoned lock only means a panic elsewhere; the data is still consistent.
-        self.change.lock().unwrap_or_else(|e| e.into_inner())
+    /// Seals `data` at rest and saves it until its absolute or idle end.
+    pub(crate) async fn save_record(
+        &self,
+        store: &TimedStore,
+        data: &SessionData,
+    ) -> Result<(), StoreError> {
+        let record = self
+            .codec
+            .seal_within(&Self::record_name(&data.id), data, MAX_RECORD_BYTES)
+            .ok_or_else(|| StoreError::new("save", "the session record is too large"))?;
+        let now = self.clock.now();
+        let end = match self.idle_secs {
+            Some(idle) => data.expires_at.min(data.last_seen.saturating_add(idle)),
+            None => data.expires_at,
+        };
+        let ttl = Duration::from_secs(end.saturating_sub(now).max(1));
+        store
+            .save(&data.id, &record, &data.lookup_keys(), ttl)
+            .await
+    }
+
+    /// The cookie values that carry `data` (one, or chunks), or `None` when it does not
+    /// fit in [`cookie::MAX_SESSION_COOKIE_BYTES`].
+    fn seal_cookie(&self, data: &SessionData) -> Option<Vec<String>> {
+        let sealed = match &self.backend {
+            Backend::Cookie => {
+                self.codec
+                    .seal_within(&self.cookie_name, data, cookie::MAX_SESSION_COOKIE_BYTES)?
+            }
+            Backend::Store(_) => self.codec.seal(&self.cookie_name, &data.id)?,
+        };
+        Some(cookie::chunks(&sealed))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::secret::AccessToken;
-
-    fn config(clock: Clock) -> Arc<SessionConfig> {
-        let client = crate::OAuthClient::builder(crate::Provider::vcita(), "id", "secret")
-            .redirect_uri("http://127.0.0.1/cb")
-            .build()
-            .unwrap();
-        let refresher = Refresher::new(
-            client,
-            std::time::Duration::from_secs(60),
-            std::time::Duration::from_secs(60),
-            clock.clone(),
-        );
-        Arc::new(SessionConfig::new(
-            CookieCodec::new(CookieKey::generate(), false),
-            "s".into(),
-            100,
-            clock,
-            refresher,
-        ))
-    }
-
-    fn headers_with(cookie: &str) -> http::HeaderMap {
-        let mut h = http::HeaderMap::new();
-        h.insert(http::header::COOKIE, cookie.parse().unwrap());
-        h
-    }
-
-    fn cookie_value(set_cookie: &str) -> String {
-        set_cookie
-            .split(';')
-            .next()
-            .unwrap()
-            .split_once('=')
-            .unwrap()
-            .1
-            .to_owned()
-    }
-
-    #[test]
-    fn untouched_handle_writes_nothing() {
-        let cfg = config(Clock::manual(0));
-        let h = SessionHandle::from_headers(cfg, &headers_with("s=whatever"));
-        assert_eq!(h.set_cookie_header(), None);
-    }
-
-    #[test]
-    fn set_then_load_then_expire() {
-        let clock = Clock::manual(1000);
-        let cfg = config(clock.clone());
-        let h = SessionHandle::from_headers(cfg.clone(), &http::HeaderMap::new());
-        assert!(h.get().is_none());
-        let data = SessionData::start(TokenSet::bearer(AccessToken::new("t")), None, 1000, 100);
-        let id = data.id.clone();
-        h.set(data);
-        let set = h.set_cookie_header().unwrap();
-        assert!(set.contains("Max-Age=100"), "{set}");
-
-        let h2 = SessionHandle::from_headers(
-            cfg.clone(),
-            &headers_with(&format!("s={}", cookie_value(&set))),
-        );
-        assert_eq!(h2.get().unwrap().id, id);
-        assert_eq!(h2.set_cookie_header(), None);
-
-        clock.advance(std::time::Duration::from_secs(100));
-        let h3 =
-            SessionHandle::from_headers(cfg, &headers_with(&format!("s={}", cookie_value(&set))));
-        assert!(h3.get().is_none());
-        // The dead cookie is removed.
-        assert!(h3.set_cookie_header().unwrap().contains("Max-Age=0"));
-    }
-
-    #[test]
-    fn oversized_sessions_are_slimmed_then_refused() {
-        let cfg = config(Clock::manual(0));
-        let big = "x".repeat(3000);
-        let tokens = |extra: &str| {
-            TokenSet::from_json(
-                format!(r#"{{"access_token":"t","id_token":"{extra}","x":"{extra}"}}"#).as_bytes(),
-                0,
-            )
-            .unwrap()
-        };
-        let user = UserInfo {
-            business_name: Some(big.clone()),
-            ..UserInfo::default()
-        };
-        // A big user snapshot goes first.
-        let (_, stored) = cfg
-            .seal(&SessionData::start(tokens("i"), Some(user), 0, 100))
-            .unwrap();
-        assert!(stored.user.is_none());
-        assert!(stored.tokens.id_token().is_some());
-        // Then the ID token and unknown fields.
-        let (value, stored) = cfg
-            .seal(&SessionData::start(tokens(&big), None, 0, 100))
-            .unwrap();
-        assert!(stored.tokens.id_token().is_none() && stored.tokens.extra().is_empty());
-        // The cache holds what the cookie holds.
-        let h = SessionHandle::from_headers(cfg.clone(), &headers_with(&format!("s={value}")));
-        assert!(h.get().unwrap().tokens.id_token().is_none());
-        // An access token that cannot fit is refused outright.
-        let huge = TokenSet::bearer(AccessToken::new(big.repeat(2)));
-        assert!(cfg.seal(&SessionData::start(huge, None, 0, 100)).is_none());
-    }
-
-    #[test]
-    fn fresh_sessions_get_new_ids() {
-        let t = || TokenSet::bearer(AccessToken::new("t"));
-        assert_ne!(
-            SessionData::start(t(), None, 0, 1).id,
-            SessionData::start(t(), None, 0, 1).id
-        );
-    }
-}
+mod tests;

@@ -27,7 +27,7 @@ use std::time::Duration;
 use futures_util::future::{BoxFuture, FutureExt as _, Shared};
 use sha2::{Digest as _, Sha256};
 
-use super::SessionData;
+use super::{SessionConfig, SessionData, TimedStore};
 use crate::client::{Endpoint, ErrorCode, OAuthClient, OAuthError, TokenSet};
 use crate::clock::Clock;
 use crate::secret::RefreshToken;
@@ -61,6 +61,36 @@ enum Slot {
         outcome: Outcome,
         until: u64,
     },
+}
+
+/// What a refresh of a store-held session needs to coordinate through the store.
+struct Persist {
+    config: Arc<SessionConfig>,
+    store: TimedStore,
+    data: Arc<SessionData>,
+}
+
+/// The record's tokens, when another instance has refreshed them since `data` was read.
+async fn adopt(
+    config: &SessionConfig,
+    store: &TimedStore,
+    data: &SessionData,
+) -> Result<Option<TokenSet>, Arc<OAuthError>> {
+    let record = config
+        .load_record(store, &data.id, false)
+        .await
+        .map_err(store_error)?;
+    Ok(record
+        .filter(|r| r.data.tokens.access_token().secret() != data.tokens.access_token().secret())
+        .map(|r| r.data.tokens.clone()))
+}
+
+/// A store failure during a refresh: transient, like a provider outage (503, retry).
+fn store_error(e: crate::store::StoreError) -> Arc<OAuthError> {
+    Arc::new(OAuthError::Transport {
+        endpoint: Endpoint::Token,
+        reason: e.to_string(),
+    })
 }
 
 /// How many refresh tokens the table remembers before pruning finished entries.
@@ -136,8 +166,13 @@ impl Refresher {
     }
 
     /// Returns the session with usable tokens, refreshing them first when they expire
-    /// within the skew.
-    pub(crate) async fn ensure_fresh(&self, data: Arc<SessionData>) -> Freshness {
+    /// within the skew. With a server-side store (in `config`), the refresh is
+    /// coordinated with other instances through the store.
+    pub(crate) async fn ensure_fresh(
+        &self,
+        data: Arc<SessionData>,
+        config: &Arc<SessionConfig>,
+    ) -> Freshness {
         if !self.is_due(&data) {
             return Freshness::Current(data);
         }
@@ -152,7 +187,12 @@ impl Refresher {
                 Freshness::Current(data)
             };
         };
-        match self.spend(refresh_token).await {
+        let persist = config.store().map(|store| Persist {
+            config: config.clone(),
+            store: store.clone(),
+            data: data.clone(),
+        });
+        match self.spend(refresh_token, persist).await {
             Ok(mut tokens) => {
                 tokens.inherit_omitted(&data.tokens);
                 let mut next = (*data).clone();
@@ -176,7 +216,7 @@ impl Refresher {
 
     /// The outcome of spending `refresh_token`: a finished one from the table (grace
     /// window or back-off), the running one, or a new refresh.
-    async fn spend(&self, refresh_token: &RefreshToken) -> Outcome {
+    async fn spend(&self, refresh_token: &RefreshToken, persist: Option<Persist>) -> Outcome {
         let key: [u8; 32] = Sha256::digest(refresh_token.secret().as_bytes()).into();
         let now = self.clock.now();
         let result = {
@@ -196,7 +236,7 @@ impl Refresher {
             match attempt {
                 Err(running) => running,
                 Ok(attempt) => {
-                    let result = self.start(key, refresh_token.clone(), attempt);
+                    let result = self.start(key, refresh_token.clone(), attempt, persist);
                     if table.len() >= TABLE_CAPACITY {
                         table.retain(|_, slot| match slot {
                             Slot::InFlight { .. } => true,
@@ -224,10 +264,14 @@ impl Refresher {
         key: [u8; 32],
         spent: RefreshToken,
         attempt: u32,
+        persist: Option<Persist>,
     ) -> Shared<BoxFuture<'static, Outcome>> {
         let this = self.clone();
         let task = tokio::spawn(async move {
-            let outcome = this.client.refresh(&spent).await.map_err(Arc::new);
+            let outcome = match persist {
+                None => this.client.refresh(&spent).await.map_err(Arc::new),
+                Some(persist) => this.refresh_stored(&spent, persist).await,
+            };
             let until = match &outcome {
                 Ok(_) => {
                     tracing::debug!("session tokens refreshed");
@@ -271,6 +315,80 @@ impl Refresher {
         }
         .boxed()
         .shared()
+    }
+
+    /// Refreshes a store-held session, coordinated with other instances. With a locking
+    /// store, the session's lock is taken first (waiting, bounded, while another
+    /// instance holds it, and adopting the tokens it saves); the holder refreshes, saves
+    /// the new record and releases the lock. Without a lock, a refused refresh reloads the
+    /// record once and adopts tokens another instance saved, before giving up.
+    async fn refresh_stored(&self, spent: &RefreshToken, persist: Persist) -> Outcome {
+        let Persist {
+            config,
+            store,
+            data,
+        } = persist;
+        if !store.locks() {
+            return match self.client.refresh(spent).await {
+                Ok(tokens) => self.save_refreshed(&config, &store, &data, tokens).await,
+                Err(e) if e.is_invalid_grant() => match adopt(&config, &store, &data).await? {
+                    Some(tokens) => Ok(tokens),
+                    None => Err(Arc::new(e)),
+                },
+                Err(e) => Err(Arc::new(e)),
+            };
+        }
+        // The lock outlives any refresh call (the HTTP timeout) by far; a holder that
+        // dies leaves it to expire.
+        let lock_ttl = self.client.timeout() * 3 + Duration::from_secs(5);
+        let deadline = tokio::time::Instant::now() + self.client.timeout() * 2;
+        let token = loop {
+            if let Some(token) = store.lock(&data.id, lock_ttl).await.map_err(store_error)? {
+                break token;
+            }
+            // Another instance is refreshing: its tokens will appear in the record.
+            if let Some(tokens) = adopt(&config, &store, &data).await? {
+                return Ok(tokens);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(store_error(crate::store::StoreError::new(
+                    "lock",
+                    "another instance held the refresh lock too long",
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        let outcome = async {
+            // Refreshed by another instance just before the lock was ours?
+            if let Some(tokens) = adopt(&config, &store, &data).await? {
+                return Ok(tokens);
+            }
+            let tokens = self.client.refresh(spent).await.map_err(Arc::new)?;
+            self.save_refreshed(&config, &store, &data, tokens).await
+        }
+        .await;
+        if let Err(e) = store.unlock(&data.id, &token).await {
+            tracing::warn!(error = %e, "could not release the refresh lock; it expires by itself");
+        }
+        outcome
+    }
+
+    /// Saves the refreshed tokens in the session's record, so other instances read them.
+    async fn save_refreshed(
+        &self,
+        config: &SessionConfig,
+        store: &TimedStore,
+        data: &SessionData,
+        mut tokens: TokenSet,
+    ) -> Outcome {
+        tokens.inherit_omitted(&data.tokens);
+        let mut next = data.clone();
+        next.tokens = tokens.clone();
+        if let Err(e) = config.save_record(store, &next).await {
+            // The tokens are spent and new: use them here; other instances may not see them.
+            tracing::error!(error = %e, "could not save refreshed tokens in the session store");
+        }
+        Ok(tokens)
     }
 
     /// At logout: takes the entry for `refresh_token` out of the table (awaiting a

@@ -5,6 +5,7 @@ use http::{HeaderMap, StatusCode};
 
 use crate::client::{ErrorCode, OAuthError};
 use crate::pages::ErrorPage;
+use crate::session::StartError;
 use crate::state::Shared;
 
 /// Every way a callback can fail. Each has a status, a machine-readable code and a
@@ -25,8 +26,20 @@ pub(crate) enum CallbackError {
     },
     /// The code exchange failed.
     Exchange(OAuthError),
-    /// The tokens do not fit in a session cookie.
+    /// The tokens do not fit in the session cookie (past its chunking cap).
     SessionTooLarge,
+    /// The session store could not save the new session.
+    StoreUnavailable(crate::store::StoreError),
+}
+
+impl From<StartError> for CallbackError {
+    fn from(e: StartError) -> CallbackError {
+        match e {
+            // Redirecting with a session that cannot be stored would only loop back here.
+            StartError::TooLarge => CallbackError::SessionTooLarge,
+            StartError::Store(e) => CallbackError::StoreUnavailable(e),
+        }
+    }
 }
 
 impl CallbackError {
@@ -37,6 +50,7 @@ impl CallbackError {
                 ..
             } => StatusCode::FORBIDDEN,
             CallbackError::Exchange(_) | CallbackError::SessionTooLarge => StatusCode::BAD_GATEWAY,
+            CallbackError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -56,6 +70,7 @@ impl CallbackError {
                 e.code().map_or("token_request_failed", ErrorCode::as_str)
             }
             CallbackError::SessionTooLarge => "session_too_large",
+            CallbackError::StoreUnavailable(_) => "temporarily_unavailable",
         }
     }
 
@@ -130,9 +145,14 @@ impl CallbackError {
                     kind(e)
                 ),
             },
-            CallbackError::SessionTooLarge => {
-                "The provider's tokens are too large to keep in a browser cookie.".into()
-            }
+            CallbackError::SessionTooLarge => "The provider's tokens are too large to keep in \
+                browser cookies (more than 6 KB sealed). The app should keep sessions in a \
+                server-side store (memory, Redis, or a tower-sessions store: \
+                OAUTH_SESSION_STORE)."
+                .into(),
+            CallbackError::StoreUnavailable(_) => "The session store is unavailable right now, \
+                so the login could not be kept. Please try again in a moment."
+                .into(),
         }
     }
 
@@ -142,8 +162,11 @@ impl CallbackError {
                 tracing::info!(error = %code, "the provider ended the login with an error");
             }
             CallbackError::Exchange(e) => tracing::warn!(error = %e, "code exchange failed"),
-            CallbackError::SessionTooLarge => {
-                tracing::error!("the provider's tokens are too large for a session cookie");
+            CallbackError::SessionTooLarge => tracing::error!(
+                "the provider's tokens are too large for the cookie store; use a server-side store"
+            ),
+            CallbackError::StoreUnavailable(e) => {
+                tracing::error!(error = %e, "the session store could not save a new session");
             }
             _ => tracing::info!(code = self.code(), "callback refused"),
         }

@@ -60,9 +60,17 @@ pub(crate) async fn callback(
         return refuse(CallbackError::NoFlow, None).into_response();
     };
     // From here on the flow cookie is spent, whatever happens: a code works once.
-    match finish(&shared, &params, state, found.flow).await {
-        Ok((session, return_to)) => {
-            rs.handle.set(session);
+    let started = match finish(&shared, &params, state, found.flow).await {
+        Ok((session, return_to)) => rs
+            .handle
+            .start(session)
+            .await
+            .map(|()| return_to)
+            .map_err(CallbackError::from),
+        Err(error) => Err(error),
+    };
+    match started {
+        Ok(return_to) => {
             tracing::info!(
                 provider = shared.client.provider().name(),
                 "login completed"
@@ -106,10 +114,6 @@ async fn finish(
         .map_err(CallbackError::Exchange)?;
     let user = user_snapshot(shared, &tokens).await;
     let session = SessionData::start(tokens, user, shared.clock.now(), shared.session.ttl_secs);
-    // Redirecting with a session that cannot be stored would only loop back here.
-    if shared.session.seal(&session).is_none() {
-        return Err(CallbackError::SessionTooLarge);
-    }
     let return_to = safe_return_to(&flow.return_to).unwrap_or("/").to_owned();
     Ok((session, return_to))
 }

@@ -1,0 +1,328 @@
+//! [`SessionHandle`]: one request's view of its session — loaded lazily (a cookie
+//! session is opened the first time someone asks, a store session is fetched on the
+//! async path), change-tracked, and written back as `Set-Cookie` only when it changed.
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use super::cookie::{MAX_CHUNKS, chunk_name, find_cookie_value};
+use super::refresh::Freshness;
+use super::{Backend, SessionConfig, SessionData};
+use crate::store::{SessionId, StoreError};
+
+/// The session cookie's value inside a request's `Cookie` header: a slice of the header
+/// (a reference-counted clone, no copy) when it is one cookie, the joined chunks when the
+/// session spans several.
+enum Sealed {
+    Slice {
+        header: http::HeaderValue,
+        range: std::ops::Range<usize>,
+    },
+    Joined(String),
+}
+
+impl Sealed {
+    /// The session cookie of a request, and how many cookies (chunks) carried it.
+    fn find(headers: &http::HeaderMap, name: &str) -> (Option<Sealed>, usize) {
+        let Some(first) = slice(headers, name) else {
+            return (None, 0);
+        };
+        let mut rest = (1..MAX_CHUNKS).map_while(|i| {
+            let chunk = slice(headers, &chunk_name(name, i))?;
+            Some(chunk.as_str().to_owned())
+        });
+        match rest.next() {
+            None => (Some(first), 1),
+            Some(second) => {
+                let mut joined = first.as_str().to_owned();
+                joined.push_str(&second);
+                let mut count = 2;
+                for more in rest {
+                    joined.push_str(&more);
+                    count += 1;
+                }
+                (Some(Sealed::Joined(joined)), count)
+            }
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Sealed::Slice { header, range } => header
+                .to_str()
+                .ok()
+                .and_then(|text| text.get(range.clone()))
+                .unwrap_or_default(),
+            Sealed::Joined(s) => s,
+        }
+    }
+}
+
+fn slice(headers: &http::HeaderMap, name: &str) -> Option<Sealed> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .find_map(|header| {
+            let text = header.to_str().ok()?;
+            let value = find_cookie_value(text, name)?;
+            // `value` points into `text`: its offset is the distance between the two.
+            let start = value.as_ptr() as usize - text.as_ptr() as usize;
+            Some(Sealed::Slice {
+                header: header.clone(),
+                range: start..start + value.len(),
+            })
+        })
+}
+
+/// Why a session cannot be used right now (it is kept for a later try): `503`.
+#[derive(Debug, Clone)]
+pub(crate) enum SessionUnavailable {
+    /// The tokens expired and the provider could not refresh them.
+    Provider,
+    /// The session store could not be reached.
+    Store(StoreError),
+}
+
+/// Why a new session could not be started at login.
+#[derive(Debug)]
+pub(crate) enum StartError {
+    /// Too large for the cookie store (past the chunking cap).
+    TooLarge,
+    /// The session store could not save it.
+    Store(StoreError),
+}
+
+#[derive(Default)]
+enum Change {
+    #[default]
+    Unchanged,
+    Set(Arc<SessionData>),
+    Clear,
+}
+
+/// One request's view of its session: lazily loaded, change-tracked.
+pub(crate) struct SessionHandle {
+    config: Arc<SessionConfig>,
+    sealed: Option<Sealed>,
+    /// How many cookies carried the session (chunks), to remove stale ones.
+    sent_chunks: usize,
+    loaded: OnceLock<Option<Arc<SessionData>>>,
+    /// Store sessions: the id the request's cookie held, and whether a previous key
+    /// sealed it (then the cookie is sealed again).
+    cookie_id: OnceLock<(SessionId, bool)>,
+    change: Mutex<Change>,
+}
+
+impl SessionHandle {
+    /// Captures the session cookie of a request without opening it.
+    pub(crate) fn from_headers(config: Arc<SessionConfig>, headers: &http::HeaderMap) -> Self {
+        let (sealed, sent_chunks) = Sealed::find(headers, &config.cookie_name);
+        SessionHandle {
+            config,
+            sealed,
+            sent_chunks,
+            loaded: OnceLock::new(),
+            cookie_id: OnceLock::new(),
+            change: Mutex::new(Change::Unchanged),
+        }
+    }
+
+    /// Whether the request carried a session cookie at all (valid or not).
+    pub(crate) fn has_cookie(&self) -> bool {
+        self.sealed.is_some()
+    }
+
+    /// The session as far as it is known without awaiting: `None` when a store must be
+    /// asked first. A change made during this request wins over the cookie.
+    fn known(&self) -> Option<Option<Arc<SessionData>>> {
+        match &*self.lock() {
+            Change::Set(data) => return Some(Some(data.clone())),
+            Change::Clear => return Some(None),
+            Change::Unchanged => {}
+        }
+        if let Some(loaded) = self.loaded.get() {
+            return Some(loaded.clone());
+        }
+        match (&self.config.backend, &self.sealed) {
+            (_, None) => Some(self.loaded.get_or_init(|| None).clone()),
+            (Backend::Cookie, Some(sealed)) => Some(
+                self.loaded
+                    .get_or_init(|| {
+                        let loaded = self.config.open_cookie(sealed.as_str());
+                        let Some(loaded) = loaded else {
+                            tracing::debug!("session cookie rejected (unreadable or expired)");
+                            return None;
+                        };
+                        if loaded.rewrite {
+                            // Renewed, or sealed under a previous key: write it again.
+                            self.set_change(Change::Set(loaded.data.clone()));
+                        }
+                        Some(loaded.data)
+                    })
+                    .clone(),
+            ),
+            (Backend::Store(_), Some(_)) => None,
+        }
+    }
+
+    /// The current session, fetched from the store when it lives there; no refresh.
+    pub(crate) async fn current(&self) -> Result<Option<Arc<SessionData>>, StoreError> {
+        if let Some(known) = self.known() {
+            return Ok(known);
+        }
+        let (Backend::Store(store), Some(sealed)) = (&self.config.backend, &self.sealed) else {
+            return Ok(None);
+        };
+        let Some((id, old_key)) = self.config.open_id(sealed.as_str()) else {
+            tracing::debug!("session cookie rejected (unreadable)");
+            return Ok(self.loaded.get_or_init(|| None).clone());
+        };
+        let _ = self.cookie_id.set((id.clone(), old_key));
+        let loaded = self
+            .config
+            .load_record(store, &id, old_key)
+            .await?
+            .map(|l| l.data);
+        Ok(self.loaded.get_or_init(|| loaded).clone())
+    }
+
+    /// The session if its tokens can be used without awaiting: `Some(None)` for no
+    /// session, `Some(Some(..))` for a current one, `None` when the store must be asked or
+    /// a refresh is due (then call [`get_fresh`](Self::get_fresh)).
+    pub(crate) fn get_if_current(&self) -> Option<Option<Arc<SessionData>>> {
+        match self.known()? {
+            Some(data) if self.config.refresher().is_due(&data) => None,
+            known => Some(known),
+        }
+    }
+
+    /// The session with usable tokens, refreshing them first when they are about to
+    /// expire. A refresh the provider refused ends the session (`Ok(None)`); a provider
+    /// or store outage is `Err`, and the session is kept for a later try.
+    pub(crate) async fn get_fresh(&self) -> Result<Option<Arc<SessionData>>, SessionUnavailable> {
+        let Some(data) = self.current().await.map_err(SessionUnavailable::Store)? else {
+            return Ok(None);
+        };
+        match self
+            .config
+            .refresher()
+            .ensure_fresh(data, &self.config)
+            .await
+        {
+            Freshness::Current(data) => Ok(Some(data)),
+            Freshness::Refreshed(next) => {
+                let next: Arc<SessionData> = Arc::from(next);
+                self.set_change(Change::Set(next.clone()));
+                Ok(Some(next))
+            }
+            Freshness::Ended => {
+                self.end().await;
+                Ok(None)
+            }
+            Freshness::Unavailable => Err(SessionUnavailable::Provider),
+        }
+    }
+
+    /// Starts a new session at login: saved in the store (the browser's previous record
+    /// deleted: a new id at every login), or checked to fit in the cookie.
+    pub(crate) async fn start(&self, data: SessionData) -> Result<(), StartError> {
+        match &self.config.backend {
+            Backend::Cookie => {
+                if self.config.seal_cookie(&data).is_none() {
+                    return Err(StartError::TooLarge);
+                }
+            }
+            Backend::Store(store) => {
+                if let Ok(Some(previous)) = self.current().await
+                    && let Err(e) = store.delete(&previous.id).await
+                {
+                    tracing::warn!(error = %e, "could not delete the previous session record");
+                }
+                self.config
+                    .save_record(store, &data)
+                    .await
+                    .map_err(StartError::Store)?;
+            }
+        }
+        self.set_change(Change::Set(Arc::new(data)));
+        Ok(())
+    }
+
+    /// Ends the session: its record is deleted from the store (a copied cookie is then
+    /// dead everywhere), and the cookie removed with this response.
+    pub(crate) async fn end(&self) {
+        if let Some(store) = self.config.store() {
+            let id = match &*self.lock() {
+                Change::Set(data) => Some(data.id.clone()),
+                _ => None,
+            };
+            let id = id
+                .or_else(|| self.loaded.get().cloned().flatten().map(|d| d.id.clone()))
+                .or_else(|| self.cookie_id.get().map(|(id, _)| id.clone()));
+            if let Some(id) = id
+                && let Err(e) = store.delete(&id).await
+            {
+                tracing::error!(error = %e, "could not delete the session record at logout");
+            }
+        }
+        self.set_change(Change::Clear);
+    }
+
+    /// The `Set-Cookie` values this request owes the browser: after a change, or to
+    /// remove a cookie that turned out unreadable or expired.
+    pub(crate) fn set_cookie_headers(&self) -> Vec<String> {
+        let config = &self.config;
+        let name = &config.cookie_name;
+        let remove_from = |first: usize| -> Vec<String> {
+            (first..self.sent_chunks.max(usize::from(self.has_cookie())))
+                .map(|i| config.codec.remove_cookie(&chunk_name(name, i), "/"))
+                .collect()
+        };
+        match &*self.lock() {
+            Change::Set(data) => {
+                if let (Backend::Store(_), Some((id, false))) =
+                    (&config.backend, self.cookie_id.get())
+                    && *id == data.id
+                {
+                    // The cookie already holds this session's id.
+                    return Vec::new();
+                }
+                let Some(chunks) = config.seal_cookie(data) else {
+                    tracing::error!("session too large for the cookie store; not stored");
+                    return remove_from(0);
+                };
+                if chunks.len() == 1 && matches!(config.backend, Backend::Cookie) {
+                    // The browser sends this value next: remember what it holds.
+                    config.remember(&chunks[0], data.clone());
+                }
+                let max_age = data.expires_at.saturating_sub(config.clock.now());
+                let count = chunks.len();
+                let mut headers: Vec<String> = chunks
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, value)| {
+                        config
+                            .codec
+                            .set_cookie(&chunk_name(name, i), value, "/", max_age)
+                    })
+                    .collect();
+                headers.extend(remove_from(count));
+                headers
+            }
+            Change::Clear => remove_from(0),
+            Change::Unchanged => {
+                // Only when someone looked and found the cookie unusable: clean it up.
+                let rejected = self.has_cookie() && matches!(self.loaded.get(), Some(None));
+                if rejected { remove_from(0) } else { Vec::new() }
+            }
+        }
+    }
+
+    fn set_change(&self, change: Change) {
+        *self.lock() = change;
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Change> {
+        // A poisoned lock only means a panic elsewhere; the data is still consistent.
+        self.change.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

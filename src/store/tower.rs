@@ -1,0 +1,171 @@
+//! [`TowerSessionsStore`]: any `tower-sessions` store as a session store.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cookie::time::OffsetDateTime;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use tower_sessions_core::session::{Id, Record};
+
+use super::{LockToken, SessionId, SessionStore, StoreError};
+
+/// Any [`tower_sessions_core::SessionStore`] (feature `tower-sessions`): the SQLx
+/// Postgres / SQLite / MySQL stores, MongoDB, moka, ... work unchanged. Records are
+/// sealed before they reach it, like every store's.
+///
+/// **No lock across instances.** tower-sessions stores cannot lock, so a refresh is not
+/// coordinated: when the provider refuses a refresh (`invalid_grant`), the session is
+/// reloaded once and tokens another instance saved are adopted before the session ends.
+/// With rotating refresh tokens and several instances, a provider with reuse detection
+/// may still revoke the grant when two instances refresh at once: use a locking store
+/// (Redis, or memory on one instance) there.
+///
+/// ```no_run
+/// # async fn run(pool: tower_sessions_sqlx_store::sqlx::SqlitePool) -> Result<(), Box<dyn std::error::Error>> {
+/// use axum_oauth_login::{OAuth, Provider, store::TowerSessionsStore};
+/// use tower_sessions_sqlx_store::SqliteStore;
+/// let sqlite = SqliteStore::new(pool);
+/// sqlite.migrate().await?;
+/// let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
+///     .redirect_uri("https://app.example.com/auth/callback")
+///     .session_store(TowerSessionsStore::new(sqlite))
+///     .build()?;
+/// # let _ = oauth; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TowerSessionsStore<S> {
+    inner: S,
+}
+
+impl<S> TowerSessionsStore<S> {
+    /// Wraps a tower-sessions store.
+    pub fn new(inner: S) -> Self {
+        TowerSessionsStore { inner }
+    }
+}
+
+/// The tower-sessions id of a name: 128 bits of its SHA-256.
+fn id_of(name: &str) -> Id {
+    let digest = Sha256::digest(name.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Id(i128::from_le_bytes(bytes))
+}
+
+fn session_id(id: &SessionId) -> Id {
+    id_of(&format!("session:{}", id.as_str()))
+}
+
+fn index_id(key: &str) -> Id {
+    id_of(&format!("index:{key}"))
+}
+
+fn failed(
+    operation: &'static str,
+) -> impl Fn(tower_sessions_core::session_store::Error) -> StoreError {
+    move |e| StoreError::new(operation, e)
+}
+
+fn expiry(ttl: Duration) -> OffsetDateTime {
+    OffsetDateTime::now_utc() + ttl
+}
+
+impl<S: tower_sessions_core::SessionStore> TowerSessionsStore<S> {
+    async fn live(&self, id: Id, operation: &'static str) -> Result<Option<Record>, StoreError> {
+        let record = self.inner.load(&id).await.map_err(failed(operation))?;
+        Ok(record.filter(|r| r.expiry_date > OffsetDateTime::now_utc()))
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: tower_sessions_core::SessionStore> SessionStore for TowerSessionsStore<S> {
+    async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        let record = self.live(session_id(id), "load").await?;
+        Ok(record.and_then(|r| r.data.get("record")?.as_str().map(str::to_owned)))
+    }
+
+    async fn save(
+        &self,
+        id: &SessionId,
+        record: &str,
+        lookup: &[String],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let expiry_date = expiry(ttl);
+        let data = HashMap::from([("record".to_owned(), json!(record))]);
+        self.inner
+            .save(&Record {
+                id: session_id(id),
+                data,
+                expiry_date,
+            })
+            .await
+            .map_err(failed("save"))?;
+        // Lookup indexes: read-modify-write, not atomic (this store cannot lock); a lost
+        // update only hides a session from back-channel logout until its next save.
+        for key in lookup {
+            let index = index_id(key);
+            let existing = self.live(index, "save").await?;
+            let mut ids: Vec<Value> = existing
+                .as_ref()
+                .and_then(|r| r.data.get("ids")?.as_array().cloned())
+                .unwrap_or_default();
+            if !ids.iter().any(|v| v.as_str() == Some(id.as_str())) {
+                ids.push(json!(id.as_str()));
+            }
+            let expiry_date = existing.map_or(expiry_date, |r| r.expiry_date.max(expiry_date));
+            self.inner
+                .save(&Record {
+                    id: index,
+                    data: HashMap::from([("ids".to_owned(), Value::Array(ids))]),
+                    expiry_date,
+                })
+                .await
+                .map_err(failed("save"))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.inner
+            .delete(&session_id(id))
+            .await
+            .map_err(failed("delete"))
+    }
+
+    fn locks(&self) -> bool {
+        false
+    }
+
+    async fn lock(&self, _: &SessionId, _: Duration) -> Result<Option<LockToken>, StoreError> {
+        Ok(Some(LockToken::random()))
+    }
+
+    async fn unlock(&self, _: &SessionId, _: &LockToken) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn find(&self, key: &str) -> Result<Vec<SessionId>, StoreError> {
+        let Some(index) = self.live(index_id(key), "find").await? else {
+            return Ok(Vec::new());
+        };
+        let ids: Vec<SessionId> = index
+            .data
+            .get("ids")
+            .and_then(Value::as_array)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|v| v.as_str().map(SessionId::from_stored))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut live = Vec::with_capacity(ids.len());
+        for id in ids {
+            if self.live(session_id(&id), "find").await?.is_some() {
+                live.push(id);
+            }
+        }
+        Ok(live)
+    }
+}
