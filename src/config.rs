@@ -1,10 +1,14 @@
 //! Configuration from the environment, so every app reads the same `OAUTH_*` variables.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::error::ConfigError;
 use crate::oauth::{OAuth, OAuthBuilder};
 use crate::provider::{ClientAuth, Provider, ProviderBuilder, TokenBody};
 use crate::secret::ClientSecret;
 use crate::session::CookieKey;
+use crate::store::{MemoryStore, SessionStore};
 
 /// Settings read from environment variables (prefix `OAUTH` by default):
 ///
@@ -21,7 +25,12 @@ use crate::session::CookieKey;
 /// | `OAUTH_TOKEN_BODY` | `json` or `form` |
 /// | `OAUTH_CLIENT_AUTH` | `post` or `basic` |
 /// | `OAUTH_PKCE` | `on` or `off` |
-/// | `OAUTH_COOKIE_KEY` | base64 of 64+ random bytes (without it: a random key per process) |
+/// | `OAUTH_COOKIE_KEY` | base64 of 64+ random bytes; required with an https redirect URI. `ephemeral` chooses a random key per process (restarts log everyone out) |
+/// | `OAUTH_COOKIE_KEYS` | instead of `OAUTH_COOKIE_KEY` during a key rotation: comma-separated keys, newest first; cookies sealed with an older one are accepted and re-sealed with the newest |
+/// | `OAUTH_TRUSTED_ORIGINS` | comma-separated origins (besides the redirect URI's) whose pages may post to this app with its session, e.g. `https://admin.example.com` |
+/// | `OAUTH_SESSION_STORE` | `cookie` (default), `memory`, or a `redis://` / `rediss://` URL (feature `redis`) |
+/// | `OAUTH_SESSION_LIFETIME` | absolute session lifetime in seconds (default 7 days) |
+/// | `OAUTH_SESSION_IDLE_TIMEOUT` | seconds without use after which a session ends (default: none) |
 ///
 /// A missing or invalid value is an error naming the variable; secrets never appear in
 /// the message.
@@ -47,8 +56,18 @@ pub struct OAuthConfig {
     pub client_secret: ClientSecret,
     /// The redirect URI.
     pub redirect_uri: String,
-    /// The cookie key, when one was given.
+    /// The cookie key, when one was given (with the previous keys of a rotation).
     pub cookie_key: Option<CookieKey>,
+    /// Trusted origins besides the redirect URI's.
+    pub trusted_origins: Vec<String>,
+    /// `OAUTH_COOKIE_KEY=ephemeral`: a random key per process, chosen explicitly.
+    pub ephemeral_cookie_key: bool,
+    /// The server-side session store; `None` keeps sessions in the cookie.
+    pub session_store: Option<Arc<dyn SessionStore>>,
+    /// The absolute session lifetime, when given.
+    pub session_lifetime: Option<Duration>,
+    /// The idle timeout, when given.
+    pub session_idle_timeout: Option<Duration>,
 }
 
 impl OAuthConfig {
@@ -153,28 +172,121 @@ impl OAuthConfig {
         let client_id = required("CLIENT_ID")?;
         let client_secret = ClientSecret::new(required("CLIENT_SECRET")?);
         let redirect_uri = required("REDIRECT_URI")?;
-        crate::provider::parse_endpoint("redirect_uri", &redirect_uri).map_err(rename)?;
-        let cookie_key = get("COOKIE_KEY")
-            .map(|k| CookieKey::from_base64(&k).map_err(rename))
-            .transpose()?;
+        crate::provider::parse_secure_endpoint("redirect_uri", &redirect_uri).map_err(rename)?;
+        let ephemeral_cookie_key = get("COOKIE_KEY").is_some_and(|k| k == "ephemeral");
+        let cookie_key = match (
+            get("COOKIE_KEY").filter(|_| !ephemeral_cookie_key),
+            get("COOKIE_KEYS"),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    name("COOKIE_KEYS"),
+                    format!("set either {} or this, not both", name("COOKIE_KEY")),
+                ));
+            }
+            (Some(key), None) => Some(
+                CookieKey::from_base64(&key).map_err(|e| e.for_variable(&name("COOKIE_KEY")))?,
+            ),
+            (None, Some(keys)) => {
+                Some(cookie_keys(&keys).map_err(|e| e.for_variable(&name("COOKIE_KEYS")))?)
+            }
+            (None, None) => None,
+        };
+        let session_store = match get("SESSION_STORE") {
+            None => None,
+            Some(v) => session_store(&v)
+                .map_err(|reason| ConfigError::new(name("SESSION_STORE"), reason))?,
+        };
+        let seconds = |suffix: &str| -> Result<Option<Duration>, ConfigError> {
+            get(suffix)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .map(Duration::from_secs)
+                        .map_err(|_| invalid(suffix, "a whole number of seconds"))
+                })
+                .transpose()
+        };
         Ok(OAuthConfig {
             provider,
             client_id,
             client_secret,
             redirect_uri,
             cookie_key,
+            trusted_origins: get("TRUSTED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ephemeral_cookie_key,
+            session_store,
+            session_lifetime: seconds("SESSION_LIFETIME")?,
+            session_idle_timeout: seconds("SESSION_IDLE_TIMEOUT")?,
         })
     }
 
     /// An [`OAuthBuilder`] with these settings, for further options.
     pub fn into_builder(self) -> OAuthBuilder {
-        let builder = OAuth::builder(self.provider, self.client_id, self.client_secret.secret())
-            .redirect_uri(self.redirect_uri);
-        match self.cookie_key {
-            Some(key) => builder.cookie_key(key),
-            None => builder,
+        let mut builder =
+            OAuth::builder(self.provider, self.client_id, self.client_secret.secret())
+                .redirect_uri(self.redirect_uri);
+        if let Some(key) = self.cookie_key {
+            builder = builder.cookie_key(key);
         }
+        if !self.trusted_origins.is_empty() {
+            builder = builder.trusted_origins(self.trusted_origins);
+        }
+        if self.ephemeral_cookie_key {
+            builder = builder.ephemeral_cookie_key();
+        }
+        if let Some(store) = self.session_store {
+            builder = builder.session_store_arc(store);
+        }
+        if let Some(lifetime) = self.session_lifetime {
+            builder = builder.session_lifetime(lifetime);
+        }
+        if let Some(idle) = self.session_idle_timeout {
+            builder = builder.idle_timeout(idle);
+        }
+        builder
     }
+}
+
+/// Comma-separated keys, newest first: the newest seals, all open.
+fn cookie_keys(list: &str) -> Result<CookieKey, ConfigError> {
+    let mut keys = list
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(CookieKey::from_base64);
+    let newest = keys
+        .next()
+        .ok_or_else(|| ConfigError::new("cookie_keys", "lists no key"))??;
+    keys.try_fold(newest, |acc, old| Ok(acc.with_previous(old?)))
+}
+
+/// `cookie`, `memory`, or a Redis URL.
+fn session_store(value: &str) -> Result<Option<Arc<dyn SessionStore>>, String> {
+    match value {
+        "cookie" => Ok(None),
+        "memory" => Ok(Some(Arc::new(MemoryStore::new(100_000)))),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => redis_store(url),
+        _ => Err("expected `cookie`, `memory`, or a `redis://` / `rediss://` URL".into()),
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis_store(url: &str) -> Result<Option<Arc<dyn SessionStore>>, String> {
+    crate::store::RedisStore::open(url)
+        .map(|store| Some(Arc::new(store) as Arc<dyn SessionStore>))
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_store(_: &str) -> Result<Option<Arc<dyn SessionStore>>, String> {
+    Err("a Redis URL needs the crate's `redis` feature".into())
 }
 
 #[cfg(test)]
@@ -267,6 +379,73 @@ mod tests {
             assert!(err.to_string().contains(variable));
             assert!(!err.to_string().contains("very-secret-value"));
         }
+    }
+
+    #[test]
+    fn session_variables() {
+        use base64::Engine as _;
+        let key = |b: u8| base64::engine::general_purpose::STANDARD.encode([b; 64]);
+        let (new, old) = (key(1), key(2));
+        let keys = format!("{new}, {old}");
+        let cfg = OAuthConfig::from_vars(
+            "OAUTH",
+            BASE.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .chain([
+                    ("OAUTH_COOKIE_KEYS".to_owned(), keys),
+                    ("OAUTH_SESSION_STORE".to_owned(), "memory".to_owned()),
+                    ("OAUTH_SESSION_LIFETIME".to_owned(), "86400".to_owned()),
+                    ("OAUTH_SESSION_IDLE_TIMEOUT".to_owned(), "3600".to_owned()),
+                ]),
+        )
+        .unwrap();
+        assert!(cfg.session_store.is_some());
+        assert_eq!(cfg.session_lifetime, Some(Duration::from_secs(86400)));
+        assert_eq!(cfg.session_idle_timeout, Some(Duration::from_secs(3600)));
+        assert!(cfg.cookie_key.is_some());
+        assert!(cfg.into_builder().build().is_ok());
+        for (var, value) in [
+            ("OAUTH_SESSION_STORE", "mongodb://x"),
+            ("OAUTH_SESSION_LIFETIME", "a week"),
+            ("OAUTH_SESSION_IDLE_TIMEOUT", "-1"),
+            ("OAUTH_COOKIE_KEYS", "!!!"),
+            ("OAUTH_COOKIE_KEYS", ","),
+        ] {
+            let err = with(&[(var, value)]).unwrap_err();
+            assert_eq!(err.setting(), var, "{err}");
+        }
+    }
+
+    #[test]
+    fn https_needs_a_cookie_key_or_an_explicit_ephemeral_one() {
+        let https = [
+            ("OAUTH_CLIENT_ID", "id"),
+            ("OAUTH_CLIENT_SECRET", "very-secret-value"),
+            (
+                "OAUTH_REDIRECT_URI",
+                "https://app.example.com/auth/callback",
+            ),
+        ];
+        let err = OAuthConfig::from_vars("OAUTH", https)
+            .unwrap()
+            .into_builder()
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "cookie_key");
+        assert!(err.reason().contains("OAUTH_COOKIE_KEY") && err.reason().contains("ephemeral"));
+        let ephemeral = https.into_iter().chain([("OAUTH_COOKIE_KEY", "ephemeral")]);
+        let cfg = OAuthConfig::from_vars("OAUTH", ephemeral).unwrap();
+        assert!(cfg.ephemeral_cookie_key && cfg.cookie_key.is_none());
+        assert!(cfg.into_builder().build().is_ok());
+        // A non-loopback plain-http redirect URI is refused, naming the variable.
+        let plain = [
+            ("OAUTH_CLIENT_ID", "id"),
+            ("OAUTH_CLIENT_SECRET", "s"),
+            ("OAUTH_REDIRECT_URI", "http://app.example.com/auth/callback"),
+        ];
+        let err = OAuthConfig::from_vars("OAUTH", plain).unwrap_err();
+        assert_eq!(err.setting(), "OAUTH_REDIRECT_URI");
+        assert!(err.reason().contains("https"), "{err}");
     }
 
     #[test]

@@ -10,8 +10,12 @@ mod clock;
 mod config;
 mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod layer;
 mod oauth;
+mod origin;
 mod pages;
 mod provider;
 mod return_to;

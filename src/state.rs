@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     pub(crate) paths: Paths,
     /// Whether the callback keeps a user snapshot in the session.
     pub(crate) fetch_user_on_login: bool,
+    /// The origins this app's pages come from (cross-origin checks).
+    pub(crate) origins: crate::origin::Origins,
     /// The `realm` of `WWW-Authenticate` challenges.
     pub(crate) realm: String,
     pub(crate) clock: Clock,

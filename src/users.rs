@@ -147,10 +147,17 @@ impl UserCache {
             self.cache.invalidate(&key).await;
         }
         let fetch = self.fetch(token.clone(), token_expires_at);
-        let entry = self
-            .cache
-            .try_get_with(key, fetch)
+        // One deadline for the whole lookup, queueing for a turn included: a hanging
+        // provider costs a caller at most the HTTP timeout, never a queue of them.
+        let lookup = tokio::time::timeout(self.wait, self.cache.try_get_with(key, fetch));
+        let entry = lookup
             .await
+            .unwrap_or_else(|_| {
+                Err(Arc::new(OAuthError::Timeout {
+                    endpoint: self.endpoint(),
+                    timeout: self.wait,
+                }))
+            })
             .map_err(|e: Arc<OAuthError>| {
                 if e.is_transient() {
                     ResolveError::Unavailable(e)
@@ -178,15 +185,20 @@ impl UserCache {
         }
     }
 
+    /// The endpoint users are resolved through.
+    fn endpoint(&self) -> crate::client::Endpoint {
+        match self.client.provider().user_resolver() {
+            UserResolver::Userinfo => crate::client::Endpoint::Userinfo,
+            UserResolver::Introspection => crate::client::Endpoint::Introspection,
+        }
+    }
+
     async fn fetch(
         &self,
         token: AccessToken,
         token_expires_at: Option<u64>,
     ) -> Result<Entry, OAuthError> {
-        let endpoint = match self.client.provider().user_resolver() {
-            UserResolver::Userinfo => crate::client::Endpoint::Userinfo,
-            UserResolver::Introspection => crate::client::Endpoint::Introspection,
-        };
+        let endpoint = self.endpoint();
         let _turn = match tokio::time::timeout(self.wait, self.upstream.acquire()).await {
             Ok(Ok(permit)) => permit,
             _ => {

@@ -39,7 +39,7 @@ use url::Url;
 
 use crate::client::{DEFAULT_MAX_BODY_BYTES, Endpoint, OAuthError, http_client, read_response};
 use crate::error::ConfigError;
-use crate::provider::parse_endpoint;
+use crate::provider::{parse_endpoint, parse_secure_endpoint};
 use crate::secret::{AccessToken, ClientSecret};
 
 /// Field name → messages, for validation failures.
@@ -256,10 +256,11 @@ impl VcitaApi {
     }
 
     /// A client for another host (a sandbox, or the `MockProvider` of feature
-    /// `test-util` for a dry run): an absolute `http`/`https` URL without query or
-    /// fragment; a path is kept.
+    /// `test-util` for a dry run): an absolute `https` URL (plain `http` only on loopback)
+    /// without query or fragment; a path is kept.
     pub fn with_base_url(base_url: &str) -> Result<Self, ConfigError> {
-        let mut apps_url = parse_endpoint("base_url", base_url)?;
+        // https, or loopback: the directory token travels to it.
+        let mut apps_url = parse_secure_endpoint("base_url", base_url)?;
         if apps_url.query().is_some() || apps_url.fragment().is_some() {
             return Err(ConfigError::new(
                 "base_url",

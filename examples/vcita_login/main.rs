@@ -8,7 +8,10 @@
 //! vcita-shaped authorization server on loopback) and prints the demo credentials;
 //! `OAUTH_PROVIDER=apicbase` makes the mock Apicbase-shaped instead. With
 //! `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` and `OAUTH_REDIRECT_URI` set it logs in with
-//! real vcita (or `OAUTH_PROVIDER=apicbase|custom`); see the README.
+//! real vcita (or `OAUTH_PROVIDER=apicbase|custom`); see the README. Behind a load
+//! balancer, run several instances with the same `OAUTH_COOKIE_KEY` (or `OAUTH_COOKIE_KEYS`),
+//! `OAUTH_SESSION_STORE=redis://127.0.0.1:6379/` and a `PORT` each: they share sessions
+//! and refresh each one once.
 //!
 //! Routes (in `app.rs`):
 //! * `/`: a login link, or a greeting;

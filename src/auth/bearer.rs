@@ -98,3 +98,119 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    //! Property: the parser never panics on any header bytes, and what it accepts is an
+    //! RFC 6750 `b64token` of at most [`MAX_TOKEN_LEN`] bytes.
+
+    use http::HeaderValue;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(256),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+    fn is_b64token(t: &str) -> bool {
+        let body = t.trim_end_matches('=');
+        !body.is_empty()
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    }
+
+    fn token() -> impl Strategy<Value = String> {
+        ("[A-Za-z0-9._~+/-]{1,64}", "={0,3}").prop_map(|(body, pad)| body + &pad)
+    }
+
+    /// Header values: arbitrary bytes, and `Bearer`-shaped ones with junk mixed in.
+    fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let scheme =
+            prop::sample::select(&["Bearer", "bearer", "BEARER", "Basic", "Bearer\t", ""][..]);
+        let sep = prop::sample::select(&["", " ", "  ", "\t", " \t "][..]);
+        let junk = prop::collection::vec(
+            prop::sample::select(
+                &[
+                    "=", " ", ",", "\"", "\t", "é", "\u{0}", "\u{7f}", "a=b", "==a", "%20",
+                ][..],
+            ),
+            0..3,
+        );
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..80),
+            (scheme.clone(), sep.clone(), token(), junk).prop_map(|(s, sep, t, junk)| {
+                // The token is ASCII: any index is a char boundary.
+                let (head, tail) = t.split_at(t.len() / 2);
+                format!("{s}{sep}{head}{}{tail}", junk.concat()).into_bytes()
+            }),
+            (
+                scheme,
+                sep,
+                4090usize..4100,
+                prop::sample::select(&["a", "=", "é"][..])
+            )
+                .prop_map(|(s, sep, n, unit)| format!("{s}{sep}{}", unit.repeat(n)).into_bytes()),
+            (prop::collection::vec(any::<u8>(), 0..40)).prop_map(|raw| {
+                let mut v = b"Bearer ".to_vec();
+                v.extend(raw);
+                v
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any header bytes (one or two headers): no panic; an accepted token is a
+        /// b64token of at most 4096 bytes.
+        #[test]
+        fn accepted_tokens_are_bounded_b64tokens(
+            values in prop::collection::vec(header_bytes(), 0..3),
+        ) {
+            let mut headers = HeaderMap::new();
+            for v in &values {
+                if let Ok(v) = HeaderValue::from_bytes(v) {
+                    headers.append(AUTHORIZATION, v);
+                }
+            }
+            let count = headers.get_all(AUTHORIZATION).iter().count();
+            match bearer_token(&headers, "r") {
+                Ok(Some(t)) => {
+                    prop_assert_eq!(count, 1);
+                    prop_assert!(is_b64token(t.secret()), "{:?}", t.secret());
+                    prop_assert!(t.secret().len() <= MAX_TOKEN_LEN, "{}", t.secret().len());
+                }
+                Ok(None) => {}
+                Err(AuthRejection::InvalidRequest { realm, .. }) => prop_assert_eq!(realm, "r"),
+                Err(other) => prop_assert!(false, "unexpected rejection {:?}", other),
+            }
+        }
+
+        /// And every well-formed `Bearer <b64token>` is accepted as sent.
+        #[test]
+        fn well_formed_credentials_are_accepted(
+            scheme in "[Bb][Ee][Aa][Rr][Ee][Rr]",
+            spaces in " {1,3}",
+            t in token(),
+        ) {
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("{scheme}{spaces}{t}")).unwrap());
+            let got = bearer_token(&headers, "r");
+            prop_assert!(
+                matches!(&got, Ok(Some(found)) if found.secret() == t),
+                "{:?}",
+                got.map(|o| o.map(|t| t.secret().to_owned()))
+            );
+        }
+    }
+}

@@ -7,11 +7,12 @@
 
 use std::sync::Arc;
 
-use http::{Extensions, HeaderMap};
+use http::{Extensions, HeaderMap, Method};
 
 use super::{
     AuthRejection, Authenticated, RequestSession, RequestSessions, TokenSource, bearer_token,
 };
+use crate::origin::is_unsafe;
 use crate::secret::AccessToken;
 use crate::session::{SessionData, SessionUnavailable};
 use crate::state::Shared;
@@ -56,6 +57,12 @@ pub(crate) enum Found {
     NeedsAwait,
 }
 
+/// Whether `rs`'s session may authenticate this request: not when another origin sent
+/// an unsafe request (the cookie then travelled without the app's say).
+fn session_usable(rs: &RequestSession, method: &Method, headers: &HeaderMap) -> bool {
+    !(is_unsafe(method) && rs.shared.origins.foreign(headers))
+}
+
 /// The sessions a scope looks at, innermost first.
 fn candidates<'a>(
     extensions: &'a Extensions,
@@ -72,6 +79,7 @@ fn candidates<'a>(
 /// The credential of a request, decided without awaiting when possible.
 pub(crate) fn find_now(
     extensions: &Extensions,
+    method: &Method,
     headers: &HeaderMap,
     scope: Scope<'_>,
 ) -> Result<Found, AuthRejection> {
@@ -88,6 +96,9 @@ pub(crate) fn find_now(
         }));
     }
     for rs in candidates {
+        if !session_usable(rs, method, headers) {
+            continue;
+        }
         match rs.handle.get_if_current() {
             Some(Some(data)) => {
                 return Ok(Found::Credential(Credential::Session(ActiveSession {
@@ -108,15 +119,19 @@ pub(crate) fn find_now(
 /// expired token is `503`).
 pub(crate) async fn find(
     extensions: &Extensions,
+    method: &Method,
     headers: &HeaderMap,
     scope: Scope<'_>,
 ) -> Result<Option<Credential>, AuthRejection> {
-    match find_now(extensions, headers, scope)? {
+    match find_now(extensions, method, headers, scope)? {
         Found::Credential(credential) => return Ok(Some(credential)),
         Found::Nothing => return Ok(None),
         Found::NeedsAwait => {}
     }
     for rs in candidates(extensions, scope)? {
+        if !session_usable(rs, method, headers) {
+            continue;
+        }
         match rs.handle.get_fresh().await {
             Ok(Some(data)) => {
                 return Ok(Some(Credential::Session(ActiveSession {

@@ -133,10 +133,19 @@ async fn end_tokens(shared: &Shared, tokens: &TokenSet) {
         return;
     }
     // Refresh tokens first: revoking one also ends its access tokens at most servers.
-    for token in targets {
-        match shared.client.revoke(token).await {
-            Ok(()) | Err(OAuthError::NotConfigured { .. }) => {}
-            Err(e) => tracing::warn!(error = %e, "token revocation failed; logging out anyway"),
+    // All of it within one HTTP timeout: a hanging provider must not hold logout up.
+    let revocations = async {
+        for token in targets {
+            match shared.client.revoke(token).await {
+                Ok(()) | Err(OAuthError::NotConfigured { .. }) => {}
+                Err(e) => tracing::warn!(error = %e, "token revocation failed; logging out anyway"),
+            }
         }
+    };
+    if tokio::time::timeout(shared.client.timeout(), revocations)
+        .await
+        .is_err()
+    {
+        tracing::warn!("token revocation timed out; logging out anyway");
     }
 }

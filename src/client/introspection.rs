@@ -121,3 +121,61 @@ mod tests {
         assert!(Introspection::from_json(b"<html>").is_none());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    //! Property: any JSON (or bytes) as an introspection response is `Some` exactly when
+    //! it is a JSON object, never a panic; the typed members do not linger in `extra`.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::client::token::proptests::{body, config, json_object};
+
+    const TYPED: &[&str] = &[
+        "active",
+        "scope",
+        "client_id",
+        "username",
+        "sub",
+        "exp",
+        "iat",
+        "token_type",
+    ];
+
+    fn check(body: &[u8]) -> Result<(), TestCaseError> {
+        let parsed = serde_json::from_slice::<Value>(body).ok();
+        let got = Introspection::from_json(body);
+        prop_assert_eq!(got.is_some(), matches!(parsed, Some(Value::Object(_))));
+        let (Some(i), Some(Value::Object(map))) = (got, parsed) else {
+            return Ok(());
+        };
+        for k in TYPED {
+            prop_assert!(!i.extra.contains_key(*k), "{} left in extra", k);
+        }
+        let active = match map.get("active") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+            _ => false,
+        };
+        prop_assert_eq!(i.active, active);
+        let user = i.to_user_info();
+        prop_assert!(user.email.as_deref().is_none_or(|e| e.contains('@')));
+        prop_assert_eq!(user.sub, i.sub.clone().or_else(|| i.username.clone()));
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_body_is_an_introspection_or_none(body in body()) {
+            check(&body)?;
+        }
+
+        #[test]
+        fn any_object_is_an_introspection(map in json_object()) {
+            check(&serde_json::to_vec(&map).unwrap())?;
+        }
+    }
+}

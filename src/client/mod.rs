@@ -29,7 +29,7 @@ pub use userinfo::UserInfo;
 
 use crate::clock::Clock;
 use crate::error::ConfigError;
-use crate::provider::{ClientAuth, Provider, TokenBody, parse_endpoint};
+use crate::provider::{ClientAuth, Provider, TokenBody, parse_secure_endpoint};
 use crate::secret::{
     AccessToken, AuthorizationCode, ClientSecret, CsrfState, PkceVerifier, RefreshToken,
 };
@@ -167,7 +167,9 @@ impl OAuthClientBuilder {
             return Err(ConfigError::new("client_secret", "must not be empty"));
         }
         let redirect_uri = match &self.redirect_uri {
-            Some(uri) => parse_endpoint("redirect_uri", uri)?,
+            // https, or loopback for development: codes travel in it, and cookies are
+            // `Secure` only on https.
+            Some(uri) => parse_secure_endpoint("redirect_uri", uri)?,
             None => return Err(ConfigError::new("redirect_uri", "is required")),
         };
         if redirect_uri.fragment().is_some() {

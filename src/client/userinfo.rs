@@ -116,3 +116,76 @@ mod tests {
         assert_eq!(UserInfo::default().display_name(), "user");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    //! Property: any JSON (or bytes) as a userinfo response is `Ok` or `Err`, never a
+    //! panic; an `Ok` survives a serde round trip, and string-or-number ids are read.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::client::token::proptests::{body, config, json_object, json_value};
+
+    /// Members typed as strings (a number there is an error).
+    const STRINGS: &[&str] = &["email", "role", "type", "business_name", "brand_host"];
+    /// Members read as a string or a number (anything else is `None`).
+    const IDS: &[&str] = &["sub", "business_id", "business_uid", "directory_uid"];
+
+    fn round_trips(info: &UserInfo) -> Result<(), TestCaseError> {
+        let value = serde_json::to_value(info).unwrap();
+        let back: UserInfo = serde_json::from_value(value)
+            .map_err(|e| TestCaseError::fail(format!("round trip: {e}")))?;
+        prop_assert_eq!(&back, info);
+        let _ = info.display_name();
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_value_is_ok_or_err(value in json_value()) {
+            if let Ok(info) = serde_json::from_value::<UserInfo>(value) {
+                round_trips(&info)?;
+            }
+        }
+
+        #[test]
+        fn any_body_is_ok_or_err(body in body()) {
+            if let Ok(info) = serde_json::from_slice::<UserInfo>(&body) {
+                round_trips(&info)?;
+            }
+        }
+
+        /// An object is accepted exactly when its string members are strings (or null),
+        /// and its ids are kept when they are strings or numbers.
+        #[test]
+        fn objects_are_read_as_documented(map in json_object()) {
+            let strings_ok = STRINGS
+                .iter()
+                .all(|k| matches!(map.get(*k), None | Some(Value::Null | Value::String(_))));
+            let got = serde_json::from_value::<UserInfo>(Value::Object(map.clone()));
+            prop_assert_eq!(got.is_ok(), strings_ok, "{:?}", got);
+            if let Ok(info) = got {
+                for (k, id) in IDS.iter().zip([
+                    &info.sub,
+                    &info.business_id,
+                    &info.business_uid,
+                    &info.directory_uid,
+                ]) {
+                    let expected = match map.get(*k) {
+                        Some(Value::String(s)) => Some(s.clone()),
+                        Some(Value::Number(n)) => Some(n.to_string()),
+                        _ => None,
+                    };
+                    prop_assert_eq!(id, &expected, "{}", k);
+                }
+                for k in STRINGS.iter().chain(IDS) {
+                    prop_assert!(!info.extra.contains_key(*k), "{} left in extra", k);
+                }
+                round_trips(&info)?;
+            }
+        }
+    }
+}

@@ -99,7 +99,7 @@ where
         }
         let credential = match parts.extensions.get::<Credential>() {
             Some(found) => found.clone(),
-            None => find(&parts.extensions, &parts.headers, Scope::Any)
+            None => find(&parts.extensions, &parts.method, &parts.headers, Scope::Any)
                 .await?
                 .ok_or_else(|| missing(&parts.extensions, Scope::Any))?,
         };
@@ -187,7 +187,14 @@ async fn find_session(parts: &Parts) -> Result<Option<AuthSession>, AuthRejectio
     if let Some(Credential::Session(active)) = parts.extensions.get::<Credential>() {
         return Ok(Some(AuthSession(active.clone())));
     }
-    match find(&parts.extensions, &parts.headers, Scope::Sessions).await? {
+    match find(
+        &parts.extensions,
+        &parts.method,
+        &parts.headers,
+        Scope::Sessions,
+    )
+    .await?
+    {
         Some(Credential::Session(active)) => Ok(Some(AuthSession(active))),
         _ => Ok(None),
     }

@@ -95,7 +95,7 @@ where
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let scope = Scope::Provider(&self.shared);
         // The hot path: a current session (or none) is decided without awaiting.
-        match find_now(req.extensions(), req.headers(), scope) {
+        match find_now(req.extensions(), req.method(), req.headers(), scope) {
             Ok(Found::Credential(found @ Credential::Session(_))) => {
                 req.extensions_mut().insert(found);
                 return RequireLoginFuture::inner(self.inner.call(req));
@@ -112,7 +112,7 @@ where
         let shared = self.shared.clone();
         RequireLoginFuture::resolving(Box::pin(async move {
             let scope = Scope::Provider(&shared);
-            let found = match find(req.extensions(), req.headers(), scope).await {
+            let found = match find(req.extensions(), req.method(), req.headers(), scope).await {
                 Ok(Some(found)) => found,
                 Ok(None) => return Ok(unauthenticated(&shared, &req)),
                 Err(rejection) => return Ok(rejection.into_response()),

@@ -12,6 +12,7 @@ use super::settings::{
 use crate::client::OAuthClient;
 use crate::clock::Clock;
 use crate::error::ConfigError;
+use crate::origin::Origins;
 use crate::provider::Provider;
 use crate::secret::ClientSecret;
 use crate::session::{CookieKey, CookieNames, FlowStore, Refresher, SessionConfig};
@@ -67,12 +68,14 @@ impl OAuthBuilder {
             http_timeout: Duration::from_secs(10),
             clock: Clock::system(),
             routes: RouteSettings {
+                trusted_origins: Vec::new(),
                 prefix: "/auth".into(),
                 after_logout: "/".into(),
                 realm: "app".into(),
             },
             cookies: CookieSettings {
                 key: None,
+                ephemeral: false,
                 name: "oauth_session".into(),
                 secure: None,
                 session_lifetime: Duration::from_secs(7 * 24 * 3600),
@@ -108,10 +111,30 @@ impl OAuthBuilder {
         self.redirect_uri = Some(uri.into());
         self
     }
-    /// The key that encrypts cookies. Without one, a random key is generated and a
-    /// warning logged: sessions then end when the process restarts.
+    /// The key that seals cookies (and server-side records). Required with an https
+    /// redirect URI; generate one with `openssl rand -base64 64` and load it with
+    /// [`CookieKey::from_base64`]. Give every instance of the app the same key.
     pub fn cookie_key(mut self, key: CookieKey) -> Self {
         self.cookies.key = Some(key);
+        self
+    }
+    /// Origins besides the redirect URI's whose pages may send this app's session
+    /// cookie with unsafe requests (`POST` logout, forms), e.g. an admin site on a
+    /// sibling subdomain. Requests from any other origin are treated as unauthenticated,
+    /// and `POST /auth/logout` refuses them with `403`.
+    pub fn trusted_origins<I, T>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.routes.trusted_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Uses a random key made at startup instead of a configured one: every restart then
+    /// logs everyone out, and several instances cannot share sessions. For demos and
+    /// single-process tools; on https it must be chosen explicitly like this.
+    pub fn ephemeral_cookie_key(mut self) -> Self {
+        self.cookies.ephemeral = true;
         self
     }
     /// Where the login and logout routes live (default `/auth`).
@@ -249,6 +272,7 @@ impl OAuthBuilder {
                 .clock(self.clock.clone())
                 .build()?;
         let paths = self.routes.paths(client.redirect_uri())?;
+        let origins = Origins::new(client.redirect_uri(), &self.routes.trusted_origins)?;
         self.cookies.validate()?;
         self.sessions.validate(self.cookies.session_lifetime)?;
         self.flow.validate()?;
@@ -262,7 +286,7 @@ impl OAuthBuilder {
         // Sealed to this client and provider: instances sharing a key cannot read each
         // other's cookies.
         let context = format!("{}|{}", client.client_id(), client.provider().token_url());
-        let codec = self.cookies.codec(secure, context);
+        let codec = self.cookies.codec(secure, context)?;
 
         // Construct.
         let refresher = Refresher::new(
@@ -297,6 +321,7 @@ impl OAuthBuilder {
                 flows,
                 users,
                 paths,
+                origins,
                 fetch_user_on_login: self.users.fetch_on_login,
                 realm: self.routes.realm,
                 clock: self.clock,
@@ -364,9 +389,30 @@ mod tests {
     }
 
     #[test]
+    fn unsafe_startups_are_refused_with_the_fix_in_the_message() {
+        let https = || {
+            OAuth::builder(Provider::vcita(), "id", "secret")
+                .redirect_uri("https://app.example.com/auth/callback")
+        };
+        let err = https().build().unwrap_err();
+        assert_eq!(err.setting(), "cookie_key");
+        assert!(err.reason().contains("OAUTH_COOKIE_KEY=ephemeral"), "{err}");
+        assert!(https().ephemeral_cookie_key().build().is_ok());
+        let err = OAuth::builder(Provider::vcita(), "id", "secret")
+            .redirect_uri("http://app.example.com/auth/callback")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "redirect_uri");
+        assert!(err.reason().contains("https"), "{err}");
+        // Plain http stays possible on loopback, for development.
+        assert!(builder().build().is_ok());
+    }
+
+    #[test]
     fn https_turns_on_host_prefix() {
         let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
             .redirect_uri("https://app.example.com/auth/callback")
+            .cookie_key(CookieKey::generate())
             .build()
             .unwrap();
         let shared = oauth.shared();

@@ -18,6 +18,7 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 /// Where the routes live and what the challenges say.
 #[derive(Debug)]
 pub(super) struct RouteSettings {
+    pub(super) trusted_origins: Vec<String>,
     pub(super) prefix: String,
     pub(super) after_logout: String,
     pub(super) realm: String,
@@ -107,6 +108,8 @@ fn normalize_prefix(prefix: &str) -> Result<String, ConfigError> {
 #[derive(Debug)]
 pub(super) struct CookieSettings {
     pub(super) key: Option<CookieKey>,
+    /// A random per-process key was chosen explicitly.
+    pub(super) ephemeral: bool,
     pub(super) name: String,
     pub(super) secure: Option<bool>,
     pub(super) session_lifetime: Duration,
@@ -135,17 +138,37 @@ impl CookieSettings {
         Ok(())
     }
 
-    /// The codec for this app's cookies, with the configured key or, without one, a
-    /// random key (and a warning: sessions then end at every restart).
-    pub(super) fn codec(&mut self, secure: bool, context: String) -> CookieCodec {
-        let key = self.key.take().unwrap_or_else(|| {
-            tracing::warn!(
-                "no cookie key configured: using a random one; sessions will not survive a restart \
-                 (set OAUTH_COOKIE_KEY to 64+ random bytes, base64)"
-            );
-            CookieKey::generate()
-        });
-        CookieCodec::new(key, secure, context)
+    /// The codec for this app's cookies, with the configured key. Without one, a random
+    /// per-process key (sessions end at every restart, instances cannot share them) is
+    /// used only when chosen explicitly or on plain-http loopback development setups.
+    pub(super) fn codec(
+        &mut self,
+        secure: bool,
+        context: String,
+    ) -> Result<CookieCodec, ConfigError> {
+        let key = match self.key.take() {
+            Some(key) => key,
+            None if secure && !self.ephemeral => {
+                return Err(ConfigError::new(
+                    "cookie_key",
+                    "is required with an https redirect URI: a random per-process key logs \
+                     everyone out at every restart and breaks deployments with several \
+                     instances. Set OAUTH_COOKIE_KEY to 64+ random bytes in base64 (openssl \
+                     rand -base64 64), or choose a per-process key explicitly with \
+                     ephemeral_cookie_key() / OAUTH_COOKIE_KEY=ephemeral",
+                ));
+            }
+            None => {
+                if !self.ephemeral {
+                    tracing::warn!(
+                        "no cookie key configured: using a random one; sessions will not survive \
+                         a restart (set OAUTH_COOKIE_KEY to 64+ random bytes, base64)"
+                    );
+                }
+                CookieKey::generate()
+            }
+        };
+        Ok(CookieCodec::new(key, secure, context))
     }
 
     /// `Secure` cookies (and the `__Host-` prefix) unless set otherwise: on https.
@@ -282,6 +305,7 @@ mod tests {
 
     fn routes() -> RouteSettings {
         RouteSettings {
+            trusted_origins: Vec::new(),
             prefix: "/auth".into(),
             after_logout: "/".into(),
             realm: "app".into(),
@@ -339,6 +363,7 @@ mod tests {
     fn cookie_settings() {
         let ok = CookieSettings {
             key: None,
+            ephemeral: false,
             name: "s".into(),
             secure: None,
             session_lifetime: DAY,

@@ -433,20 +433,20 @@ fn is_scope_char(c: char) -> bool {
 
 fn required_url(setting: &str, value: Option<String>) -> Result<Url, ConfigError> {
     match value {
-        Some(v) => parse_provider_endpoint(setting, &v),
+        Some(v) => parse_secure_endpoint(setting, &v),
         None => Err(ConfigError::new(setting, "is required")),
     }
 }
 
 fn optional_url(setting: &str, value: Option<String>) -> Result<Option<Url>, ConfigError> {
     value
-        .map(|v| parse_provider_endpoint(setting, &v))
+        .map(|v| parse_secure_endpoint(setting, &v))
         .transpose()
 }
 
 /// Parses a provider endpoint: like [`parse_endpoint`], and `https` unless the host is
 /// loopback — the client secret and tokens travel to these URLs (RFC 6749 §2.3.1, §3.2).
-fn parse_provider_endpoint(setting: &str, value: &str) -> Result<Url, ConfigError> {
+pub(crate) fn parse_secure_endpoint(setting: &str, value: &str) -> Result<Url, ConfigError> {
     let url = parse_endpoint(setting, value)?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),

@@ -182,6 +182,10 @@ impl SessionHandle {
             .load_record(store, &id, old_key)
             .await?
             .map(|l| l.data);
+        if old_key && let Some(data) = &loaded {
+            // The cookie was sealed under a previous key: seal the id again.
+            self.set_change(Change::Set(data.clone()));
+        }
         Ok(self.loaded.get_or_init(|| loaded).clone())
     }
 

@@ -26,6 +26,7 @@ use super::{LockToken, SessionId, SessionStore, StoreError};
 /// let store = RedisStore::open("redis://127.0.0.1:6379/")?;
 /// let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
 ///     .redirect_uri("https://app.example.com/auth/callback")
+///     .cookie_key(axum_oauth_login::CookieKey::from_base64(&std::env::var("OAUTH_COOKIE_KEY")?)?)
 ///     .session_store(store)
 ///     .build()?;
 /// # let _ = oauth; Ok(()) }

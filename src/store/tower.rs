@@ -29,6 +29,7 @@ use super::{LockToken, SessionId, SessionStore, StoreError};
 /// sqlite.migrate().await?;
 /// let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
 ///     .redirect_uri("https://app.example.com/auth/callback")
+///     .cookie_key(axum_oauth_login::CookieKey::from_base64(&std::env::var("OAUTH_COOKIE_KEY")?)?)
 ///     .session_store(TowerSessionsStore::new(sqlite))
 ///     .build()?;
 /// # let _ = oauth; Ok(()) }

@@ -1,6 +1,6 @@
 //! The `vcita_login` example's router, as the tests serve it.
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_oauth_login::{AuthSession, BearerUser, OAuth};
 use serde_json::{Value, json};
@@ -13,7 +13,9 @@ pub mod example;
 ///
 /// * `/tokens`: the session's tokens as JSON, a window into what a handler sees;
 /// * `/api/maybe`: `Option<BearerUser>`;
-/// * `/api/me-required`: the example's `/api/me` handler behind `require_login`.
+/// * `/api/me-required`: the example's `/api/me` handler behind `require_login`;
+/// * `POST /api/orders`: a state-changing route: `Option<AuthSession>` (public) and
+///   `POST /api/orders/guarded` behind `require_login`.
 pub fn test_app(oauth: &OAuth) -> Router {
     let routes = example::routes(oauth)
         .route("/tokens", get(tokens))
@@ -21,6 +23,11 @@ pub fn test_app(oauth: &OAuth) -> Router {
         .route(
             "/api/me-required",
             get(example::api_me).route_layer(oauth.require_login()),
+        )
+        .route("/api/orders", post(orders))
+        .route(
+            "/api/orders/guarded",
+            post(orders).route_layer(oauth.require_login()),
         );
     example::with_oauth_layer(oauth, routes)
 }
@@ -34,6 +41,13 @@ async fn tokens(session: AuthSession) -> Json<Value> {
         "scope": t.scope(),
         "id_token": t.id_token().map(|i| i.secret()),
     }))
+}
+
+async fn orders(session: Option<AuthSession>) -> String {
+    match session {
+        Some(_) => "order placed for the session's user".to_owned(),
+        None => "anonymous order".to_owned(),
+    }
 }
 
 async fn maybe(user: Option<BearerUser>) -> String {

@@ -5,7 +5,8 @@
 //! * [`Http`]: a cookie-keeping HTTP client that never follows redirects;
 //! * response readers ([`location`], [`body`], [`json`]), URL helpers ([`urls`]) and
 //!   an HTML reader ([`html`]);
-//! * [`app`]: the `vcita_login` example's router, served with the test-only routes.
+//! * [`app`]: the `vcita_login` example's router, served with the test-only routes;
+//! * [`redis`]: a throwaway `redis-server` for the session-store tests.
 //!
 //! Helpers for one binary only live next to it (`tests/it/harness.rs`,
 //! `tests/interop/harness.rs`, `tests/browser/harness.rs`).
@@ -14,6 +15,7 @@
 
 pub mod app;
 pub mod html;
+pub mod redis;
 pub mod urls;
 
 use std::future::Future;

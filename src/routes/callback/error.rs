@@ -49,6 +49,7 @@ impl CallbackError {
                 code: ErrorCode::AccessDenied,
                 ..
             } => StatusCode::FORBIDDEN,
+            CallbackError::Exchange(OAuthError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
             CallbackError::Exchange(_) | CallbackError::SessionTooLarge => StatusCode::BAD_GATEWAY,
             CallbackError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
