@@ -54,7 +54,10 @@ fn check(candidate: &str) {
     assert_eq!(p, candidate);
     assert!(p.starts_with('/') && !p.starts_with("//"), "{p:?}");
     assert!(!p.contains('\\'), "{p:?}");
-    assert!(!p.chars().any(|c| c.is_control() || c.is_whitespace()), "{p:?}");
+    assert!(
+        !p.chars().any(|c| c.is_control() || c.is_whitespace()),
+        "{p:?}"
+    );
     assert!(http::HeaderValue::from_str(p).is_ok(), "{p:?}");
     same_site(p, *STRICT);
     if *STRICT {

@@ -21,7 +21,11 @@ static PROBE: LazyLock<SessionProbe> =
 fn edit(value: &mut Vec<u8>, edits: &[u8]) {
     for e in edits.chunks_exact(4) {
         let pos = usize::from(u16::from_be_bytes([e[1], e[2]]));
-        let at = if value.is_empty() { 0 } else { pos % value.len() };
+        let at = if value.is_empty() {
+            0
+        } else {
+            pos % value.len()
+        };
         match e[0] % 5 {
             0 if at < value.len() => value[at] = e[3],
             0 | 1 => value.insert(at, e[3]),
@@ -63,20 +67,21 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let outcome = probe.check(&headers);
-    assert_ne!(outcome, CookieOutcome::Pending, "cookie sessions never wait");
+    assert_ne!(
+        outcome,
+        CookieOutcome::Pending,
+        "cookie sessions never wait"
+    );
     if genuine_untouched {
         assert_eq!(outcome, CookieOutcome::Session, "the genuine cookie opens");
     }
     if outcome == CookieOutcome::Session {
         // Only the genuine sealed value can open: anything else would be a forgery.
-        let sent = headers
-            .get_all(COOKIE)
-            .iter()
-            .any(|v| {
-                v.as_bytes()
-                    .windows(probe.sealed_session().len())
-                    .any(|w| w == probe.sealed_session().as_bytes())
-            });
+        let sent = headers.get_all(COOKIE).iter().any(|v| {
+            v.as_bytes()
+                .windows(probe.sealed_session().len())
+                .any(|w| w == probe.sealed_session().as_bytes())
+        });
         assert!(sent, "a session from a cookie that is not the genuine one");
     }
 });

@@ -4,7 +4,9 @@
 
 #![no_main]
 
-use axum_oauth_login::fuzzing::{introspection_from_json, token_set_from_json, user_info_from_json};
+use axum_oauth_login::fuzzing::{
+    introspection_from_json, token_set_from_json, user_info_from_json,
+};
 use axum_oauth_login::{TokenSet, UserInfo};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

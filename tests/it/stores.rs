@@ -244,7 +244,7 @@ macro_rules! store_suite {
                 idle_timeout_ends_an_unused_session,
                 absolute_lifetime_ends_even_an_active_session,
                 token_larger_than_one_cookie,
-                token_of_20k,
+                token_of_20_kb,
                 key_rotation_reseals_the_cookie,
             );
         }
@@ -533,9 +533,11 @@ mod flows {
         assert_removed(&res, SESSION_COOKIE);
     }
 
-    /// A 4 KB access token: more than one cookie holds (3800 bytes), less than the cookie
-    /// store's cap. The cookie store splits it over `oauth_session` and `oauth_session.1`
-    /// and needs both; a server-side store keeps one small cookie.
+    /// A 4 KB access token: more than one cookie holds (3800 bytes sealed), less than the
+    /// cookie store's cap (6144 bytes sealed; a 4096-byte token seals to 5736, so the
+    /// largest that fits is about 4.4 KB, and a 5 KB one is `session_too_large`). The
+    /// cookie store splits it over `oauth_session` and `oauth_session.1` and needs both;
+    /// a server-side store keeps one small cookie.
     pub(super) async fn token_larger_than_one_cookie(kind: Kind) {
         let backend = backend!(kind);
         let app = spawn(&backend, start_mock().await, |b| b).await;
@@ -564,7 +566,7 @@ mod flows {
 
     /// A 20 KB access token: server-side stores keep it; the cookie store refuses the
     /// login with a clear page pointing at a server-side store, and sets no session.
-    pub(super) async fn token_of_20k(kind: Kind) {
+    pub(super) async fn token_of_20_kb(kind: Kind) {
         let backend = backend!(kind);
         let app = spawn(&backend, start_mock().await, |b| b).await;
         let token = big_token(20 * 1024);
