@@ -294,7 +294,7 @@ impl SessionConfig {
         if let Some(data) = self.verified.get(sealed) {
             return self.check(data, false);
         }
-        let opened = self.codec.open_within::<SessionData>(
+        let opened = self.codec.open_compact::<SessionData>(
             &self.cookie_name,
             sealed,
             cookie::MAX_SESSION_COOKIE_BYTES,
@@ -339,7 +339,7 @@ impl SessionConfig {
         let Some(record) = store.load(id).await? else {
             return Ok(None);
         };
-        let Some(opened) = self.codec.open_within::<SessionData>(
+        let Some(opened) = self.codec.open_compact::<SessionData>(
             &Self::record_name(id),
             &record,
             MAX_RECORD_BYTES,
@@ -370,7 +370,7 @@ impl SessionConfig {
     ) -> Result<(), StoreError> {
         let record = self
             .codec
-            .seal_within(&Self::record_name(&data.id), data, MAX_RECORD_BYTES)
+            .seal_compact(&Self::record_name(&data.id), data, MAX_RECORD_BYTES)
             .ok_or_else(|| StoreError::new("save", "the session record is too large"))?;
         let now = self.clock.now();
         let end = match self.idle_secs {
@@ -387,10 +387,11 @@ impl SessionConfig {
     /// fit in [`cookie::MAX_SESSION_COOKIE_BYTES`].
     fn seal_cookie(&self, data: &SessionData) -> Option<Vec<String>> {
         let sealed = match &self.backend {
-            Backend::Cookie => {
-                self.codec
-                    .seal_within(&self.cookie_name, data, cookie::MAX_SESSION_COOKIE_BYTES)?
-            }
+            Backend::Cookie => self.codec.seal_compact(
+                &self.cookie_name,
+                data,
+                cookie::MAX_SESSION_COOKIE_BYTES,
+            )?,
             Backend::Store(_) => self.codec.seal(&self.cookie_name, &data.id)?,
         };
         Some(cookie::chunks(&sealed))

@@ -55,6 +55,17 @@ fn headers_with(cookie: &str) -> http::HeaderMap {
     h
 }
 
+/// A token of `len` random base64url characters (as real tokens are: barely
+/// compressible).
+fn random_token(len: usize) -> String {
+    use rand::Rng as _;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
 fn session(access_token: &str, now: u64) -> SessionData {
     SessionData::start(
         TokenSet::bearer(AccessToken::new(access_token)),
@@ -106,14 +117,14 @@ async fn set_then_load_then_expire() {
 async fn large_sessions_span_chunks_and_oversized_ones_are_refused() {
     let clock = Clock::manual(0);
     let cfg = config(clock.clone());
-    // A 4 KB access token: more than one cookie holds.
-    let big = session(&"a".repeat(4000), 0);
+    // A 5 KB access token: more than one cookie holds (compressed, it still fits).
+    let big = session(&random_token(5000), 0);
     let next = logged_in(&cfg, big).await;
     let header = next[http::header::COOKIE].to_str().unwrap().to_owned();
     assert!(header.contains("s=") && header.contains("s.1="), "{header}");
     let h = SessionHandle::from_headers(cfg.clone(), &next);
     let data = h.get_if_current().unwrap().expect("reassembled");
-    assert_eq!(data.tokens.access_token().secret().len(), 4000);
+    assert_eq!(data.tokens.access_token().secret().len(), 5000);
     // Replaced by a small session, the stale chunk is removed.
     h.start(session("small", 0)).await.unwrap();
     let set = h.set_cookie_headers();
@@ -125,7 +136,7 @@ async fn large_sessions_span_chunks_and_oversized_ones_are_refused() {
     // Past the cap: refused at the start, never silently slimmed.
     let h = SessionHandle::from_headers(cfg, &http::HeaderMap::new());
     assert!(matches!(
-        h.start(session(&"a".repeat(7000), 0)).await,
+        h.start(session(&random_token(9000), 0)).await,
         Err(StartError::TooLarge)
     ));
 }

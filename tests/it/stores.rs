@@ -533,15 +533,14 @@ mod flows {
         assert_removed(&res, SESSION_COOKIE);
     }
 
-    /// A 4 KB access token: more than one cookie holds (3800 bytes sealed), less than the
-    /// cookie store's cap (6144 bytes sealed; a 4096-byte token seals to 5736, so the
-    /// largest that fits is about 4.4 KB, and a 5 KB one is `session_too_large`). The
-    /// cookie store splits it over `oauth_session` and `oauth_session.1` and needs both;
-    /// a server-side store keeps one small cookie.
+    /// A 5 KB access token of varied base64url text (as real tokens are): more than one
+    /// cookie holds (3800 bytes sealed), within the cookie store's cap (6144 bytes sealed,
+    /// after deflate). The cookie store splits it over `oauth_session` and
+    /// `oauth_session.1` and needs both; a server-side store keeps one small cookie.
     pub(super) async fn token_larger_than_one_cookie(kind: Kind) {
         let backend = backend!(kind);
         let app = spawn(&backend, start_mock().await, |b| b).await;
-        let token = big_token(4 * 1024);
+        let token = big_token(5 * 1024);
         answer_login_with(&app.mock, &token);
         let res = app.complete_login(None).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "login completes");
