@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use http::HeaderMap;
 
 use crate::client::{Introspection, OAuthClient, TokenSet, UserInfo};
@@ -133,10 +134,23 @@ impl SessionProbe {
         let tokens = serde_json::to_vec(&tokens).expect("a JSON object serialises");
         let tokens = TokenSet::from_json(&tokens, clock.now()).expect("a valid token response");
         let data = SessionData::start(tokens, None, clock.now(), 86_400);
-        let sealed = config
-            .codec
-            .seal(&config.cookie_name, &data)
-            .expect("a small session fits in one cookie");
+        // Sealed the way a login does it: start the session on a request without a
+        // cookie (no await with cookie sessions) and take the value of the `Set-Cookie`.
+        let handle = SessionHandle::from_headers(config.clone(), &HeaderMap::new());
+        let started = handle.start(data).now_or_never();
+        assert!(
+            matches!(started, Some(Ok(()))),
+            "a small cookie session starts without awaiting"
+        );
+        let sealed: String = handle
+            .set_cookie_headers()
+            .iter()
+            .filter_map(|set_cookie| {
+                let pair = set_cookie.split(';').next()?;
+                Some(pair.split_once('=')?.1.to_owned())
+            })
+            .collect();
+        assert!(!sealed.is_empty(), "a session cookie is set");
         Ok(SessionProbe { config, sealed })
     }
 
@@ -173,5 +187,32 @@ impl SessionProbe {
             );
         }
         outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header::COOKIE;
+
+    use super::*;
+
+    /// The fuzz targets' probe tells the two outcomes apart (it follows the codec).
+    #[test]
+    fn the_probe_opens_its_genuine_session_only() {
+        let probe = SessionProbe::new().unwrap();
+        let with = |cookie: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(COOKIE, cookie.parse().unwrap());
+            probe.check(&headers)
+        };
+        let name = probe.cookie_name();
+        let genuine = format!("{name}={}", probe.sealed_session());
+        assert_eq!(with(&genuine), CookieOutcome::Session);
+        assert_eq!(
+            with(&genuine[..genuine.len() - 1]),
+            CookieOutcome::NoSession
+        );
+        assert_eq!(with(&format!("{name}=garbage")), CookieOutcome::NoSession);
+        assert_eq!(probe.check(&HeaderMap::new()), CookieOutcome::NoSession);
     }
 }

@@ -70,9 +70,10 @@ async fn same_site_paths_are_kept() {
         let target = landing(&app, &format!("return_to={}", enc(good))).await;
         assert_eq!(target, good);
     }
-    // An encoded slash stays encoded: a path on this site, not `//evil.example`.
+    // Encoded slashes that decode to `//evil.example` are refused (a proxy or framework
+    // may decode them once before a browser sees them): back to `/`.
     let target = landing(&app, "return_to=%2F%252F%252Fevil.example").await;
-    assert_eq!(target, "/%2F%2Fevil.example");
+    assert_eq!(target, "/");
 }
 
 #[tokio::test]
