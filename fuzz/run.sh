@@ -4,8 +4,6 @@
 #
 #   FUZZ_SECONDS=60 bash fuzz/run.sh            # all targets
 #   FUZZ_SECONDS=600 bash fuzz/run.sh cookie    # some targets
-#   FUZZ_RETURN_TO_STRICT=1 bash fuzz/run.sh callback_query
-#       also checks the `safe_return_to` properties that are known not to hold yet
 #
 # Corpora grow in fuzz/corpus/<target>, crashes land in fuzz/artifacts/<target>; both
 # are git-ignored. Exits non-zero when a target crashed.
