@@ -9,7 +9,7 @@ use super::{LockToken, SessionId, SessionStore, StoreError};
 /// Sessions in memory: for one instance and for tests. Bounded (least recently used
 /// sessions go first past `capacity`) and expiring (each record after its TTL). Its lock
 /// excludes other requests of this process only; several instances need a shared store
-/// such as [`RedisStore`](crate::store::RedisStore).
+/// such as `RedisStore` (feature `redis`).
 ///
 /// ```
 /// use axum_oauth_login::{OAuth, Provider, store::MemoryStore};

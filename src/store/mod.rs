@@ -11,8 +11,8 @@
 //! | store | feature | locks refresh across instances |
 //! |---|---|---|
 //! | [`MemoryStore`] | — | yes, within one process |
-//! | [`RedisStore`](crate::store::RedisStore) | `redis` | yes (`SET NX PX`, compare-and-delete) |
-//! | [`TowerSessionsStore`](crate::store::TowerSessionsStore) | `tower-sessions` | no: rotating refresh tokens across instances need a locking store |
+//! | `RedisStore` | `redis` | yes (`SET NX PX`, compare-and-delete) |
+//! | `TowerSessionsStore` | `tower-sessions` | no: rotating refresh tokens across instances need a locking store |
 
 mod memory;
 #[cfg(feature = "redis")]
@@ -109,7 +109,7 @@ impl StoreError {
 }
 
 /// Where server-side sessions live. Implement it for another engine, or use
-/// [`TowerSessionsStore`](crate::store::TowerSessionsStore) to reuse any
+/// `TowerSessionsStore` (feature `tower-sessions`) to reuse any
 /// `tower-sessions` store.
 ///
 /// The crate calls every method with its own timeout around it. Records are opaque,
