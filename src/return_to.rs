@@ -103,16 +103,7 @@ mod proptests {
 
     use super::safe_return_to;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(256),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::client::proptest_config as config;
 
     /// Pieces that open-redirect payloads are made of.
     const PIECES: &[&str] = &[

@@ -109,16 +109,7 @@ mod proptests {
 
     use super::*;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(256),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::client::proptest_config as config;
 
     /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
     fn is_b64token(t: &str) -> bool {

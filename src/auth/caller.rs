@@ -64,16 +64,34 @@ fn session_usable(rs: &RequestSession, method: &Method, headers: &HeaderMap) -> 
 }
 
 /// The sessions a scope looks at, innermost first.
+/// (An iterator, not a collected list: this runs on every guarded or extracting request.)
 fn candidates<'a>(
     extensions: &'a Extensions,
     scope: Scope<'_>,
-) -> Result<Vec<&'a RequestSession>, AuthRejection> {
+) -> Result<Candidates<'a>, AuthRejection> {
     Ok(match scope {
         Scope::Any | Scope::Sessions => {
-            RequestSessions::of(extensions)?.innermost_first().collect()
+            Candidates::All(RequestSessions::of(extensions)?.innermost_first())
         }
-        Scope::Provider(shared) => vec![RequestSession::of(extensions, shared)?],
+        Scope::Provider(shared) => Candidates::One(Some(RequestSession::of(extensions, shared)?)),
     })
+}
+
+/// The sessions of [`candidates`], innermost first.
+enum Candidates<'a> {
+    All(std::iter::Rev<std::slice::Iter<'a, RequestSession>>),
+    One(Option<&'a RequestSession>),
+}
+
+impl<'a> Iterator for Candidates<'a> {
+    type Item = &'a RequestSession;
+
+    fn next(&mut self) -> Option<&'a RequestSession> {
+        match self {
+            Candidates::All(all) => all.next(),
+            Candidates::One(one) => one.take(),
+        }
+    }
 }
 
 /// The credential of a request, decided without awaiting when possible.
@@ -83,8 +101,8 @@ pub(crate) fn find_now(
     headers: &HeaderMap,
     scope: Scope<'_>,
 ) -> Result<Found, AuthRejection> {
-    let candidates = candidates(extensions, scope)?;
-    let Some(innermost) = candidates.first() else {
+    let mut candidates = candidates(extensions, scope)?.peekable();
+    let Some(&innermost) = candidates.peek() else {
         return Err(AuthRejection::MissingLayer);
     };
     if !matches!(scope, Scope::Sessions)
@@ -92,7 +110,7 @@ pub(crate) fn find_now(
     {
         return Ok(Found::Credential(Credential::Header {
             token,
-            rs: (*innermost).clone(),
+            rs: innermost.clone(),
         }));
     }
     for rs in candidates {
@@ -153,9 +171,9 @@ pub(crate) async fn find(
 /// The rejection for a request without credentials in `scope`.
 pub(crate) fn missing(extensions: &Extensions, scope: Scope<'_>) -> AuthRejection {
     match candidates(extensions, scope) {
-        Ok(list) => AuthRejection::MissingCredentials {
+        Ok(mut list) => AuthRejection::MissingCredentials {
             realm: list
-                .first()
+                .next()
                 .map_or_else(|| "app".to_owned(), |rs| rs.shared.realm.clone()),
         },
         Err(e) => e,

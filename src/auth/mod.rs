@@ -75,7 +75,7 @@ impl RequestSessions {
     }
 
     /// Sessions from the innermost layer (closest to the handler) outwards.
-    pub(crate) fn innermost_first(&self) -> impl Iterator<Item = &RequestSession> {
+    pub(crate) fn innermost_first(&self) -> std::iter::Rev<std::slice::Iter<'_, RequestSession>> {
         self.0.iter().rev()
     }
 }

@@ -25,6 +25,8 @@ pub(crate) use error::sanitize;
 pub use error::{Endpoint, ErrorCode, OAuthError};
 pub use introspection::Introspection;
 pub use token::TokenSet;
+#[cfg(test)]
+pub(crate) use token::proptests::config as proptest_config;
 pub use userinfo::UserInfo;
 
 use crate::clock::Clock;

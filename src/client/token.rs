@@ -352,12 +352,10 @@ pub(crate) mod proptests {
 
     use super::*;
 
+    /// The crate's property-test settings: 256 cases (proptest's default, which reads
+    /// `PROPTEST_CASES`), no persistence files.
     pub(crate) fn config() -> ProptestConfig {
         ProptestConfig {
-            cases: std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(256),
             failure_persistence: None,
             ..ProptestConfig::default()
         }
