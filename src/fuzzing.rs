@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::provider::Provider;
 use crate::secret::AccessToken;
 use crate::session::{
-    Backend, CookieCodec, CookieKey, CookieNames, Refresher, SessionConfig, SessionData,
+    Backend, CookieCodec, CookieKey, CookieNames, LoginUser, Refresher, SessionConfig, SessionData,
     SessionHandle,
 };
 use crate::{AuthRejection, ConfigError};
@@ -133,7 +133,7 @@ impl SessionProbe {
         tokens.insert("refresh_token".into(), "fuzz-refresh-token".into());
         let tokens = serde_json::to_vec(&tokens).expect("a JSON object serialises");
         let tokens = TokenSet::from_json(&tokens, clock.now()).expect("a valid token response");
-        let data = SessionData::start(tokens, None, clock.now(), 86_400);
+        let data = SessionData::start(tokens, LoginUser::None, None, clock.now(), 86_400);
         // Sealed the way a login does it: start the session on a request without a
         // cookie (no await with cookie sessions) and take the value of the `Set-Cookie`.
         let handle = SessionHandle::from_headers(config.clone(), &HeaderMap::new());

@@ -5,6 +5,7 @@
 
 mod audience;
 mod auth;
+mod authz;
 mod client;
 mod clock;
 mod config;
@@ -14,6 +15,7 @@ mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod layer;
+mod login;
 mod oauth;
 mod origin;
 mod pages;
@@ -30,6 +32,7 @@ mod users;
 pub mod vcita;
 
 pub use auth::{AuthRejection, TokenSource};
+pub use authz::Forbidden;
 pub use client::{
     Endpoint, ErrorCode, Introspection, OAuthClient, OAuthClientBuilder, OAuthError, TokenRef,
     TokenSet, UserInfo,
@@ -39,7 +42,9 @@ pub use config::OAuthConfig;
 pub use error::ConfigError;
 pub use extract::{AuthSession, BearerUser};
 pub use layer::{OAuthLayer, RequireLoginLayer};
+pub use login::{Login, LoginRefusal};
 pub use oauth::{OAuth, OAuthBuilder};
+pub use pages::{ErrorPage, Messages};
 pub use provider::{ClientAuth, Provider, ProviderBuilder, TokenBody, UserResolver};
 pub use return_to::safe_return_to;
 pub use secret::{

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use crate::client::OAuthClient;
 use crate::clock::Clock;
+use crate::login::LoginHook;
+use crate::pages::Pages;
 use crate::session::{FlowStore, SessionConfig};
 use crate::users::UserCache;
 
@@ -46,4 +48,8 @@ pub(crate) struct Shared {
     /// The `realm` of `WWW-Authenticate` challenges.
     pub(crate) realm: String,
     pub(crate) clock: Clock,
+    /// How the crate's pages are worded and drawn.
+    pub(crate) pages: Pages,
+    /// The app's login hook, when it has one.
+    pub(crate) on_login: Option<LoginHook>,
 }

@@ -26,8 +26,16 @@ const NEGATIVE_TTL_SECS: u64 = 30;
 
 #[derive(Clone, Debug)]
 enum Entry {
-    User { value: Arc<Value>, until: u64 },
+    User { user: Resolved, until: u64 },
     Refused { until: u64 },
+}
+
+/// A token's user as the provider described them, with the scopes it granted when the
+/// provider says (introspection does; userinfo does not).
+#[derive(Clone, Debug)]
+pub(crate) struct Resolved {
+    pub(crate) user: Arc<Value>,
+    pub(crate) scope: Option<Arc<str>>,
 }
 
 impl Entry {
@@ -136,7 +144,7 @@ impl UserCache {
         &self,
         token: &AccessToken,
         token_expires_at: Option<u64>,
-    ) -> Result<Arc<Value>, ResolveError> {
+    ) -> Result<Resolved, ResolveError> {
         let key = token_key(token);
         let now = self.clock.now();
         if let Some(entry) = self.cache.get(&key).await {
@@ -178,9 +186,9 @@ impl UserCache {
         token_expires_at.map_or(ttl_end, |exp| exp.min(ttl_end))
     }
 
-    fn outcome(entry: Entry) -> Result<Arc<Value>, ResolveError> {
+    fn outcome(entry: Entry) -> Result<Resolved, ResolveError> {
         match entry {
-            Entry::User { value, .. } => Ok(value),
+            Entry::User { user, .. } => Ok(user),
             Entry::Refused { .. } => Err(ResolveError::InvalidToken),
         }
     }
@@ -216,7 +224,10 @@ impl UserCache {
         match self.client.provider().user_resolver() {
             UserResolver::Userinfo => match self.client.userinfo::<Value>(&token).await {
                 Ok(value) if value.is_object() => Ok(Entry::User {
-                    value: Arc::new(value),
+                    user: Resolved {
+                        user: Arc::new(value),
+                        scope: None,
+                    },
                     until: self.until(now, token_expires_at),
                 }),
                 Ok(_) => Err(OAuthError::Malformed {
@@ -254,7 +265,10 @@ impl UserCache {
                 };
                 let value = serde_json::to_value(answer.to_user_info()).unwrap_or(Value::Null);
                 Ok(Entry::User {
-                    value: Arc::new(value),
+                    user: Resolved {
+                        user: Arc::new(value),
+                        scope: answer.scope.as_deref().map(Arc::from),
+                    },
                     until: self.until(now, exp),
                 })
             }

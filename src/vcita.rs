@@ -46,6 +46,9 @@ use crate::secret::{AccessToken, ClientSecret};
 type FieldErrors = BTreeMap<String, Vec<String>>;
 
 mod answer;
+mod roles;
+
+pub use self::roles::{any_role, role};
 
 /// The app to register: what `POST /platform/v1/apps` takes.
 ///

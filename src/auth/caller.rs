@@ -183,19 +183,23 @@ pub(crate) fn missing(extensions: &Extensions, scope: Scope<'_>) -> AuthRejectio
 /// Resolves a credential to its user through the provider's cache. A session token the
 /// provider refuses ends that session.
 pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated, AuthRejection> {
-    let (rs, token, expires_at, source) = match credential {
-        Credential::Header { token, rs } => (rs, token, None, TokenSource::Header),
+    let (rs, token, expires_at, source, scope) = match credential {
+        Credential::Header { token, rs } => (rs, token, None, TokenSource::Header, None),
         Credential::Session(ActiveSession { rs, data }) => {
             let token = data.tokens.access_token().clone();
-            (rs, token, data.tokens.expires_at(), TokenSource::Session)
+            let scope = data.tokens.scope().map(Arc::from);
+            let expires_at = data.tokens.expires_at();
+            (rs, token, expires_at, TokenSource::Session, scope)
         }
     };
     let shared = &rs.shared;
     match shared.users.resolve(&token, expires_at).await {
-        Ok(user) => Ok(Authenticated {
+        Ok(resolved) => Ok(Authenticated {
             token,
-            user,
+            user: resolved.user,
+            scope: scope.or(resolved.scope),
             source,
+            shared: shared.clone(),
         }),
         Err(ResolveError::InvalidToken) => {
             if source == TokenSource::Session {

@@ -94,7 +94,12 @@ pub enum TokenSource {
 pub(crate) struct Authenticated {
     pub(crate) token: AccessToken,
     pub(crate) user: Arc<Value>,
+    /// The scopes the token carries (space-separated), when known: the session's token
+    /// set, else the provider's introspection answer.
+    pub(crate) scope: Option<Arc<str>>,
     pub(crate) source: TokenSource,
+    /// The provider that accepted it.
+    pub(crate) shared: Arc<Shared>,
 }
 
 /// Logs the request's session out: revokes its tokens (and those a refresh made from
@@ -114,7 +119,7 @@ pub(crate) async fn logout(rs: &RequestSession) {
 /// Ends a session's tokens: revokes them, and also the tokens a refresh made from them
 /// within the grace window (another tab may have refreshed; a replay of a pre-refresh
 /// cookie would otherwise get those back), and forgets their cached users.
-async fn end_tokens(shared: &Shared, tokens: &TokenSet) {
+pub(crate) async fn end_tokens(shared: &Shared, tokens: &TokenSet) {
     let refreshed = match tokens.refresh_token() {
         Some(refresh) => shared.session.refresher().take_refreshed(refresh).await,
         None => None,

@@ -17,6 +17,7 @@ use serde_json::json;
 /// | `ProviderUnavailable` | 503 + `Retry-After` | — |
 /// | `StoreUnavailable` | 503 + `Retry-After` | — |
 /// | `ProviderError` | 502 | — |
+/// | `Misconfigured` | 500 | — (the app's user type does not fit; the log says how) |
 /// | `MissingLayer` | 500 | — (a wiring mistake in the app: "OAuthLayer is not installed on this route") |
 ///
 /// ```
@@ -61,6 +62,11 @@ pub enum AuthRejection {
     /// The provider answered something unusable.
     #[error("the identity provider gave an unusable answer")]
     ProviderError,
+    /// The app's user type does not fit the user it was asked to hold (a `BearerUser<U>`
+    /// or `AuthSession<U>` whose `U` does not match the provider's answer or the login
+    /// hook's type). The log line names the type and the field; the body stays generic.
+    #[error("the app could not read the user (see the server log)")]
+    Misconfigured,
     /// An extractor, guard or auth route ran without `OAuth::layer()` around it.
     #[error(
         "OAuthLayer is not installed on this route: add `.layer(oauth.layer())` around the \
@@ -92,7 +98,7 @@ impl AuthRejection {
                 None,
             ),
             AuthRejection::ProviderError => (StatusCode::BAD_GATEWAY, "server_error", None),
-            AuthRejection::MissingLayer => {
+            AuthRejection::MissingLayer | AuthRejection::Misconfigured => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error", None)
             }
         }

@@ -10,13 +10,17 @@ use axum::body::Body;
 use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
+use serde::de::DeserializeOwned;
 use http::{HeaderValue, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::inner_accessors;
 use crate::audience::Audience;
-use crate::auth::{AuthRejection, Credential, Found, Scope, authenticate, find, find_now};
+use crate::auth::{
+    AuthRejection, Authenticated, Credential, Found, Scope, authenticate, find, find_now,
+};
+use crate::authz::{Denial, Forbidden, Policy};
 use crate::pages::redirect;
 use crate::return_to::safe_return_to;
 use crate::state::Shared;
@@ -51,11 +55,55 @@ use crate::state::Shared;
 #[derive(Clone, Debug)]
 pub struct RequireLoginLayer {
     shared: Arc<Shared>,
+    policy: Option<Arc<Policy>>,
 }
 
 impl RequireLoginLayer {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        RequireLoginLayer { shared }
+        RequireLoginLayer {
+            shared,
+            policy: None,
+        }
+    }
+
+    fn with_policy(mut self, change: impl FnOnce(Policy) -> Policy) -> Self {
+        let policy = self.policy.map(|p| (*p).clone()).unwrap_or_default();
+        self.policy = Some(Arc::new(change(policy)));
+        self
+    }
+
+    /// Also requires every scope of `scopes` in the caller's token: `403` with
+    /// `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` otherwise
+    /// (RFC 6750 §3.1), a `403` page for browsers.
+    ///
+    /// Scopes come from the session's token set or, for `Authorization: Bearer` tokens,
+    /// from introspection. A provider that reports no scopes grants none here: the guard
+    /// **fails closed**. vcita's token and userinfo answers carry no scopes, so a scope
+    /// guard on vcita refuses everyone; guard vcita routes with roles instead
+    /// ([`vcita::role`](crate::vcita::role)).
+    pub fn scopes<I, S>(self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with_policy(|p| p.with_scopes(scopes))
+    }
+
+    /// Also requires `predicate` to hold for the caller's user, **as the provider
+    /// describes them now**: the resolved user (userinfo or introspection, cached for the
+    /// user cache's TTL), not the snapshot taken at login. A user whose role changes at
+    /// the provider gains or loses access within that TTL. `U` is any type the provider's
+    /// answer deserialises into (like [`BearerUser<U>`](crate::BearerUser)); one that
+    /// does not fit is the app's bug (`500`, logged with the type and field).
+    ///
+    /// False → `403` (a page for browsers, JSON `{"error":"forbidden"}` for APIs);
+    /// no login → the usual redirect or `401`, never `403`.
+    pub fn require<U, F>(self, predicate: F) -> Self
+    where
+        U: DeserializeOwned + 'static,
+        F: Fn(&U) -> bool + Send + Sync + 'static,
+    {
+        self.with_policy(|p| p.with_predicate(predicate))
     }
 }
 
@@ -66,6 +114,7 @@ impl<S> Layer<S> for RequireLoginLayer {
         RequireLogin {
             inner,
             shared: self.shared.clone(),
+            policy: self.policy.clone(),
         }
     }
 }
@@ -75,6 +124,7 @@ impl<S> Layer<S> for RequireLoginLayer {
 pub struct RequireLogin<S> {
     inner: S,
     shared: Arc<Shared>,
+    policy: Option<Arc<Policy>>,
 }
 
 inner_accessors!(RequireLogin);
@@ -94,9 +144,17 @@ where
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let scope = Scope::Provider(&self.shared);
-        // The hot path: a current session (or none) is decided without awaiting.
+        // The hot path: a current session (or none) is decided without awaiting; so is a
+        // scope check on the session's token set.
         match find_now(req.extensions(), req.method(), req.headers(), scope) {
-            Ok(Found::Credential(found @ Credential::Session(_))) => {
+            Ok(Found::Credential(found @ Credential::Session(_)))
+                if self.policy.as_ref().is_none_or(|p| !p.needs_user()) =>
+            {
+                if let (Some(policy), Credential::Session(active)) = (&self.policy, &found)
+                    && let Err(denial) = policy.check_scopes(active.data.tokens.scope())
+                {
+                    return RequireLoginFuture::ready(forbidden(&self.shared, denial, &req));
+                }
                 req.extensions_mut().insert(found);
                 return RequireLoginFuture::inner(self.inner.call(req));
             }
@@ -104,12 +162,13 @@ where
                 return RequireLoginFuture::ready(unauthenticated(&self.shared, &req));
             }
             Err(rejection) => return RequireLoginFuture::ready(rejection.into_response()),
-            // A Bearer token to resolve, or a refresh that is due.
-            Ok(Found::Credential(Credential::Header { .. }) | Found::NeedsAwait) => {}
+            // A Bearer token to resolve, a refresh that is due, or a user to check.
+            Ok(Found::Credential(_) | Found::NeedsAwait) => {}
         }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
+        let policy = self.policy.clone();
         RequireLoginFuture::resolving(Box::pin(async move {
             let scope = Scope::Provider(&shared);
             let found = match find(req.extensions(), req.method(), req.headers(), scope).await {
@@ -117,20 +176,71 @@ where
                 Ok(None) => return Ok(unauthenticated(&shared, &req)),
                 Err(rejection) => return Ok(rejection.into_response()),
             };
-            if matches!(found, Credential::Header { .. }) {
-                // A header token is only let through once the provider accepted it.
+            let is_header = matches!(found, Credential::Header { .. });
+            // A header token is only let through once the provider accepted it; a user
+            // is only checked once resolved.
+            if is_header || policy.as_ref().is_some_and(|p| p.needs_user()) {
                 match authenticate(found.clone()).await {
                     Ok(authenticated) => {
                         req.extensions_mut().insert(authenticated);
                     }
+                    // The session's token was refused and the session ended: a browser
+                    // logs in again.
+                    Err(AuthRejection::InvalidToken { .. })
+                        if !is_header && Audience::of(req.headers()).redirectable(req.method()) =>
+                    {
+                        return Ok(unauthenticated(&shared, &req));
+                    }
                     Err(rejection) => return Ok(rejection.into_response()),
                 }
+            }
+            if let Some(policy) = &policy
+                && let Err(response) = authorize(&shared, policy, &found, &req)
+            {
+                return Ok(response);
             }
             req.extensions_mut().insert(found);
             futures_util::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
             inner.call(req).await
         }))
     }
+}
+
+/// The policy's verdict on a found (and, when needed, authenticated) caller.
+fn authorize(
+    shared: &Arc<Shared>,
+    policy: &Policy,
+    found: &Credential,
+    req: &Request<Body>,
+) -> Result<(), Response> {
+    let authenticated = req.extensions().get::<Authenticated>();
+    let granted = match found {
+        Credential::Session(active) => active
+            .data
+            .tokens
+            .scope()
+            .or_else(|| authenticated.and_then(|a| a.scope.as_deref())),
+        Credential::Header { .. } => authenticated.and_then(|a| a.scope.as_deref()),
+    };
+    policy
+        .check_scopes(granted)
+        .map_err(|denial| forbidden(shared, denial, req))?;
+    if let Some(authenticated) = authenticated.filter(|_| policy.needs_user()) {
+        match policy.check_user(&authenticated.user) {
+            Ok(Ok(())) => {}
+            Ok(Err(denial)) => return Err(forbidden(shared, denial, req)),
+            Err(misfit) => {
+                tracing::error!(error = %misfit.0, "a RequireLogin predicate cannot read the user");
+                return Err(AuthRejection::Misconfigured.into_response());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn forbidden(shared: &Arc<Shared>, denial: Denial, req: &Request<Body>) -> Response {
+    let navigation = Audience::of(req.headers()) == Audience::Navigation;
+    Forbidden::new(shared.clone(), denial, navigation).into_response()
 }
 
 /// No session and no token: browsers go to the login route, htmx is told to go there,

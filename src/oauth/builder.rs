@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use super::OAuth;
 use super::settings::{
-    CookieSettings, FlowSettings, RefreshSettings, RouteSettings, SessionSettings, UserSettings,
+    CookieSettings, FlowSettings, PageSettings, RefreshSettings, RouteSettings, SessionSettings,
+    UserSettings,
 };
 use crate::client::OAuthClient;
 use crate::clock::Clock;
 use crate::error::ConfigError;
+use crate::login::{Login, LoginHook, LoginRefusal};
 use crate::origin::Origins;
+use crate::pages::{ErrorPage, Messages};
 use crate::provider::Provider;
 use crate::secret::ClientSecret;
 use crate::session::{CookieKey, CookieNames, FlowStore, Refresher, SessionConfig};
@@ -45,6 +48,7 @@ pub struct OAuthBuilder {
     flow: FlowSettings,
     users: UserSettings,
     refresh: RefreshSettings,
+    pages: PageSettings,
 }
 
 impl std::fmt::Debug for OAuthBuilder {
@@ -94,11 +98,13 @@ impl OAuthBuilder {
                 cache_capacity: 10_000,
                 max_concurrent_lookups: 64,
                 fetch_on_login: true,
+                on_login: None,
             },
             refresh: RefreshSettings {
                 skew: Duration::from_secs(60),
                 grace: Duration::from_secs(60),
             },
+            pages: PageSettings::default(),
         }
     }
 }
@@ -262,6 +268,97 @@ impl OAuthBuilder {
         self
     }
 
+    /// The login hook: turns each completed login into the app's own user, or refuses it.
+    ///
+    /// `hook` receives the [`Login`] — the token set just issued and the user as the
+    /// provider describes them (userinfo, or introspection) — and returns the app's user
+    /// type `U`, which is kept in the session (sealed, like the tokens) and handed back
+    /// typed by [`AuthSession<U>`](crate::AuthSession) on every request, also after
+    /// refreshes. Or it returns a [`LoginRefusal`]: no session is created, the tokens
+    /// just issued are revoked, and the person sees the reason on a `403` page.
+    ///
+    /// The hook runs once per login, not per request: for checks that must follow
+    /// changes at the provider (a demoted owner), use [`OAuth::require`] on the resolved
+    /// user. A session too large for its cookie is refused with a clear error, never
+    /// shortened by dropping the user; keep `U` small or use a server-side store.
+    ///
+    /// ```
+    /// use axum_oauth_login::{AuthSession, Login, LoginRefusal, OAuth, Provider, UserInfo};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Member {
+    ///     name: String,
+    ///     business: String,
+    /// }
+    ///
+    /// let oauth = OAuth::builder(Provider::vcita(), "client-id", "client-secret")
+    ///     .redirect_uri("http://127.0.0.1:3000/auth/callback")
+    ///     .on_login(|login: Login| async move {
+    ///         let info: UserInfo = login.user_info()?;
+    ///         match info.business_name.clone() {
+    ///             Some(business) if business == "Demo Salon" => Ok(Member {
+    ///                 name: info.display_name().to_owned(),
+    ///                 business,
+    ///             }),
+    ///             _ => Err(LoginRefusal::new("This app is only for Demo Salon.")),
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    ///
+    /// async fn home(session: AuthSession<Member>) -> String {
+    ///     let member = session.user().expect("the hook's user");
+    ///     format!("Hello, {} of {}", member.name, member.business)
+    /// }
+    /// # let _ = (oauth, home);
+    /// ```
+    pub fn on_login<U, F, Fut>(mut self, hook: F) -> Self
+    where
+        U: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+        F: Fn(Login) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<U, LoginRefusal>> + Send + 'static,
+    {
+        self.users.on_login = Some(LoginHook::new(hook));
+        self
+    }
+
+    /// The words of the crate's pages (default: English). See [`Messages`].
+    pub fn messages(mut self, messages: Messages) -> Self {
+        self.pages.messages = messages;
+        self
+    }
+
+    /// Draws the crate's error and refusal pages for browsers with the app's own HTML
+    /// (its layout, its template engine). `render` gets the [`ErrorPage`] — status,
+    /// machine-readable code, title, message, retry link — and returns the response; a
+    /// `200` is given the page's status, and `Cache-Control: no-store` is always set.
+    /// API clients keep getting the JSON form (`{"error", "error_description"}`).
+    ///
+    /// ```
+    /// use axum::response::{Html, IntoResponse};
+    /// use axum_oauth_login::{ErrorPage, OAuth, Provider};
+    ///
+    /// let oauth = OAuth::builder(Provider::vcita(), "client-id", "client-secret")
+    ///     .redirect_uri("http://127.0.0.1:3000/auth/callback")
+    ///     .error_page(|page: &ErrorPage| {
+    ///         Html(format!("<main class=\"error\"><h1>{}</h1></main>", page.title()))
+    ///             .into_response()
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = oauth;
+    /// ```
+    ///
+    /// Escape what you put in HTML: the message can quote the provider.
+    pub fn error_page<F>(mut self, render: F) -> Self
+    where
+        F: Fn(&ErrorPage) -> axum::response::Response + Send + Sync + 'static,
+    {
+        self.pages.render = Some(Arc::new(render));
+        self
+    }
+
     /// Checks every setting and builds the [`OAuth`].
     pub fn build(mut self) -> Result<OAuth, ConfigError> {
         // Validate: the client checks its URL and credentials, each group itself.
@@ -278,6 +375,7 @@ impl OAuthBuilder {
         self.flow.validate()?;
         self.users.validate()?;
         self.refresh.validate()?;
+        self.pages.validate()?;
 
         // Derive: what follows from the settings.
         let secure = self.cookies.secure_for(client.redirect_uri());
@@ -320,11 +418,13 @@ impl OAuthBuilder {
                 session: Arc::new(session),
                 flows,
                 users,
-                paths,
                 origins,
                 fetch_user_on_login: self.users.fetch_on_login,
                 realm: self.routes.realm,
                 clock: self.clock,
+                pages: self.pages.pages(&paths.login),
+                on_login: self.users.on_login,
+                paths,
             }),
         })
     }

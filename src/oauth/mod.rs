@@ -68,6 +68,46 @@ impl OAuth {
         RequireLoginLayer::new(self.shared.clone())
     }
 
+    /// A route layer that lets through only logged-in callers whose user satisfies
+    /// `predicate`, evaluated on the user as the provider describes them now (resolved
+    /// through the user cache, so a change at the provider counts within its TTL).
+    /// Not logged in → redirect or `401`, as [`require_login`](OAuth::require_login);
+    /// logged in but refused → `403`. See [`RequireLoginLayer::require`].
+    ///
+    /// ```
+    /// # use axum::{Router, routing::get};
+    /// use axum_oauth_login::{OAuth, Provider, UserInfo, vcita};
+    /// # let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
+    /// #     .redirect_uri("http://127.0.0.1:3000/auth/callback").build().unwrap();
+    /// let app: Router = Router::new()
+    ///     .route("/owner", get(|| async { "owners only" }))
+    ///     .route_layer(oauth.require(vcita::role("owner")))
+    ///     .route("/salon", get(|| async { "Demo Salon's staff only" }))
+    ///     .route_layer(oauth.require(|u: &UserInfo| {
+    ///         u.business_name.as_deref() == Some("Demo Salon")
+    ///     }))
+    ///     .merge(oauth.routes())
+    ///     .layer(oauth.layer());
+    /// ```
+    pub fn require<U, F>(&self, predicate: F) -> RequireLoginLayer
+    where
+        U: serde::de::DeserializeOwned + 'static,
+        F: Fn(&U) -> bool + Send + Sync + 'static,
+    {
+        self.require_login().require(predicate)
+    }
+
+    /// A route layer that lets through only callers whose token carries every scope of
+    /// `scopes`: `403 insufficient_scope` otherwise. Fails closed with providers that
+    /// report no scopes (vcita). See [`RequireLoginLayer::scopes`].
+    pub fn require_scopes<I, S>(&self, scopes: I) -> RequireLoginLayer
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.require_login().scopes(scopes)
+    }
+
     /// The login, callback and logout routes, ready to `merge` into any router. Like every
     /// entry point of the crate they need [`layer`](OAuth::layer) around them; without it
     /// they answer `500` "OAuthLayer is not installed on this route".
@@ -96,6 +136,44 @@ impl OAuth {
     /// The path of the logout route (e.g. `/auth/logout`).
     pub fn logout_path(&self) -> &str {
         &self.shared.paths.logout
+    }
+
+    /// The link that logs in and comes back to `return_to` afterwards, for templates:
+    /// `/auth/login?return_to=%2Forders%3Fpage%3D2`. A `return_to` that is not a safe
+    /// same-site path (see [`safe_return_to`](crate::safe_return_to)) comes back to `/`.
+    ///
+    /// ```
+    /// # use axum_oauth_login::{OAuth, Provider};
+    /// # let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
+    /// #     .redirect_uri("http://127.0.0.1:3000/auth/callback").build().unwrap();
+    /// assert_eq!(oauth.login_url("/orders?page=2"), "/auth/login?return_to=%2Forders%3Fpage%3D2");
+    /// assert_eq!(oauth.login_url("https://evil.example/"), "/auth/login?return_to=%2F");
+    /// ```
+    pub fn login_url(&self, return_to: &str) -> String {
+        self.shared
+            .paths
+            .login_to(crate::safe_return_to(return_to).unwrap_or("/"))
+    }
+
+    /// A logout button: a `POST` form to the logout route (logout is never a `GET`, so
+    /// a link or an image on another page cannot log anyone out). `label` is escaped.
+    ///
+    /// ```
+    /// # use axum_oauth_login::{OAuth, Provider};
+    /// # let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
+    /// #     .redirect_uri("http://127.0.0.1:3000/auth/callback").build().unwrap();
+    /// assert_eq!(
+    ///     oauth.logout_form("Log out"),
+    ///     r#"<form class="oauth-logout" method="post" action="/auth/logout"><button type="submit">Log out</button></form>"#
+    /// );
+    /// ```
+    pub fn logout_form(&self, label: &str) -> String {
+        use crate::pages::escape;
+        format!(
+            "<form class=\"oauth-logout\" method=\"post\" action=\"{}\"><button type=\"submit\">{}</button></form>",
+            escape(&self.shared.paths.logout),
+            escape(label)
+        )
     }
 }
 

@@ -8,6 +8,8 @@ use url::Url;
 use crate::client::OAuthClient;
 use crate::clock::Clock;
 use crate::error::ConfigError;
+use crate::login::LoginHook;
+use crate::pages::{Messages, Pages, RenderHook};
 use crate::return_to::safe_return_to;
 use crate::session::{Backend, CookieCodec, CookieKey, TimedStore};
 use crate::state::Paths;
@@ -242,6 +244,8 @@ pub(super) struct UserSettings {
     pub(super) cache_capacity: u64,
     pub(super) max_concurrent_lookups: usize,
     pub(super) fetch_on_login: bool,
+    /// The app's login hook: its own user from the provider's answer.
+    pub(super) on_login: Option<LoginHook>,
 }
 
 impl UserSettings {
@@ -274,6 +278,41 @@ impl UserSettings {
             ));
         }
         Ok(())
+    }
+}
+
+/// The crate's pages: their words and, optionally, the app's HTML.
+#[derive(Default)]
+pub(super) struct PageSettings {
+    pub(super) messages: Messages,
+    pub(super) render: Option<RenderHook>,
+}
+
+impl std::fmt::Debug for PageSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageSettings")
+            .field("custom_render", &self.render.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PageSettings {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        match self.messages.unknown_key() {
+            Some(key) => Err(ConfigError::new(
+                "messages",
+                format!(
+                    "`{key}` is not a message key; the keys are: {}",
+                    Messages::keys().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The pages these settings describe, with "try again" pointing at `login`.
+    pub(super) fn pages(self, login: &str) -> Pages {
+        Pages::new(self.messages, self.render, login.to_owned())
     }
 }
 
@@ -403,6 +442,7 @@ mod tests {
             cache_capacity: cap,
             max_concurrent_lookups: max,
             fetch_on_login: true,
+            on_login: None,
         };
         assert!(users(300, 10, 64).validate().is_ok());
         assert_eq!(

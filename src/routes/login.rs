@@ -9,7 +9,7 @@ use http::{HeaderValue, Request, StatusCode};
 
 use super::query_params;
 use crate::auth::RequestSession;
-use crate::pages::{ErrorPage, redirect};
+use crate::pages::redirect;
 use crate::return_to::safe_return_to;
 use crate::session::LoginFlow;
 use crate::state::Shared;
@@ -22,6 +22,7 @@ pub(crate) async fn login(
     if let Err(missing) = RequestSession::of(req.extensions(), &shared) {
         return missing.into_response();
     }
+    warn_on_other_host(&shared, req.headers());
     let params = query_params(query.as_deref());
     let return_to = params
         .get("return_to")
@@ -33,14 +34,13 @@ pub(crate) async fn login(
     let flow = LoginFlow::new(return_to, shared.client.provider().pkce(), now);
     let Some(set_cookies) = shared.flows.start(&flow, req.headers(), now) else {
         // Only reachable with an absurd return_to, which safe_return_to already bounds.
-        return ErrorPage {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_request".into(),
-            title: "Login could not start",
-            message: "The login request was too large.".into(),
-            retry_href: shared.paths.login.clone(),
-        }
-        .render(req.headers());
+        let page = shared.pages.page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "request_too_large",
+            &[],
+        );
+        return shared.pages.respond(&page, req.headers());
     };
     let url = shared
         .client
@@ -53,4 +53,28 @@ pub(crate) async fn login(
     }
     tracing::debug!(provider = shared.client.provider().name(), "login started");
     res
+}
+
+/// A login started at another host than the redirect URI's (`localhost` vs `127.0.0.1`)
+/// cannot finish: the browser keeps the flow cookie for this host and the callback
+/// arrives at the other. Say so in the log, where the developer looks.
+fn warn_on_other_host(shared: &Shared, headers: &http::HeaderMap) {
+    let redirect = shared.client.redirect_uri();
+    let Some(expected) = redirect.host_str() else {
+        return;
+    };
+    let expected = match redirect.port() {
+        Some(port) => format!("{expected}:{port}"),
+        None => expected.to_owned(),
+    };
+    if let Some(host) = headers.get(http::header::HOST).and_then(|h| h.to_str().ok())
+        && !host.eq_ignore_ascii_case(&expected)
+    {
+        tracing::warn!(
+            host,
+            redirect_host = %expected,
+            "login started at another host than the redirect URI's: the browser will not \
+             send the login cookie to the callback; open the app at the redirect URI's host"
+        );
+    }
 }

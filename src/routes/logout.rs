@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use http::{Request, StatusCode};
 
 use crate::auth::{RequestSession, logout as end_session};
-use crate::pages::{ErrorPage, redirect};
+use crate::pages::redirect;
 use crate::state::Shared;
 
 pub(crate) async fn logout(
@@ -18,16 +18,13 @@ pub(crate) async fn logout(
         // Another site (a sibling subdomain included) posted this form: the session
         // stays, and the answer says why.
         tracing::warn!("logout refused: sent from another origin");
-        return ErrorPage {
-            status: StatusCode::FORBIDDEN,
-            code: "cross_origin_request".into(),
-            title: "Logout refused",
-            message: "This logout request came from another site, so it was refused and \
-                      you are still logged in. Log out from this app's own page."
-                .into(),
-            retry_href: "/".into(),
-        }
-        .render(req.headers());
+        let page = shared.pages.page(
+            StatusCode::FORBIDDEN,
+            "cross_origin_request",
+            "cross_origin_request",
+            &[],
+        );
+        return shared.pages.respond(&page, req.headers());
     }
     match RequestSession::of(req.extensions(), &shared) {
         Ok(rs) => end_session(rs).await,

@@ -12,17 +12,20 @@ mod flow;
 mod handle;
 mod refresh;
 
-use std::sync::Arc;
+use std::any::{Any, TypeId};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 pub use self::cookie::CookieKey;
 pub(crate) use self::cookie::{CookieCodec, CookieNames};
 pub(crate) use self::flow::{FlowStore, LoginFlow};
 pub(crate) use self::handle::{SessionHandle, SessionUnavailable, StartError};
 pub(crate) use self::refresh::Refresher;
-use crate::client::{TokenSet, UserInfo};
+use crate::client::TokenSet;
 use crate::clock::Clock;
 use crate::store::{SessionId, SessionStore, StoreError};
 
@@ -33,9 +36,16 @@ pub(crate) struct SessionData {
     /// server-side record.
     pub(crate) id: SessionId,
     pub(crate) tokens: TokenSet,
-    /// The userinfo snapshot taken at login, when configured.
+    /// The session's user as JSON: the login hook's user when the app has a hook
+    /// (`app_user`), else the userinfo snapshot taken at login, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) user: Option<UserInfo>,
+    pub(crate) user: Option<Value>,
+    /// Whether `user` is the login hook's (typed by the app) rather than the provider's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) app_user: bool,
+    /// The provider's id of the user (`sub`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sub: Option<String>,
     pub(crate) created_at: u64,
     /// Absolute end of the session, whatever else happens.
     pub(crate) expires_at: u64,
@@ -43,28 +53,95 @@ pub(crate) struct SessionData {
     /// timeout), for the idle timeout.
     #[serde(default)]
     pub(crate) last_seen: u64,
+    /// `user` deserialised into the type last asked for, so a cached session does not
+    /// parse its user again on every request.
+    #[serde(skip)]
+    typed_user: OnceLock<TypedUser>,
+}
+
+/// A typed user with its type.
+#[derive(Clone)]
+struct TypedUser {
+    ty: TypeId,
+    user: Arc<dyn Any + Send + Sync>,
+}
+
+/// The session's user, at login.
+pub(crate) enum LoginUser {
+    /// No user kept.
+    None,
+    /// The provider's userinfo snapshot.
+    Provider(Value),
+    /// The login hook's user.
+    App(Value),
 }
 
 impl SessionData {
     /// A fresh session: new id, nothing carried over from before.
-    pub(crate) fn start(tokens: TokenSet, user: Option<UserInfo>, now: u64, ttl_secs: u64) -> Self {
+    pub(crate) fn start(
+        tokens: TokenSet,
+        user: LoginUser,
+        sub: Option<String>,
+        now: u64,
+        ttl_secs: u64,
+    ) -> Self {
+        let (user, app_user) = match user {
+            LoginUser::None => (None, false),
+            LoginUser::Provider(v) => (Some(v), false),
+            LoginUser::App(v) => (Some(v), true),
+        };
         SessionData {
             id: SessionId::random(),
             tokens,
             user,
+            app_user,
+            sub,
             created_at: now,
             expires_at: now.saturating_add(ttl_secs),
             last_seen: now,
+            typed_user: OnceLock::new(),
         }
+    }
+
+    /// The provider's id of the user: as recorded, or from the snapshot of sessions that
+    /// predate the record.
+    fn subject(&self) -> Option<&str> {
+        self.sub.as_deref().or_else(|| {
+            self.user
+                .as_ref()
+                .filter(|_| !self.app_user)
+                .and_then(|u| u.get("sub"))
+                .and_then(Value::as_str)
+        })
+    }
+
+    /// The session's user as `U`, parsed once per session value (`None` without a user).
+    pub(crate) fn user_as<U>(&self) -> Result<Option<Arc<U>>, serde_json::Error>
+    where
+        U: DeserializeOwned + Send + Sync + 'static,
+    {
+        let Some(value) = &self.user else {
+            return Ok(None);
+        };
+        if let Some(cached) = self.typed_user.get()
+            && cached.ty == TypeId::of::<U>()
+            && let Ok(user) = cached.user.clone().downcast::<U>()
+        {
+            return Ok(Some(user));
+        }
+        let user = Arc::new(U::deserialize(value)?);
+        let _ = self.typed_user.set(TypedUser {
+            ty: TypeId::of::<U>(),
+            user: user.clone(),
+        });
+        Ok(Some(user))
     }
 
     /// The lookup keys a store indexes this session under: a hash of the provider's user
     /// id (`sub`), when known (back-channel logout finds sessions by it).
     pub(crate) fn lookup_keys(&self) -> Vec<String> {
         use sha2::{Digest as _, Sha256};
-        self.user
-            .as_ref()
-            .and_then(|u| u.sub.as_deref())
+        self.subject()
             .map(|sub| {
                 let digest = Sha256::digest(sub.as_bytes());
                 let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
@@ -78,7 +155,8 @@ impl std::fmt::Debug for SessionData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionData")
             .field("tokens", &self.tokens)
-            .field("user", &self.user.as_ref().map(UserInfo::display_name))
+            .field("user", &self.user.is_some())
+            .field("app_user", &self.app_user)
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
             .field("last_seen", &self.last_seen)

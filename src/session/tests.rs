@@ -69,6 +69,7 @@ fn random_token(len: usize) -> String {
 fn session(access_token: &str, now: u64) -> SessionData {
     SessionData::start(
         TokenSet::bearer(AccessToken::new(access_token)),
+        LoginUser::None,
         None,
         now,
         100,

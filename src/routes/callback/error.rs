@@ -4,9 +4,10 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 
 use crate::client::{ErrorCode, OAuthError};
-use crate::pages::ErrorPage;
+use crate::login::{LoginRefusal, RefusalKind};
 use crate::session::StartError;
 use crate::state::Shared;
+use crate::users::ResolveError;
 
 /// Every way a callback can fail. Each has a status, a machine-readable code and a
 /// message for the person in front of the browser.
@@ -30,6 +31,10 @@ pub(crate) enum CallbackError {
     SessionTooLarge,
     /// The session store could not save the new session.
     StoreUnavailable(crate::store::StoreError),
+    /// The user could not be resolved, and the login hook needs them.
+    User(ResolveError),
+    /// The app's login hook refused.
+    Refused(LoginRefusal),
 }
 
 impl From<StartError> for CallbackError {
@@ -52,6 +57,13 @@ impl CallbackError {
             CallbackError::Exchange(OAuthError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
             CallbackError::Exchange(_) | CallbackError::SessionTooLarge => StatusCode::BAD_GATEWAY,
             CallbackError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            CallbackError::User(ResolveError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            CallbackError::User(_) => StatusCode::BAD_GATEWAY,
+            CallbackError::Refused(refusal) => match refusal.kind {
+                RefusalKind::Denied => StatusCode::FORBIDDEN,
+                RefusalKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                RefusalKind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+            },
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -72,64 +84,37 @@ impl CallbackError {
             }
             CallbackError::SessionTooLarge => "session_too_large",
             CallbackError::StoreUnavailable(_) => "temporarily_unavailable",
+            CallbackError::User(ResolveError::Unavailable(_)) => "temporarily_unavailable",
+            CallbackError::User(_) => "user_unavailable",
+            CallbackError::Refused(refusal) => match refusal.kind {
+                RefusalKind::Denied => "login_refused",
+                RefusalKind::Unavailable => "temporarily_unavailable",
+                RefusalKind::Failed => "server_error",
+            },
         }
     }
 
-    fn title(&self) -> &'static str {
+    /// The message-table key of the person's explanation, and its placeholders.
+    fn message(&self, shared: &Shared) -> (&'static str, Vec<(&'static str, String)>) {
+        let none = Vec::new();
         match self {
-            CallbackError::Provider { .. } => "Login was not completed",
-            _ => "Login could not be completed",
-        }
-    }
-
-    fn message(&self) -> String {
-        match self {
-            CallbackError::MissingState => {
-                "The provider's answer carried no state, so it cannot be \
-                matched to a login started here."
-                    .into()
-            }
-            CallbackError::DuplicateParams => {
-                "The provider's answer repeated a parameter, which OAuth forbids.".into()
-            }
-            CallbackError::NoFlow => {
-                "No login in progress matches this answer. The login may have \
-                expired, been finished already, or been started in another browser; or this \
-                browser did not send the login cookie back (cookies blocked, SameSite rules, or \
-                the site served over plain http behind a proxy while configured for https)."
-                    .into()
-            }
-            CallbackError::StateMismatch => {
-                "The state in the provider's answer does not match the \
-                login started in this browser. This can be a forged request; start again."
-                    .into()
-            }
-            CallbackError::Expired => {
-                "The login took too long and expired. Please start again.".into()
-            }
-            CallbackError::IssuerMismatch => {
-                "The answer came from a different authorization server \
-                than the one this login was started with (RFC 9207)."
-                    .into()
-            }
-            CallbackError::MissingIssuer => {
-                "The answer did not say which authorization server sent \
-                it (no `iss`), but this provider is configured with an issuer (RFC 9207). If the \
-                provider does not send `iss`, remove the issuer setting."
-                    .into()
-            }
-            CallbackError::MissingCode => {
-                "The provider's answer carried neither a code nor an error.".into()
-            }
+            CallbackError::MissingState => ("missing_state", none),
+            CallbackError::DuplicateParams => ("invalid_request", none),
+            CallbackError::NoFlow => ("unknown_state", vec![("origin", redirect_origin(shared))]),
+            CallbackError::StateMismatch => ("invalid_state", none),
+            CallbackError::Expired => ("login_expired", none),
+            CallbackError::IssuerMismatch => ("invalid_issuer", none),
+            CallbackError::MissingIssuer => ("missing_issuer", none),
+            CallbackError::MissingCode => ("missing_code", none),
             CallbackError::Provider {
                 code: ErrorCode::AccessDenied,
                 ..
-            } => "You declined to give this app access, so you are not logged in.".into(),
+            } => ("access_denied", none),
             CallbackError::Provider {
                 description: Some(d),
                 ..
-            } if !d.is_empty() => format!("The provider ended the login: {d}"),
-            CallbackError::Provider { .. } => "The provider ended the login with an error.".into(),
+            } if !d.is_empty() => ("provider_error_described", vec![("description", d.clone())]),
+            CallbackError::Provider { .. } => ("provider_error", none),
             CallbackError::Exchange(e) => match (e.code(), e) {
                 (
                     Some(code),
@@ -137,23 +122,21 @@ impl CallbackError {
                         description: Some(d),
                         ..
                     },
-                ) if !d.is_empty() => {
-                    format!("The provider refused to complete the login ({code}: {d}).")
-                }
-                (Some(code), _) => format!("The provider refused to complete the login ({code})."),
-                (None, e) => format!(
-                    "The provider could not be reached or gave an unusable answer ({}).",
-                    kind(e)
+                ) if !d.is_empty() => (
+                    "exchange_refused_described",
+                    vec![("code", code.as_str().to_owned()), ("description", d.clone())],
                 ),
+                (Some(code), _) => ("exchange_refused", vec![("code", code.as_str().to_owned())]),
+                (None, e) => ("exchange_failed", vec![("kind", kind(e).to_owned())]),
             },
-            CallbackError::SessionTooLarge => "The provider's tokens are too large to keep in \
-                browser cookies (more than 6 KB sealed). The app should keep sessions in a \
-                server-side store (memory, Redis, or a tower-sessions store: \
-                OAUTH_SESSION_STORE)."
-                .into(),
-            CallbackError::StoreUnavailable(_) => "The session store is unavailable right now, \
-                so the login could not be kept. Please try again in a moment."
-                .into(),
+            CallbackError::User(_) => ("user_unavailable", none),
+            CallbackError::Refused(refusal) => match refusal.kind {
+                RefusalKind::Denied => ("login_refused", vec![("reason", refusal.reason.clone())]),
+                RefusalKind::Unavailable => ("login_unavailable", none),
+                RefusalKind::Failed => ("login_failed", none),
+            },
+            CallbackError::SessionTooLarge => ("session_too_large", none),
+            CallbackError::StoreUnavailable(_) => ("store_unavailable", none),
         }
     }
 
@@ -169,6 +152,20 @@ impl CallbackError {
             CallbackError::StoreUnavailable(e) => {
                 tracing::error!(error = %e, "the session store could not save a new session");
             }
+            CallbackError::User(e) => {
+                tracing::warn!(error = %e, "could not resolve the user for the login hook");
+            }
+            CallbackError::Refused(refusal) => match refusal.kind {
+                RefusalKind::Denied => {
+                    tracing::info!(reason = %refusal.reason, "the login hook refused a login");
+                }
+                RefusalKind::Unavailable => {
+                    tracing::warn!(detail = %refusal.reason, "the login hook is unavailable");
+                }
+                RefusalKind::Failed => {
+                    tracing::error!(detail = %refusal.reason, "the login hook failed");
+                }
+            },
             _ => tracing::info!(code = self.code(), "callback refused"),
         }
     }
@@ -186,11 +183,20 @@ fn kind(e: &OAuthError) -> &'static str {
     }
 }
 
+/// The origin (`scheme://host[:port]`) of the registered redirect URI: where a login
+/// must be started for its cookie to come back.
+fn redirect_origin(shared: &Shared) -> String {
+    shared
+        .client
+        .redirect_uri()
+        .origin()
+        .ascii_serialization()
+}
+
 /// A [`CallbackError`] as answered to one request: its page (HTML for a navigation,
 /// JSON otherwise), with the spent flow cookie removed when there was one.
 pub(crate) struct Refusal {
-    page: ErrorPage,
-    request: HeaderMap,
+    response: Response,
     spent_flow: Option<String>,
 }
 
@@ -202,15 +208,13 @@ impl Refusal {
         spent_flow: Option<String>,
     ) -> Refusal {
         error.log();
+        let (key, params) = error.message(shared);
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = shared
+            .pages
+            .page(error.status(), error.code(), key, &params);
         Refusal {
-            page: ErrorPage {
-                status: error.status(),
-                code: error.code().to_owned(),
-                title: error.title(),
-                message: error.message(),
-                retry_href: shared.paths.login.clone(),
-            },
-            request: request.clone(),
+            response: shared.pages.respond(&page, request),
             spent_flow,
         }
     }
@@ -218,10 +222,9 @@ impl Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let res = self.page.render(&self.request);
         match &self.spent_flow {
-            Some(removal) => super::with_cookie(res, removal),
-            None => res,
+            Some(removal) => super::with_cookie(self.response, removal),
+            None => self.response,
         }
     }
 }

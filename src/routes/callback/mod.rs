@@ -16,12 +16,13 @@ use http::{HeaderValue, Request};
 use self::error::{CallbackError, Refusal};
 use super::query_params;
 use crate::auth::RequestSession;
-use crate::client::{ErrorCode, TokenSet, UserInfo, sanitize};
+use crate::client::{ErrorCode, TokenSet, sanitize};
+use crate::login::Login;
 use crate::pages::redirect;
 use crate::provider::Provider;
 use crate::return_to::safe_return_to;
 use crate::secret::AuthorizationCode;
-use crate::session::{LoginFlow, SessionData};
+use crate::session::{LoginFlow, LoginUser, SessionData};
 use crate::state::Shared;
 
 /// The callback's query: at most one value per parameter (RFC 6749 §3.1).
@@ -61,12 +62,7 @@ pub(crate) async fn callback(
     };
     // From here on the flow cookie is spent, whatever happens: a code works once.
     let started = match finish(&shared, &params, state, found.flow).await {
-        Ok((session, return_to)) => rs
-            .handle
-            .start(session)
-            .await
-            .map(|()| return_to)
-            .map_err(CallbackError::from),
+        Ok((tokens, return_to)) => establish(&shared, rs, tokens).await.map(|()| return_to),
         Err(error) => Err(error),
     };
     match started {
@@ -81,13 +77,13 @@ pub(crate) async fn callback(
     }
 }
 
-/// Every check, then the code exchange; the new session and where to go next.
+/// Every check, then the code exchange; the tokens and where to go next.
 async fn finish(
     shared: &Shared,
     params: &Params,
     state: &str,
     flow: LoginFlow,
-) -> Result<(SessionData, String), CallbackError> {
+) -> Result<(TokenSet, String), CallbackError> {
     if !flow.state.matches(state) {
         return Err(CallbackError::StateMismatch);
     }
@@ -112,10 +108,75 @@ async fn finish(
         .exchange_code(AuthorizationCode::new(code), flow.verifier.as_ref())
         .await
         .map_err(CallbackError::Exchange)?;
-    let user = user_snapshot(shared, &tokens).await;
-    let session = SessionData::start(tokens, user, shared.clock.now(), shared.session.ttl_secs);
     let return_to = safe_return_to(&flow.return_to).unwrap_or("/").to_owned();
-    Ok((session, return_to))
+    Ok((tokens, return_to))
+}
+
+/// Turns the tokens into a session: the user (through the app's hook when it has one),
+/// then a fresh session. Tokens that end up in no session are revoked: nobody could
+/// use them, and nobody should.
+async fn establish(
+    shared: &Shared,
+    rs: &RequestSession,
+    tokens: TokenSet,
+) -> Result<(), CallbackError> {
+    let established = async {
+        let (user, sub) = login_user(shared, &tokens).await?;
+        let session = SessionData::start(
+            tokens.clone(),
+            user,
+            sub,
+            shared.clock.now(),
+            shared.session.ttl_secs,
+        );
+        rs.handle.start(session).await.map_err(CallbackError::from)
+    }
+    .await;
+    if established.is_err() {
+        crate::auth::end_tokens(shared, &tokens).await;
+    }
+    established
+}
+
+/// The session's user: the app's (its login hook ran on the resolved user), else the
+/// provider's snapshot when configured; and the provider's id of the user.
+async fn login_user(
+    shared: &Shared,
+    tokens: &TokenSet,
+) -> Result<(LoginUser, Option<String>), CallbackError> {
+    if shared.on_login.is_none() && !shared.fetch_user_on_login {
+        return Ok((LoginUser::None, None));
+    }
+    let resolved = shared
+        .users
+        .resolve(tokens.access_token(), tokens.expires_at())
+        .await;
+    let Some(hook) = &shared.on_login else {
+        return Ok(match resolved {
+            Ok(resolved) => (
+                LoginUser::Provider((*resolved.user).clone()),
+                subject(&resolved.user),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not fetch the user at login; continuing without a snapshot");
+                (LoginUser::None, None)
+            }
+        });
+    };
+    // The hook decides on the user: without one, there is nothing to decide on.
+    let userinfo = resolved.map_err(CallbackError::User)?.user;
+    let sub = subject(&userinfo);
+    let login = Login {
+        tokens: tokens.clone(),
+        userinfo,
+        provider: shared.client.provider().name().to_owned(),
+    };
+    let user = hook.run(login).await.map_err(CallbackError::Refused)?;
+    Ok((LoginUser::App(user), sub))
+}
+
+fn subject(userinfo: &serde_json::Value) -> Option<String> {
+    userinfo.get("sub").and_then(|s| s.as_str()).map(str::to_owned)
 }
 
 /// RFC 9207: the `iss` of an authorization response must be the issuer this login was
@@ -143,24 +204,6 @@ fn issuer_accepted(provider: &Provider, received: &str) -> bool {
                 && authorize
                     .strip_prefix(base)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        }
-    }
-}
-
-/// The user snapshot kept in the session, when configured and the provider answers.
-async fn user_snapshot(shared: &Shared, tokens: &TokenSet) -> Option<UserInfo> {
-    if !shared.fetch_user_on_login {
-        return None;
-    }
-    match shared
-        .users
-        .resolve(tokens.access_token(), tokens.expires_at())
-        .await
-    {
-        Ok(value) => <UserInfo as serde::Deserialize>::deserialize(&*value).ok(),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not fetch the user at login; continuing without a snapshot");
-            None
         }
     }
 }

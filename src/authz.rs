@@ -1,0 +1,251 @@
+//! Authorization: what an authenticated caller may do. A [`Policy`] (required scopes,
+//! predicates on the resolved user) and its one answer when it says no, [`Forbidden`]:
+//! `403`, never `401` — the caller is known, and logging in again would not help.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
+use http::{HeaderValue, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::state::Shared;
+
+/// A check on the resolved user; `Err` when the user does not deserialise into the
+/// predicate's type (the app's bug).
+type Predicate = Arc<dyn Fn(&Value) -> Result<bool, String> + Send + Sync>;
+
+/// What a route requires beyond a login: every listed scope, and every predicate true.
+#[derive(Clone, Default)]
+pub(crate) struct Policy {
+    scopes: Vec<String>,
+    predicates: Vec<Predicate>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("scopes", &self.scopes)
+            .field("predicates", &self.predicates.len())
+            .finish()
+    }
+}
+
+/// Why a policy did not let a caller through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Denial {
+    /// These scopes were required and not granted (space-separated).
+    Scope(String),
+    /// A predicate on the user said no.
+    Predicate,
+}
+
+/// A predicate could not even be evaluated: the user does not fit its type.
+#[derive(Debug)]
+pub(crate) struct Misfit(pub(crate) String);
+
+impl Policy {
+    pub(crate) fn with_scopes<I, S>(mut self, scopes: I) -> Policy
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    pub(crate) fn with_predicate<U, F>(mut self, predicate: F) -> Policy
+    where
+        U: DeserializeOwned + 'static,
+        F: Fn(&U) -> bool + Send + Sync + 'static,
+    {
+        self.predicates.push(Arc::new(move |user: &Value| {
+            U::deserialize(user).map(|u| predicate(&u)).map_err(|e| {
+                format!(
+                    "the resolved user does not fit `{}`: {e}",
+                    std::any::type_name::<U>()
+                )
+            })
+        }));
+        self
+    }
+
+    /// Whether deciding needs the resolved user (a predicate), not only the token set.
+    pub(crate) fn needs_user(&self) -> bool {
+        !self.predicates.is_empty()
+    }
+
+    /// Checks the required scopes against what was granted (space-separated; `None` when
+    /// the provider did not say — then a required scope is missing: fail closed).
+    pub(crate) fn check_scopes(&self, granted: Option<&str>) -> Result<(), Denial> {
+        missing_scopes(&self.scopes, granted)
+    }
+
+    /// Checks the predicates against the resolved user.
+    pub(crate) fn check_user(&self, user: &Value) -> Result<Result<(), Denial>, Misfit> {
+        for predicate in &self.predicates {
+            if !predicate(user).map_err(Misfit)? {
+                return Ok(Err(Denial::Predicate));
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// The scopes of `required` not in `granted`, as a denial.
+pub(crate) fn missing_scopes<S: AsRef<str>>(
+    required: &[S],
+    granted: Option<&str>,
+) -> Result<(), Denial> {
+    let granted = granted.unwrap_or("");
+    let missing: Vec<&str> = required
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|scope| !granted.split_whitespace().any(|g| g == *scope))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Denial::Scope(missing.join(" ")))
+    }
+}
+
+/// `403 Forbidden`: the caller is authenticated but may not do this.
+///
+/// For API callers, a JSON body; a missing scope also carries
+/// `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` (RFC 6750 §3.1).
+/// For a browser navigation, the crate's 403 page (or the app's, through its
+/// [render hook](crate::OAuthBuilder::error_page)).
+///
+/// Returned by the guards of [`OAuth::require`](crate::OAuth::require) and
+/// [`OAuth::require_scopes`](crate::OAuth::require_scopes), and by the extractor
+/// checks [`BearerUser::require_scopes`](crate::BearerUser::require_scopes) and
+/// [`AuthSession::require_scopes`](crate::AuthSession::require_scopes).
+#[derive(Clone)]
+pub struct Forbidden {
+    shared: Arc<Shared>,
+    denial: Denial,
+    navigation: bool,
+}
+
+impl std::fmt::Debug for Forbidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forbidden")
+            .field("denial", &self.denial)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Display for Forbidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.denial {
+            Denial::Scope(scope) => write!(f, "insufficient scope: requires {scope}"),
+            Denial::Predicate => f.write_str("forbidden"),
+        }
+    }
+}
+
+impl std::error::Error for Forbidden {}
+
+impl Forbidden {
+    pub(crate) fn new(shared: Arc<Shared>, denial: Denial, navigation: bool) -> Forbidden {
+        Forbidden {
+            shared,
+            denial,
+            navigation,
+        }
+    }
+
+    /// The scopes that were missing (space-separated), when that was the reason.
+    pub fn missing_scope(&self) -> Option<&str> {
+        match &self.denial {
+            Denial::Scope(scope) => Some(scope),
+            Denial::Predicate => None,
+        }
+    }
+}
+
+impl IntoResponse for Forbidden {
+    fn into_response(self) -> Response {
+        let pages = &self.shared.pages;
+        let page = match &self.denial {
+            Denial::Scope(scope) => pages.page(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "insufficient_scope",
+                &[("scope", scope)],
+            ),
+            Denial::Predicate => pages.page(StatusCode::FORBIDDEN, "forbidden", "forbidden", &[]),
+        };
+        tracing::info!(code = page.code(), "request forbidden");
+        if self.navigation {
+            return pages.respond_to(&page, true);
+        }
+        let mut body = json!({ "error": page.code(), "error_description": page.message() });
+        let mut res = match &self.denial {
+            Denial::Scope(scope) => {
+                body["scope"] = Value::String(scope.clone());
+                let mut res = (StatusCode::FORBIDDEN, Json(body)).into_response();
+                let challenge = format!(
+                    "Bearer realm=\"{}\", error=\"insufficient_scope\", scope=\"{}\"",
+                    self.shared.realm, scope
+                );
+                if let Ok(value) = HeaderValue::try_from(challenge) {
+                    res.headers_mut().insert(WWW_AUTHENTICATE, value);
+                }
+                res
+            }
+            Denial::Predicate => (StatusCode::FORBIDDEN, Json(body)).into_response(),
+        };
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Staff {
+        role: String,
+    }
+
+    #[test]
+    fn scopes_fail_closed_and_name_what_is_missing() {
+        let policy = Policy::default().with_scopes(["orders:read", "orders:write"]);
+        assert_eq!(policy.check_scopes(Some("orders:read orders:write x")), Ok(()));
+        assert_eq!(
+            policy.check_scopes(Some("orders:read")),
+            Err(Denial::Scope("orders:write".into()))
+        );
+        assert_eq!(
+            policy.check_scopes(None),
+            Err(Denial::Scope("orders:read orders:write".into())),
+            "a provider that reports no scopes grants none"
+        );
+        assert_eq!(
+            policy.check_scopes(Some("orders:readx")),
+            Err(Denial::Scope("orders:read orders:write".into())),
+            "whole words only"
+        );
+        assert_eq!(Policy::default().check_scopes(None), Ok(()));
+    }
+
+    #[test]
+    fn predicates_see_the_user_and_misfits_are_errors() {
+        let owner_only = Policy::default().with_predicate(|u: &Staff| u.role == "owner");
+        assert!(owner_only.needs_user());
+        let verdict = |user: Value| owner_only.check_user(&user).map_err(|m| m.0);
+        assert_eq!(verdict(json!({"role": "owner"})).unwrap(), Ok(()));
+        assert_eq!(
+            verdict(json!({"role": "staff"})).unwrap(),
+            Err(Denial::Predicate)
+        );
+        let misfit = verdict(json!({"name": "x"})).unwrap_err();
+        assert!(misfit.contains("Staff") && misfit.contains("role"), "{misfit}");
+    }
+}

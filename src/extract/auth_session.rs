@@ -1,0 +1,215 @@
+//! [`AuthSession`]: the login session, with the app's typed user.
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::is_navigation;
+use crate::auth::{ActiveSession, AuthRejection, Credential, Scope, find, missing};
+use crate::authz::{Forbidden, missing_scopes};
+use crate::client::{TokenSet, UserInfo};
+
+/// The login session of the request: its tokens, its user, and
+/// [`logout`](AuthSession::logout).
+///
+/// The user is what the login kept: with a [login hook](crate::OAuthBuilder::on_login),
+/// the app's own type `U` — ask for `AuthSession<YourUser>`; asking for another type is
+/// a wiring bug answered with `500` and a log line naming both types. Without a hook,
+/// the provider's userinfo snapshot taken at login (as [`UserInfo`] by default, or any
+/// type it deserialises into). The user is parsed once per session, not per request.
+/// A session kept before the app's hook (or its user type) changed ends, so the next
+/// login runs the hook: it never yields a user of the wrong shape.
+///
+/// Rejects with `401` when there is no session; use `Option<AuthSession>` for pages that
+/// work either way (it is `None` without a session, and still answers `503` in the one
+/// case it cannot decide: the access token expired and the provider cannot refresh it
+/// right now).
+///
+/// ```
+/// use axum_oauth_login::AuthSession;
+///
+/// async fn home(session: Option<AuthSession>) -> String {
+///     match session.and_then(|s| s.user().map(|u| u.display_name().to_owned())) {
+///         Some(name) => format!("Hello, {name}"),
+///         None => "Log in with vcita".into(),
+///     }
+/// }
+/// ```
+pub struct AuthSession<U = UserInfo> {
+    active: ActiveSession,
+    user: Option<Arc<U>>,
+    navigation: bool,
+}
+
+impl<U> Clone for AuthSession<U> {
+    fn clone(&self) -> Self {
+        AuthSession {
+            active: self.active.clone(),
+            user: self.user.clone(),
+            navigation: self.navigation,
+        }
+    }
+}
+
+impl<U> std::fmt::Debug for AuthSession<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSession")
+            .field("data", &self.active.data)
+            .finish()
+    }
+}
+
+impl<U> AuthSession<U> {
+    /// The session's token set.
+    pub fn tokens(&self) -> &TokenSet {
+        &self.active.data.tokens
+    }
+    /// The session's user: the login hook's, or the provider's snapshot from login;
+    /// `None` when the login kept none.
+    pub fn user(&self) -> Option<&U> {
+        self.user.as_deref()
+    }
+    /// The user, shared (cheap to clone into tasks).
+    pub fn user_arc(&self) -> Option<Arc<U>> {
+        self.user.clone()
+    }
+    /// The name of the provider this session logged in with (`vcita`, `apicbase`, ...).
+    pub fn provider(&self) -> &str {
+        self.active.rs.shared.client.provider().name()
+    }
+    /// When the user logged in (unix seconds).
+    pub fn logged_in_at(&self) -> u64 {
+        self.active.data.created_at
+    }
+    /// `Ok` when the session's token set carries every scope of `required`; else
+    /// [`Forbidden`] (`403`). Fails closed when the provider did not report scopes.
+    pub fn require_scopes<I, S>(&self, required: I) -> Result<(), Forbidden>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let required: Vec<S> = required.into_iter().collect();
+        missing_scopes(&required, self.tokens().scope()).map_err(|denial| {
+            Forbidden::new(self.active.rs.shared.clone(), denial, self.navigation)
+        })
+    }
+    /// Ends the session: the cookie is removed with this response, and the tokens are
+    /// revoked when the provider has a revocation endpoint (best effort).
+    pub async fn logout(self) {
+        crate::auth::logout(&self.active.rs).await;
+    }
+}
+
+/// The first session among the request's providers (innermost layer first), with its
+/// tokens refreshed when due; what a guard found first.
+async fn find_session(parts: &Parts) -> Result<Option<ActiveSession>, AuthRejection> {
+    if let Some(Credential::Session(active)) = parts.extensions.get::<Credential>() {
+        return Ok(Some(active.clone()));
+    }
+    match find(
+        &parts.extensions,
+        &parts.method,
+        &parts.headers,
+        Scope::Sessions,
+    )
+    .await?
+    {
+        Some(Credential::Session(active)) => Ok(Some(active)),
+        _ => Ok(None),
+    }
+}
+
+/// The session with its user as `U`, or why not.
+async fn typed<U>(
+    active: ActiveSession,
+    navigation: bool,
+) -> Result<Option<AuthSession<U>>, AuthRejection>
+where
+    U: DeserializeOwned + Send + Sync + 'static,
+{
+    let data = &active.data;
+    if let Some(hook) = &active.rs.shared.on_login {
+        if !hook.returns::<U>() && TypeId::of::<U>() != TypeId::of::<serde_json::Value>() {
+            tracing::error!(
+                asked = std::any::type_name::<U>(),
+                hook_returns = hook.type_name(),
+                "AuthSession asked for another user type than the login hook returns: \
+                 use AuthSession<{}>",
+                hook.type_name()
+            );
+            return Err(AuthRejection::Misconfigured);
+        }
+        if !data.app_user {
+            tracing::info!("a session from before the login hook: ending it so the hook runs");
+            active.rs.handle.end().await;
+            return Ok(None);
+        }
+    }
+    match data.user_as::<U>() {
+        Ok(user) => Ok(Some(AuthSession {
+            active,
+            user,
+            navigation,
+        })),
+        Err(e) if data.app_user => {
+            tracing::warn!(
+                error = %e,
+                user_type = std::any::type_name::<U>(),
+                "the session's user no longer fits the app's user type; ending the session \
+                 so the login hook runs again"
+            );
+            active.rs.handle.end().await;
+            Ok(None)
+        }
+        Err(e) => {
+            tracing::error!(
+                error = %e,
+                user_type = std::any::type_name::<U>(),
+                "the provider's user snapshot does not fit the type AuthSession was asked for"
+            );
+            Err(AuthRejection::Misconfigured)
+        }
+    }
+}
+
+async fn extract<U>(parts: &Parts) -> Result<Option<AuthSession<U>>, AuthRejection>
+where
+    U: DeserializeOwned + Send + Sync + 'static,
+{
+    match find_session(parts).await? {
+        Some(active) => typed(active, is_navigation(&parts.headers)).await,
+        None => Ok(None),
+    }
+}
+
+impl<S, U> FromRequestParts<S> for AuthSession<U>
+where
+    S: Send + Sync,
+    U: DeserializeOwned + Send + Sync + 'static,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        extract(parts)
+            .await?
+            .ok_or_else(|| missing(&parts.extensions, Scope::Sessions))
+    }
+}
+
+impl<S, U> OptionalFromRequestParts<S> for AuthSession<U>
+where
+    S: Send + Sync,
+    U: DeserializeOwned + Send + Sync + 'static,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        extract(parts).await
+    }
+}

@@ -1,0 +1,179 @@
+//! [`BearerUser`]: the caller, resolved by the provider.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::is_navigation;
+use crate::auth::{AuthRejection, Authenticated, Credential, Scope, TokenSource, authenticate, find, missing};
+use crate::authz::{Forbidden, missing_scopes};
+use crate::client::UserInfo;
+use crate::secret::AccessToken;
+use crate::state::Shared;
+
+/// The authenticated caller: a token from `Authorization: Bearer` or else from the
+/// session, resolved to a user by the provider's userinfo (or introspection) endpoint
+/// through a bounded TTL cache with single-flight.
+///
+/// `U` is any type the userinfo JSON deserialises into; the default [`UserInfo`] types
+/// vcita's fields. A `U` that does not fit the provider's answer is the app's bug: `500`,
+/// with a log line naming the type and the field. Rejections follow RFC 6750 (see
+/// [`AuthRejection`]): no credentials → 401, malformed header → 400, refused token → 401
+/// (and a session holding it ends), provider down → 503 — never 401.
+/// `Option<BearerUser>` is `None` only when the request has no credentials at all; bad
+/// credentials and outages still reject.
+///
+/// **Header tokens and audience.** With introspection, a header token must belong to
+/// this app's client id (a token issued to another app is refused). A userinfo endpoint
+/// cannot tell whom a token was issued to: with userinfo-resolved providers such as vcita,
+/// any valid token of the user — also one issued to another app — passes. Accept header
+/// tokens only from callers you trust with that, or resolve by introspection.
+///
+/// ```
+/// use axum::{Json, Router, routing::get};
+/// use axum_oauth_login::{BearerUser, Forbidden, UserInfo};
+///
+/// async fn api_me(user: BearerUser) -> Json<UserInfo> {
+///     Json(user.into_info())
+/// }
+///
+/// async fn greeting(user: Option<BearerUser>) -> String {
+///     match user {
+///         Some(u) => format!("Hello, {}", u.info().display_name()),
+///         None => "Hello, stranger".into(),
+///     }
+/// }
+///
+/// // 403 with `insufficient_scope` unless the token carries `orders:write`.
+/// async fn place_order(user: BearerUser) -> Result<&'static str, Forbidden> {
+///     user.require_scopes(["orders:write"])?;
+///     Ok("ordered")
+/// }
+/// let app: Router = Router::new()
+///     .route("/api/me", get(api_me))
+///     .route("/hi", get(greeting))
+///     .route("/api/orders", axum::routing::post(place_order));
+/// ```
+#[derive(Clone)]
+pub struct BearerUser<U = UserInfo> {
+    info: U,
+    auth: Authenticated,
+    navigation: bool,
+}
+
+impl<U: std::fmt::Debug> std::fmt::Debug for BearerUser<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerUser")
+            .field("info", &self.info)
+            .field("token", &self.auth.token)
+            .field("source", &self.auth.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<U> BearerUser<U> {
+    /// The user.
+    pub fn info(&self) -> &U {
+        &self.info
+    }
+    /// The user, by value.
+    pub fn into_info(self) -> U {
+        self.info
+    }
+    /// The access token, to call the provider's API on the user's behalf.
+    pub fn token(&self) -> &AccessToken {
+        &self.auth.token
+    }
+    /// Whether the token came from a header or from the session.
+    pub fn source(&self) -> TokenSource {
+        self.auth.source
+    }
+    /// The scopes the token carries (space-separated), when the provider says: the
+    /// session's token set, or an introspection answer. `None` when the provider does
+    /// not report scopes (vcita's token and userinfo answers carry none).
+    pub fn scopes(&self) -> Option<&str> {
+        self.auth.scope.as_deref()
+    }
+    /// `Ok` when the token carries every scope of `required`; else [`Forbidden`] — `403`
+    /// with `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` for API
+    /// callers, a page for browsers. Fails closed: without scope information from the
+    /// provider, no scope is granted.
+    pub fn require_scopes<I, S>(&self, required: I) -> Result<(), Forbidden>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let required: Vec<S> = required.into_iter().collect();
+        missing_scopes(&required, self.scopes())
+            .map_err(|denial| Forbidden::new(self.shared().clone(), denial, self.navigation))
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.auth.shared
+    }
+}
+
+fn into_user<U: DeserializeOwned>(
+    auth: Authenticated,
+    navigation: bool,
+) -> Result<BearerUser<U>, AuthRejection> {
+    let info = U::deserialize(&*auth.user).map_err(|e| {
+        tracing::error!(
+            error = %e,
+            user_type = std::any::type_name::<U>(),
+            "the provider's user info does not fit the type BearerUser was asked for"
+        );
+        AuthRejection::Misconfigured
+    })?;
+    Ok(BearerUser {
+        info,
+        auth,
+        navigation,
+    })
+}
+
+impl<S, U> FromRequestParts<S> for BearerUser<U>
+where
+    S: Send + Sync,
+    U: DeserializeOwned + Send + 'static,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let navigation = is_navigation(&parts.headers);
+        if let Some(auth) = parts.extensions.get::<Authenticated>() {
+            // A guard (or an earlier extractor) already resolved this request's caller.
+            return into_user(auth.clone(), navigation);
+        }
+        let credential = match parts.extensions.get::<Credential>() {
+            Some(found) => found.clone(),
+            None => find(&parts.extensions, &parts.method, &parts.headers, Scope::Any)
+                .await?
+                .ok_or_else(|| missing(&parts.extensions, Scope::Any))?,
+        };
+        let auth = authenticate(credential).await?;
+        parts.extensions.insert(auth.clone());
+        into_user(auth, navigation)
+    }
+}
+
+impl<S, U> OptionalFromRequestParts<S> for BearerUser<U>
+where
+    S: Send + Sync,
+    U: DeserializeOwned + Send + 'static,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match <Self as FromRequestParts<S>>::from_request_parts(parts, state).await {
+            Ok(user) => Ok(Some(user)),
+            Err(AuthRejection::MissingCredentials { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
