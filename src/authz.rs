@@ -217,7 +217,10 @@ mod tests {
     #[test]
     fn scopes_fail_closed_and_name_what_is_missing() {
         let policy = Policy::default().with_scopes(["orders:read", "orders:write"]);
-        assert_eq!(policy.check_scopes(Some("orders:read orders:write x")), Ok(()));
+        assert_eq!(
+            policy.check_scopes(Some("orders:read orders:write x")),
+            Ok(())
+        );
         assert_eq!(
             policy.check_scopes(Some("orders:read")),
             Err(Denial::Scope("orders:write".into()))
@@ -246,6 +249,9 @@ mod tests {
             Err(Denial::Predicate)
         );
         let misfit = verdict(json!({"name": "x"})).unwrap_err();
-        assert!(misfit.contains("Staff") && misfit.contains("role"), "{misfit}");
+        assert!(
+            misfit.contains("Staff") && misfit.contains("role"),
+            "{misfit}"
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::oauth::{OAuth, OAuthBuilder};
+use crate::oauth::{OAuth, OAuthBuilder, check_cookie_name, normalize_prefix};
 use crate::provider::{ClientAuth, Provider, ProviderBuilder, TokenBody};
 use crate::secret::ClientSecret;
 use crate::session::CookieKey;
@@ -20,11 +20,15 @@ use crate::store::{MemoryStore, SessionStore};
 /// | `OAUTH_AUTHORIZE_URL`, `OAUTH_TOKEN_URL` | endpoints; required for `custom`, override a preset's |
 /// | `OAUTH_USERINFO_URL`, `OAUTH_INTROSPECTION_URL`, `OAUTH_REVOCATION_URL` | optional endpoints |
 /// | `OAUTH_ISSUER` | the issuer checked against a callback's `iss` (RFC 9207) |
-/// | `OAUTH_BRAND_HOST` | vcita only: the white-label host of the authorize page |
+/// | `OAUTH_BRAND_HOST` | vcita only: the white-label host of the authorize page (an error with any other `OAUTH_PROVIDER`) |
 /// | `OAUTH_SCOPES` | space-separated scopes |
+/// | `OAUTH_AUTHORIZE_PARAMS` | extra authorize parameters as a URL query string, percent-decoded (`prompt=login&ui_locales=de`); the ones the crate sets (`state`, `redirect_uri`, `code_challenge`, ...) are refused, and so is a name given twice |
 /// | `OAUTH_TOKEN_BODY` | `json` or `form` |
 /// | `OAUTH_CLIENT_AUTH` | `post` or `basic` |
-/// | `OAUTH_PKCE` | `on` or `off` |
+/// | `OAUTH_PKCE` | `on`, `off`, `true`, `false`, `1` or `0` |
+/// | `OAUTH_ROUTE_PREFIX` | where the login and logout routes live (default `/auth`: `/auth/login`, `/auth/logout`); the callback stays the redirect URI's path |
+/// | `OAUTH_COOKIE_NAME` | the session cookie's base name (default `oauth_session`; `__Host-` is prepended on https): letters, digits, `_` and `-` |
+/// | `OAUTH_AFTER_LOGOUT` | the same-site path logout redirects to (default `/`) |
 /// | `OAUTH_COOKIE_KEY` | base64 of 64+ random bytes; required with an https redirect URI. `ephemeral` chooses a random key per process (restarts log everyone out) |
 /// | `OAUTH_COOKIE_KEYS` | instead of `OAUTH_COOKIE_KEY` during a key rotation: comma-separated keys, newest first; cookies sealed with an older one are accepted and re-sealed with the newest |
 /// | `OAUTH_TRUSTED_ORIGINS` | comma-separated origins (besides the redirect URI's) whose pages may post to this app with its session, e.g. `https://admin.example.com` |
@@ -33,7 +37,8 @@ use crate::store::{MemoryStore, SessionStore};
 /// | `OAUTH_SESSION_IDLE_TIMEOUT` | seconds without use after which a session ends (default: none) |
 ///
 /// A missing or invalid value is an error naming the variable; secrets never appear in
-/// the message.
+/// the message. Two providers in one app read two prefixes (`VCITA_*`, `APICBASE_*`), each
+/// with its own `_ROUTE_PREFIX` and `_COOKIE_NAME`.
 ///
 /// ```
 /// use axum_oauth_login::OAuthConfig;
@@ -68,6 +73,14 @@ pub struct OAuthConfig {
     pub session_lifetime: Option<Duration>,
     /// The idle timeout, when given.
     pub session_idle_timeout: Option<Duration>,
+    /// Where the login and logout routes live, when given (checked like
+    /// [`OAuthBuilder::route_prefix`]).
+    pub route_prefix: Option<String>,
+    /// The session cookie's base name, when given (checked like
+    /// [`OAuthBuilder::cookie_name`]).
+    pub cookie_name: Option<String>,
+    /// Where logout sends the browser, when given: a same-site path.
+    pub after_logout: Option<String>,
 }
 
 impl OAuthConfig {
@@ -108,8 +121,20 @@ impl OAuthConfig {
         };
         // Builder errors name a setting (`token_url`); report the variable instead.
         let rename = |e: ConfigError| {
-            let variable = name(&e.setting().to_ascii_uppercase());
+            let variable = match e.setting() {
+                // One variable holds every extra authorize parameter.
+                "authorize_param" => name("AUTHORIZE_PARAMS"),
+                setting => name(&setting.to_ascii_uppercase()),
+            };
             e.for_variable(&variable)
+        };
+        // A brand host with another provider would silently do nothing.
+        let no_brand_host = || match get("BRAND_HOST") {
+            Some(_) => Err(ConfigError::new(
+                name("BRAND_HOST"),
+                format!("only applies to {}=vcita", name("PROVIDER")),
+            )),
+            None => Ok(()),
         };
 
         let kind = get("PROVIDER").unwrap_or_else(|| "vcita".into());
@@ -120,10 +145,16 @@ impl OAuthConfig {
                     .to_builder(),
                 None => Provider::vcita().to_builder(),
             },
-            "apicbase" => Provider::apicbase().to_builder(),
-            "custom" => Provider::custom("custom")
-                .authorize_url(required("AUTHORIZE_URL")?)
-                .token_url(required("TOKEN_URL")?),
+            "apicbase" => {
+                no_brand_host()?;
+                Provider::apicbase().to_builder()
+            }
+            "custom" => {
+                no_brand_host()?;
+                Provider::custom("custom")
+                    .authorize_url(required("AUTHORIZE_URL")?)
+                    .token_url(required("TOKEN_URL")?)
+            }
             _ => return Err(invalid("PROVIDER", "`vcita`, `apicbase` or `custom`")),
         };
         if let Some(v) = get("AUTHORIZE_URL") {
@@ -165,14 +196,58 @@ impl OAuthConfig {
             builder = builder.pkce(match v.to_ascii_lowercase().as_str() {
                 "on" | "true" | "1" => true,
                 "off" | "false" | "0" => false,
-                _ => return Err(invalid("PKCE", "`on` or `off`")),
+                _ => {
+                    return Err(invalid("PKCE", "`on`, `off`, `true`, `false`, `1` or `0`"));
+                }
             });
+        }
+        if let Some(v) = get("AUTHORIZE_PARAMS") {
+            for (param, value) in authorize_params(&v)
+                .map_err(|reason| ConfigError::new(name("AUTHORIZE_PARAMS"), reason))?
+            {
+                builder = builder.authorize_param(param, value);
+            }
         }
         let provider = builder.build().map_err(rename)?;
         let client_id = required("CLIENT_ID")?;
         let client_secret = ClientSecret::new(required("CLIENT_SECRET")?);
         let redirect_uri = required("REDIRECT_URI")?;
-        crate::provider::parse_secure_endpoint("redirect_uri", &redirect_uri).map_err(rename)?;
+        let redirect_url = crate::provider::parse_secure_endpoint("redirect_uri", &redirect_uri)
+            .map_err(rename)?;
+        // The builder checks these in `build()` under their setting names; checked here
+        // with the same rules, the error names the variable.
+        let route_prefix = get("ROUTE_PREFIX");
+        let prefix_path = normalize_prefix(route_prefix.as_deref().unwrap_or("/auth"))
+            .map_err(|e| e.for_variable(&name("ROUTE_PREFIX")))?;
+        let callback = redirect_url.path();
+        if callback == format!("{prefix_path}/login") || callback == format!("{prefix_path}/logout")
+        {
+            let reason = format!(
+                "the redirect URI's path `{callback}` is also the login or logout route; \
+                 set {} and {} apart",
+                name("REDIRECT_URI"),
+                name("ROUTE_PREFIX"),
+            );
+            let variable = if route_prefix.is_some() {
+                "ROUTE_PREFIX"
+            } else {
+                "REDIRECT_URI"
+            };
+            return Err(ConfigError::new(name(variable), reason));
+        }
+        let cookie_name = get("COOKIE_NAME");
+        if let Some(v) = &cookie_name {
+            check_cookie_name(v).map_err(|e| e.for_variable(&name("COOKIE_NAME")))?;
+        }
+        let after_logout = get("AFTER_LOGOUT");
+        if let Some(v) = &after_logout
+            && crate::safe_return_to(v).is_none()
+        {
+            return Err(invalid(
+                "AFTER_LOGOUT",
+                "a same-site path starting with `/`, such as `/goodbye`",
+            ));
+        }
         let ephemeral_cookie_key = get("COOKIE_KEY").is_some_and(|k| k == "ephemeral");
         let cookie_key = match (
             get("COOKIE_KEY").filter(|_| !ephemeral_cookie_key),
@@ -224,6 +299,9 @@ impl OAuthConfig {
             session_store,
             session_lifetime: seconds("SESSION_LIFETIME")?,
             session_idle_timeout: seconds("SESSION_IDLE_TIMEOUT")?,
+            route_prefix,
+            cookie_name,
+            after_logout,
         })
     }
 
@@ -250,8 +328,64 @@ impl OAuthConfig {
         if let Some(idle) = self.session_idle_timeout {
             builder = builder.idle_timeout(idle);
         }
+        if let Some(prefix) = self.route_prefix {
+            builder = builder.route_prefix(prefix);
+        }
+        if let Some(name) = self.cookie_name {
+            builder = builder.cookie_name(name);
+        }
+        if let Some(path) = self.after_logout {
+            builder = builder.after_logout(path);
+        }
         builder
     }
+}
+
+/// `prompt=login&ui_locales=de`: `name=value` pairs, percent-decoded (`+` is a space), each
+/// name at most once (RFC 6749 §3.1). Errors name the entry's position, never its value.
+fn authorize_params(query: &str) -> Result<Vec<(String, String)>, String> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let mut params: Vec<(String, String)> = Vec::new();
+    for (i, entry) in query.split('&').filter(|e| !e.is_empty()).enumerate() {
+        let n = i + 1;
+        let (param, value) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("entry {n} is not `name=value` (e.g. `prompt=login`)"))?;
+        let decode = |part: &str| {
+            percent_decode(part).ok_or_else(|| {
+                format!("entry {n} is not valid percent-encoding (`%` and two hex digits, UTF-8)")
+            })
+        };
+        let (param, value) = (decode(param)?, decode(value)?);
+        if param.is_empty() || param.chars().any(char::is_control) {
+            return Err(format!("entry {n} has an empty or unprintable name"));
+        }
+        if params.iter().any(|(seen, _)| *seen == param) {
+            return Err(format!("`{param}` is given more than once"));
+        }
+        params.push((param, value));
+    }
+    Ok(params)
+}
+
+/// Query-string decoding: `+` is a space, `%XX` a byte; a stray `%` or a result that is
+/// not UTF-8 is `None`.
+fn percent_decode(part: &str) -> Option<String> {
+    let bytes = part.as_bytes();
+    let well_formed = bytes.iter().enumerate().all(|(i, b)| {
+        *b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
+    }
+    let spaced = part.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
 }
 
 /// Comma-separated keys, newest first: the newest seals, all open.
@@ -299,7 +433,7 @@ mod tests {
         ("OAUTH_REDIRECT_URI", "http://127.0.0.1:3000/auth/callback"),
     ];
 
-    fn with(extra: &[(&'static str, &'static str)]) -> Result<OAuthConfig, ConfigError> {
+    fn with(extra: &[(&str, &str)]) -> Result<OAuthConfig, ConfigError> {
         let mut vars: Vec<(&str, &str)> = BASE.to_vec();
         vars.extend_from_slice(extra);
         OAuthConfig::from_vars("OAUTH", vars)
@@ -465,5 +599,291 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.provider.name(), "apicbase");
         assert!(!format!("{cfg:?}").contains("\"s\""));
+    }
+
+    #[test]
+    fn route_prefix_cookie_name_and_after_logout_apply() {
+        let cfg = with(&[
+            ("OAUTH_ROUTE_PREFIX", "auth/vcita/"),
+            ("OAUTH_COOKIE_NAME", "vcita_session"),
+            ("OAUTH_AFTER_LOGOUT", "/goodbye?from=vcita"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.route_prefix.as_deref(), Some("auth/vcita/"));
+        let oauth = cfg.into_builder().build().unwrap();
+        assert_eq!(oauth.login_path(), "/auth/vcita/login");
+        assert_eq!(oauth.logout_path(), "/auth/vcita/logout");
+        assert_eq!(oauth.shared().paths.callback, "/auth/callback");
+        assert_eq!(oauth.shared().paths.after_logout, "/goodbye?from=vcita");
+        assert_eq!(
+            oauth.shared().flows.cookie_prefix_and_path().0,
+            "vcita_session_flow_"
+        );
+        // Unset, the builder's defaults hold.
+        let oauth = with(&[]).unwrap().into_builder().build().unwrap();
+        assert_eq!(oauth.login_path(), "/auth/login");
+        assert_eq!(oauth.shared().paths.after_logout, "/");
+        assert_eq!(
+            oauth.shared().flows.cookie_prefix_and_path().0,
+            "oauth_session_flow_"
+        );
+    }
+
+    /// `from_vars` checks `ROUTE_PREFIX`, `COOKIE_NAME` and `AFTER_LOGOUT` itself (so the
+    /// error names the variable); it must accept exactly what `build()` accepts.
+    #[test]
+    fn route_cookie_and_logout_rules_match_the_builder() {
+        let builder = || {
+            OAuth::builder(Provider::vcita(), "id", "secret")
+                .redirect_uri("http://127.0.0.1:3000/auth/callback")
+        };
+        let long = "a".repeat(64);
+        let too_long = "a".repeat(65);
+        let prefixes = [
+            "/auth",
+            "auth/",
+            "/",
+            "//",
+            "/x/y-z_1.2",
+            "/a b",
+            "/a/../b",
+            "/a..b",
+            "a//b",
+            "/auth?x",
+            "/é",
+            "/auth/login",
+        ];
+        let names = [
+            "s",
+            "vcita_session",
+            "A-1",
+            &long,
+            &too_long,
+            "a;b",
+            "a b",
+            "a.b",
+            "é",
+            "a=b",
+        ];
+        let paths = [
+            "/",
+            "/bye",
+            "/bye?x=1",
+            "/a%20b",
+            "https://evil.example",
+            "//evil.example",
+            "bye",
+            "/\\evil",
+            "/a/../b",
+            "/%2f%2fevil",
+        ];
+        let cases = prefixes
+            .iter()
+            .map(|v| ("OAUTH_ROUTE_PREFIX", *v, builder().route_prefix(*v)))
+            .chain(
+                names
+                    .iter()
+                    .map(|v| ("OAUTH_COOKIE_NAME", *v, builder().cookie_name(*v))),
+            )
+            .chain(
+                paths
+                    .iter()
+                    .map(|v| ("OAUTH_AFTER_LOGOUT", *v, builder().after_logout(*v))),
+            );
+        for (variable, value, builder) in cases {
+            let direct = builder.build();
+            match with(&[(variable, value)]) {
+                Ok(cfg) => {
+                    assert!(direct.is_ok(), "{variable}={value}: the builder refuses it");
+                    assert!(cfg.into_builder().build().is_ok(), "{variable}={value}");
+                }
+                Err(err) => {
+                    assert!(
+                        direct.is_err(),
+                        "{variable}={value}: the builder accepts it"
+                    );
+                    assert_eq!(err.setting(), variable, "{err}");
+                    assert!(err.to_string().contains(variable), "{err}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_callback_on_the_login_or_logout_route_names_the_variable() {
+        let cases = [
+            (
+                vec![
+                    ("OAUTH_REDIRECT_URI", "http://127.0.0.1:3000/sso/login"),
+                    ("OAUTH_ROUTE_PREFIX", "/sso"),
+                ],
+                "OAUTH_ROUTE_PREFIX",
+            ),
+            (
+                vec![("OAUTH_REDIRECT_URI", "http://127.0.0.1:3000/auth/logout")],
+                "OAUTH_REDIRECT_URI",
+            ),
+            (
+                vec![
+                    ("OAUTH_REDIRECT_URI", "http://127.0.0.1:3000/login"),
+                    ("OAUTH_ROUTE_PREFIX", "/"),
+                ],
+                "OAUTH_ROUTE_PREFIX",
+            ),
+        ];
+        for (vars, variable) in cases {
+            let err = with(&vars).unwrap_err();
+            assert_eq!(err.setting(), variable, "{err}");
+            assert!(err.reason().contains("login or logout route"), "{err}");
+        }
+    }
+
+    #[test]
+    fn authorize_params_are_decoded_and_reach_the_authorize_url() {
+        let cfg = with(&[(
+            "OAUTH_AUTHORIZE_PARAMS",
+            "prompt=login&ui_locales=de+fr&login_hint=a%2Bb%40example.com&",
+        )])
+        .unwrap();
+        let expected = [
+            ("prompt", "login"),
+            ("ui_locales", "de fr"),
+            ("login_hint", "a+b@example.com"),
+        ];
+        let params: Vec<(&str, &str)> = cfg
+            .provider
+            .authorize_params()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(params, expected);
+        let oauth = cfg.into_builder().build().unwrap();
+        let state = crate::CsrfState::random();
+        let url = oauth
+            .client()
+            .authorize_url(&state, Some(&crate::PkceVerifier::random()));
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        for (k, v) in expected {
+            assert!(pairs.contains(&(k.to_owned(), v.to_owned())), "{url}");
+        }
+        let states: Vec<_> = pairs.iter().filter(|(k, _)| k == "state").collect();
+        assert_eq!(states.len(), 1, "{url}");
+        assert_eq!(states[0].1, state.secret());
+        // A leading `?` is tolerated; `=` in a value stays part of it.
+        let cfg = with(&[("OAUTH_AUTHORIZE_PARAMS", "?claims=a=b")]).unwrap();
+        assert_eq!(
+            cfg.provider.authorize_params(),
+            [("claims".to_owned(), "a=b".to_owned())]
+        );
+    }
+
+    #[test]
+    fn refused_or_malformed_authorize_params_name_the_variable() {
+        for (value, reason) in [
+            ("state=forged", "set by the crate"),
+            (
+                "prompt=login&redirect_uri=https://evil.example/",
+                "set by the crate",
+            ),
+            ("code_challenge=x", "set by the crate"),
+            ("client_id=other", "set by the crate"),
+            ("scope=admin", "set by the crate"),
+            ("prompt", "entry 1 is not `name=value`"),
+            ("prompt=login&=x", "entry 2 has an empty"),
+            ("prompt=login&prompt=none", "more than once"),
+            ("prompt=%zz", "percent-encoding"),
+            ("prompt=%4", "percent-encoding"),
+            ("prompt=%ff", "percent-encoding"),
+            ("a%0a=b", "unprintable"),
+        ] {
+            let err = with(&[("OAUTH_AUTHORIZE_PARAMS", value)]).unwrap_err();
+            assert_eq!(err.setting(), "OAUTH_AUTHORIZE_PARAMS", "{value}: {err}");
+            assert!(err.reason().contains(reason), "{value}: {err}");
+        }
+        // Values never appear in the message.
+        let err = with(&[("OAUTH_AUTHORIZE_PARAMS", "very-secret-value")]).unwrap_err();
+        assert!(!err.to_string().contains("very-secret-value"), "{err}");
+    }
+
+    #[test]
+    fn pkce_accepts_and_lists_every_value() {
+        for (value, on) in [
+            ("on", true),
+            ("ON", true),
+            ("true", true),
+            ("1", true),
+            ("off", false),
+            ("false", false),
+            ("0", false),
+        ] {
+            assert_eq!(with(&[("OAUTH_PKCE", value)]).unwrap().provider.pkce(), on);
+        }
+        let err = with(&[("OAUTH_PKCE", "yes")]).unwrap_err();
+        assert_eq!(err.setting(), "OAUTH_PKCE");
+        for value in ["`on`", "`off`", "`true`", "`false`", "`1`", "`0`"] {
+            assert!(err.reason().contains(value), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_brand_host_needs_the_vcita_provider() {
+        let cfg = with(&[("OAUTH_BRAND_HOST", "login.brand.example")]).unwrap();
+        assert_eq!(
+            cfg.provider.authorize_url().host_str(),
+            Some("login.brand.example")
+        );
+        for provider in ["apicbase", "custom", "Apicbase"] {
+            let err = with(&[
+                ("OAUTH_PROVIDER", provider),
+                ("OAUTH_AUTHORIZE_URL", "https://idp.example/authorize"),
+                ("OAUTH_TOKEN_URL", "https://idp.example/token"),
+                ("OAUTH_BRAND_HOST", "login.brand.example"),
+            ])
+            .unwrap_err();
+            assert_eq!(err.setting(), "OAUTH_BRAND_HOST", "{provider}: {err}");
+            assert!(
+                err.reason()
+                    .contains("only applies to OAUTH_PROVIDER=vcita"),
+                "{err}"
+            );
+        }
+        // An unknown provider is still reported as such.
+        let err = with(&[
+            ("OAUTH_PROVIDER", "github"),
+            ("OAUTH_BRAND_HOST", "login.brand.example"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.setting(), "OAUTH_PROVIDER");
+    }
+
+    #[test]
+    fn new_variables_name_their_prefix() {
+        let base = [
+            ("VCITA_CLIENT_ID", "id"),
+            ("VCITA_CLIENT_SECRET", "very-secret-value"),
+            (
+                "VCITA_REDIRECT_URI",
+                "http://127.0.0.1:3000/auth/vcita/callback",
+            ),
+        ];
+        for (variable, value) in [
+            ("VCITA_ROUTE_PREFIX", "/a b"),
+            ("VCITA_COOKIE_NAME", "a;b"),
+            ("VCITA_AFTER_LOGOUT", "https://evil.example"),
+            ("VCITA_AUTHORIZE_PARAMS", "state=x"),
+            ("VCITA_PKCE", "maybe"),
+        ] {
+            let vars = base.into_iter().chain([(variable, value)]);
+            let err = OAuthConfig::from_vars("VCITA", vars).unwrap_err();
+            assert_eq!(err.setting(), variable, "{err}");
+            assert!(!err.to_string().contains("very-secret-value"));
+        }
+        let vars = base.into_iter().chain([
+            ("VCITA_PROVIDER", "apicbase"),
+            ("VCITA_BRAND_HOST", "x.example"),
+        ]);
+        let err = OAuthConfig::from_vars("VCITA", vars).unwrap_err();
+        assert_eq!(err.setting(), "VCITA_BRAND_HOST");
+        assert!(err.reason().contains("VCITA_PROVIDER=vcita"), "{err}");
     }
 }

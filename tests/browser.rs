@@ -16,17 +16,22 @@ mod support;
 #[path = "browser/harness.rs"]
 mod harness;
 
+use axum_oauth_login::testing::MockUser;
 use harness::{Browser, run};
 
 /// From the home page to the mock's consent page: click "Log in with vcita", log in
-/// with the demo user.
+/// with the demo owner.
 async fn log_in_until_consent(b: &Browser) {
+    log_in_as_until_consent(b, &b.mock.user()).await;
+}
+
+/// Like [`log_in_until_consent`], as `user`.
+async fn log_in_as_until_consent(b: &Browser, user: &MockUser) {
     b.goto("/").await;
     assert_eq!(b.text("#login").await, "Log in with vcita");
     b.click("#login").await;
 
     // The mock's login form (its submit button is also `#login`: wait for the form).
-    let user = b.mock.user().clone();
     b.fill("input[name=email]", &user.email).await;
     b.fill("input[name=password]", &user.password).await;
     let url = b.current_url().await;
@@ -74,7 +79,7 @@ async fn login_allow_reload_me_logout() {
 
         // Log out: back home, logged out.
         b.goto("/").await;
-        b.click("#logout").await;
+        b.click("#logout button").await;
         assert_eq!(b.text("#login").await, "Log in with vcita");
         assert!(
             !b.source().await.contains("Hello, Demo Salon"),
@@ -126,6 +131,52 @@ async fn deny_shows_error_page_and_retry_logs_in() {
             retry.click().await.expect("click retry");
             b.click("#allow").await;
             assert_eq!(b.text("#greeting").await, "Hello, Demo Salon");
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_owner_sees_the_owners_corner() {
+    run("the_owner_sees_the_owners_corner", async |b: &Browser| {
+        log_in_until_consent(b).await;
+        b.click("#allow").await;
+
+        // The signed-in header: business, name and role, in the brand's colour.
+        assert_eq!(b.text("#business").await, "Demo Salon");
+        assert_eq!(b.text("#user-role").await, "owner");
+        assert!(b.source().await.contains("--brand:#1a73e8"));
+        // The README's screenshot (`BROWSER_SCREENSHOTS=1`; see README.md).
+        b.snapshot("signed-in").await;
+
+        b.click("#owner").await;
+        assert_eq!(
+            b.text("#owner-only").await,
+            "Only the business's owner sees this page."
+        );
+        assert_eq!(b.current_url().await.as_str(), b.url("/owner"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn staff_get_a_403_page_on_the_owners_corner() {
+    run(
+        "staff_get_a_403_page_on_the_owners_corner",
+        async |b: &Browser| {
+            log_in_as_until_consent(b, &MockUser::staff()).await;
+            b.click("#allow").await;
+            assert_eq!(b.text("#user-role").await, "staff");
+
+            b.click("#owner").await;
+            let section = b.wait_for("#app-error").await;
+            let text = section.text().await.expect("text");
+            assert!(text.contains("Access denied"), "{text}");
+            assert_eq!(b.text("#code").await, "forbidden");
+            assert_eq!(b.current_url().await.as_str(), b.url("/owner"));
+            // Still logged in: 403 is not a logout.
+            b.goto("/").await;
+            assert_eq!(b.text("#user-role").await, "staff");
         },
     )
     .await;

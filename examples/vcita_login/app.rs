@@ -4,10 +4,66 @@
 //! integration, interop and browser tests drive exactly the app that
 //! `cargo run --example vcita_login` serves.
 
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use axum_oauth_login::{AuthSession, BearerUser, OAuth, UserInfo};
+use axum_oauth_login::{
+    AuthSession, BearerUser, ErrorPage, Login, LoginRefusal, OAuth, OAuthBuilder, UserInfo, vcita,
+};
 use maud::Markup;
+use serde::{Deserialize, Serialize};
+
+/// The app's own user, made once at login by [`on_login`] and kept in the session.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppUser {
+    /// What to call them.
+    pub name: String,
+    pub email: Option<String>,
+    /// vcita role (`owner`, `staff`, ...), as it was at login.
+    pub role: Option<String>,
+    /// The business they logged in for.
+    pub business: Option<String>,
+    /// The primary colour of the business's brand (vcita is white-labelled), a checked
+    /// `#rrggbb`-style colour.
+    pub brand_color: Option<String>,
+}
+
+/// The app's settings on top of the provider's: the login hook and the app's error page.
+pub fn configure(builder: OAuthBuilder) -> OAuthBuilder {
+    builder.on_login(on_login).error_page(error_page)
+}
+
+/// The login hook: the provider's answer → the app's user.
+async fn on_login(login: Login) -> Result<AppUser, LoginRefusal> {
+    let info: UserInfo = login.user_info()?;
+    let brand_color = info
+        .extra
+        .get("brand_theme")
+        .and_then(|theme| theme.get("primary_color"))
+        .and_then(|c| c.as_str())
+        .filter(|c| is_css_hex_color(c))
+        .map(str::to_owned);
+    Ok(AppUser {
+        name: info.display_name().to_owned(),
+        email: info.email.clone(),
+        role: info.role.clone(),
+        business: info.business_name.clone(),
+        brand_color,
+    })
+}
+
+/// `#rgb`, `#rrggbb` (or with alpha): nothing else goes into a style attribute.
+fn is_css_hex_color(c: &str) -> bool {
+    c.strip_prefix('#').is_some_and(|hex| {
+        matches!(hex.len(), 3 | 4 | 6 | 8) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// The crate's error and refusal pages in the app's own layout.
+fn error_page(page: &ErrorPage) -> Response {
+    Html(pages::error(page).into_string()).into_response()
+}
 
 /// The app's routes and the auth routes (`/auth/login`, `/auth/callback`,
 /// `/auth/logout`), without the OAuth layer: [`app`] adds it.
@@ -16,7 +72,14 @@ pub fn routes(oauth: &OAuth) -> Router {
         .route("/", get(home))
         // Logged-in users only: a browser without a session is sent to the login route.
         .route("/me", get(me).route_layer(oauth.require_login()))
+        // vcita owners only, as vcita says now (checked through the user cache): others
+        // get a 403 page, and nobody logged out gets a 403 — they are sent to log in.
+        .route(
+            "/owner",
+            get(owner).route_layer(oauth.require(vcita::role("owner"))),
+        )
         .route("/api/me", get(api_me))
+        .with_state(oauth.clone())
         .merge(oauth.routes())
 }
 
@@ -34,18 +97,23 @@ pub fn with_oauth_layer(oauth: &OAuth, routes: Router) -> Router {
         .route("/health", get(|| async { "ok" }))
 }
 
-/// `/`: a login link, or a greeting with the name from the session's login snapshot.
-async fn home(session: Option<AuthSession>) -> Markup {
-    match session {
-        Some(session) => pages::home(session.user().map_or("there", UserInfo::display_name)),
-        None => pages::welcome(),
+/// `/`: a "Log in with vcita" button, or a greeting.
+async fn home(State(oauth): State<OAuth>, session: Option<AuthSession<AppUser>>) -> Markup {
+    match session.as_ref().and_then(|s| s.user()) {
+        Some(user) => pages::home(&oauth, user),
+        None => pages::welcome(&oauth),
     }
 }
 
 /// `/me` (login required): the session as it was at login: who, with which provider,
 /// and when. Read from the session; the provider is not asked who the user is.
-async fn me(session: AuthSession) -> Markup {
-    pages::me(session.user(), session.provider(), session.logged_in_at())
+async fn me(State(oauth): State<OAuth>, session: AuthSession<AppUser>) -> Markup {
+    pages::me(&oauth, &session)
+}
+
+/// `/owner` (vcita owners only).
+async fn owner(State(oauth): State<OAuth>, session: AuthSession<AppUser>) -> Markup {
+    pages::owner(&oauth, session.user())
 }
 
 /// `/api/me`: the caller as the provider describes them now, as JSON. The caller is the
@@ -55,71 +123,147 @@ pub async fn api_me(user: BearerUser) -> Json<UserInfo> {
     Json(user.into_info())
 }
 
-/// The HTML pages. maud escapes every value it inserts.
+/// The HTML pages: maud escapes every value it inserts; the one colour that goes into a
+/// style attribute is checked by the login hook.
 mod pages {
-    use axum_oauth_login::UserInfo;
-    use maud::{DOCTYPE, Markup, html};
+    use axum_oauth_login::{AuthSession, ErrorPage, OAuth};
+    use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-    pub fn welcome() -> Markup {
-        layout(html! {
-            h1 { "Welcome" }
-            p { a #login href="/auth/login?return_to=/" { "Log in with vcita" } }
-        })
+    use super::AppUser;
+
+    /// vcita's blue, for pages without a signed-in brand.
+    const DEFAULT_BRAND: &str = "#1a73e8";
+
+    pub fn welcome(oauth: &OAuth) -> Markup {
+        layout(
+            None,
+            None,
+            html! {
+                h1 { "Welcome to the demo" }
+                p { "Sign in with your vcita account to see your business here." }
+                p {
+                    a #login .button href=(oauth.login_url("/")) { "Log in with vcita" }
+                }
+            },
+        )
     }
 
-    pub fn home(name: &str) -> Markup {
-        layout(html! {
-            h1 #greeting { "Hello, " (name) }
-            p {
-                a #me href="/me" { "My login" } " · "
-                a #api-me href="/api/me" { "API view (JSON)" }
-            }
-            (logout())
-        })
+    pub fn home(oauth: &OAuth, user: &AppUser) -> Markup {
+        layout(
+            Some(oauth),
+            Some(user),
+            html! {
+                h1 #greeting { "Hello, " (user.name) }
+                p { "You are signed in to " (user.business.as_deref().unwrap_or("your business")) "." }
+                ul {
+                    li { a #me href="/me" { "My login" } }
+                    li { a #owner href="/owner" { "Owner's corner" } " (vcita owners only)" }
+                    li { a #api-me href="/api/me" { "API view (JSON)" } }
+                }
+            },
+        )
     }
 
-    pub fn me(user: Option<&UserInfo>, provider: &str, logged_in_at: u64) -> Markup {
-        let name = user.map_or("-", UserInfo::display_name);
-        let email = user.and_then(|u| u.email.as_deref()).unwrap_or("-");
-        let role = user.and_then(|u| u.role.as_deref()).unwrap_or("-");
-        layout(html! {
-            h1 #title { "My login" }
-            p { "What the provider said about you when you logged in, kept in your session." }
-            dl {
-                dt { "Name" } dd #name { (name) }
-                dt { "Email" } dd #email { (email) }
-                dt { "Role" } dd #role { (role) }
-                dt { "Provider" } dd #provider { (provider) }
-                dt { "Logged in at" } dd #logged-in-at { (logged_in_at) " (unix time)" }
-            }
-            p {
-                a #home href="/" { "Home" } " · "
-                a #api-me href="/api/me" { "API view (JSON): asks the provider now" }
-            }
-            (logout())
-        })
+    pub fn me(oauth: &OAuth, session: &AuthSession<AppUser>) -> Markup {
+        let user = session.user();
+        let field = |f: fn(&AppUser) -> Option<&str>| user.and_then(f).unwrap_or("-").to_owned();
+        layout(
+            Some(oauth),
+            user,
+            html! {
+                h1 #title { "My login" }
+                p { "What the provider said about you when you logged in, kept in your session." }
+                dl {
+                    dt { "Name" } dd #name { (field(|u| Some(&u.name))) }
+                    dt { "Email" } dd #email { (field(|u| u.email.as_deref())) }
+                    dt { "Role" } dd #role { (field(|u| u.role.as_deref())) }
+                    dt { "Business" } dd #business { (field(|u| u.business.as_deref())) }
+                    dt { "Provider" } dd #provider { (session.provider()) }
+                    dt { "Logged in at" } dd #logged-in-at { (session.logged_in_at()) " (unix time)" }
+                }
+                p {
+                    a #home href="/" { "Home" } " · "
+                    a #api-me href="/api/me" { "API view (JSON): asks the provider now" }
+                }
+            },
+        )
     }
 
-    fn logout() -> Markup {
-        html! {
-            form method="post" action="/auth/logout" {
-                button #logout type="submit" { "Log out" }
-            }
-        }
+    pub fn owner(oauth: &OAuth, user: Option<&AppUser>) -> Markup {
+        layout(
+            Some(oauth),
+            user,
+            html! {
+                h1 #title { "Owner's corner" }
+                p #owner-only { "Only the business's owner sees this page." }
+                p { a #home href="/" { "Home" } }
+            },
+        )
     }
 
-    fn layout(body: Markup) -> Markup {
+    /// The crate's error pages in this layout: same ids as the crate's default page.
+    pub fn error(page: &ErrorPage) -> Markup {
+        layout(
+            None,
+            None,
+            html! {
+                section #app-error {
+                    h1 { (page.title()) }
+                    p #message { (page.message()) }
+                    p { "Error code: " code #code { (page.code()) } }
+                    p {
+                        a #retry .button href=(page.retry_href()) { "Log in again" } " "
+                        a href="/" { "Home" }
+                    }
+                }
+            },
+        )
+    }
+
+    /// The page frame: a header in the brand's colour with who is signed in.
+    fn layout(oauth: Option<&OAuth>, user: Option<&AppUser>, body: Markup) -> Markup {
+        let brand = user
+            .and_then(|u| u.brand_color.as_deref())
+            .unwrap_or(DEFAULT_BRAND);
         html! {
             (DOCTYPE)
             html lang="en" {
                 head {
                     meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
                     title { "vcita login demo" }
+                    style { (PreEscaped(STYLE)) }
                 }
-                body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto" {
-                    (body)
+                body style={ "--brand:" (brand) } {
+                    header #top {
+                        span .app { "Demo app" }
+                        @if let (Some(user), Some(oauth)) = (user, oauth) {
+                            span #signed-in {
+                                span #business { (user.business.as_deref().unwrap_or("-")) }
+                                " · " span #who { (user.email.as_deref().unwrap_or(&user.name)) }
+                                " " span #user-role .badge { (user.role.as_deref().unwrap_or("member")) }
+                            }
+                            span #logout { (PreEscaped(oauth.logout_form("Log out"))) }
+                        }
+                    }
+                    main { (body) }
                 }
             }
         }
     }
+
+    const STYLE: &str = "\
+        body{font-family:system-ui,sans-serif;margin:0;color:#202124}\
+        header{display:flex;gap:1rem;align-items:center;padding:.75rem 1.5rem;\
+          background:var(--brand);color:#fff}\
+        header .app{font-weight:600;flex:1}\
+        header form{margin:0}\
+        header button{background:#fff;color:var(--brand);border:0;border-radius:4px;\
+          padding:.35rem .8rem;cursor:pointer}\
+        main{max-width:40rem;margin:2rem auto;padding:0 1rem}\
+        .button{display:inline-block;background:var(--brand);color:#fff;padding:.6rem 1.2rem;\
+          border-radius:4px;text-decoration:none}\
+        .badge{background:#fff;color:var(--brand);border-radius:999px;padding:.1rem .6rem;\
+          font-size:.85em;font-weight:600}\
+        dt{font-weight:600}dd{margin:0 0 .5rem}";
 }

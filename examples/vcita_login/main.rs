@@ -14,8 +14,10 @@
 //! and refresh each one once.
 //!
 //! Routes (in `app.rs`):
-//! * `/`: a login link, or a greeting;
-//! * `/me`: login required; a page showing the session's login snapshot;
+//! * `/`: a "Log in with vcita" button, or a greeting under a header in the business's
+//!   brand colour with its name and the user's role;
+//! * `/me`: login required; the app's user, made by the login hook and kept in the session;
+//! * `/owner`: vcita owners only (others get a 403 page);
 //! * `/api/me`: JSON of the user, resolved through the provider, for a session cookie or
 //!   an `Authorization: Bearer` token;
 //! * `/auth/login`, `/auth/callback`, `/auth/logout`: the crate's routes;
@@ -68,7 +70,7 @@ async fn oauth_setup(addr: SocketAddr) -> Result<(OAuth, Option<MockProvider>), 
             provider = config.provider.name(),
             "using the configured provider"
         );
-        return Ok((config.into_builder().build()?, None));
+        return Ok((app::configure(config.into_builder()).build()?, None));
     }
 
     let apicbase =
@@ -78,18 +80,19 @@ async fn oauth_setup(addr: SocketAddr) -> Result<(OAuth, Option<MockProvider>), 
     } else {
         MockProvider::start().await?
     };
-    let oauth = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-        .redirect_uri(format!("http://{addr}/auth/callback"))
-        .build()?;
+    let oauth = app::configure(
+        OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
+            .redirect_uri(format!("http://{addr}/auth/callback")),
+    )
+    .build()?;
     println!(
         "No OAUTH_CLIENT_ID set: using the embedded mock provider `{}` at {}",
         mock.provider().name(),
         mock.base_url()
     );
-    println!(
-        "Demo login: {} / {}",
-        mock.user().email,
-        mock.user().password
-    );
+    for user in mock.users() {
+        let role = user.info["role"].as_str().unwrap_or("user");
+        println!("Demo login ({role}): {} / {}", user.email, user.password);
+    }
     Ok((oauth, Some(mock)))
 }

@@ -7,7 +7,9 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::is_navigation;
-use crate::auth::{AuthRejection, Authenticated, Credential, Scope, TokenSource, authenticate, find, missing};
+use crate::auth::{
+    AuthRejection, Authenticated, Credential, Scope, TokenSource, authenticate, find, missing,
+};
 use crate::authz::{Forbidden, missing_scopes};
 use crate::client::UserInfo;
 use crate::secret::AccessToken;

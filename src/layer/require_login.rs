@@ -10,8 +10,8 @@ use axum::body::Body;
 use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
-use serde::de::DeserializeOwned;
 use http::{HeaderValue, Request, StatusCode};
+use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -194,10 +194,8 @@ where
                     Err(rejection) => return Ok(rejection.into_response()),
                 }
             }
-            if let Some(policy) = &policy
-                && let Err(response) = authorize(&shared, policy, &found, &req)
-            {
-                return Ok(response);
+            if let Some(refused) = policy.and_then(|p| refuse(&shared, &p, &found, &req)) {
+                return Ok(refused);
             }
             req.extensions_mut().insert(found);
             futures_util::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
@@ -206,13 +204,14 @@ where
     }
 }
 
-/// The policy's verdict on a found (and, when needed, authenticated) caller.
-fn authorize(
+/// The policy's verdict on a found (and, when needed, authenticated) caller: the answer
+/// when it says no.
+fn refuse(
     shared: &Arc<Shared>,
     policy: &Policy,
     found: &Credential,
     req: &Request<Body>,
-) -> Result<(), Response> {
+) -> Option<Response> {
     let authenticated = req.extensions().get::<Authenticated>();
     let granted = match found {
         Credential::Session(active) => active
@@ -222,20 +221,18 @@ fn authorize(
             .or_else(|| authenticated.and_then(|a| a.scope.as_deref())),
         Credential::Header { .. } => authenticated.and_then(|a| a.scope.as_deref()),
     };
-    policy
-        .check_scopes(granted)
-        .map_err(|denial| forbidden(shared, denial, req))?;
-    if let Some(authenticated) = authenticated.filter(|_| policy.needs_user()) {
-        match policy.check_user(&authenticated.user) {
-            Ok(Ok(())) => {}
-            Ok(Err(denial)) => return Err(forbidden(shared, denial, req)),
-            Err(misfit) => {
-                tracing::error!(error = %misfit.0, "a RequireLogin predicate cannot read the user");
-                return Err(AuthRejection::Misconfigured.into_response());
-            }
+    if let Err(denial) = policy.check_scopes(granted) {
+        return Some(forbidden(shared, denial, req));
+    }
+    let authenticated = authenticated.filter(|_| policy.needs_user())?;
+    match policy.check_user(&authenticated.user) {
+        Ok(Ok(())) => None,
+        Ok(Err(denial)) => Some(forbidden(shared, denial, req)),
+        Err(misfit) => {
+            tracing::error!(error = %misfit.0, "a RequireLogin predicate cannot read the user");
+            Some(AuthRejection::Misconfigured.into_response())
         }
     }
-    Ok(())
 }
 
 fn forbidden(shared: &Arc<Shared>, denial: Denial, req: &Request<Body>) -> Response {

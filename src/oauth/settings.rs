@@ -84,7 +84,7 @@ impl RouteSettings {
 }
 
 /// `/auth`, `auth`, `/auth/` → `/auth`; `/` → `` (routes at the root).
-fn normalize_prefix(prefix: &str) -> Result<String, ConfigError> {
+pub(crate) fn normalize_prefix(prefix: &str) -> Result<String, ConfigError> {
     let trimmed = prefix.trim_matches('/');
     let valid = trimmed.is_empty()
         || trimmed.split('/').all(|seg| {
@@ -106,6 +106,23 @@ fn normalize_prefix(prefix: &str) -> Result<String, ConfigError> {
     })
 }
 
+/// A session cookie's base name: 1 to 64 letters, digits, `_` and `-`.
+pub(crate) fn check_cookie_name(name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            "cookie_name",
+            "use 1 to 64 letters, digits, `_` and `-`",
+        ))
+    }
+}
+
 /// The session cookie: key, name, `Secure`, lifetime.
 #[derive(Debug)]
 pub(super) struct CookieSettings {
@@ -119,18 +136,7 @@ pub(super) struct CookieSettings {
 
 impl CookieSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        let name_ok = !self.name.is_empty()
-            && self.name.len() <= 64
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
-        if !name_ok {
-            return Err(ConfigError::new(
-                "cookie_name",
-                "use letters, digits, `_` and `-` only",
-            ));
-        }
+        check_cookie_name(&self.name)?;
         if self.session_lifetime < Duration::from_secs(60) || self.session_lifetime > 3650 * DAY {
             return Err(ConfigError::new(
                 "session_lifetime",

@@ -162,17 +162,9 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
 /// assert!(Messages::keys().any(|k| k == "unknown_state"));
 /// # let _ = german;
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Messages {
     overrides: HashMap<String, (String, String)>,
-}
-
-impl Default for Messages {
-    fn default() -> Self {
-        Messages {
-            overrides: HashMap::new(),
-        }
-    }
 }
 
 impl Messages {
@@ -255,14 +247,20 @@ mod tests {
         );
         let m = Messages::default();
         let (_, text) = m.get("unknown_state", &[("origin", "http://127.0.0.1:3000")]);
-        assert!(text.contains("open the app at http://127.0.0.1:3000"), "{text}");
+        assert!(
+            text.contains("open the app at http://127.0.0.1:3000"),
+            "{text}"
+        );
         let m = m.set("access_denied", "Abgebrochen", "Nein.");
         assert_eq!(
             m.get("access_denied", &[]),
             ("Abgebrochen".into(), "Nein.".into())
         );
         assert_eq!(m.unknown_key(), None);
-        assert_eq!(m.set("acces_denied", "", "").unknown_key(), Some("acces_denied"));
+        assert_eq!(
+            m.set("acces_denied", "", "").unknown_key(),
+            Some("acces_denied")
+        );
     }
 
     #[test]

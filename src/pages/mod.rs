@@ -194,10 +194,12 @@ mod tests {
     #[test]
     fn pages_escape_and_do_not_cache() {
         let pages = pages();
-        let mut page = pages.page(StatusCode::BAD_REQUEST, "x<y", "login_refused", &[(
-            "reason",
-            "<script>alert(1)</script>",
-        )]);
+        let mut page = pages.page(
+            StatusCode::BAD_REQUEST,
+            "x<y",
+            "login_refused",
+            &[("reason", "<script>alert(1)</script>")],
+        );
         let mut navigation = HeaderMap::new();
         navigation.insert("sec-fetch-mode", HeaderValue::from_static("navigate"));
         let res = pages.respond(&page, &navigation);
@@ -235,7 +237,11 @@ mod tests {
         let mut navigation = HeaderMap::new();
         navigation.insert("sec-fetch-mode", HeaderValue::from_static("navigate"));
         let res = pages.respond(&page, &navigation);
-        assert_eq!(res.status(), 403, "a 200 from the hook takes the page's status");
+        assert_eq!(
+            res.status(),
+            403,
+            "a 200 from the hook takes the page's status"
+        );
         assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
         let api = pages.respond(&page, &HeaderMap::new());
         assert!(

@@ -67,7 +67,9 @@ fn warn_on_other_host(shared: &Shared, headers: &http::HeaderMap) {
         Some(port) => format!("{expected}:{port}"),
         None => expected.to_owned(),
     };
-    if let Some(host) = headers.get(http::header::HOST).and_then(|h| h.to_str().ok())
+    if let Some(host) = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
         && !host.eq_ignore_ascii_case(&expected)
     {
         tracing::warn!(

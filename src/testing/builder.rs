@@ -54,7 +54,8 @@ pub struct MockProviderBuilder {
     port: u16,
     default_client: MockClient,
     clients: Vec<MockClient>,
-    user: MockUser,
+    /// Who can log in, the primary user first; never empty, emails unique.
+    users: Vec<MockUser>,
     config: Config,
 }
 
@@ -64,7 +65,7 @@ impl Default for MockProviderBuilder {
             port: 0,
             default_client: MockClient::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
             clients: Vec::new(),
-            user: MockUser::default(),
+            users: vec![MockUser::default(), MockUser::staff()],
             config: Config {
                 flavor: Flavor::Vcita,
                 token_lifetime: VCITA_TOKEN_LIFETIME,
@@ -83,7 +84,10 @@ impl Default for MockProviderBuilder {
 impl MockProviderBuilder {
     /// The Apicbase preset; see [`MockProvider::apicbase`].
     pub(crate) fn apicbase() -> Self {
-        let mut builder = Self::default().user(MockUser::apicbase());
+        let mut builder = Self {
+            users: vec![MockUser::apicbase()],
+            ..Self::default()
+        };
         builder.config = Config {
             flavor: Flavor::Apicbase,
             token_lifetime: APICBASE_TOKEN_LIFETIME,
@@ -116,9 +120,71 @@ impl MockProviderBuilder {
         self
     }
 
-    /// Replaces the user who can log in (default: [`MockUser::default`]).
+    /// Replaces the primary user: the one [`MockProvider::user`],
+    /// [`MockProvider::authorize`] and [`MockProvider::issue_token`] use (default:
+    /// [`MockUser::default`], the owner; in the [Apicbase preset](MockProvider::apicbase)
+    /// [`MockUser::apicbase`]).
+    ///
+    /// The other users stay: a vcita mock built with `.user(u)` knows `u` and
+    /// [`MockUser::staff`]. A user already known by `u`'s email (compared
+    /// case-insensitively) is dropped, so `.user(MockUser::staff())` leaves staff as the
+    /// only user.
+    ///
+    /// ```
+    /// use axum_oauth_login::testing::{MockProvider, MockUser};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let admin = MockUser {
+    ///     email: "admin@example.com".into(),
+    ///     password: "hunter2".into(),
+    ///     info: serde_json::json!({ "sub": "u-9", "role": "admin" }),
+    /// };
+    /// let mock = MockProvider::builder().user(admin).start().await?;
+    /// assert_eq!(mock.user().email, "admin@example.com");
+    /// let emails: Vec<String> = mock.users().into_iter().map(|u| u.email).collect();
+    /// assert_eq!(emails, ["admin@example.com", "staff@example.com"]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn user(mut self, user: MockUser) -> Self {
-        self.user = user;
+        // The old primary user goes, and so does any other user with `user`'s email.
+        if !self.users.is_empty() {
+            self.users.remove(0);
+        }
+        self.users.retain(|u| !u.has_email(&user.email));
+        self.users.insert(0, user);
+        self
+    }
+
+    /// Adds a user who can log in, after the primary user and those added before. A
+    /// user already known by the same email (compared case-insensitively) is replaced
+    /// in place, so `.add_user(u)` with the primary user's email changes the primary
+    /// user.
+    ///
+    /// ```
+    /// use axum_oauth_login::testing::{MockProvider, MockUser};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let manager = MockUser {
+    ///     email: "manager@example.com".into(),
+    ///     password: "password".into(),
+    ///     info: serde_json::json!({ "sub": "u-1003", "role": "manager" }),
+    /// };
+    /// let mock = MockProvider::builder().add_user(manager).start().await?;
+    /// assert_eq!(mock.user().email, "owner@example.com");
+    /// assert_eq!(mock.users().len(), 3);
+    /// let token = mock.issue_token_for("manager@example.com").unwrap();
+    /// assert_eq!(token.len(), 64);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_user(mut self, user: MockUser) -> Self {
+        match self.users.iter_mut().find(|u| u.has_email(&user.email)) {
+            Some(known) => *known = user,
+            None => self.users.push(user),
+        }
         self
     }
 
@@ -189,7 +255,7 @@ impl MockProviderBuilder {
         let paths = self.config.flavor.paths();
         let shared = Arc::new(Shared::new(
             format!("http://{addr}"),
-            self.user,
+            self.users,
             clients,
             self.config,
         ));

@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use super::flavor::Flavor;
 use super::state::{AccessGrant, Inner, Shared, flatten_json, later, unix_secs};
-use super::{MockClient, MockEndpoint, MockUser, RecordedRequest};
+use super::{MockClient, MockEndpoint, RecordedRequest};
 
 pub(crate) type Fields = BTreeMap<String, String>;
 
@@ -298,6 +298,7 @@ fn exchange_code(inner: &mut Inner, client_id: &str, fields: &Fields) -> GrantRe
         return Err(("invalid_grant", "code expired".into()));
     }
     let request = grant.request.clone();
+    let user = grant.user.clone();
     if request.client_id != client_id {
         return Err(("invalid_grant", "code was issued to another client".into()));
     }
@@ -319,7 +320,7 @@ fn exchange_code(inner: &mut Inner, client_id: &str, fields: &Fields) -> GrantRe
             return Err(("invalid_grant", "PKCE verification failed".into()));
         }
     }
-    Ok(inner.issue_tokens(client_id, request.scope, Some(code.clone()), None))
+    Ok(inner.issue_tokens(client_id, &user, request.scope, Some(code.clone()), None))
 }
 
 fn refresh(inner: &mut Inner, client_id: &str, fields: &Fields) -> GrantResult {
@@ -336,12 +337,14 @@ fn refresh(inner: &mut Inner, client_id: &str, fields: &Fields) -> GrantResult {
         ));
     }
     let scope = grant.scope.clone();
+    // Refreshed tokens are for the same user.
+    let user = grant.user.clone();
     if inner.config.rotate_refresh_tokens {
         // The old refresh token stops working; access tokens it produced stay valid.
         inner.refresh.remove(token);
-        Ok(inner.issue_tokens(client_id, scope, None, None))
+        Ok(inner.issue_tokens(client_id, &user, scope, None, None))
     } else {
-        Ok(inner.issue_tokens(client_id, scope, None, Some(token.clone())))
+        Ok(inner.issue_tokens(client_id, &user, scope, None, Some(token.clone())))
     }
 }
 
@@ -370,10 +373,18 @@ pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderM
     let Some(token) = authorization_param(&headers, "bearer") else {
         return invalid_token("no bearer token");
     };
-    if shared.lock().active_access(token).is_none() {
-        return invalid_token("the access token is unknown, revoked or expired");
+    // The user's info as it is now: `set_user_info` shows on the next answer.
+    let info = {
+        let inner = shared.lock();
+        inner
+            .active_access(token)
+            .and_then(|g| inner.user(&g.user))
+            .map(|u| u.info.clone())
+    };
+    match info {
+        Some(info) => json_response(StatusCode::OK, &info),
+        None => invalid_token("the access token is unknown, revoked or expired"),
     }
-    json_response(StatusCode::OK, &shared.user.info)
 }
 
 /// `POST /oauth/introspect` (RFC 7662; Apicbase: `/oauth/introspect/`).
@@ -396,53 +407,57 @@ pub(crate) async fn introspect(
         Err(response) => return response,
     };
     let answer = match inner.config.flavor {
-        Flavor::Vcita => vcita_introspection(&inner, &shared.user, &client_id, token),
-        Flavor::Apicbase => apicbase_introspection(&inner, &shared.user, &client_id, token),
+        Flavor::Vcita => vcita_introspection(&inner, &client_id, token),
+        Flavor::Apicbase => apicbase_introspection(&inner, &client_id, token),
     };
     json_response(StatusCode::OK, &answer)
 }
 
 /// RFC 7662 with vcita-mock extras (`iat`, `token_type`, `sub`); refresh tokens too.
-fn vcita_introspection(inner: &Inner, user: &MockUser, client_id: &str, token: &str) -> Value {
-    let mut answer = json!({ "active": false });
+/// `username` and `sub` are those of the user the token was issued for, as they are now.
+fn vcita_introspection(inner: &Inner, client_id: &str, token: &str) -> Value {
     // Like Apicbase: a token is only active for the client it was issued to.
-    if let Some(g) = own_access(inner, client_id, token) {
-        answer = json!({
+    let (mut answer, user, scope) = if let Some(g) = own_access(inner, client_id, token) {
+        let answer = json!({
             "active": true,
             "exp": unix_secs(g.expires_at()),
             "iat": unix_secs(g.issued_at),
             "client_id": g.client_id,
-            "username": user.email,
             "token_type": "access_token",
         });
-        if let Some(scope) = &g.scope {
-            answer["scope"] = json!(scope);
-        }
+        (answer, &g.user, &g.scope)
     } else if let Some(g) = inner
         .refresh
         .get(token)
         .filter(|g| g.client_id == client_id)
     {
-        answer = json!({
+        let answer = json!({
             "active": true,
             "client_id": g.client_id,
-            "username": user.email,
             "token_type": "refresh_token",
         });
-        if let Some(scope) = &g.scope {
-            answer["scope"] = json!(scope);
-        }
+        (answer, &g.user, &g.scope)
+    } else {
+        return json!({ "active": false });
+    };
+    let Some(user) = inner.user(user) else {
+        return json!({ "active": false });
+    };
+    answer["username"] = json!(user.email);
+    if let Some(scope) = scope {
+        answer["scope"] = json!(scope);
     }
-    if let (true, Some(sub)) = (answer["active"] == true, user.info.get("sub")) {
+    if let Some(sub) = user.info.get("sub") {
         answer["sub"] = sub.clone();
     }
     answer
 }
 
 /// Exactly Apicbase's documented answer: access tokens of the asking client only.
-fn apicbase_introspection(inner: &Inner, user: &MockUser, client_id: &str, token: &str) -> Value {
-    match own_access(inner, client_id, token) {
-        Some(g) => json!({
+fn apicbase_introspection(inner: &Inner, client_id: &str, token: &str) -> Value {
+    let grant = own_access(inner, client_id, token);
+    match grant.and_then(|g| Some((g, inner.user(&g.user)?))) {
+        Some((g, user)) => json!({
             "active": true,
             "scope": g.scope.clone().unwrap_or_default(),
             "exp": unix_secs(g.expires_at()),

@@ -3,7 +3,10 @@
 //!
 //! It serves what vcita serves — a login page, a consent page, a JSON token endpoint,
 //! userinfo — plus introspection (RFC 7662), revocation (RFC 7009) and vcita's app
-//! creation endpoint, with knobs for expiry, refresh tokens, failures and delays.
+//! creation endpoint, with knobs for expiry, refresh tokens, failures and delays. It
+//! knows two users, an owner and a staff member ([`MockUser`]); codes and tokens
+//! remember which of them logged in, and a user's info can change while it runs
+//! ([`MockProvider::set_user_info`]).
 //! [`MockProvider::apicbase`] makes it behave like Apicbase instead.
 
 use std::collections::BTreeMap;
@@ -19,7 +22,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::{ClientAuth, Provider, TokenBody, UserResolver};
-pub use accounts::{MockClient, MockUser};
+pub use accounts::{MockClient, MockUser, UnknownUser};
 pub use builder::MockProviderBuilder;
 use flavor::Flavor;
 use state::{CannedResponse, Shared};
@@ -104,7 +107,7 @@ impl RecordedRequest {
 /// | --- | --- |
 /// | `GET /app/oauth/authorize` (also `/oauth/authorize`) | login form, then consent |
 /// | `POST /oauth/token` | JSON bodies (forms too unless [`accept_form(false)`](MockProviderBuilder::accept_form)) |
-/// | `GET /oauth/userinfo` | the user's [`info`](MockUser::info) for a bearer token |
+/// | `GET /oauth/userinfo` | the [`info`](MockUser::info) of the token's user, as it is now |
 /// | `POST /oauth/introspect`, `POST /oauth/revoke` | RFC 7662, RFC 7009 |
 /// | `POST /platform/v1/apps` | vcita app creation with a directory token |
 ///
@@ -186,7 +189,7 @@ impl MockProvider {
     ///   comes with every token, never expires, and rotates on every refresh;
     /// - introspection answers `{"active":true,"scope","exp","client_id","username"}`
     ///   for the asking client's live access tokens, `{"active":false}` otherwise;
-    /// - the user is [`MockUser::apicbase`] (`chef@example.com`).
+    /// - the only user is [`MockUser::apicbase`] (`chef@example.com`).
     ///
     /// Every other builder setting can still be changed after the preset.
     ///
@@ -288,9 +291,113 @@ impl MockProvider {
         &self.inner.default_client.client_secret
     }
 
-    /// The user who can log in.
-    pub fn user(&self) -> &MockUser {
-        &self.inner.shared.user
+    /// The primary user, as it is now (with any [`set_user_info`](Self::set_user_info)
+    /// change): the one [`authorize`](Self::authorize) logs in and
+    /// [`issue_token`](Self::issue_token) issues for. By default [`MockUser::default`]
+    /// (`owner@example.com`); see [`MockProviderBuilder::user`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// let owner = mock.user();
+    /// assert_eq!((owner.email.as_str(), owner.password.as_str()), ("owner@example.com", "password"));
+    /// assert_eq!(owner.info["role"], "owner");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn user(&self) -> MockUser {
+        self.inner.shared.lock().primary_user().clone()
+    }
+
+    /// Every user who can log in, as they are now, the primary user first. The vcita
+    /// mock knows [`MockUser::default`] (the owner) and [`MockUser::staff`] unless
+    /// changed with [`MockProviderBuilder::user`] and
+    /// [`add_user`](MockProviderBuilder::add_user); the Apicbase preset knows only
+    /// [`MockUser::apicbase`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// let emails: Vec<String> = mock.users().into_iter().map(|u| u.email).collect();
+    /// assert_eq!(emails, ["owner@example.com", "staff@example.com"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn users(&self) -> Vec<MockUser> {
+        self.inner.shared.lock().users.clone()
+    }
+
+    /// Replaces the [`info`](MockUser::info) of the user with this login email
+    /// (compared case-insensitively). Takes effect at once, also for codes and tokens
+    /// already issued: the next userinfo answer for the user's tokens is `info`, and
+    /// introspection's `sub` is `info["sub"]`. For tests like "a user demoted at the
+    /// provider loses access once the cached user info expires".
+    ///
+    /// ```
+    /// use axum_oauth_login::testing::{MockProvider, UnknownUser};
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = MockProvider::start().await?;
+    /// let token = mock.issue_token();
+    /// let mut info = mock.user().info;
+    /// info["role"] = json!("staff");
+    /// mock.set_user_info("owner@example.com", info)?;
+    ///
+    /// let answer: serde_json::Value = reqwest::Client::new()
+    ///     .get(mock.provider().userinfo_url().unwrap().clone())
+    ///     .bearer_auth(&token)
+    ///     .send()
+    ///     .await?
+    ///     .json()
+    ///     .await?;
+    /// assert_eq!(answer["role"], "staff");
+    /// assert!(matches!(
+    ///     mock.set_user_info("nobody@example.com", json!({})),
+    ///     Err(UnknownUser { .. })
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_user_info(&self, email: &str, info: serde_json::Value) -> Result<(), UnknownUser> {
+        self.update_user_info(email, |current| *current = info)
+    }
+
+    /// Changes the [`info`](MockUser::info) of the user with this login email in place
+    /// (compared case-insensitively); like [`set_user_info`](Self::set_user_info), the
+    /// next userinfo and introspection answers show the change. `change` runs on a copy,
+    /// without the mock's lock held, so it may use this handle.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// mock.update_user_info("OWNER@example.com", |info| info["role"] = "staff".into())?;
+    /// assert_eq!(mock.user().info["role"], "staff");
+    /// assert!(mock.update_user_info("nobody@example.com", |_| {}).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn update_user_info(
+        &self,
+        email: &str,
+        change: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<(), UnknownUser> {
+        let unknown = || UnknownUser {
+            email: email.to_owned(),
+        };
+        let mut info = {
+            let inner = self.inner.shared.lock();
+            inner.user(email).ok_or_else(unknown)?.info.clone()
+        };
+        change(&mut info);
+        // Users are never removed, so the user is still there.
+        let mut inner = self.inner.shared.lock();
+        inner.user_mut(email).ok_or_else(unknown)?.info = info;
+        Ok(())
     }
 
     /// Requests received by an endpoint so far, faulted ones included.
@@ -373,16 +480,69 @@ impl MockProvider {
         inner.clock_offset = inner.clock_offset.saturating_add(by);
     }
 
-    /// Mints an access token for the default user and client, as if a login had just
-    /// happened, and returns it.
+    /// Mints an access token for the primary user ([`user`](Self::user)) and the
+    /// default client, as if a login had just happened, and returns it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// let token = mock.issue_token();
+    /// let answer: serde_json::Value = reqwest::Client::new()
+    ///     .post(mock.provider().introspection_url().unwrap().clone())
+    ///     .form(&[
+    ///         ("token", token.as_str()),
+    ///         ("client_id", mock.client_id()),
+    ///         ("client_secret", mock.client_secret()),
+    ///     ])
+    ///     .send()
+    ///     .await?
+    ///     .json()
+    ///     .await?;
+    /// assert_eq!(answer["username"], "owner@example.com");
+    /// assert_eq!(answer["sub"], "u-1001");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn issue_token(&self) -> String {
+        let email = self.user().email;
+        self.issue_token_for(&email)
+            .unwrap_or_else(|e| unreachable!("the primary user is known: {e}"))
+    }
+
+    /// Mints an access token for the user with this login email (compared
+    /// case-insensitively) and the default client, as if that user had just logged in.
+    /// Userinfo and introspection answer for that user.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// let token = mock.issue_token_for("staff@example.com")?;
+    /// let info: serde_json::Value = reqwest::Client::new()
+    ///     .get(mock.provider().userinfo_url().unwrap().clone())
+    ///     .bearer_auth(&token)
+    ///     .send()
+    ///     .await?
+    ///     .json()
+    ///     .await?;
+    /// assert_eq!(info["sub"], "u-1002");
+    /// assert!(mock.issue_token_for("nobody@example.com").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn issue_token_for(&self, email: &str) -> Result<String, UnknownUser> {
         let client_id = self.client_id().to_owned();
-        let body = self
-            .inner
-            .shared
-            .lock()
-            .issue_tokens(&client_id, None, None, None);
-        body["access_token"].as_str().unwrap_or_default().to_owned()
+        let mut inner = self.inner.shared.lock();
+        let user = inner
+            .user(email)
+            .ok_or_else(|| UnknownUser {
+                email: email.to_owned(),
+            })?
+            .email
+            .clone();
+        let body = inner.issue_tokens(&client_id, &user, None, None, None);
+        Ok(body["access_token"].as_str().unwrap_or_default().to_owned())
     }
 
     /// Invalidates every access and refresh token issued so far.
@@ -392,19 +552,62 @@ impl MockProvider {
         inner.refresh.clear();
     }
 
-    /// Plays the browser: opens `authorize_url`, logs the default user in, clicks
-    /// "Allow" and returns the redirect's `Location` (`redirect_uri?code=..&state=..`)
-    /// without following it. When the mock answers the authorize request itself with
-    /// an error redirect (`error=..`), that location is returned. An error page (unknown
-    /// client, unregistered redirect URI) or a refused login is an `Err`.
+    /// Plays the browser: opens `authorize_url`, logs the primary user
+    /// ([`user`](Self::user)) in, clicks "Allow" and returns the redirect's `Location`
+    /// (`redirect_uri?code=..&state=..`) without following it. When the mock answers
+    /// the authorize request itself with an error redirect (`error=..`), that location
+    /// is returned. An error page (unknown client, unregistered redirect URI) or a
+    /// refused login is an `Err`.
     pub async fn authorize(&self, authorize_url: &str) -> Result<url::Url, String> {
-        browser::walk(authorize_url, self.user(), "allow").await
+        browser::walk(authorize_url, &self.user(), "allow").await
+    }
+
+    /// Like [`authorize`](Self::authorize), but logs in as the known user with this
+    /// login email (compared case-insensitively), with that user's password: the code
+    /// in the returned location, and the tokens it is exchanged for, are that user's.
+    /// An email no user has is an `Err` (the [`UnknownUser`] message), before any
+    /// request is sent.
+    ///
+    /// ```
+    /// use axum_oauth_login::testing::MockProvider;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = MockProvider::start().await?;
+    /// let authorize = format!(
+    ///     "{}/app/oauth/authorize?response_type=code&client_id={}&redirect_uri={}",
+    ///     mock.base_url(),
+    ///     mock.client_id(),
+    ///     "http://127.0.0.1:3000/callback",
+    /// );
+    /// let callback = mock.authorize_as("staff@example.com", &authorize).await?;
+    /// assert!(callback.query_pairs().any(|(k, _)| k == "code"));
+    ///
+    /// let err = mock.authorize_as("nobody@example.com", &authorize).await.unwrap_err();
+    /// assert!(err.contains("nobody@example.com"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn authorize_as(&self, email: &str, authorize_url: &str) -> Result<url::Url, String> {
+        let user = self
+            .inner
+            .shared
+            .lock()
+            .user(email)
+            .cloned()
+            .ok_or_else(|| {
+                UnknownUser {
+                    email: email.to_owned(),
+                }
+                .to_string()
+            })?;
+        browser::walk(authorize_url, &user, "allow").await
     }
 
     /// Like [`authorize`](Self::authorize), but clicks "Deny": the location carries
     /// `error=access_denied`.
     pub async fn deny(&self, authorize_url: &str) -> Result<url::Url, String> {
-        browser::walk(authorize_url, self.user(), "deny").await
+        browser::walk(authorize_url, &self.user(), "deny").await
     }
 
     /// Stops the server for every handle: no new connections, open ones finish their

@@ -130,8 +130,14 @@ fn redirect_back(
     }
 }
 
-fn approve(inner: &mut Inner, issuer: &str, request: PendingAuthorization) -> Response {
-    let code = inner.issue_code(request.clone());
+/// Redirects back with a code for `request`, approved by the user logged in as `user`.
+fn approve(
+    inner: &mut Inner,
+    issuer: &str,
+    request: PendingAuthorization,
+    user: String,
+) -> Response {
+    let code = inner.issue_code(request.clone(), user);
     redirect_back(inner, issuer, &request, &[("code", &code)])
 }
 
@@ -236,9 +242,9 @@ pub(crate) async fn authorize(
             return fail("invalid_request", "malformed code_challenge");
         }
     }
-    if inner.session_is_valid(session_cookie(&headers)) {
+    if let Some(user) = inner.session_user(session_cookie(&headers)) {
         if client.trusted {
-            return approve(&mut inner, issuer, request);
+            return approve(&mut inner, issuer, request, user);
         }
         let id = random_base64url();
         let response = consent_page(&inner, &id, &request);
@@ -278,23 +284,24 @@ pub(crate) async fn login(
     else {
         return error_page("unknown or finished authorization request; start the login again");
     };
-    let user = &shared.user;
-    let email_ok = form
+    // Any known user, by email, with that user's password.
+    let user = form
         .get("email")
-        .is_some_and(|e| e.trim().eq_ignore_ascii_case(&user.email));
-    let password_ok = form.get("password").is_some_and(|p| *p == user.password);
-    if !(email_ok && password_ok) {
+        .and_then(|email| inner.user(email))
+        .filter(|user| form.get("password").is_some_and(|p| *p == user.password))
+        .map(|user| user.email.clone());
+    let Some(user) = user else {
         return login_page(&inner, &id, Some("Wrong email or password."));
-    }
+    };
     let session = random_base64url();
-    inner.sessions.insert(session.clone());
+    inner.sessions.insert(session.clone(), user.clone());
     let trusted = inner
         .clients
         .get(&request.client_id)
         .is_some_and(|c| c.trusted);
     let mut response = if trusted {
         inner.pending.remove(&id);
-        approve(&mut inner, &shared.base_url, request)
+        approve(&mut inner, &shared.base_url, request, user)
     } else {
         consent_page(&inner, &id, &request)
     };
@@ -323,9 +330,9 @@ pub(crate) async fn consent(
     else {
         return error_page("unknown or finished authorization request; start the login again");
     };
-    if !inner.session_is_valid(session_cookie(&headers)) {
+    let Some(user) = inner.session_user(session_cookie(&headers)) else {
         return login_page(&inner, &id, Some("Please log in first."));
-    }
+    };
     let decision = form.get("decision").map(String::as_str);
     if !matches!(decision, Some("allow" | "deny")) {
         return error_page("decision must be allow or deny");
@@ -334,7 +341,7 @@ pub(crate) async fn consent(
         return error_page("unknown or finished authorization request; start the login again");
     };
     if decision == Some("allow") {
-        approve(&mut inner, &shared.base_url, request)
+        approve(&mut inner, &shared.base_url, request, user)
     } else {
         redirect_back(
             &inner,

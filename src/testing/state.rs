@@ -1,5 +1,7 @@
-//! What the mock server remembers: clients, login sessions, pending authorizations,
-//! codes, tokens, the shifted clock, and per-endpoint traffic and injected faults.
+//! What the mock server remembers: users, clients, login sessions, pending
+//! authorizations, codes, tokens, the shifted clock, and per-endpoint traffic and
+//! injected faults. Sessions, codes and tokens remember which user logged in (by the
+//! user's login email).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -33,7 +35,6 @@ pub(crate) struct Config {
 /// State shared by every handler and by the [`MockProvider`](super::MockProvider) handle.
 pub(crate) struct Shared {
     pub(crate) base_url: String,
-    pub(crate) user: MockUser,
     inner: Mutex<Inner>,
 }
 
@@ -53,6 +54,8 @@ pub(crate) struct PendingAuthorization {
 #[derive(Debug)]
 pub(crate) struct CodeGrant {
     pub(crate) request: PendingAuthorization,
+    /// The login email of the user who approved the request.
+    pub(crate) user: String,
     pub(crate) issued_at: SystemTime,
     pub(crate) lifetime: Duration,
     pub(crate) used: bool,
@@ -61,6 +64,8 @@ pub(crate) struct CodeGrant {
 #[derive(Debug)]
 pub(crate) struct AccessGrant {
     pub(crate) client_id: String,
+    /// The login email of the user the token is for.
+    pub(crate) user: String,
     pub(crate) scope: Option<String>,
     pub(crate) issued_at: SystemTime,
     pub(crate) lifetime: Duration,
@@ -79,6 +84,8 @@ impl AccessGrant {
 #[derive(Debug)]
 pub(crate) struct RefreshGrant {
     pub(crate) client_id: String,
+    /// The login email of the user the token is for; refreshed tokens keep it.
+    pub(crate) user: String,
     pub(crate) scope: Option<String>,
 }
 
@@ -115,11 +122,14 @@ pub(crate) struct Traffic {
 pub(crate) struct Inner {
     pub(crate) config: Config,
     pub(crate) clock_offset: Duration,
+    /// Who can log in, the primary user first; emails are unique (case-insensitively).
+    pub(crate) users: Vec<MockUser>,
     pub(crate) clients: HashMap<String, MockClient>,
     /// Display names of clients registered through the app-creation endpoint.
     pub(crate) app_names: HashMap<String, String>,
     pub(crate) app_code_names: HashSet<String>,
-    pub(crate) sessions: HashSet<String>,
+    /// Login sessions: session id to the login email of the user.
+    pub(crate) sessions: HashMap<String, String>,
     pub(crate) pending: HashMap<String, PendingAuthorization>,
     pub(crate) codes: HashMap<String, CodeGrant>,
     pub(crate) access: HashMap<String, AccessGrant>,
@@ -131,23 +141,23 @@ pub(crate) struct Inner {
 impl Shared {
     pub(crate) fn new(
         base_url: String,
-        user: MockUser,
+        users: Vec<MockUser>,
         clients: Vec<MockClient>,
         config: Config,
     ) -> Shared {
         Shared {
             base_url,
-            user,
             inner: Mutex::new(Inner {
                 config,
                 clock_offset: Duration::ZERO,
+                users,
                 clients: clients
                     .into_iter()
                     .map(|c| (c.client_id.clone(), c))
                     .collect(),
                 app_names: HashMap::new(),
                 app_code_names: HashSet::new(),
-                sessions: HashSet::new(),
+                sessions: HashMap::new(),
                 pending: HashMap::new(),
                 codes: HashMap::new(),
                 access: HashMap::new(),
@@ -199,15 +209,33 @@ impl Inner {
         self.traffic.entry(endpoint).or_default()
     }
 
-    pub(crate) fn session_is_valid(&self, session: Option<&str>) -> bool {
-        session.is_some_and(|s| self.sessions.contains(s))
+    /// The login email of the user logged in with this session cookie value, if any.
+    pub(crate) fn session_user(&self, session: Option<&str>) -> Option<String> {
+        session.and_then(|s| self.sessions.get(s)).cloned()
     }
 
-    /// Mints a single-use code for an approved authorization request.
-    pub(crate) fn issue_code(&mut self, request: PendingAuthorization) -> String {
+    /// The user with this login email (trimmed, case-insensitive).
+    pub(crate) fn user(&self, email: &str) -> Option<&MockUser> {
+        self.users.iter().find(|u| u.has_email(email))
+    }
+
+    /// The user with this login email, for changing its info.
+    pub(crate) fn user_mut(&mut self, email: &str) -> Option<&mut MockUser> {
+        self.users.iter_mut().find(|u| u.has_email(email))
+    }
+
+    /// The primary user: the one `authorize` and `issue_token` use.
+    pub(crate) fn primary_user(&self) -> &MockUser {
+        // The builder always starts the mock with at least one user.
+        &self.users[0]
+    }
+
+    /// Mints a single-use code for an authorization request `user` approved.
+    pub(crate) fn issue_code(&mut self, request: PendingAuthorization, user: String) -> String {
         let code = random_base64url();
         let grant = CodeGrant {
             request,
+            user,
             issued_at: self.now(),
             lifetime: self.config.code_lifetime,
             used: false,
@@ -221,6 +249,7 @@ impl Inner {
     pub(crate) fn issue_tokens(
         &mut self,
         client_id: &str,
+        user: &str,
         scope: Option<String>,
         code: Option<String>,
         keep_refresh_token: Option<String>,
@@ -234,6 +263,7 @@ impl Inner {
                 token.clone(),
                 RefreshGrant {
                     client_id: client_id.to_owned(),
+                    user: user.to_owned(),
                     scope: scope.clone(),
                 },
             );
@@ -245,6 +275,7 @@ impl Inner {
             access_token.clone(),
             AccessGrant {
                 client_id: client_id.to_owned(),
+                user: user.to_owned(),
                 scope: scope.clone(),
                 issued_at: now,
                 lifetime,

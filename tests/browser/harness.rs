@@ -234,10 +234,12 @@ impl App {
             .expect("the mock provider starts");
         let (listener, port) = bind().await;
         let base = format!("http://127.0.0.1:{port}");
-        let oauth = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-            .redirect_uri(format!("{base}/auth/callback"))
-            .build()
-            .expect("OAuth builds");
+        let oauth = example::configure(
+            OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
+                .redirect_uri(format!("{base}/auth/callback")),
+        )
+        .build()
+        .expect("OAuth builds");
         App {
             base,
             mock,

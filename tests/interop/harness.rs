@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::support::{
-    Form, Http, Server, bind, body, bounded, json, location, path_and_query, test_app,
+    Form, Http, Server, bind, body, bounded, example, json, location, path_and_query, test_app,
 };
 
 /// Bound on the provider's start (Node start-up plus key generation).
@@ -304,12 +304,14 @@ impl InteropApp {
 
         let (client_id, client_secret, auth) = client;
         let clock = Clock::manual_from_now();
-        let oauth = OAuth::builder(provider.provider(auth), client_id, client_secret)
-            .redirect_uri(&redirect_uri)
-            .clock(clock.clone())
-            .cookie_key(CookieKey::generate())
-            .build()
-            .expect("OAuth builds");
+        let oauth = example::configure(
+            OAuth::builder(provider.provider(auth), client_id, client_secret)
+                .redirect_uri(&redirect_uri)
+                .clock(clock.clone())
+                .cookie_key(CookieKey::generate()),
+        )
+        .build()
+        .expect("OAuth builds");
         let server = Server::start(listener, test_app(&oauth));
         InteropApp {
             provider,

@@ -1,10 +1,14 @@
-//! `OAuthConfig::from_vars`: every error names its variable (and never a secret), and a
-//! configuration read from variables logs in end-to-end against the mock.
+//! `OAuthConfig::from_vars`: every error names its variable (and never a secret), a
+//! configuration read from variables logs in end-to-end against the mock, and two
+//! prefixes configure two providers side by side in one app.
 
+use axum::Router;
+use axum::routing::get;
 use axum_oauth_login::testing::{MockEndpoint, MockProvider};
-use axum_oauth_login::{ClientAuth, Clock, OAuthConfig};
+use axum_oauth_login::{BearerUser, ClientAuth, Clock, OAuth, OAuthConfig};
 use base64::Engine as _;
 use reqwest::StatusCode;
+use url::Url;
 
 use crate::harness::*;
 use crate::support::*;
@@ -73,6 +77,36 @@ fn errors_name_the_variable() {
             ]),
             "OAUTH_TOKEN_URL",
         ),
+        (
+            with(&[("OAUTH_ROUTE_PREFIX", "/auth/../x")]),
+            "OAUTH_ROUTE_PREFIX",
+        ),
+        (
+            with(&[("OAUTH_COOKIE_NAME", "session;path")]),
+            "OAUTH_COOKIE_NAME",
+        ),
+        (
+            with(&[("OAUTH_AFTER_LOGOUT", "//evil.example")]),
+            "OAUTH_AFTER_LOGOUT",
+        ),
+        (
+            with(&[(
+                "OAUTH_AUTHORIZE_PARAMS",
+                "redirect_uri=https://evil.example/",
+            )]),
+            "OAUTH_AUTHORIZE_PARAMS",
+        ),
+        (
+            with(&[("OAUTH_AUTHORIZE_PARAMS", "prompt")]),
+            "OAUTH_AUTHORIZE_PARAMS",
+        ),
+        (
+            with(&[
+                ("OAUTH_PROVIDER", "apicbase"),
+                ("OAUTH_BRAND_HOST", "login.brand.example"),
+            ]),
+            "OAUTH_BRAND_HOST",
+        ),
     ];
     for (vars, variable) in cases {
         let err = OAuthConfig::from_vars("OAUTH", vars).expect_err(variable);
@@ -128,8 +162,7 @@ async fn app_from_vars(mock: &MockProvider, body: &str, auth: &str) -> TestApp {
         .expect("config from vars");
     assert_eq!(config.provider.name(), "custom");
     let clock = Clock::manual_from_now();
-    let oauth = config
-        .into_builder()
+    let oauth = example::configure(config.into_builder())
         .clock(clock.clone())
         .build()
         .expect("builds");
@@ -211,4 +244,164 @@ async fn cookie_key_from_vars_is_used() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// One provider's variables under `prefix`, pointing its preset at `mock`: what a
+/// two-provider deployment puts in its environment.
+fn provider_vars(
+    prefix: &str,
+    preset: &str,
+    mock: &MockProvider,
+    port: u16,
+) -> Vec<(String, String)> {
+    let p = mock.provider();
+    let name = preset.to_ascii_lowercase();
+    let mut vars = vec![
+        ("PROVIDER", preset.to_owned()),
+        ("AUTHORIZE_URL", p.authorize_url().to_string()),
+        ("TOKEN_URL", p.token_url().to_string()),
+        ("ISSUER", mock.base_url()),
+        ("CLIENT_ID", mock.client_id().to_owned()),
+        ("CLIENT_SECRET", mock.client_secret().to_owned()),
+        (
+            "REDIRECT_URI",
+            format!("http://127.0.0.1:{port}/auth/{name}/callback"),
+        ),
+        (
+            "COOKIE_KEY",
+            base64::engine::general_purpose::STANDARD.encode([3u8; 64]),
+        ),
+        // Written without the leading slash: normalized like the builder's setting.
+        ("ROUTE_PREFIX", format!("auth/{name}/")),
+        ("COOKIE_NAME", format!("{name}_session")),
+        ("AFTER_LOGOUT", format!("/bye/{name}")),
+    ];
+    if let Some(url) = p.userinfo_url() {
+        vars.push(("USERINFO_URL", url.to_string()));
+    }
+    if let Some(url) = p.introspection_url() {
+        vars.push(("INTROSPECTION_URL", url.to_string()));
+    }
+    if let Some(url) = p.revocation_url() {
+        vars.push(("REVOCATION_URL", url.to_string()));
+    }
+    vars.into_iter()
+        .map(|(k, v)| (format!("{prefix}_{k}"), v))
+        .collect()
+}
+
+#[tokio::test]
+async fn two_prefixes_configure_two_providers_side_by_side() {
+    let vcita_mock = start_mock().await;
+    let apicbase_mock = bounded("apicbase mock", MockProvider::apicbase().start())
+        .await
+        .expect("apicbase mock");
+    let (listener, port) = bind().await;
+    // One environment holding both; each prefix reads only its own variables.
+    let mut env = provider_vars("VCITA", "vcita", &vcita_mock, port);
+    env.push((
+        "VCITA_AUTHORIZE_PARAMS".to_owned(),
+        "prompt=login&ui_locales=de+fr".to_owned(),
+    ));
+    env.extend(provider_vars("APICBASE", "apicbase", &apicbase_mock, port));
+    let build = |prefix: &str| -> OAuth {
+        let config = OAuthConfig::from_vars(prefix, env.clone()).expect("config from vars");
+        config
+            .into_builder()
+            .clock(Clock::manual_from_now())
+            .build()
+            .expect("builds")
+    };
+    let (vcita, apicbase) = (build("VCITA"), build("APICBASE"));
+    assert_eq!(vcita.client().provider().name(), "vcita");
+    assert_eq!(apicbase.client().provider().name(), "apicbase");
+    assert_eq!(
+        (vcita.login_path(), vcita.logout_path()),
+        ("/auth/vcita/login", "/auth/vcita/logout")
+    );
+    assert_eq!(
+        (apicbase.login_path(), apicbase.logout_path()),
+        ("/auth/apicbase/login", "/auth/apicbase/logout")
+    );
+    assert!(apicbase.client().provider().authorize_params().is_empty());
+
+    async fn who(user: BearerUser) -> String {
+        user.info().display_name().to_owned()
+    }
+    let app = Router::new()
+        .route("/vcita/me", get(who).route_layer(vcita.require_login()))
+        .route(
+            "/apicbase/me",
+            get(who).route_layer(apicbase.require_login()),
+        )
+        .merge(vcita.routes())
+        .merge(apicbase.routes())
+        .layer(vcita.layer())
+        .layer(apicbase.layer());
+    let _server = Server::start(listener, app);
+    let browser = Browser::new(&format!("http://127.0.0.1:{port}"), &vcita_mock);
+    let login = async |name: &str, mock: &MockProvider| -> String {
+        let res = browser.get(&format!("/auth/{name}/login")).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{name} login starts");
+        let authorize = location(&res);
+        let callback = bounded("authorize", mock.authorize(&authorize))
+            .await
+            .expect("mock authorizes");
+        assert_eq!(callback.path(), format!("/auth/{name}/callback"));
+        let res = browser.get(&path_and_query(&callback)).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "{name} login completes"
+        );
+        authorize
+    };
+
+    // vcita: its extra authorize parameters reach the provider, its own cookie is set.
+    let authorize = Url::parse(&login("vcita", &vcita_mock).await).expect("authorize URL");
+    assert_eq!(query_param(&authorize, "prompt").as_deref(), Some("login"));
+    assert_eq!(
+        query_param(&authorize, "ui_locales").as_deref(),
+        Some("de fr")
+    );
+    let seen = vcita_mock.requests(MockEndpoint::Authorize);
+    assert_eq!(
+        seen[0].fields.get("prompt").map(String::as_str),
+        Some("login")
+    );
+    assert!(browser.cookie("vcita_session").is_some());
+    assert!(browser.cookie("apicbase_session").is_none());
+    assert!(
+        browser.cookie(SESSION_COOKIE).is_none(),
+        "no default-named cookie"
+    );
+    assert_eq!(browser.get("/vcita/me").await.status(), StatusCode::OK);
+    let res = browser.get("/apicbase/me").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).starts_with("/auth/apicbase/login?return_to="));
+    assert_eq!(apicbase_mock.hits(MockEndpoint::Token), 0);
+
+    // Apicbase: no extra parameters, its own cookie; both sessions coexist.
+    let authorize = Url::parse(&login("apicbase", &apicbase_mock).await).expect("authorize URL");
+    assert_eq!(query_param(&authorize, "prompt"), None);
+    assert!(browser.cookie("apicbase_session").is_some());
+    assert_eq!(browser.get("/apicbase/me").await.status(), StatusCode::OK);
+    assert_eq!(browser.get("/vcita/me").await.status(), StatusCode::OK);
+
+    // Each logout goes to its own after-logout path and ends only its own session.
+    let res = browser.post("/auth/vcita/logout").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/bye/vcita");
+    assert_eq!(
+        browser.get("/vcita/me").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(browser.get("/apicbase/me").await.status(), StatusCode::OK);
+    let res = browser.post("/auth/apicbase/logout").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/bye/apicbase");
+    assert_eq!(
+        browser.get("/apicbase/me").await.status(),
+        StatusCode::SEE_OTHER
+    );
 }

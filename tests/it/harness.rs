@@ -14,7 +14,9 @@ use reqwest::{Response, StatusCode};
 use tokio::net::TcpListener;
 use url::Url;
 
-use crate::support::{Http, Server, bind, bounded, enc, location, path_and_query, test_app};
+use crate::support::{
+    Http, Server, bind, bounded, enc, example, location, path_and_query, test_app,
+};
 
 /// The default (http) session cookie name.
 pub const SESSION_COOKIE: &str = "oauth_session";
@@ -67,7 +69,9 @@ impl TestApp {
             .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
             .clock(clock.clone())
             .cookie_key(CookieKey::generate());
-        let oauth = configure(builder).build().expect("OAuth builds");
+        let oauth = configure(example::configure(builder))
+            .build()
+            .expect("OAuth builds");
         Self::serve(mock, listener, oauth, clock)
     }
 
@@ -217,6 +221,15 @@ impl Browser {
             .filter(|n| n.contains("_flow_"))
             .collect()
     }
+}
+
+/// `GET /tokens` (the session's tokens as JSON): the status and the body (`null` when
+/// it is not JSON).
+pub async fn tokens(browser: &Browser) -> (StatusCode, serde_json::Value) {
+    let res = browser.get("/tokens").await;
+    let status = res.status();
+    let body = res.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
 }
 
 /// Moves the app's clock and the mock's clock forward together by `secs`.

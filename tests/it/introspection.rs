@@ -20,12 +20,14 @@ async fn app_with(mock: MockProvider) -> TestApp {
         .expect("provider");
     let (listener, port) = bind().await;
     let clock = axum_oauth_login::Clock::manual_from_now();
-    let oauth = axum_oauth_login::OAuth::builder(provider, mock.client_id(), mock.client_secret())
-        .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
-        .clock(clock.clone())
-        .user_cache(Duration::from_secs(300), 100)
-        .build()
-        .expect("oauth");
+    let oauth = example::configure(
+        axum_oauth_login::OAuth::builder(provider, mock.client_id(), mock.client_secret())
+            .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
+            .clock(clock.clone())
+            .user_cache(Duration::from_secs(300), 100),
+    )
+    .build()
+    .expect("oauth");
     TestApp::serve(mock, listener, oauth, clock)
 }
 

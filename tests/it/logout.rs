@@ -80,11 +80,13 @@ async fn provider_without_revocation_endpoint_just_logs_out() {
         .unwrap();
     let (listener, port) = bind().await;
     let clock = axum_oauth_login::Clock::manual_from_now();
-    let oauth = axum_oauth_login::OAuth::builder(provider, mock.client_id(), mock.client_secret())
-        .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let oauth = example::configure(
+        axum_oauth_login::OAuth::builder(provider, mock.client_id(), mock.client_secret())
+            .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
+            .clock(clock.clone()),
+    )
+    .build()
+    .unwrap();
     let app = TestApp::serve(mock, listener, oauth, clock);
     app.login().await;
     logged_out(&app).await;

@@ -14,6 +14,7 @@ use proptest::test_runner::{Config, TestRunner};
 use tower::ServiceExt as _;
 
 use crate::harness::*;
+use crate::support::example::AppUser;
 
 fn config() -> Config {
     Config {
@@ -26,7 +27,7 @@ fn config() -> Config {
     }
 }
 
-async fn probe(session: Option<AuthSession>) -> String {
+async fn probe(session: Option<AuthSession<AppUser>>) -> String {
     match session {
         Some(s) => format!("session:{}", s.tokens().access_token().secret()),
         None => "none".to_owned(),

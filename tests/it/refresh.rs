@@ -29,14 +29,6 @@ async fn app() -> TestApp {
     TestApp::spawn_with_mock(refreshing_mock().await, |b| b).await
 }
 
-/// Moves the app's clock and the provider's clock together.
-async fn tokens(browser: &Browser) -> (StatusCode, Value) {
-    let res = browser.get("/tokens").await;
-    let status = res.status();
-    let body = res.json::<Value>().await.unwrap_or(Value::Null);
-    (status, body)
-}
-
 #[tokio::test]
 async fn expiring_token_is_refreshed_before_the_handler_runs() {
     let app = app().await;
@@ -324,6 +316,14 @@ async fn a_refresh_answer_that_omits_fields_keeps_them() {
         200,
         "application/json",
         login_answer.to_string(),
+    );
+    // The login hook asks who logged in with that token.
+    app.mock.respond_next(
+        MockEndpoint::Userinfo,
+        1,
+        200,
+        "application/json",
+        app.mock.user().info.to_string(),
     );
     app.login().await;
     let (_, before) = tokens(&app).await;

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 use crate::support::redis::RedisServer;
-use crate::support::{body, bounded, element_text};
+use crate::support::{body, bounded, element_text, example};
 
 // ---------------------------------------------------------------------------------------
 // Backends
@@ -133,11 +133,6 @@ async fn rotating_mock() -> MockProvider {
     .expect("mock starts")
 }
 
-/// `GET /tokens` with the browser's own cookies: the status and the JSON body.
-async fn tokens(browser: &Browser) -> (StatusCode, Value) {
-    read_tokens(browser.get("/tokens").await).await
-}
-
 /// `GET /tokens` with exactly this session cookie value (the browser's jar should be
 /// empty: a copy of the cookie, as another device or an attacker would send it).
 async fn tokens_with(browser: &Browser, session_cookie: &str) -> Response {
@@ -218,6 +213,14 @@ fn answer_login_with(mock: &MockProvider, access_token: &str) {
         200,
         "application/json",
         answer.to_string(),
+    );
+    // The login hook asks who logged in with that token.
+    mock.respond_next(
+        MockEndpoint::Userinfo,
+        1,
+        200,
+        "application/json",
+        mock.user().info.to_string(),
     );
 }
 
@@ -670,13 +673,15 @@ mod shared_redis {
         clock: &Clock,
     ) -> TestApp {
         let (listener, port) = bind().await;
-        let oauth = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-            .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
-            .clock(clock.clone())
-            .cookie_key(key.clone())
-            .session_store(RedisStore::open(&server.url()).expect("RedisStore opens"))
-            .build()
-            .expect("OAuth builds");
+        let oauth = example::configure(
+            OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
+                .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
+                .clock(clock.clone())
+                .cookie_key(key.clone())
+                .session_store(RedisStore::open(&server.url()).expect("RedisStore opens")),
+        )
+        .build()
+        .expect("OAuth builds");
         TestApp::serve(mock.clone(), listener, oauth, clock.clone())
     }
 

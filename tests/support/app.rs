@@ -2,8 +2,10 @@
 
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use axum_oauth_login::{AuthSession, BearerUser, OAuth};
+use axum_oauth_login::{AuthSession, BearerUser, Forbidden, OAuth};
 use serde_json::{Value, json};
+
+use self::example::AppUser;
 
 /// `examples/vcita_login/app.rs` itself, not a copy.
 #[path = "../../examples/vcita_login/app.rs"]
@@ -15,7 +17,11 @@ pub mod example;
 /// * `/api/maybe`: `Option<BearerUser>`;
 /// * `/api/me-required`: the example's `/api/me` handler behind `require_login`;
 /// * `POST /api/orders`: a state-changing route: `Option<AuthSession>` (public) and
-///   `POST /api/orders/guarded` behind `require_login`.
+///   `POST /api/orders/guarded` behind `require_login`;
+/// * `/app-user`: the session's typed user (the example's login hook made it);
+/// * `/api/scoped`: behind `require_scopes(["orders:write"])`;
+/// * `/api/scope-check`: `BearerUser::require_scopes(["orders:write"])` in the handler;
+/// * `/api/strict`: `BearerUser<Strict>`, a type the provider's answer does not fit.
 pub fn test_app(oauth: &OAuth) -> Router {
     let routes = example::routes(oauth)
         .route("/tokens", get(tokens))
@@ -28,11 +34,18 @@ pub fn test_app(oauth: &OAuth) -> Router {
         .route(
             "/api/orders/guarded",
             post(orders).route_layer(oauth.require_login()),
-        );
+        )
+        .route("/app-user", get(app_user))
+        .route(
+            "/api/scoped",
+            get(|| async { "scoped" }).route_layer(oauth.require_scopes(["orders:write"])),
+        )
+        .route("/api/scope-check", get(scope_check))
+        .route("/api/strict", get(strict));
     example::with_oauth_layer(oauth, routes)
 }
 
-async fn tokens(session: AuthSession) -> Json<Value> {
+async fn tokens(session: AuthSession<AppUser>) -> Json<Value> {
     let t = session.tokens();
     Json(json!({
         "access_token": t.access_token().secret(),
@@ -43,7 +56,7 @@ async fn tokens(session: AuthSession) -> Json<Value> {
     }))
 }
 
-async fn orders(session: Option<AuthSession>) -> String {
+async fn orders(session: Option<AuthSession<AppUser>>) -> String {
     match session {
         Some(_) => "order placed for the session's user".to_owned(),
         None => "anonymous order".to_owned(),
@@ -55,4 +68,25 @@ async fn maybe(user: Option<BearerUser>) -> String {
         Some(u) => format!("user {}", u.info().display_name()),
         None => "anonymous".to_owned(),
     }
+}
+
+async fn app_user(session: AuthSession<AppUser>) -> Json<Option<AppUser>> {
+    Json(session.user().cloned())
+}
+
+async fn scope_check(user: BearerUser) -> Result<&'static str, Forbidden> {
+    user.require_scopes(["orders:write"])?;
+    Ok("scope ok")
+}
+
+/// A user type with a field no provider answer has.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Strict {
+    loyalty_tier: String,
+}
+
+async fn strict(user: BearerUser<Strict>) -> &'static str {
+    let _ = user.info();
+    "strict"
 }

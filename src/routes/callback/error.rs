@@ -124,7 +124,10 @@ impl CallbackError {
                     },
                 ) if !d.is_empty() => (
                     "exchange_refused_described",
-                    vec![("code", code.as_str().to_owned()), ("description", d.clone())],
+                    vec![
+                        ("code", code.as_str().to_owned()),
+                        ("description", d.clone()),
+                    ],
                 ),
                 (Some(code), _) => ("exchange_refused", vec![("code", code.as_str().to_owned())]),
                 (None, e) => ("exchange_failed", vec![("kind", kind(e).to_owned())]),
@@ -186,11 +189,7 @@ fn kind(e: &OAuthError) -> &'static str {
 /// The origin (`scheme://host[:port]`) of the registered redirect URI: where a login
 /// must be started for its cookie to come back.
 fn redirect_origin(shared: &Shared) -> String {
-    shared
-        .client
-        .redirect_uri()
-        .origin()
-        .ascii_serialization()
+    shared.client.redirect_uri().origin().ascii_serialization()
 }
 
 /// A [`CallbackError`] as answered to one request: its page (HTML for a navigation,

@@ -176,7 +176,10 @@ async fn login_user(
 }
 
 fn subject(userinfo: &serde_json::Value) -> Option<String> {
-    userinfo.get("sub").and_then(|s| s.as_str()).map(str::to_owned)
+    userinfo
+        .get("sub")
+        .and_then(|s| s.as_str())
+        .map(str::to_owned)
 }
 
 /// RFC 9207: the `iss` of an authorization response must be the issuer this login was

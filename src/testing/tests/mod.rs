@@ -4,6 +4,7 @@ mod apicbase;
 mod authorize;
 mod resources;
 mod tokens;
+mod users;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,231 @@
+//! Authorization guards: 401 is "who are you?", 403 is "you may not". Scope guards
+//! (RFC 6750 `insufficient_scope`, failing closed), predicates on the resolved user
+//! (a demotion at the provider counts within the user cache's TTL), vcita roles.
+
+use std::time::Duration;
+
+use axum_oauth_login::testing::{MockProvider, MockUser};
+use axum_oauth_login::{Clock, CookieKey, OAuth, Provider};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::*;
+use crate::support::*;
+
+const JSON: (&str, &str) = ("accept", "application/json");
+
+/// The test app for `provider` (the mock's, with changes), built like the harness's.
+async fn app_for(mock: MockProvider, provider: Provider) -> TestApp {
+    let (listener, port) = bind().await;
+    let clock = Clock::manual_from_now();
+    let oauth = example::configure(
+        OAuth::builder(provider, mock.client_id(), mock.client_secret())
+            .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
+            .clock(clock.clone())
+            .cookie_key(CookieKey::generate()),
+    )
+    .build()
+    .expect("OAuth builds");
+    TestApp::serve(mock, listener, oauth, clock)
+}
+
+/// A vcita-shaped app whose logins ask for `scopes`.
+async fn app_with_scopes(scopes: &[&str]) -> TestApp {
+    let mock = start_mock().await;
+    let provider = mock.provider().to_builder().scopes(scopes.iter().copied());
+    app_for(mock, provider.build().expect("provider")).await
+}
+
+fn challenge(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_missing_scope_is_403_insufficient_scope_naming_it() {
+    let app = app_with_scopes(&["orders:read"]).await;
+    app.login().await;
+    for path in ["/api/scoped", "/api/scope-check"] {
+        let res = app.get_with(path, &[JSON]).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+        let www = challenge(&res);
+        assert!(
+            www.starts_with("Bearer realm=\"app\"")
+                && www.contains("error=\"insufficient_scope\"")
+                && www.contains("scope=\"orders:write\""),
+            "{path}: {www}"
+        );
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "insufficient_scope", "{path}");
+        assert_eq!(body["scope"], "orders:write", "{path}");
+    }
+    // A browser gets the 403 page (the example's own layout), not a login redirect.
+    let res = app.get("/api/scoped").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let page = body(res).await;
+    assert!(page.contains("id=\"app-error\""), "{page}");
+    assert_eq!(
+        element_text(&page, "code").as_deref(),
+        Some("insufficient_scope")
+    );
+    assert!(
+        element_text(&page, "message")
+            .unwrap()
+            .contains("orders:write")
+    );
+}
+
+#[tokio::test]
+async fn a_granted_scope_passes_the_guard_and_the_extractor_check() {
+    let app = app_with_scopes(&["orders:read", "orders:write"]).await;
+    app.login().await;
+    let res = app.get_with("/api/scoped", &[JSON]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "scoped");
+    let res = app.get_with("/api/scope-check", &[JSON]).await;
+    assert_eq!(res.text().await.unwrap(), "scope ok");
+}
+
+#[tokio::test]
+async fn a_provider_that_reports_no_scopes_fails_closed() {
+    // The vcita mock without requested scopes answers none, like vcita.
+    let app = TestApp::spawn().await;
+    app.login().await;
+    let (_, set) = tokens(&app).await;
+    assert_eq!(set["scope"], Value::Null);
+    let res = app.get_with("/api/scoped", &[JSON]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(challenge(&res).contains("scope=\"orders:write\""));
+    // A header token resolved by userinfo carries no scope information either.
+    let token = app.mock.issue_token();
+    let res = app
+        .new_browser()
+        .get_with("/api/scoped", &[JSON, ("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn introspection_scopes_count_for_header_tokens() {
+    let mock = MockProvider::apicbase().start().await.expect("mock");
+    let provider = mock.provider().to_builder().scopes(["orders:write"]);
+    let app = app_for(mock, provider.build().unwrap()).await;
+    app.login().await;
+    let (_, set) = tokens(&app).await;
+    let token = set["access_token"].as_str().unwrap().to_owned();
+    let api = app.new_browser();
+    let res = api
+        .get_with("/api/scoped", &[JSON, ("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "introspection says orders:write"
+    );
+
+    let unscoped = MockProvider::apicbase().start().await.expect("mock");
+    let provider = unscoped.provider();
+    let app = app_for(unscoped, provider).await;
+    app.login().await;
+    let (_, set) = tokens(&app).await;
+    let token = set["access_token"].as_str().unwrap().to_owned();
+    let res = app
+        .new_browser()
+        .get_with("/api/scoped", &[JSON, ("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn unauthenticated_is_401_or_a_login_redirect_never_403() {
+    let app = TestApp::spawn().await;
+    for path in ["/api/scoped", "/owner"] {
+        let res = app.get_with(path, &[JSON]).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(challenge(&res), "Bearer realm=\"app\"", "{path}");
+        let res = app.get(path).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert!(
+            location(&res).starts_with("/auth/login?return_to="),
+            "{path}"
+        );
+        // A token the provider refuses is 401 too.
+        let res = app
+            .get_with(path, &[JSON, ("authorization", "Bearer not-a-token")])
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
+
+/// Logs `browser` in as `email` through the mock.
+async fn login_as(browser: &Browser, email: &str) {
+    let authorize = browser.start_login(None).await;
+    let callback = bounded("mock login", browser.mock.authorize_as(email, &authorize))
+        .await
+        .expect("mock authorizes");
+    let res = browser.callback(&callback).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "login as {email}");
+}
+
+#[tokio::test]
+async fn the_owner_page_is_for_vcita_owners_only() {
+    let app = TestApp::spawn().await;
+    login_as(&app, "owner@example.com").await;
+    let res = app.get("/owner").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = body(res).await;
+    assert!(element_text(&page, "owner-only").is_some(), "{page}");
+
+    let staff = app.new_browser();
+    login_as(&staff, MockUser::staff().email.as_str()).await;
+    assert_eq!(
+        staff.get("/").await.status(),
+        StatusCode::OK,
+        "staff is logged in"
+    );
+    let res = staff.get("/owner").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let page = body(res).await;
+    assert!(
+        page.contains("id=\"app-error\""),
+        "the app's 403 page: {page}"
+    );
+    assert_eq!(element_text(&page, "code").as_deref(), Some("forbidden"));
+    let res = staff.get_with("/owner", &[JSON]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(challenge(&res), "", "a predicate is not a token problem");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden");
+
+    // A staff token in a header: the same answer.
+    let token = app.mock.issue_token_for("staff@example.com").unwrap();
+    let res = app
+        .new_browser()
+        .get_with("/owner", &[JSON, ("authorization", &bearer(&token))])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_owner_demoted_at_the_provider_loses_access_after_the_cache_ttl() {
+    let app = TestApp::spawn_with(|b| b.user_cache(Duration::from_secs(60), 100)).await;
+    login_as(&app, "owner@example.com").await;
+    assert_eq!(app.get("/owner").await.status(), StatusCode::OK);
+
+    let mut info = app.mock.user().info;
+    info["role"] = "staff".into();
+    app.mock
+        .set_user_info("owner@example.com", info)
+        .expect("a known user");
+    // Still cached: the provider is not asked on every request.
+    advance(&app, 30);
+    assert_eq!(app.get("/owner").await.status(), StatusCode::OK);
+    // Past the TTL the provider is asked again, and says "staff".
+    advance(&app, 31);
+    assert_eq!(app.get("/owner").await.status(), StatusCode::FORBIDDEN);
+    // The session itself is intact: a demotion is not a logout.
+    assert_eq!(app.get("/me").await.status(), StatusCode::OK);
+}
