@@ -224,3 +224,17 @@ async fn the_hook_needs_the_user_and_a_provider_outage_is_a_503_that_revokes() {
     assert!(app.session_cookie().is_none());
     assert_eq!(revoked_tokens(&app.mock).len(), 1);
 }
+
+#[tokio::test]
+async fn asking_for_another_user_type_than_the_hook_makes_is_a_500() {
+    let app = TestApp::spawn().await;
+    app.login().await;
+    let res = app
+        .get_with("/wrong-user-type", &[("accept", "application/json")])
+        .await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("server_error"), "{text}");
+    // The session itself is fine.
+    assert_eq!(app_user(&app).await.0, StatusCode::OK);
+}

@@ -21,7 +21,9 @@ pub mod example;
 /// * `/app-user`: the session's typed user (the example's login hook made it);
 /// * `/api/scoped`: behind `require_scopes(["orders:write"])`;
 /// * `/api/scope-check`: `BearerUser::require_scopes(["orders:write"])` in the handler;
-/// * `/api/strict`: `BearerUser<Strict>`, a type the provider's answer does not fit.
+/// * `/api/strict`: `BearerUser<Strict>`, a type the provider's answer does not fit;
+/// * `/wrong-user-type`: `AuthSession` (of `UserInfo`) while the login hook makes an
+///   `AppUser`: a wiring bug.
 pub fn test_app(oauth: &OAuth) -> Router {
     let routes = example::routes(oauth)
         .route("/tokens", get(tokens))
@@ -41,7 +43,8 @@ pub fn test_app(oauth: &OAuth) -> Router {
             get(|| async { "scoped" }).route_layer(oauth.require_scopes(["orders:write"])),
         )
         .route("/api/scope-check", get(scope_check))
-        .route("/api/strict", get(strict));
+        .route("/api/strict", get(strict))
+        .route("/wrong-user-type", get(wrong_user_type));
     example::with_oauth_layer(oauth, routes)
 }
 
@@ -89,4 +92,8 @@ struct Strict {
 async fn strict(user: BearerUser<Strict>) -> &'static str {
     let _ = user.info();
     "strict"
+}
+
+async fn wrong_user_type(session: AuthSession) -> String {
+    format!("{:?}", session.user().map(|u| u.display_name().to_owned()))
 }
