@@ -22,6 +22,9 @@ type Predicate = Arc<dyn Fn(&Value) -> Result<bool, String> + Send + Sync>;
 pub(crate) struct Policy {
     scopes: Vec<String>,
     predicates: Vec<Predicate>,
+    /// A wiring mistake found when the guard was built: every authenticated request
+    /// then gets `500` (fail closed), with this in the log.
+    broken: Option<String>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -52,8 +55,34 @@ impl Policy {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.scopes.extend(scopes.into_iter().map(Into::into));
+        for scope in scopes.into_iter().map(Into::into) {
+            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+            let valid = !scope.is_empty()
+                && scope
+                    .bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+            if !valid {
+                return self.broken(format!(
+                    "`{}` is not a scope token (RFC 6749 §3.3): one scope per item, no spaces \
+                     or quotes",
+                    scope.escape_debug()
+                ));
+            }
+            self.scopes.push(scope);
+        }
         self
+    }
+
+    /// Marks the policy as a wiring mistake: logged now, `500` for every caller.
+    pub(crate) fn broken(mut self, reason: String) -> Policy {
+        tracing::error!(reason = %reason, "a RequireLogin guard is misconfigured; it answers 500");
+        self.broken = Some(reason);
+        self
+    }
+
+    /// The wiring mistake, if any.
+    pub(crate) fn misconfigured(&self) -> Option<&str> {
+        self.broken.as_deref()
     }
 
     pub(crate) fn with_predicate<U, F>(mut self, predicate: F) -> Policy
@@ -74,7 +103,7 @@ impl Policy {
 
     /// Whether deciding needs the resolved user (a predicate), not only the token set.
     pub(crate) fn needs_user(&self) -> bool {
-        !self.predicates.is_empty()
+        !self.predicates.is_empty() || self.broken.is_some()
     }
 
     /// Checks the required scopes against what was granted (space-separated; `None` when
@@ -236,6 +265,21 @@ mod tests {
             "whole words only"
         );
         assert_eq!(Policy::default().check_scopes(None), Ok(()));
+    }
+
+    #[test]
+    fn invalid_scopes_break_the_policy() {
+        for bad in ["", "a b", "a\"b", "a\\b"] {
+            let policy = Policy::default().with_scopes([bad]);
+            assert!(policy.misconfigured().is_some(), "{bad:?}");
+            assert!(policy.needs_user(), "{bad:?}: decided on the async path");
+        }
+        assert!(
+            Policy::default()
+                .with_scopes(["orders:write"])
+                .misconfigured()
+                .is_none()
+        );
     }
 
     #[test]

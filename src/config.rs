@@ -19,6 +19,7 @@ use crate::store::{MemoryStore, SessionStore};
 /// | `OAUTH_REDIRECT_URI` | the registered callback URL (required) |
 /// | `OAUTH_AUTHORIZE_URL`, `OAUTH_TOKEN_URL` | endpoints; required for `custom`, override a preset's |
 /// | `OAUTH_USERINFO_URL`, `OAUTH_INTROSPECTION_URL`, `OAUTH_REVOCATION_URL` | optional endpoints |
+/// | `OAUTH_API_BASE` | the provider's API base for `AuthSession::api` and connected accounts (presets: vcita `https://api.vcita.biz`, Apicbase `https://api.apicbase.com/api/v1`) |
 /// | `OAUTH_ISSUER` | the issuer checked against a callback's `iss` (RFC 9207) |
 /// | `OAUTH_BRAND_HOST` | vcita only: the white-label host of the authorize page (an error with any other `OAUTH_PROVIDER`) |
 /// | `OAUTH_SCOPES` | space-separated scopes |
@@ -171,6 +172,9 @@ impl OAuthConfig {
         }
         if let Some(v) = get("REVOCATION_URL") {
             builder = builder.revocation_url(v);
+        }
+        if let Some(v) = get("API_BASE") {
+            builder = builder.api_base(v);
         }
         if let Some(v) = get("ISSUER") {
             builder = builder.issuer(v);

@@ -3,12 +3,14 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod api;
 mod audience;
 mod auth;
 mod authz;
 mod client;
 mod clock;
 mod config;
+mod connections;
 mod error;
 mod extract;
 #[cfg(feature = "fuzzing")]
@@ -31,6 +33,7 @@ pub mod testing;
 mod users;
 pub mod vcita;
 
+pub use api::{ApiError, ApiRequest, ApiResponse, ProviderApi};
 pub use auth::{AuthRejection, TokenSource};
 pub use authz::Forbidden;
 pub use client::{
@@ -39,6 +42,7 @@ pub use client::{
 };
 pub use clock::Clock;
 pub use config::OAuthConfig;
+pub use connections::{Connection, ConnectionError, Connections};
 pub use error::ConfigError;
 pub use extract::{AuthSession, BearerUser};
 pub use layer::{OAuthLayer, RequireLoginLayer};

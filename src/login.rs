@@ -16,11 +16,20 @@ use crate::client::{TokenSet, UserInfo};
 /// What a login brought, for [`OAuthBuilder::on_login`](crate::OAuthBuilder::on_login):
 /// the token set just issued and the user as the provider describes them (userinfo, or
 /// introspection for providers without userinfo).
-#[derive(Debug)]
 pub struct Login {
     pub(crate) tokens: TokenSet,
     pub(crate) userinfo: Arc<Value>,
     pub(crate) provider: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The user's details are personal data: not in logs.
+        f.debug_struct("Login")
+            .field("provider", &self.provider)
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Login {
@@ -125,6 +134,9 @@ impl std::fmt::Display for LoginRefusal {
     }
 }
 
+/// How long the login hook may take (the code is spent; the person is waiting).
+const HOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 type Run = dyn Fn(Login) -> BoxFuture<'static, Result<Value, LoginRefusal>> + Send + Sync;
 
 /// The app's hook with its user type erased: it returns the user as JSON, the form it
@@ -171,9 +183,19 @@ impl LoginHook {
         }
     }
 
-    /// Runs the hook: the app's user as JSON, or its refusal.
+    /// Runs the hook: the app's user as JSON, or its refusal. A hook that panics is a
+    /// failure (`500`), one that takes longer than [`HOOK_TIMEOUT`] is unavailable
+    /// (`503`): either way the callback revokes the tokens.
     pub(crate) async fn run(&self, login: Login) -> Result<Value, LoginRefusal> {
-        (self.run)(login).await
+        use futures_util::FutureExt as _;
+        let run = std::panic::AssertUnwindSafe((self.run)(login)).catch_unwind();
+        match tokio::time::timeout(HOOK_TIMEOUT, run).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(LoginRefusal::failed("the login hook panicked")),
+            Err(_) => Err(LoginRefusal::unavailable(format!(
+                "the login hook took longer than {HOOK_TIMEOUT:?}"
+            ))),
+        }
     }
 
     /// Whether `U` is the type the hook returns.

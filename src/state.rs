@@ -10,7 +10,7 @@ use crate::client::OAuthClient;
 use crate::clock::Clock;
 use crate::login::LoginHook;
 use crate::pages::Pages;
-use crate::session::{FlowStore, SessionConfig};
+use crate::session::{FlowStore, SessionConfig, Vault};
 use crate::users::UserCache;
 
 /// The paths of the auth routes, and where logout goes.
@@ -52,4 +52,6 @@ pub(crate) struct Shared {
     pub(crate) pages: Pages,
     /// The app's login hook, when it has one.
     pub(crate) on_login: Option<LoginHook>,
+    /// Connected accounts, when the app keeps them.
+    pub(crate) vault: Option<Arc<Vault>>,
 }

@@ -9,7 +9,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_oauth_login::{
-    AuthSession, BearerUser, ErrorPage, Login, LoginRefusal, OAuth, OAuthBuilder, UserInfo, vcita,
+    ApiError, AuthSession, BearerUser, ErrorPage, Login, LoginRefusal, OAuth, OAuthBuilder,
+    UserInfo, vcita,
 };
 use maud::Markup;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,9 @@ pub struct AppUser {
     pub role: Option<String>,
     /// The business they logged in for.
     pub business: Option<String>,
+    /// Its id at vcita, for API calls.
+    #[serde(default)]
+    pub business_id: Option<String>,
     /// The primary colour of the business's brand (vcita is white-labelled), a checked
     /// `#rrggbb`-style colour.
     pub brand_color: Option<String>,
@@ -49,6 +53,7 @@ async fn on_login(login: Login) -> Result<AppUser, LoginRefusal> {
         email: info.email.clone(),
         role: info.role.clone(),
         business: info.business_name.clone(),
+        business_id: info.business_id.clone(),
         brand_color,
     })
 }
@@ -77,6 +82,11 @@ pub fn routes(oauth: &OAuth) -> Router {
         .route(
             "/owner",
             get(owner).route_layer(oauth.require(vcita::role("owner"))),
+        )
+        // The business, fetched from vcita's API with the session's token.
+        .route(
+            "/business",
+            get(business).route_layer(oauth.require_login()),
         )
         .route("/api/me", get(api_me))
         .with_state(oauth.clone())
@@ -114,6 +124,35 @@ async fn me(State(oauth): State<OAuth>, session: AuthSession<AppUser>) -> Markup
 /// `/owner` (vcita owners only).
 async fn owner(State(oauth): State<OAuth>, session: AuthSession<AppUser>) -> Markup {
     pages::owner(&oauth, session.user())
+}
+
+/// `/business` (login required): the user's business from the provider's API
+/// (`GET /platform/v1/businesses/{id}` with the session's token, refreshed when due), as
+/// JSON for `Accept: application/json`, as a page otherwise.
+async fn business(
+    State(oauth): State<OAuth>,
+    session: AuthSession<AppUser>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = session
+        .user()
+        .and_then(|u| u.business_id.clone())
+        .unwrap_or_default();
+    let answer: serde_json::Value = session
+        .api()
+        .get(&format!("platform/v1/businesses/{id}"))
+        .send_json()
+        .await?;
+    let business = answer["data"]["business"].clone();
+    let wants_json = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"));
+    Ok(if wants_json {
+        Json(business).into_response()
+    } else {
+        pages::business(&oauth, session.user(), &business).into_response()
+    })
 }
 
 /// `/api/me`: the caller as the provider describes them now, as JSON. The caller is the
@@ -157,7 +196,8 @@ mod pages {
                 p { "You are signed in to " (user.business.as_deref().unwrap_or("your business")) "." }
                 ul {
                     li { a #me href="/me" { "My login" } }
-                    li { a #owner href="/owner" { "Owner's corner" } " (vcita owners only)" }
+                    li { a #business-link href="/business" { "My business" } " (from vcita's API)" }
+                li { a #owner href="/owner" { "Owner's corner" } " (vcita owners only)" }
                     li { a #api-me href="/api/me" { "API view (JSON)" } }
                 }
             },
@@ -185,6 +225,24 @@ mod pages {
                     a #home href="/" { "Home" } " · "
                     a #api-me href="/api/me" { "API view (JSON): asks the provider now" }
                 }
+            },
+        )
+    }
+
+    pub fn business(oauth: &OAuth, user: Option<&AppUser>, business: &serde_json::Value) -> Markup {
+        let field = |name: &str| business[name].as_str().unwrap_or("-").to_owned();
+        layout(
+            Some(oauth),
+            user,
+            html! {
+                h1 #title { "My business" }
+                p { "Fetched from the provider's API just now, with your session's token." }
+                dl {
+                    dt { "Name" } dd #business-name { (field("name")) }
+                    dt { "Id" } dd #business-id { (field("id")) }
+                    dt { "Owner" } dd #business-owner { (field("owner_email")) }
+                }
+                p { a #home href="/" { "Home" } }
             },
         )
     }

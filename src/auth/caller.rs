@@ -118,6 +118,8 @@ pub(crate) fn find_now(
             continue;
         }
         match rs.handle.get_if_current() {
+            // Kept before the app's login hook changed: ended on the async path.
+            Some(Some(data)) if stale(rs, &data) => return Ok(Found::NeedsAwait),
             Some(Some(data)) => {
                 return Ok(Found::Credential(Credential::Session(ActiveSession {
                     rs: rs.clone(),
@@ -151,6 +153,14 @@ pub(crate) async fn find(
             continue;
         }
         match rs.handle.get_fresh().await {
+            Ok(Some(data)) if stale(rs, &data) => {
+                tracing::info!(
+                    "a session kept before the app's login hook was added or removed: \
+                     ending it (tokens revoked) so the next login runs the hook"
+                );
+                super::end_tokens(&rs.shared, &data.tokens).await;
+                rs.handle.end().await;
+            }
             Ok(Some(data)) => {
                 return Ok(Some(Credential::Session(ActiveSession {
                     rs: rs.clone(),
@@ -166,6 +176,12 @@ pub(crate) async fn find(
         }
     }
     Ok(None)
+}
+
+/// Whether a session's user is of another kind than the app now keeps: the provider's
+/// snapshot while the app has a login hook, or a hook's user while it has none.
+fn stale(rs: &RequestSession, data: &SessionData) -> bool {
+    data.app_user != rs.shared.on_login.is_some()
 }
 
 /// The rejection for a request without credentials in `scope`.

@@ -28,6 +28,7 @@ pub use token::TokenSet;
 #[cfg(test)]
 pub(crate) use token::proptests::config as proptest_config;
 pub use userinfo::UserInfo;
+pub(crate) use userinfo::subject_of;
 
 use crate::clock::Clock;
 use crate::error::ConfigError;
@@ -91,7 +92,7 @@ struct Inner {
     provider: Provider,
     client_id: String,
     client_secret: ClientSecret,
-    redirect_uri: Url,
+    redirect_uri: Option<Url>,
     timeout: Duration,
     max_body_bytes: usize,
     clock: Clock,
@@ -103,7 +104,10 @@ impl std::fmt::Debug for OAuthClient {
             .field("provider", &self.inner.provider.name())
             .field("client_id", &self.inner.client_id)
             .field("client_secret", &self.inner.client_secret)
-            .field("redirect_uri", &self.inner.redirect_uri.as_str())
+            .field(
+                "redirect_uri",
+                &self.inner.redirect_uri.as_ref().map(Url::as_str),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -115,6 +119,7 @@ pub struct OAuthClientBuilder {
     client_id: String,
     client_secret: ClientSecret,
     redirect_uri: Option<String>,
+    without_redirect_uri: bool,
     connect_timeout: Duration,
     timeout: Duration,
     max_body_bytes: usize,
@@ -136,6 +141,16 @@ impl OAuthClientBuilder {
     /// never from request headers.
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uri = Some(uri.into());
+        self
+    }
+    /// For clients without a redirect URI (Apicbase: "if your application has no
+    /// redirect URL configured, you'll be redirected to an Apicbase page from where you
+    /// can copy the authorization code"): authorize and token requests then carry no
+    /// `redirect_uri` (RFC 6749 §4.1.1 makes it optional when the client registered
+    /// none). For command-line programs; a web app's login always has one.
+    pub fn without_redirect_uri(mut self) -> Self {
+        self.without_redirect_uri = true;
+        self.redirect_uri = None;
         self
     }
     /// Time allowed to open a connection (default 5 s).
@@ -171,10 +186,14 @@ impl OAuthClientBuilder {
         let redirect_uri = match &self.redirect_uri {
             // https, or loopback for development: codes travel in it, and cookies are
             // `Secure` only on https.
-            Some(uri) => parse_secure_endpoint("redirect_uri", uri)?,
+            Some(uri) => Some(parse_secure_endpoint("redirect_uri", uri)?),
+            None if self.without_redirect_uri => None,
             None => return Err(ConfigError::new("redirect_uri", "is required")),
         };
-        if redirect_uri.fragment().is_some() {
+        if redirect_uri
+            .as_ref()
+            .is_some_and(|u| u.fragment().is_some())
+        {
             return Err(ConfigError::new(
                 "redirect_uri",
                 "must not contain a fragment (RFC 6749 §3.1.2)",
@@ -220,6 +239,7 @@ impl OAuthClient {
             client_id: client_id.into(),
             client_secret: ClientSecret::new(client_secret),
             redirect_uri: None,
+            without_redirect_uri: false,
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(10),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -232,6 +252,16 @@ impl OAuthClient {
         self.inner.timeout
     }
 
+    /// The HTTP client (redirects off, timeouts set), for the provider's API.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The clock token expiry is computed with.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
     /// The provider this client talks to.
     pub fn provider(&self) -> &Provider {
         &self.inner.provider
@@ -240,9 +270,10 @@ impl OAuthClient {
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
     }
-    /// The configured redirect URI.
-    pub fn redirect_uri(&self) -> &Url {
-        &self.inner.redirect_uri
+    /// The configured redirect URI (`None` only for a client built
+    /// [`without_redirect_uri`](OAuthClientBuilder::without_redirect_uri)).
+    pub fn redirect_uri(&self) -> Option<&Url> {
+        self.inner.redirect_uri.as_ref()
     }
 
     /// The URL to send the browser to (RFC 6749 §4.1.1): `response_type=code`,
@@ -256,9 +287,11 @@ impl OAuthClient {
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("response_type", "code")
-                .append_pair("client_id", &self.inner.client_id)
-                .append_pair("redirect_uri", self.inner.redirect_uri.as_str())
-                .append_pair("state", state.secret());
+                .append_pair("client_id", &self.inner.client_id);
+            if let Some(redirect_uri) = &self.inner.redirect_uri {
+                q.append_pair("redirect_uri", redirect_uri.as_str());
+            }
+            q.append_pair("state", state.secret());
             if !provider.scopes().is_empty() {
                 q.append_pair("scope", &provider.scopes().join(" "));
             }
@@ -283,8 +316,10 @@ impl OAuthClient {
         let mut fields: Fields<'_> = vec![
             ("grant_type", "authorization_code"),
             ("code", code.secret()),
-            ("redirect_uri", self.inner.redirect_uri.as_str()),
         ];
+        if let Some(redirect_uri) = &self.inner.redirect_uri {
+            fields.push(("redirect_uri", redirect_uri.as_str()));
+        }
         if let Some(verifier) = pkce {
             fields.push(("code_verifier", verifier.secret()));
         }

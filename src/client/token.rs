@@ -134,6 +134,13 @@ impl TokenSet {
     pub fn scope(&self) -> Option<&str> {
         self.scope.as_deref()
     }
+
+    /// RFC 6749 §5.1: a token response without `scope` grants the scope requested.
+    pub(crate) fn default_scope(&mut self, requested: &[String]) {
+        if self.scope.is_none() && !requested.is_empty() {
+            self.scope = Some(requested.join(" "));
+        }
+    }
     /// The OpenID Connect ID token, if one was issued (kept as received, not validated).
     pub fn id_token(&self) -> Option<&IdToken> {
         self.id_token.as_ref()

@@ -81,6 +81,15 @@ impl UserInfo {
     }
 }
 
+/// A user's id (`sub`) in a JSON answer: a string, or a number as vcita sends it.
+pub(crate) fn subject_of(user: &Value) -> Option<String> {
+    match user.get("sub")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::String(s)) => Some(s),

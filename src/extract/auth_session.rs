@@ -96,6 +96,13 @@ impl<U> AuthSession<U> {
             Forbidden::new(self.active.rs.shared.clone(), denial, self.navigation)
         })
     }
+    /// The provider's API as this session's user: requests to the provider's API base
+    /// with the session's token, refreshed when due and once after a `401`; refreshed
+    /// tokens are written back to the session (the cookie re-sealed on this response, or
+    /// the store record updated). See [`ProviderApi`](crate::ProviderApi).
+    pub fn api(&self) -> crate::ProviderApi {
+        crate::ProviderApi::for_session(self.active.rs.clone())
+    }
     /// Ends the session: the cookie is removed with this response, and the tokens are
     /// revoked when the provider has a revocation endpoint (best effort).
     pub async fn logout(self) {
@@ -131,22 +138,18 @@ where
     U: DeserializeOwned + Send + Sync + 'static,
 {
     let data = &active.data;
-    if let Some(hook) = &active.rs.shared.on_login {
-        if !hook.returns::<U>() && TypeId::of::<U>() != TypeId::of::<serde_json::Value>() {
-            tracing::error!(
-                asked = std::any::type_name::<U>(),
-                hook_returns = hook.type_name(),
-                "AuthSession asked for another user type than the login hook returns: \
-                 use AuthSession<{}>",
-                hook.type_name()
-            );
-            return Err(AuthRejection::Misconfigured);
-        }
-        if !data.app_user {
-            tracing::info!("a session from before the login hook: ending it so the hook runs");
-            active.rs.handle.end().await;
-            return Ok(None);
-        }
+    if let Some(hook) = &active.rs.shared.on_login
+        && !hook.returns::<U>()
+        && TypeId::of::<U>() != TypeId::of::<serde_json::Value>()
+    {
+        tracing::error!(
+            asked = std::any::type_name::<U>(),
+            hook_returns = hook.type_name(),
+            "AuthSession asked for another user type than the login hook returns: \
+             use AuthSession<{}>",
+            hook.type_name()
+        );
+        return Err(AuthRejection::Misconfigured);
     }
     match data.user_as::<U>() {
         Ok(user) => Ok(Some(AuthSession {
@@ -159,8 +162,9 @@ where
                 error = %e,
                 user_type = std::any::type_name::<U>(),
                 "the session's user no longer fits the app's user type; ending the session \
-                 so the login hook runs again"
+                 (tokens revoked) so the login hook runs again"
             );
+            crate::auth::end_tokens(&active.rs.shared, &data.tokens).await;
             active.rs.handle.end().await;
             Ok(None)
         }

@@ -98,11 +98,23 @@ impl RequireLoginLayer {
     ///
     /// False → `403` (a page for browsers, JSON `{"error":"forbidden"}` for APIs);
     /// no login → the usual redirect or `401`, never `403`.
+    ///
+    /// `U` must not be the login hook's user type: that is made once at login, while a
+    /// predicate must see the provider's current answer. Such a guard is a wiring bug:
+    /// logged when built, `500` for every logged-in caller (it fails closed).
     pub fn require<U, F>(self, predicate: F) -> Self
     where
         U: DeserializeOwned + 'static,
         F: Fn(&U) -> bool + Send + Sync + 'static,
     {
+        if let Some(hook) = self.shared.on_login.as_ref().filter(|h| h.returns::<U>()) {
+            let reason = format!(
+                "require(|u: &{}| ..) asks for the login hook's user type; predicates see the \
+                 provider's current user (e.g. UserInfo or a type of its fields)",
+                hook.type_name()
+            );
+            return self.with_policy(|p| p.broken(reason));
+        }
         self.with_policy(|p| p.with_predicate(predicate))
     }
 }
@@ -212,7 +224,18 @@ fn refuse(
     found: &Credential,
     req: &Request<Body>,
 ) -> Option<Response> {
-    let authenticated = req.extensions().get::<Authenticated>();
+    if let Some(reason) = policy.misconfigured() {
+        tracing::error!(
+            reason,
+            "a misconfigured RequireLogin guard refused a request"
+        );
+        return Some(AuthRejection::Misconfigured.into_response());
+    }
+    // Only this provider's resolution counts (an outer layer's may be in the request).
+    let authenticated = req
+        .extensions()
+        .get::<Authenticated>()
+        .filter(|a| Arc::ptr_eq(&a.shared, shared));
     let granted = match found {
         Credential::Session(active) => active
             .data

@@ -18,7 +18,9 @@ use crate::origin::Origins;
 use crate::pages::{ErrorPage, Messages};
 use crate::provider::Provider;
 use crate::secret::ClientSecret;
-use crate::session::{CookieKey, CookieNames, FlowStore, Refresher, SessionConfig};
+use crate::session::{
+    CookieKey, CookieNames, FlowStore, Refresher, SessionConfig, TimedStore, Vault,
+};
 use crate::state::Shared;
 
 /// Configures an [`OAuth`]; every setting is checked in [`build`](OAuthBuilder::build).
@@ -49,6 +51,7 @@ pub struct OAuthBuilder {
     users: UserSettings,
     refresh: RefreshSettings,
     pages: PageSettings,
+    connections: Option<Arc<dyn crate::store::SessionStore>>,
 }
 
 impl std::fmt::Debug for OAuthBuilder {
@@ -105,6 +108,7 @@ impl OAuthBuilder {
                 grace: Duration::from_secs(60),
             },
             pages: PageSettings::default(),
+            connections: None,
         }
     }
 }
@@ -323,6 +327,22 @@ impl OAuthBuilder {
         self
     }
 
+    /// Keeps connected accounts (see [`Connections`](crate::Connections)) in `store`:
+    /// [`OAuth::connections`] then connects, uses and disconnects them. It can be the
+    /// session store; records are sealed with the cookie key and never collide with
+    /// sessions. Several instances refreshing one account need a locking store
+    /// (memory within one process, Redis across processes).
+    pub fn connections_store(mut self, store: impl crate::store::SessionStore) -> Self {
+        self.connections = Some(Arc::new(store));
+        self
+    }
+
+    /// [`connections_store`](Self::connections_store) with a shared store.
+    pub fn connections_store_arc(mut self, store: Arc<dyn crate::store::SessionStore>) -> Self {
+        self.connections = Some(store);
+        self
+    }
+
     /// The words of the crate's pages (default: English). See [`Messages`].
     pub fn messages(mut self, messages: Messages) -> Self {
         self.pages.messages = messages;
@@ -368,8 +388,12 @@ impl OAuthBuilder {
                 .timeout(self.http_timeout)
                 .clock(self.clock.clone())
                 .build()?;
-        let paths = self.routes.paths(client.redirect_uri())?;
-        let origins = Origins::new(client.redirect_uri(), &self.routes.trusted_origins)?;
+        let redirect_uri = client
+            .redirect_uri()
+            .cloned()
+            .ok_or_else(|| ConfigError::new("redirect_uri", "is required"))?;
+        let paths = self.routes.paths(&redirect_uri)?;
+        let origins = Origins::new(&redirect_uri, &self.routes.trusted_origins)?;
         self.cookies.validate()?;
         self.sessions.validate(self.cookies.session_lifetime)?;
         self.flow.validate()?;
@@ -378,7 +402,7 @@ impl OAuthBuilder {
         self.pages.validate()?;
 
         // Derive: what follows from the settings.
-        let secure = self.cookies.secure_for(client.redirect_uri());
+        let secure = self.cookies.secure_for(&redirect_uri);
         let names = CookieNames::new(&self.cookies.name, secure);
         let flow_path = self.routes.flow_cookie_path(&paths, secure);
         // Sealed to this client and provider: instances sharing a key cannot read each
@@ -394,6 +418,15 @@ impl OAuthBuilder {
             self.clock.clone(),
         );
         let users = self.users.cache(&client, &self.clock, self.http_timeout);
+        let vault = self.connections.map(|store| {
+            Arc::new(Vault::new(
+                &client,
+                codec.clone(),
+                TimedStore::new(store, self.sessions.store_timeout),
+                self.clock.clone(),
+                (self.refresh.skew, self.refresh.grace),
+            ))
+        });
         let session = SessionConfig::new(
             codec.clone(),
             names.session,
@@ -424,6 +457,7 @@ impl OAuthBuilder {
                 clock: self.clock,
                 pages: self.pages.pages(&paths.login),
                 on_login: self.users.on_login,
+                vault,
                 paths,
             }),
         })

@@ -109,6 +109,14 @@ impl OAuth {
         self.require_login().scopes(scopes)
     }
 
+    /// The connected accounts of this provider, when
+    /// [`connections_store`](OAuthBuilder::connections_store) was set. Cheap to clone,
+    /// e.g. into the router's state. See [`Connections`](crate::Connections).
+    pub fn connections(&self) -> Option<crate::Connections> {
+        let vault = self.shared.vault.clone()?;
+        Some(crate::Connections::for_app(self.shared.clone(), vault))
+    }
+
     /// The login, callback and logout routes, ready to `merge` into any router. Like every
     /// entry point of the crate they need [`layer`](OAuth::layer) around them; without it
     /// they answer `500` "OAuthLayer is not installed on this route".

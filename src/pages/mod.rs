@@ -122,6 +122,10 @@ impl Pages {
             (page.status, Html(self.default_html(page))).into_response()
         };
         no_store(&mut res);
+        if page.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut()
+                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         res
     }
 

@@ -55,6 +55,7 @@ pub struct Provider {
     userinfo_url: Option<Url>,
     introspection_url: Option<Url>,
     revocation_url: Option<Url>,
+    api_base: Option<Url>,
     issuer: Option<String>,
     token_body: TokenBody,
     client_auth: ClientAuth,
@@ -107,6 +108,7 @@ impl Provider {
             .authorize_url("https://app.vcita.com/app/oauth/authorize")
             .token_url("https://api.vcita.biz/oauth/token")
             .userinfo_url("https://api.vcita.biz/oauth/userinfo")
+            .api_base("https://api.vcita.biz")
             .token_body(TokenBody::Json)
             .client_auth(ClientAuth::ClientSecretPost)
     }
@@ -123,6 +125,7 @@ impl Provider {
             .authorize_url("https://app.apicbase.com/oauth/authorize/")
             .token_url("https://api.apicbase.com/oauth/token/")
             .introspection_url("https://api.apicbase.com/oauth/introspect/")
+            .api_base("https://api.apicbase.com/api/v1")
             .token_body(TokenBody::Form)
             .client_auth(ClientAuth::ClientSecretPost)
             .user_resolver(UserResolver::Introspection)
@@ -152,6 +155,7 @@ impl Provider {
             userinfo_url: None,
             introspection_url: None,
             revocation_url: None,
+            api_base: None,
             issuer: None,
             token_body: TokenBody::Form,
             client_auth: ClientAuth::ClientSecretPost,
@@ -177,6 +181,7 @@ impl Provider {
             userinfo_url: self.userinfo_url.as_ref().map(Url::to_string),
             introspection_url: self.introspection_url.as_ref().map(Url::to_string),
             revocation_url: self.revocation_url.as_ref().map(Url::to_string),
+            api_base: self.api_base.as_ref().map(Url::to_string),
             issuer: self.issuer.clone(),
             token_body: self.token_body,
             client_auth: self.client_auth,
@@ -213,6 +218,10 @@ impl Provider {
     /// The introspection endpoint (RFC 7662), when the provider has one.
     pub fn introspection_url(&self) -> Option<&Url> {
         self.introspection_url.as_ref()
+    }
+    /// The base URL of the provider's API (with a trailing slash), when known.
+    pub fn api_base(&self) -> Option<&Url> {
+        self.api_base.as_ref()
     }
     /// The revocation endpoint (RFC 7009), when the provider has one.
     pub fn revocation_url(&self) -> Option<&Url> {
@@ -259,6 +268,7 @@ pub struct ProviderBuilder {
     userinfo_url: Option<String>,
     introspection_url: Option<String>,
     revocation_url: Option<String>,
+    api_base: Option<String>,
     issuer: Option<String>,
     token_body: TokenBody,
     client_auth: ClientAuth,
@@ -277,6 +287,10 @@ const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
     "scope",
     "code_challenge",
     "code_challenge_method",
+    // The callback is a GET with a query; and the request must be the crate's.
+    "response_mode",
+    "request",
+    "request_uri",
 ];
 
 impl ProviderBuilder {
@@ -303,6 +317,13 @@ impl ProviderBuilder {
     /// The revocation endpoint (RFC 7009).
     pub fn revocation_url(mut self, url: impl Into<String>) -> Self {
         self.revocation_url = Some(url.into());
+        self
+    }
+    /// The base URL of the provider's API (vcita: `https://api.vcita.biz`, Apicbase:
+    /// `https://api.apicbase.com/api/v1`): where [`AuthSession::api`](crate::AuthSession::api)
+    /// and connected accounts send the user's token, and nowhere else.
+    pub fn api_base(mut self, url: impl Into<String>) -> Self {
+        self.api_base = Some(url.into());
         self
     }
     /// The issuer identifier. When set, every callback must carry a matching `iss`
@@ -365,6 +386,16 @@ impl ProviderBuilder {
         let userinfo_url = optional_url("userinfo_url", self.userinfo_url)?;
         let introspection_url = optional_url("introspection_url", self.introspection_url)?;
         let revocation_url = optional_url("revocation_url", self.revocation_url)?;
+        let api_base = optional_url("api_base", self.api_base)?.map(api_base_url);
+        if api_base
+            .as_ref()
+            .is_some_and(|u| u.query().is_some() || u.fragment().is_some())
+        {
+            return Err(ConfigError::new(
+                "api_base",
+                "must not carry a query or a fragment",
+            ));
+        }
         for (name, _) in &self.authorize_params {
             if RESERVED_AUTHORIZE_PARAMS.contains(&name.as_str()) {
                 return Err(ConfigError::new(
@@ -406,6 +437,7 @@ impl ProviderBuilder {
             userinfo_url,
             introspection_url,
             revocation_url,
+            api_base,
             issuer: self.issuer,
             token_body: self.token_body,
             client_auth: self.client_auth,
@@ -415,6 +447,15 @@ impl ProviderBuilder {
             user_resolver,
         })
     }
+}
+
+/// The API base with a trailing slash, so relative paths join below it.
+fn api_base_url(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
 }
 
 /// Userinfo when the provider has it; introspection when that is all it has.

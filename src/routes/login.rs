@@ -32,7 +32,20 @@ pub(crate) async fn login(
         .to_owned();
     let now = shared.clock.now();
     let flow = LoginFlow::new(return_to, shared.client.provider().pkce(), now);
-    let Some(set_cookies) = shared.flows.start(&flow, req.headers(), now) else {
+    let res = to_provider(&shared, &flow, req.headers());
+    tracing::debug!(provider = shared.client.provider().name(), "login started");
+    res
+}
+
+/// Starts `flow` (its cookie) and sends the browser to the provider's authorize page:
+/// a login, or connecting an account.
+pub(crate) fn to_provider(
+    shared: &Shared,
+    flow: &LoginFlow,
+    headers: &http::HeaderMap,
+) -> Response {
+    let now = shared.clock.now();
+    let Some(set_cookies) = shared.flows.start(flow, headers, now) else {
         // Only reachable with an absurd return_to, which safe_return_to already bounds.
         let page = shared.pages.page(
             StatusCode::BAD_REQUEST,
@@ -40,7 +53,7 @@ pub(crate) async fn login(
             "request_too_large",
             &[],
         );
-        return shared.pages.respond(&page, req.headers());
+        return shared.pages.respond(&page, headers);
     };
     let url = shared
         .client
@@ -51,7 +64,6 @@ pub(crate) async fn login(
             res.headers_mut().append(SET_COOKIE, v);
         }
     }
-    tracing::debug!(provider = shared.client.provider().name(), "login started");
     res
 }
 
@@ -59,7 +71,9 @@ pub(crate) async fn login(
 /// cannot finish: the browser keeps the flow cookie for this host and the callback
 /// arrives at the other. Say so in the log, where the developer looks.
 fn warn_on_other_host(shared: &Shared, headers: &http::HeaderMap) {
-    let redirect = shared.client.redirect_uri();
+    let Some(redirect) = shared.client.redirect_uri() else {
+        return;
+    };
     let Some(expected) = redirect.host_str() else {
         return;
     };

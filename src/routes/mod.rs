@@ -9,6 +9,8 @@ mod callback;
 mod login;
 mod logout;
 
+pub(crate) use self::login::to_provider;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -29,6 +29,10 @@ pub(crate) struct LoginFlow {
     /// logins can start within one second, and the cap must drop the oldest.
     #[serde(default)]
     pub(crate) order: u64,
+    /// A connect flow: the app's account id the tokens are kept under (sealed in the
+    /// flow cookie, never taken from the callback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) account: Option<String>,
 }
 
 impl LoginFlow {
@@ -42,6 +46,7 @@ impl LoginFlow {
             order: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+            account: None,
         }
     }
 }

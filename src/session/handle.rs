@@ -226,6 +226,40 @@ impl SessionHandle {
         }
     }
 
+    /// After the provider refused `stale` (an API answered `401`): the session's tokens
+    /// refreshed now — or, when another request already replaced `stale`, the current
+    /// ones. `None` when the session ended (or is gone); the same `Ok` session when there
+    /// is nothing to refresh with.
+    pub(crate) async fn refresh_now(
+        &self,
+        stale: &crate::secret::AccessToken,
+    ) -> Result<Option<Arc<SessionData>>, SessionUnavailable> {
+        let Some(data) = self.current().await.map_err(SessionUnavailable::Store)? else {
+            return Ok(None);
+        };
+        if data.tokens.access_token().secret() != stale.secret() {
+            return Ok(Some(data));
+        }
+        match self
+            .config
+            .refresher()
+            .refresh_now(data, &self.config)
+            .await
+        {
+            Freshness::Current(data) => Ok(Some(data)),
+            Freshness::Refreshed(next) => {
+                let next: Arc<SessionData> = Arc::from(next);
+                self.set_change(Change::Set(next.clone()));
+                Ok(Some(next))
+            }
+            Freshness::Ended => {
+                self.end().await;
+                Ok(None)
+            }
+            Freshness::Unavailable => Err(SessionUnavailable::Provider),
+        }
+    }
+
     /// Starts a new session at login: saved in the store (the browser's previous record
     /// deleted: a new id at every login), or checked to fit in the cookie.
     pub(crate) async fn start(&self, data: SessionData) -> Result<(), StartError> {

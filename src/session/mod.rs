@@ -11,6 +11,7 @@ mod cookie;
 mod flow;
 mod handle;
 mod refresh;
+mod vault;
 
 use std::any::{Any, TypeId};
 use std::sync::{Arc, OnceLock};
@@ -25,6 +26,7 @@ pub(crate) use self::cookie::{CookieCodec, CookieNames};
 pub(crate) use self::flow::{FlowStore, LoginFlow};
 pub(crate) use self::handle::{SessionHandle, SessionUnavailable, StartError};
 pub(crate) use self::refresh::Refresher;
+pub(crate) use self::vault::{Vault, VaultError};
 use crate::client::TokenSet;
 use crate::clock::Clock;
 use crate::store::{SessionId, SessionStore, StoreError};
@@ -46,6 +48,9 @@ pub(crate) struct SessionData {
     /// The provider's id of the user (`sub`), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) sub: Option<String>,
+    /// For a connected account's record (not a browser session): the app's account id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) account: Option<String>,
     pub(crate) created_at: u64,
     /// Absolute end of the session, whatever else happens.
     pub(crate) expires_at: u64,
@@ -96,6 +101,7 @@ impl SessionData {
             user,
             app_user,
             sub,
+            account: None,
             created_at: now,
             expires_at: now.saturating_add(ttl_secs),
             last_seen: now,
@@ -105,13 +111,12 @@ impl SessionData {
 
     /// The provider's id of the user: as recorded, or from the snapshot of sessions that
     /// predate the record.
-    fn subject(&self) -> Option<&str> {
-        self.sub.as_deref().or_else(|| {
+    fn subject(&self) -> Option<String> {
+        self.sub.clone().or_else(|| {
             self.user
                 .as_ref()
                 .filter(|_| !self.app_user)
-                .and_then(|u| u.get("sub"))
-                .and_then(Value::as_str)
+                .and_then(crate::client::subject_of)
         })
     }
 
@@ -141,13 +146,19 @@ impl SessionData {
     /// id (`sub`), when known (back-channel logout finds sessions by it).
     pub(crate) fn lookup_keys(&self) -> Vec<String> {
         use sha2::{Digest as _, Sha256};
-        self.subject()
+        let mut keys: Vec<String> = self
+            .subject()
             .map(|sub| {
                 let digest = Sha256::digest(sub.as_bytes());
                 let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-                vec![format!("sub:{hex}")]
+                format!("sub:{hex}")
             })
-            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        if self.account.is_some() {
+            keys.push(vault::LIST_KEY.to_owned());
+        }
+        keys
     }
 }
 
@@ -204,6 +215,9 @@ impl TimedStore {
     }
     pub(crate) fn locks(&self) -> bool {
         self.store.locks()
+    }
+    pub(crate) async fn find(&self, key: &str) -> Result<Vec<SessionId>, StoreError> {
+        self.timed("find", self.store.find(key)).await
     }
     pub(crate) async fn lock(
         &self,
@@ -408,7 +422,7 @@ impl SessionConfig {
     }
 
     /// Loads and opens a store-held session.
-    async fn load_record(
+    pub(crate) async fn load_record(
         &self,
         store: &TimedStore,
         id: &SessionId,

@@ -173,7 +173,30 @@ impl Refresher {
         data: Arc<SessionData>,
         config: &Arc<SessionConfig>,
     ) -> Freshness {
-        if !self.is_due(&data) {
+        self.renew(data, config, false).await
+    }
+
+    /// Refreshes now, due or not: the provider refused the access token before its
+    /// expiry (an API answered `401`). Shares the table with [`ensure_fresh`]
+    /// (single-flight per refresh token; a refresh just made is reused within the grace
+    /// window). `Current` means there is nothing to refresh with.
+    ///
+    /// [`ensure_fresh`]: Self::ensure_fresh
+    pub(crate) async fn refresh_now(
+        &self,
+        data: Arc<SessionData>,
+        config: &Arc<SessionConfig>,
+    ) -> Freshness {
+        self.renew(data, config, true).await
+    }
+
+    async fn renew(
+        &self,
+        data: Arc<SessionData>,
+        config: &Arc<SessionConfig>,
+        force: bool,
+    ) -> Freshness {
+        if !force && !self.is_due(&data) {
             return Freshness::Current(data);
         }
         let expired = data.tokens.is_expired(self.clock.now());
@@ -205,7 +228,7 @@ impl Refresher {
                     Freshness::Ended
                 }
                 // Logged once, by the refresh task; here only what this request does.
-                Failure::Transient | Failure::Client if expired => {
+                Failure::Transient | Failure::Client if expired || force => {
                     tracing::debug!(error = %e, "token expired and cannot be refreshed now");
                     Freshness::Unavailable
                 }

@@ -239,3 +239,28 @@ async fn store_sessions_keep_only_a_sealed_id_in_the_cookie() {
 fn fresh_sessions_get_new_ids() {
     assert_ne!(session("t", 0).id, session("t", 0).id);
 }
+
+#[test]
+fn a_numeric_sub_still_gives_the_lookup_key() {
+    // vcita sends `"sub": 1001`, a number.
+    let numeric = SessionData::start(
+        TokenSet::bearer(AccessToken::new("t")),
+        LoginUser::Provider(serde_json::json!({ "sub": 1001 })),
+        None,
+        0,
+        100,
+    );
+    let text = SessionData::start(
+        TokenSet::bearer(AccessToken::new("t")),
+        LoginUser::Provider(serde_json::json!({ "sub": "1001" })),
+        None,
+        0,
+        100,
+    );
+    assert_eq!(numeric.lookup_keys().len(), 1);
+    assert_eq!(numeric.lookup_keys(), text.lookup_keys());
+    assert_eq!(
+        crate::client::subject_of(&serde_json::json!({"sub": 1001})).as_deref(),
+        Some("1001")
+    );
+}

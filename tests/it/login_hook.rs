@@ -102,6 +102,7 @@ async fn the_typed_user_is_made_once_and_survives_refresh() {
                     email: info.email,
                     role: info.role,
                     business: info.business_name,
+                    business_id: info.business_id,
                     brand_color: None,
                 })
             }
@@ -150,6 +151,7 @@ async fn a_user_too_large_for_the_cookie_is_an_error_never_dropped() {
                 email: None,
                 role: None,
                 business: None,
+                business_id: None,
                 brand_color: None,
             })
         })
@@ -237,4 +239,67 @@ async fn asking_for_another_user_type_than_the_hook_makes_is_a_500() {
     assert!(text.contains("server_error"), "{text}");
     // The session itself is fine.
     assert_eq!(app_user(&app).await.0, StatusCode::OK);
+}
+
+/// Two apps on one mock and one cookie key (cookies do not tell ports apart): `plain`
+/// without a login hook, `hooked` with the example's.
+async fn with_and_without_hook() -> (TestApp, TestApp) {
+    use axum_oauth_login::{Clock, CookieKey, OAuth};
+    let mock = start_mock().await;
+    let key = CookieKey::generate();
+    let mut apps = Vec::new();
+    for hooked in [false, true] {
+        let (listener, port) = bind().await;
+        let clock = Clock::manual_from_now();
+        let builder = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
+            .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
+            .clock(clock.clone())
+            .cookie_key(key.clone());
+        let builder = if hooked {
+            example::configure(builder)
+        } else {
+            builder
+        };
+        let oauth = builder.build().expect("OAuth builds");
+        apps.push(TestApp::serve(mock.clone(), listener, oauth, clock));
+    }
+    let hooked = apps.pop().unwrap();
+    (apps.pop().unwrap(), hooked)
+}
+
+#[tokio::test]
+async fn a_session_from_before_the_hook_logs_in_again_and_its_tokens_are_revoked() {
+    let (plain, hooked) = with_and_without_hook().await;
+    plain.login().await;
+    // The same browser (cookie jar) on the app that now has a hook.
+    let res = plain
+        .send(plain.client.get(format!("{}/me", hooked.base)))
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "a browser is sent to log in"
+    );
+    assert!(location(&res).starts_with("/auth/login?return_to="));
+    assert_eq!(
+        revoked_tokens(&plain.mock).len(),
+        1,
+        "the old session's token"
+    );
+}
+
+#[tokio::test]
+async fn a_session_from_a_removed_hook_is_not_read_as_another_type() {
+    let (plain, hooked) = with_and_without_hook().await;
+    hooked.login().await;
+    let res = hooked
+        .send(
+            hooked
+                .client
+                .get(format!("{}/tokens", plain.base))
+                .header("accept", "application/json"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(revoked_tokens(&hooked.mock).len(), 1);
 }

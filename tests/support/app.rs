@@ -1,8 +1,10 @@
 //! The `vcita_login` example's router, as the tests serve it.
 
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use axum_oauth_login::{AuthSession, BearerUser, Forbidden, OAuth};
+use axum_oauth_login::{AuthSession, BearerUser, Connections, Forbidden, OAuth};
 use serde_json::{Value, json};
 
 use self::example::AppUser;
@@ -23,9 +25,13 @@ pub mod example;
 /// * `/api/scope-check`: `BearerUser::require_scopes(["orders:write"])` in the handler;
 /// * `/api/strict`: `BearerUser<Strict>`, a type the provider's answer does not fit;
 /// * `/wrong-user-type`: `AuthSession` (of `UserInfo`) while the login hook makes an
-///   `AppUser`: a wiring bug.
+///   `AppUser`: a wiring bug;
+/// * with a connections store: `GET /connect/{account}` (login required), `GET /accounts`
+///   (the list as JSON), `GET /accounts/{account}/api?path=...` (an API call as the
+///   account: `{"status", "body"}` or the `ApiError`'s answer) and
+///   `POST /accounts/{account}/disconnect`.
 pub fn test_app(oauth: &OAuth) -> Router {
-    let routes = example::routes(oauth)
+    let mut routes = example::routes(oauth)
         .route("/tokens", get(tokens))
         .route("/api/maybe", get(maybe))
         .route(
@@ -45,6 +51,9 @@ pub fn test_app(oauth: &OAuth) -> Router {
         .route("/api/scope-check", get(scope_check))
         .route("/api/strict", get(strict))
         .route("/wrong-user-type", get(wrong_user_type));
+    if let Some(connections) = oauth.connections() {
+        routes = routes.merge(connection_routes(oauth, connections));
+    }
     example::with_oauth_layer(oauth, routes)
 }
 
@@ -96,4 +105,67 @@ async fn strict(user: BearerUser<Strict>) -> &'static str {
 
 async fn wrong_user_type(session: AuthSession) -> String {
     format!("{:?}", session.user().map(|u| u.display_name().to_owned()))
+}
+
+/// The test routes of connected accounts.
+fn connection_routes(oauth: &OAuth, connections: Connections) -> Router {
+    use axum::extract::{Path, Query};
+    let (c1, c2, c3, c4) = (
+        connections.clone(),
+        connections.clone(),
+        connections.clone(),
+        connections,
+    );
+    Router::new()
+        .route(
+            "/connect/{account}",
+            get(
+                move |Path(account): Path<String>, headers: HeaderMap| async move {
+                    // A real app checks here that the user may connect `account`.
+                    c1.connect(&account, "/accounts", &headers)
+                },
+            )
+            .route_layer(oauth.require_login()),
+        )
+        .route(
+            "/accounts",
+            get(move || async move {
+                let list = c2.list().await.expect("list");
+                Json(json!(
+                    list.iter()
+                        .map(|c| json!({
+                            "account": c.account,
+                            "refreshable": c.refreshable,
+                            "access_expires_at": c.access_expires_at,
+                        }))
+                        .collect::<Vec<_>>()
+                ))
+            }),
+        )
+        .route(
+            "/accounts/{account}/api",
+            get(
+                move |Path(account): Path<String>,
+                      Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                    let path = q.get("path").cloned().unwrap_or_default();
+                    match c3.api(&account).get(&path).send().await {
+                        Ok(answer) => Json(json!({
+                            "status": answer.status().as_u16(),
+                            "body": answer.json::<Value>().unwrap_or(Value::Null),
+                        }))
+                        .into_response(),
+                        Err(e) => e.into_response(),
+                    }
+                },
+            ),
+        )
+        .route(
+            "/accounts/{account}/disconnect",
+            post(move |Path(account): Path<String>| async move {
+                c4.disconnect(&account)
+                    .await
+                    .expect("disconnect")
+                    .to_string()
+            }),
+        )
 }

@@ -189,7 +189,10 @@ fn kind(e: &OAuthError) -> &'static str {
 /// The origin (`scheme://host[:port]`) of the registered redirect URI: where a login
 /// must be started for its cookie to come back.
 fn redirect_origin(shared: &Shared) -> String {
-    shared.client.redirect_uri().origin().ascii_serialization()
+    shared
+        .client
+        .redirect_uri()
+        .map_or_else(String::new, |u| u.origin().ascii_serialization())
 }
 
 /// A [`CallbackError`] as answered to one request: its page (HTML for a navigation,

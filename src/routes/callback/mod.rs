@@ -61,8 +61,12 @@ pub(crate) async fn callback(
         return refuse(CallbackError::NoFlow, None).into_response();
     };
     // From here on the flow cookie is spent, whatever happens: a code works once.
+    let account = found.flow.account.clone();
     let started = match finish(&shared, &params, state, found.flow).await {
-        Ok((tokens, return_to)) => establish(&shared, rs, tokens).await.map(|()| return_to),
+        Ok((tokens, return_to)) => match account {
+            Some(account) => connect(&shared, &account, tokens).await.map(|()| return_to),
+            None => establish(&shared, rs, tokens).await.map(|()| return_to),
+        },
         Err(error) => Err(error),
     };
     match started {
@@ -103,11 +107,12 @@ async fn finish(
     }
     let code = params.one("code")?.ok_or(CallbackError::MissingCode)?;
     // The code lives seconds and works once: exchange it now, never retry.
-    let tokens = shared
+    let mut tokens = shared
         .client
         .exchange_code(AuthorizationCode::new(code), flow.verifier.as_ref())
         .await
         .map_err(CallbackError::Exchange)?;
+    tokens.default_scope(shared.client.provider().scopes());
     let return_to = safe_return_to(&flow.return_to).unwrap_or("/").to_owned();
     Ok((tokens, return_to))
 }
@@ -136,6 +141,36 @@ async fn establish(
         crate::auth::end_tokens(shared, &tokens).await;
     }
     established
+}
+
+/// Keeps the tokens of a connect flow under its account (the browser's session is not
+/// touched); tokens that cannot be kept are revoked.
+async fn connect(shared: &Shared, account: &str, tokens: TokenSet) -> Result<(), CallbackError> {
+    let Some(vault) = &shared.vault else {
+        // A connect flow cookie is only made by `Connections`, which needs the vault.
+        crate::auth::end_tokens(shared, &tokens).await;
+        return Err(CallbackError::StoreUnavailable(
+            crate::store::StoreError::new("save", "no connections store is configured"),
+        ));
+    };
+    match vault.save(account, tokens.clone()).await {
+        Ok(previous) => {
+            if let Some(previous) = previous
+                && previous.access_token().secret() != tokens.access_token().secret()
+            {
+                crate::connections::revoke(&shared.client, &previous).await;
+            }
+            tracing::info!(
+                provider = shared.client.provider().name(),
+                "account connected"
+            );
+            Ok(())
+        }
+        Err(e) => {
+            crate::auth::end_tokens(shared, &tokens).await;
+            Err(CallbackError::StoreUnavailable(e))
+        }
+    }
 }
 
 /// The session's user: the app's (its login hook ran on the resolved user), else the
