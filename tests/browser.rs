@@ -149,6 +149,13 @@ async fn the_owner_sees_the_owners_corner() {
         // The README's screenshot (`BROWSER_SCREENSHOTS=1`; see README.md).
         b.snapshot("signed-in").await;
 
+        // The business, from the provider's API with the session's token.
+        b.click("#business-link").await;
+        assert_eq!(b.text("#business-name").await, "Demo Salon");
+        assert_eq!(b.text("#business-id").await, "b-42");
+        assert_eq!(b.current_url().await.as_str(), b.url("/business"));
+        b.goto("/").await;
+
         b.click("#owner").await;
         assert_eq!(
             b.text("#owner-only").await,

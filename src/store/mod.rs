@@ -11,9 +11,11 @@
 //! | store | feature | locks refresh across instances |
 //! |---|---|---|
 //! | [`MemoryStore`] | — | yes, within one process |
+//! | [`FileStore`] | — | no: one process at a time (one JSON file, mode `0600`) |
 //! | `RedisStore` | `redis` | yes (`SET NX PX`, compare-and-delete) |
 //! | `TowerSessionsStore` | `tower-sessions` | no: rotating refresh tokens across instances need a locking store |
 
+mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -27,6 +29,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
+pub use self::file::FileStore;
 pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;

@@ -6,17 +6,44 @@ use url::Url;
 use super::MockUser;
 use super::pages::{REQUEST_FIELD, SESSION_COOKIE};
 
-/// Opens `authorize_url`, logs `user` in, answers the consent page with `decision`
-/// (`allow` or `deny`) and returns the redirect's `Location` without following it.
-///
-/// Like a browser, it posts each form to the form's `action`, so it walks the pages of
-/// every flavor. reqwest's cookie store is not enabled for the library, so the session
-/// cookie is carried by hand.
+/// The id of the element carrying the code on the copy-the-code page.
+pub(crate) const CODE_ELEMENT: &str = "authorization-code";
+
+/// Where a walk through the pages ended.
+pub(crate) enum Outcome {
+    /// A redirect, with its resolved `Location`.
+    Redirect(Url),
+    /// The copy-the-code page (a request without a redirect URI), with its HTML.
+    CodePage(String),
+}
+
+/// Like [`walk_to_end`], for requests that end in a redirect: the copy-the-code page is
+/// an error.
 pub(crate) async fn walk(
     authorize_url: &str,
     user: &MockUser,
     decision: &str,
 ) -> Result<Url, String> {
+    match walk_to_end(authorize_url, user, decision).await? {
+        Outcome::Redirect(location) => Ok(location),
+        Outcome::CodePage(_) => Err("the mock showed the copy-the-code page instead of \
+             redirecting (the authorize URL has no redirect_uri); use authorize_for_code"
+            .into()),
+    }
+}
+
+/// Opens `authorize_url`, logs `user` in, answers the consent page with `decision`
+/// (`allow` or `deny`) and returns the redirect's `Location` without following it, or
+/// the copy-the-code page.
+///
+/// Like a browser, it posts each form to the form's `action`, so it walks the pages of
+/// every flavor. reqwest's cookie store is not enabled for the library, so the session
+/// cookie is carried by hand.
+pub(crate) async fn walk_to_end(
+    authorize_url: &str,
+    user: &MockUser,
+    decision: &str,
+) -> Result<Outcome, String> {
     let start = Url::parse(authorize_url).map_err(|e| format!("bad authorize URL: {e}"))?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -31,7 +58,7 @@ pub(crate) async fn walk(
 
     let response = send(http.get(start.clone())).await?;
     if let Some(location) = location(&start, &response)? {
-        return Ok(location);
+        return Ok(Outcome::Redirect(location));
     }
     let page = page_text(response, "authorize").await?;
     let request_id = hidden_field(&page, REQUEST_FIELD)
@@ -44,9 +71,9 @@ pub(crate) async fn walk(
         (REQUEST_FIELD, request_id.as_str()),
     ]))
     .await?;
-    // A trusted client is sent back straight after login.
+    // A trusted client is sent back (or shown its code) straight after login.
     if let Some(location) = location(&login_url, &response)? {
-        return Ok(location);
+        return Ok(Outcome::Redirect(location));
     }
     let cookie = response
         .headers()
@@ -57,6 +84,9 @@ pub(crate) async fn walk(
         .find(|pair| pair.starts_with(&format!("{SESSION_COOKIE}=")))
         .map(str::to_owned);
     let page = page_text(response, "login").await?;
+    if is_code_page(&page) {
+        return Ok(Outcome::CodePage(page));
+    }
     // Only the consent page asks for a decision; a login page again means refused.
     let Some(cookie) = cookie.filter(|_| page.contains("name=\"decision\"")) else {
         return Err("login was refused (wrong email or password?)".into());
@@ -70,13 +100,39 @@ pub(crate) async fn walk(
             .form(&[("decision", decision), (REQUEST_FIELD, request_id.as_str())]),
     )
     .await?;
-    match location(&consent_url, &response)? {
-        Some(location) => Ok(location),
-        None => Err(format!(
-            "the consent page answered {} instead of a redirect",
-            response.status()
-        )),
+    if let Some(location) = location(&consent_url, &response)? {
+        return Ok(Outcome::Redirect(location));
     }
+    let status = response.status();
+    let page = page_text(response, "consent").await?;
+    if is_code_page(&page) {
+        Ok(Outcome::CodePage(page))
+    } else {
+        Err(format!(
+            "the consent page answered {status} instead of a redirect"
+        ))
+    }
+}
+
+fn is_code_page(page: &str) -> bool {
+    page.contains(&format!("<code id=\"{CODE_ELEMENT}\">"))
+}
+
+/// The text of `<code id="{id}">...</code>` on one of our pages, unescaped.
+pub(crate) fn code_element(page: &str, id: &str) -> Option<String> {
+    let marker = format!("<code id=\"{id}\">");
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find("</code>")? + start;
+    Some(unescape(&page[start..end]))
+}
+
+/// Undoes `crate::pages::escape`.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 /// The resolved `Location` of a redirect, `None` for any other success.

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use super::flavor::{Flavor, Paths};
 use super::state::{Config, Shared};
-use super::{MockClient, MockProvider, MockUser, Running, apps, endpoints, pages};
+use super::{MockClient, MockProvider, MockUser, Running, api, apps, endpoints, pages};
 
 /// The default client's id.
 const DEFAULT_CLIENT_ID: &str = "mock-client-id";
@@ -301,6 +301,12 @@ fn router(shared: Arc<Shared>, paths: &Paths) -> Router {
     }
     if let Some(path) = paths.register_app {
         router = router.route(path, post(apps::register_app));
+    }
+    if let Some(path) = paths.business {
+        router = router.route(path, get(api::business));
+    }
+    if let Some(path) = paths.library {
+        router = router.route(path, get(api::library));
     }
     router.fallback(endpoints::not_found).with_state(shared)
 }

@@ -302,11 +302,18 @@ fn exchange_code(inner: &mut Inner, client_id: &str, fields: &Fields) -> GrantRe
     if request.client_id != client_id {
         return Err(("invalid_grant", "code was issued to another client".into()));
     }
-    match fields.get("redirect_uri") {
-        Some(uri) if *uri != request.redirect_uri => {
+    match (fields.get("redirect_uri"), &request.redirect_uri) {
+        // A copy-the-code code: the token request must not name a redirect URI either.
+        (Some(_), None) => {
+            return Err((
+                "invalid_grant",
+                "redirect_uri mismatch: the code was issued without one".into(),
+            ));
+        }
+        (Some(uri), Some(issued)) if uri != issued => {
             return Err(("invalid_grant", "redirect_uri mismatch".into()));
         }
-        None if request.redirect_uri_given => {
+        (None, _) if request.redirect_uri_given => {
             return Err(("invalid_request", "redirect_uri is required".into()));
         }
         _ => {}

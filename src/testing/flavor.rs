@@ -24,6 +24,12 @@ pub(crate) struct Paths {
     pub(crate) introspect: &'static str,
     pub(crate) revoke: &'static str,
     pub(crate) register_app: Option<&'static str>,
+    /// The path of the provider's API base (empty: the server's root).
+    pub(crate) api_base: &'static str,
+    /// vcita's business endpoint, `{business_id}` being the path parameter.
+    pub(crate) business: Option<&'static str>,
+    /// The Apicbase-shaped library endpoint (the mock's own shape).
+    pub(crate) library: Option<&'static str>,
 }
 
 const VCITA: Paths = Paths {
@@ -36,6 +42,10 @@ const VCITA: Paths = Paths {
     introspect: "/oauth/introspect",
     revoke: "/oauth/revoke",
     register_app: Some("/platform/v1/apps"),
+    // `https://api.vcita.biz`: the API lives at the root.
+    api_base: "",
+    business: Some("/platform/v1/businesses/{business_id}"),
+    library: None,
 };
 
 // Apicbase's trailing slashes are part of the path (Django's APPEND_SLASH does not
@@ -49,6 +59,10 @@ const APICBASE: Paths = Paths {
     introspect: "/oauth/introspect/",
     revoke: "/oauth/revoke/",
     register_app: None,
+    // `https://api.apicbase.com/api/v1`.
+    api_base: "/api/v1",
+    business: None,
+    library: Some("/api/v1/library/"),
 };
 
 impl Flavor {

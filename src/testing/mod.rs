@@ -3,7 +3,8 @@
 //!
 //! It serves what vcita serves — a login page, a consent page, a JSON token endpoint,
 //! userinfo — plus introspection (RFC 7662), revocation (RFC 7009) and vcita's app
-//! creation endpoint, with knobs for expiry, refresh tokens, failures and delays. It
+//! creation endpoint, plus one API endpoint to spend access tokens on
+//! ([`MockEndpoint::Api`]), with knobs for expiry, refresh tokens, failures and delays. It
 //! knows two users, an owner and a staff member ([`MockUser`]); codes and tokens
 //! remember which of them logged in, and a user's info can change while it runs
 //! ([`MockProvider::set_user_info`]).
@@ -28,6 +29,7 @@ use flavor::Flavor;
 use state::{CannedResponse, Shared};
 
 mod accounts;
+mod api;
 mod apps;
 mod browser;
 mod builder;
@@ -55,6 +57,12 @@ pub enum MockEndpoint {
     Revoke,
     /// `POST /platform/v1/apps` (vcita app creation).
     RegisterApp,
+    /// The mock's sliver of the provider's REST API, below
+    /// [`Provider::api_base`]: `GET /platform/v1/businesses/{business_id}` (vcita) or
+    /// `GET /api/v1/library/` (Apicbase mode). Both want `Authorization: Bearer` with a
+    /// live access token from this mock; see [`MockProvider`] for the answers. Recorded
+    /// requests carry the query parameters as their fields.
+    Api,
 }
 
 /// A request as the mock received it.
@@ -110,10 +118,13 @@ impl RecordedRequest {
 /// | `GET /oauth/userinfo` | the [`info`](MockUser::info) of the token's user, as it is now |
 /// | `POST /oauth/introspect`, `POST /oauth/revoke` | RFC 7662, RFC 7009 |
 /// | `POST /platform/v1/apps` | vcita app creation with a directory token |
+/// | `GET /platform/v1/businesses/{business_id}` | vcita's business, for a bearer token ([`MockEndpoint::Api`]) |
 ///
 /// [`MockProvider::apicbase`] starts an Apicbase-shaped server instead: trailing-slash
-/// paths, form-only token requests, rotating refresh tokens, introspection and no
-/// userinfo.
+/// paths, form-only token requests, rotating refresh tokens, introspection, no
+/// userinfo, `GET /api/v1/library/` as its API endpoint, and a copy-the-code page for
+/// authorize requests without a `redirect_uri` (see
+/// [`authorize_for_code`](MockProvider::authorize_for_code)).
 ///
 /// ```
 /// use axum_oauth_login::testing::{MockEndpoint, MockProvider};
@@ -147,6 +158,47 @@ impl RecordedRequest {
 ///     .await?;
 /// assert_eq!(token["token_type"], "bearer");
 /// assert_eq!(mock.hits(MockEndpoint::Token), 1);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # The API endpoint
+///
+/// [`provider()`](MockProvider::provider)'s [`api_base`](Provider::api_base) is the
+/// mock's base URL (like `https://api.vcita.biz`), or `{base}/api/v1/` in Apicbase mode.
+/// The endpoint takes `Authorization: Bearer <token>` with an access token this mock
+/// issued that is neither expired nor revoked, and answers for the token's user as the
+/// user is now:
+///
+/// - no, an unknown, an expired or a revoked token: 401 with `WWW-Authenticate: Bearer
+///   error="invalid_token", ...` and `{"status":"Error","error":"invalid_token",
+///   "message":..}` (Apicbase mode: `{"error":"invalid_token","detail":..}`);
+/// - vcita, `{business_id}` other than the user's `info["business_id"]`: 403,
+///   `{"status":"Error","error":"forbidden",..}`;
+/// - vcita: 200 `{"status":"OK","data":{"business":{"id","name","brand_host",
+///   "owner_email"}}}`, from the user's `business_id`, `business_name` and `brand_host`;
+///   `owner_email` is the login email of a known user with `"role":"owner"` in that
+///   business, else the caller's;
+/// - Apicbase mode: 200 `{"library":{"id":<info["sub"]>,"name":"<email>'s library"}}`,
+///   a shape of the mock's own, not Apicbase's.
+///
+/// ```
+/// use axum_oauth_login::testing::{MockEndpoint, MockProvider};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mock = MockProvider::start().await?;
+/// let business = mock.provider().api_base().unwrap().join("platform/v1/businesses/b-42")?;
+/// let http = reqwest::Client::new();
+/// let answer = http.get(business.clone()).bearer_auth(mock.issue_token()).send().await?;
+/// assert_eq!(answer.status(), 200);
+/// let body: serde_json::Value = answer.json().await?;
+/// assert_eq!(body["data"]["business"]["owner_email"], "owner@example.com");
+///
+/// mock.fail_next(MockEndpoint::Api, 1, 401);
+/// let answer = http.get(business).bearer_auth(mock.issue_token()).send().await?;
+/// assert_eq!(answer.status(), 401);
+/// assert_eq!(mock.hits(MockEndpoint::Api), 2);
 /// # Ok(())
 /// # }
 /// ```
@@ -232,9 +284,27 @@ impl MockProvider {
     /// its redirects).
     ///
     /// vcita mode: `vcita-mock`, vcita's shape (JSON token bodies, `client_secret_post`,
-    /// userinfo), plus introspection and revocation. Apicbase mode: `apicbase-mock`,
-    /// built like [`Provider::apicbase`] (trailing-slash URLs, form bodies,
-    /// `client_secret_post`, introspection as the user resolver, no userinfo).
+    /// userinfo), plus introspection and revocation; the [API
+    /// base](Provider::api_base) is the base URL, like `https://api.vcita.biz`.
+    /// Apicbase mode: `apicbase-mock`, built like [`Provider::apicbase`]
+    /// (trailing-slash URLs, form bodies, `client_secret_post`, introspection as the user
+    /// resolver, no userinfo), with `{base}/api/v1/` as the API base.
+    ///
+    /// ```
+    /// use axum_oauth_login::testing::MockProvider;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let vcita = MockProvider::start().await?;
+    /// let api = vcita.provider().api_base().unwrap().clone();
+    /// assert_eq!(api.as_str(), format!("{}/", vcita.base_url()));
+    ///
+    /// let apicbase = MockProvider::apicbase().start().await?;
+    /// let api = apicbase.provider().api_base().unwrap().clone();
+    /// assert_eq!(api.as_str(), format!("{}/api/v1/", apicbase.base_url()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn provider(&self) -> Provider {
         let base = &self.inner.shared.base_url;
         let flavor = self.flavor();
@@ -256,6 +326,7 @@ impl MockProvider {
             .authorize_url(url(paths.authorize[0]))
             .token_url(url(paths.token))
             .introspection_url(url(paths.introspect))
+            .api_base(url(paths.api_base))
             .issuer(base.clone())
             .client_auth(ClientAuth::ClientSecretPost)
             .build()
@@ -557,7 +628,8 @@ impl MockProvider {
     /// (`redirect_uri?code=..&state=..`) without following it. When the mock answers
     /// the authorize request itself with an error redirect (`error=..`), that location
     /// is returned. An error page (unknown client, unregistered redirect URI) or a
-    /// refused login is an `Err`.
+    /// refused login is an `Err`, and so is the copy-the-code page (see
+    /// [`authorize_for_code`](Self::authorize_for_code)).
     pub async fn authorize(&self, authorize_url: &str) -> Result<url::Url, String> {
         browser::walk(authorize_url, &self.user(), "allow").await
     }
@@ -602,6 +674,49 @@ impl MockProvider {
                 .to_string()
             })?;
         browser::walk(authorize_url, &user, "allow").await
+    }
+
+    /// The copy-the-code flow (Apicbase mode): opens `authorize_url`, which carries no
+    /// `redirect_uri`, logs the primary user ([`user`](Self::user)) in, clicks "Allow"
+    /// and returns the code the mock then shows on its page (in
+    /// `<code id="authorization-code">`, the state in `<code id="state">`) instead of
+    /// redirecting, like Apicbase does for apps with no redirect URL configured.
+    ///
+    /// The mock shows that page in Apicbase mode for an authorize request without
+    /// `redirect_uri` from a client with no registered redirect URIs (a client with one
+    /// is sent to it, as usual). The code is exchanged without a `redirect_uri`; a token
+    /// request naming one is refused (`invalid_grant`), while codes issued for a
+    /// `redirect_uri` still need it. The vcita mock has no such page: there an authorize
+    /// request without `redirect_uri` gets a 400 error page, which is an `Err` here, as
+    /// are a redirect (the URL carried a `redirect_uri`) and a refused login.
+    ///
+    /// ```
+    /// use axum_oauth_login::{AuthorizationCode, CsrfState, OAuthClient, PkceVerifier};
+    /// use axum_oauth_login::testing::MockProvider;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = MockProvider::apicbase().start().await?;
+    /// let client = OAuthClient::builder(mock.provider(), mock.client_id(), mock.client_secret())
+    ///     .without_redirect_uri()
+    ///     .build()?;
+    /// let verifier = PkceVerifier::random();
+    /// let url = client.authorize_url(&CsrfState::random(), Some(&verifier));
+    /// let code = mock.authorize_for_code(url.as_str()).await?;
+    /// let tokens = client.exchange_code(AuthorizationCode::new(code), Some(&verifier)).await?;
+    /// assert!(tokens.refresh_token().is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn authorize_for_code(&self, authorize_url: &str) -> Result<String, String> {
+        match browser::walk_to_end(authorize_url, &self.user(), "allow").await? {
+            browser::Outcome::CodePage(page) => browser::code_element(&page, browser::CODE_ELEMENT)
+                .ok_or_else(|| "the code page carries no code".to_owned()),
+            browser::Outcome::Redirect(location) => Err(format!(
+                "the mock redirected to {location} instead of showing the code \
+                 (does the authorize URL carry a redirect_uri?)"
+            )),
+        }
     }
 
     /// Like [`authorize`](Self::authorize), but clicks "Deny": the location carries

@@ -1,5 +1,6 @@
 //! The browser side: `GET /app/oauth/authorize` (Apicbase: `/oauth/authorize/`), the
-//! login form and the consent page. The forms post to the flavor's paths.
+//! login form, the consent page and, for requests without a redirect URI in Apicbase
+//! mode, the copy-the-code page. The forms post to the flavor's paths.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use url::{Host, Url};
 
 use super::endpoints::{Fields, parse_form, record};
+use super::flavor::Flavor;
 use super::state::{Inner, PendingAuthorization, Shared, random_base64url};
 use super::{MockClient, MockEndpoint};
 
@@ -94,15 +96,50 @@ fn consent_page(inner: &Inner, request_id: &str, request: &PendingAuthorization)
     page(StatusCode::OK, "Authorize access", &body)
 }
 
+/// The copy-the-code answer, for a request without a redirect URI: a page showing the
+/// code in `<code id="authorization-code">` (or, with a 400, the error in
+/// `<code id="error">`) and the state in `<code id="state">`, like the page Apicbase
+/// shows apps with no redirect URL configured.
+fn code_page(inner: &Inner, request: &PendingAuthorization, params: &[(&str, &str)]) -> Response {
+    let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let state = request
+        .state
+        .as_deref()
+        .map(|s| format!("<p>State: <code id=\"state\">{}</code></p>\n", escape(s)))
+        .unwrap_or_default();
+    if let Some(code) = param("code") {
+        let body = format!(
+            "<p>Copy this authorization code into <strong id=\"client\">{client}</strong>. \
+             It can be used once, within {lifetime} seconds.</p>\n\
+             <p><code id=\"authorization-code\">{code}</code></p>\n{state}",
+            client = client_label(inner, &request.client_id),
+            lifetime = inner.config.code_lifetime.as_secs(),
+            code = escape(code),
+        );
+        return page(StatusCode::OK, "Authorization code", &body);
+    }
+    let body = format!(
+        "<p>The authorization failed: <code id=\"error\">{error}</code></p>\n\
+         <p id=\"error-description\">{description}</p>\n{state}",
+        error = escape(param("error").unwrap_or("server_error")),
+        description = escape(param("error_description").unwrap_or_default()),
+    );
+    page(StatusCode::BAD_REQUEST, "Authorization failed", &body)
+}
+
 /// A 302 to the client's redirect URI with `params` appended to its query (existing
-/// parameters kept), plus `state` and, when configured, `iss` (RFC 9207).
+/// parameters kept), plus `state` and, when configured, `iss` (RFC 9207). Without a
+/// redirect URI (copy-the-code), the [`code_page`] instead.
 fn redirect_back(
     inner: &Inner,
     issuer: &str,
     request: &PendingAuthorization,
     params: &[(&str, &str)],
 ) -> Response {
-    let Ok(mut url) = Url::parse(&request.redirect_uri) else {
+    let Some(redirect_uri) = &request.redirect_uri else {
+        return code_page(inner, request, params);
+    };
+    let Ok(mut url) = Url::parse(redirect_uri) else {
         return error_page("the redirect_uri is not a valid URL");
     };
     {
@@ -205,10 +242,14 @@ pub(crate) async fn authorize(
         return error_page("unknown client_id");
     };
     let (redirect_uri, redirect_uri_given) = match params.get("redirect_uri") {
-        Some(uri) if redirect_allowed(&client, uri) => (uri.clone(), true),
+        Some(uri) if redirect_allowed(&client, uri) => (Some(uri.clone()), true),
         Some(_) => return error_page("the redirect_uri is not registered for this client"),
-        None => match client.redirect_uris.as_slice() {
-            [only] => (only.clone(), false),
+        None => match (client.redirect_uris.as_slice(), inner.config.flavor) {
+            ([only], _) => (Some(only.clone()), false),
+            // Apicbase: "if your application has no redirect URL configured, you'll be
+            // redirected to an Apicbase page from where you can copy the authorization
+            // code". vcita has no such page.
+            ([], Flavor::Apicbase) => (None, false),
             _ => return error_page("redirect_uri is required"),
         },
     };

@@ -43,7 +43,9 @@ pub(crate) struct Shared {
 #[derive(Debug, Clone)]
 pub(crate) struct PendingAuthorization {
     pub(crate) client_id: String,
-    pub(crate) redirect_uri: String,
+    /// Where the answer goes; `None` for the copy-the-code flow (Apicbase mode, no
+    /// `redirect_uri` and none registered): the answer is a page showing the code.
+    pub(crate) redirect_uri: Option<String>,
     /// Whether the client named the redirect URI (then the token request must repeat it).
     pub(crate) redirect_uri_given: bool,
     pub(crate) state: Option<String>,

@@ -13,6 +13,7 @@ mod support;
 mod harness;
 
 mod apicbase;
+mod apicbase_connect;
 mod authorization;
 mod bearer;
 mod callback;
@@ -25,6 +26,7 @@ mod login_flow;
 mod login_hook;
 mod logout;
 mod logs;
+mod mock_api;
 mod mock_users;
 mod multi_provider;
 mod navigation;

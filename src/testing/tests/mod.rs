@@ -1,7 +1,9 @@
 //! Tests of the mock provider over real HTTP, one file per side of the server.
 
+mod api;
 mod apicbase;
 mod authorize;
+mod copy_code;
 mod resources;
 mod tokens;
 mod users;
