@@ -206,12 +206,20 @@ impl SessionHandle {
         let Some(data) = self.current().await.map_err(SessionUnavailable::Store)? else {
             return Ok(None);
         };
-        match self
+        let renewed = self
             .config
             .refresher()
             .ensure_fresh(data, &self.config)
-            .await
-        {
+            .await;
+        self.settle(renewed).await
+    }
+
+    /// Applies a refresher's decision to this request's session.
+    async fn settle(
+        &self,
+        renewed: Freshness,
+    ) -> Result<Option<Arc<SessionData>>, SessionUnavailable> {
+        match renewed {
             Freshness::Current(data) => Ok(Some(data)),
             Freshness::Refreshed(next) => {
                 let next: Arc<SessionData> = Arc::from(next);
@@ -240,24 +248,12 @@ impl SessionHandle {
         if data.tokens.access_token().secret() != stale.secret() {
             return Ok(Some(data));
         }
-        match self
+        let renewed = self
             .config
             .refresher()
             .refresh_now(data, &self.config)
-            .await
-        {
-            Freshness::Current(data) => Ok(Some(data)),
-            Freshness::Refreshed(next) => {
-                let next: Arc<SessionData> = Arc::from(next);
-                self.set_change(Change::Set(next.clone()));
-                Ok(Some(next))
-            }
-            Freshness::Ended => {
-                self.end().await;
-                Ok(None)
-            }
-            Freshness::Unavailable => Err(SessionUnavailable::Provider),
-        }
+            .await;
+        self.settle(renewed).await
     }
 
     /// Starts a new session at login: saved in the store (the browser's previous record
