@@ -12,12 +12,14 @@ mod support;
 
 mod harness;
 
+mod api;
 mod apicbase;
 mod apicbase_connect;
 mod authorization;
 mod bearer;
 mod callback;
 mod client;
+mod connections;
 mod cross_origin;
 mod faults;
 mod from_env;
