@@ -49,6 +49,7 @@ pub use layer::{OAuthLayer, RequireLoginLayer};
 pub use login::{Login, LoginRefusal};
 pub use oauth::{OAuth, OAuthBuilder};
 pub use pages::{ErrorPage, Messages};
+pub use provider::discovery::DiscoveryError;
 pub use provider::{ClientAuth, Provider, ProviderBuilder, TokenBody, UserResolver};
 pub use return_to::safe_return_to;
 pub use secret::{

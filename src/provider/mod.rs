@@ -1,8 +1,11 @@
 //! Providers as data: endpoints and the quirks that differ between authorization servers.
 //!
-//! A [`Provider`] is validated when it is built; nothing here does I/O. Use a preset
-//! ([`Provider::vcita`], [`Provider::apicbase`]) or describe any other server with
-//! [`Provider::custom`].
+//! A [`Provider`] is validated when it is built. Use a preset ([`Provider::vcita`],
+//! [`Provider::apicbase`]), describe any other server with [`Provider::custom`], or read
+//! an OpenID Connect server's metadata with [`Provider::discover`] (the only I/O here,
+//! in `discovery`).
+
+pub(crate) mod discovery;
 
 use url::Url;
 
@@ -55,8 +58,10 @@ pub struct Provider {
     userinfo_url: Option<Url>,
     introspection_url: Option<Url>,
     revocation_url: Option<Url>,
+    end_session_url: Option<Url>,
     api_base: Option<Url>,
     issuer: Option<String>,
+    issuer_in_callback: bool,
     token_body: TokenBody,
     client_auth: ClientAuth,
     pkce: bool,
@@ -155,8 +160,10 @@ impl Provider {
             userinfo_url: None,
             introspection_url: None,
             revocation_url: None,
+            end_session_url: None,
             api_base: None,
             issuer: None,
+            issuer_in_callback: None,
             token_body: TokenBody::Form,
             client_auth: ClientAuth::ClientSecretPost,
             pkce: true,
@@ -181,8 +188,13 @@ impl Provider {
             userinfo_url: self.userinfo_url.as_ref().map(Url::to_string),
             introspection_url: self.introspection_url.as_ref().map(Url::to_string),
             revocation_url: self.revocation_url.as_ref().map(Url::to_string),
+            end_session_url: self.end_session_url.as_ref().map(Url::to_string),
             api_base: self.api_base.as_ref().map(Url::to_string),
             issuer: self.issuer.clone(),
+            // Like the resolver: kept only when it differs from the default (required
+            // exactly when an issuer is set), so that changing the issuer re-derives it.
+            issuer_in_callback: (self.issuer_in_callback != self.issuer.is_some())
+                .then_some(self.issuer_in_callback),
             token_body: self.token_body,
             client_auth: self.client_auth,
             pkce: self.pkce,
@@ -227,9 +239,21 @@ impl Provider {
     pub fn revocation_url(&self) -> Option<&Url> {
         self.revocation_url.as_ref()
     }
+    /// The OpenID Connect end-session endpoint (RP-Initiated Logout 1.0), when the
+    /// provider has one.
+    pub fn end_session_url(&self) -> Option<&Url> {
+        self.end_session_url.as_ref()
+    }
     /// The issuer identifier, checked against a callback's `iss` (RFC 9207).
     pub fn issuer(&self) -> Option<&str> {
         self.issuer.as_deref()
+    }
+    /// Whether every callback must carry `iss` (RFC 9207 §2.4). By default, exactly when
+    /// an [issuer](ProviderBuilder::issuer) is set; [`Provider::discover`] follows the
+    /// metadata's `authorization_response_iss_parameter_supported`. An `iss` that is
+    /// sent is checked either way.
+    pub fn issuer_in_callback(&self) -> bool {
+        self.issuer_in_callback
     }
     /// The token request body format.
     pub fn token_body(&self) -> TokenBody {
@@ -268,8 +292,10 @@ pub struct ProviderBuilder {
     userinfo_url: Option<String>,
     introspection_url: Option<String>,
     revocation_url: Option<String>,
+    end_session_url: Option<String>,
     api_base: Option<String>,
     issuer: Option<String>,
+    issuer_in_callback: Option<bool>,
     token_body: TokenBody,
     client_auth: ClientAuth,
     pkce: bool,
@@ -294,6 +320,12 @@ const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
 ];
 
 impl ProviderBuilder {
+    /// The short name for logs and pages (set by [`Provider::custom`]; for a discovered
+    /// provider, the issuer's host).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
     /// The authorization endpoint. Required.
     pub fn authorize_url(mut self, url: impl Into<String>) -> Self {
         self.authorize_url = Some(url.into());
@@ -319,6 +351,11 @@ impl ProviderBuilder {
         self.revocation_url = Some(url.into());
         self
     }
+    /// The OpenID Connect end-session endpoint (RP-Initiated Logout 1.0).
+    pub fn end_session_url(mut self, url: impl Into<String>) -> Self {
+        self.end_session_url = Some(url.into());
+        self
+    }
     /// The base URL of the provider's API (vcita: `https://api.vcita.biz`, Apicbase:
     /// `https://api.apicbase.com/api/v1`): where [`AuthSession::api`](crate::AuthSession::api)
     /// and connected accounts send the user's token, and nowhere else.
@@ -326,12 +363,31 @@ impl ProviderBuilder {
         self.api_base = Some(url.into());
         self
     }
-    /// The issuer identifier. When set, every callback must carry a matching `iss`
-    /// (RFC 9207), and one without `iss` is refused — set it only for providers that send
-    /// `iss` (most OpenID Connect servers do; vcita does not). Without it, an `iss` that
-    /// is sent must still be the base of the authorize URL.
+    /// The issuer identifier. When set, a callback's `iss` must equal it exactly
+    /// (RFC 9207), and by default a callback without `iss` is refused — for a provider
+    /// that does not send `iss`, add [`issuer_in_callback(false)`](Self::issuer_in_callback).
+    /// Without an issuer, an `iss` that is sent must still be the base of the authorize URL.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
+        self
+    }
+    /// Whether every callback must carry `iss` (RFC 9207 §2.4): the provider's
+    /// `authorization_response_iss_parameter_supported`. Default: required exactly when
+    /// an [issuer](Self::issuer) is set. `false` accepts a callback without `iss`; one
+    /// with `iss` must still name the issuer. `true` needs an issuer.
+    ///
+    /// ```
+    /// let p = axum_oauth_login::Provider::custom("acme")
+    ///     .authorize_url("https://id.acme.example/authorize")
+    ///     .token_url("https://id.acme.example/token")
+    ///     .issuer("https://id.acme.example")
+    ///     .issuer_in_callback(false)
+    ///     .build()?;
+    /// assert!(!p.issuer_in_callback());
+    /// # Ok::<(), axum_oauth_login::ConfigError>(())
+    /// ```
+    pub fn issuer_in_callback(mut self, required: bool) -> Self {
+        self.issuer_in_callback = Some(required);
         self
     }
     /// The token request body format (default: form).
@@ -386,6 +442,7 @@ impl ProviderBuilder {
         let userinfo_url = optional_url("userinfo_url", self.userinfo_url)?;
         let introspection_url = optional_url("introspection_url", self.introspection_url)?;
         let revocation_url = optional_url("revocation_url", self.revocation_url)?;
+        let end_session_url = optional_url("end_session_url", self.end_session_url)?;
         let api_base = optional_url("api_base", self.api_base)?.map(api_base_url);
         if api_base
             .as_ref()
@@ -430,6 +487,16 @@ impl ProviderBuilder {
             Some(resolver) => resolver,
             None => default_resolver(userinfo_url.is_some(), introspection_url.is_some()),
         };
+        let issuer_in_callback = match (self.issuer_in_callback, &self.issuer) {
+            (Some(true), None) => {
+                return Err(ConfigError::new(
+                    "issuer",
+                    "required when every callback must carry `iss` (RFC 9207)",
+                ));
+            }
+            (Some(required), _) => required,
+            (None, issuer) => issuer.is_some(),
+        };
         Ok(Provider {
             name: self.name,
             authorize_url,
@@ -437,8 +504,10 @@ impl ProviderBuilder {
             userinfo_url,
             introspection_url,
             revocation_url,
+            end_session_url,
             api_base,
             issuer: self.issuer,
+            issuer_in_callback,
             token_body: self.token_body,
             client_auth: self.client_auth,
             pkce: self.pkce,

@@ -4,14 +4,16 @@
 //! with the shared cookie-keeping, non-redirecting [`Http`] client.
 //!
 //! Nothing here knows the crate's internals: the provider's endpoints come from its
-//! discovery document, and the login is driven through real HTML forms.
+//! discovery document (read here with plain reqwest, or by the crate's own
+//! `Provider::discover` for [`InteropApp::start_discovered`]), and the login is driven
+//! through real HTML forms.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum_oauth_login::{ClientAuth, Clock, CookieKey, OAuth, Provider};
+use axum_oauth_login::{ClientAuth, Clock, CookieKey, OAuth, Provider, ProviderBuilder};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -246,6 +248,28 @@ impl OidcProvider {
             .build()
             .expect("the provider from discovery builds")
     }
+
+    /// The crate's own discovery of this server ([`Provider::discover`]), unchanged.
+    pub async fn discover(&self) -> ProviderBuilder {
+        bounded("Provider::discover", Provider::discover(&self.issuer))
+            .await
+            .unwrap_or_else(|e| panic!("oidc-provider's metadata is usable: {e}"))
+    }
+
+    /// [`discover`](Self::discover) with what a login in this suite needs: the scopes
+    /// and consent prompt of [`provider`](Self::provider); the client authentication
+    /// method is the one discovery chose unless `auth` says otherwise.
+    pub async fn discovered_provider(&self, auth: Option<ClientAuth>) -> Provider {
+        let mut builder = self
+            .discover()
+            .await
+            .scopes(["openid", "email", "offline_access"])
+            .authorize_param("prompt", "consent");
+        if let Some(auth) = auth {
+            builder = builder.client_auth(auth);
+        }
+        builder.build().expect("the discovered provider builds")
+    }
 }
 
 async fn discover(issuer: &str) -> Discovery {
@@ -297,15 +321,34 @@ impl InteropApp {
     /// Binds the app, starts oidc-provider with the app's callback registered, and serves
     /// the app for the client `(id, secret, auth)`.
     pub async fn start(client: (&'static str, &'static str, ClientAuth)) -> InteropApp {
+        Self::launch(client, false).await
+    }
+
+    /// Like [`start`](Self::start), with the provider from the crate's own
+    /// `Provider::discover` ([`OidcProvider::discovered_provider`]; its name is the
+    /// issuer's host, and its client authentication method is discovery's choice).
+    pub async fn start_discovered(client: (&'static str, &'static str, ClientAuth)) -> InteropApp {
+        Self::launch(client, true).await
+    }
+
+    async fn launch(
+        client: (&'static str, &'static str, ClientAuth),
+        discovered: bool,
+    ) -> InteropApp {
         let (listener, port) = bind().await;
         let base = format!("http://127.0.0.1:{port}");
         let redirect_uri = format!("{base}/auth/callback");
         let provider = OidcProvider::start(std::slice::from_ref(&redirect_uri)).await;
 
         let (client_id, client_secret, auth) = client;
+        let described = if discovered {
+            provider.discovered_provider(None).await
+        } else {
+            provider.provider(auth)
+        };
         let clock = Clock::manual_from_now();
         let oauth = example::configure(
-            OAuth::builder(provider.provider(auth), client_id, client_secret)
+            OAuth::builder(described, client_id, client_secret)
                 .redirect_uri(&redirect_uri)
                 .clock(clock.clone())
                 .cookie_key(CookieKey::generate()),

@@ -218,16 +218,18 @@ fn subject(userinfo: &serde_json::Value) -> Option<String> {
 }
 
 /// RFC 9207: the `iss` of an authorization response must be the issuer this login was
-/// sent to. With an issuer configured it must be there and equal it (§2.4); without
-/// one, a received `iss` must at least be the base of our authorize URL (issuers are the
-/// base of their endpoints), which still refuses another provider's response (mix-up,
-/// RFC 9700 §4.4).
+/// sent to. A received `iss` must equal the configured issuer; without one, it must at
+/// least be the base of our authorize URL (issuers are the base of their endpoints),
+/// which still refuses another provider's response (mix-up, RFC 9700 §4.4). It must be
+/// there when the provider says it always sends it (§2.4: by default whenever an issuer
+/// is configured; a discovered provider follows its metadata's
+/// `authorization_response_iss_parameter_supported`).
 fn check_issuer(provider: &Provider, received: Option<&str>) -> Result<(), CallbackError> {
-    match (received, provider.issuer()) {
-        (Some(received), _) if !issuer_accepted(provider, received) => {
+    match received {
+        Some(received) if !issuer_accepted(provider, received) => {
             Err(CallbackError::IssuerMismatch)
         }
-        (None, Some(_)) => Err(CallbackError::MissingIssuer),
+        None if provider.issuer_in_callback() => Err(CallbackError::MissingIssuer),
         _ => Ok(()),
     }
 }
@@ -255,8 +257,94 @@ pub(super) fn with_cookie(mut res: Response, set_cookie: &str) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::issuer_accepted;
+    use super::{CallbackError, check_issuer, issuer_accepted};
     use crate::Provider;
+
+    fn provider(issuer: Option<&str>, in_callback: Option<bool>) -> Provider {
+        let mut b = Provider::custom("x")
+            .authorize_url("https://id.example/auth")
+            .token_url("https://id.example/token");
+        if let Some(issuer) = issuer {
+            b = b.issuer(issuer);
+        }
+        if let Some(required) = in_callback {
+            b = b.issuer_in_callback(required);
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn iss_is_required_with_an_issuer_unless_the_provider_does_not_send_it() {
+        let iss = "https://id.example";
+        // Issuer configured, nothing else said: required (today's behaviour).
+        let required = provider(Some(iss), None);
+        assert!(required.issuer_in_callback());
+        assert!(matches!(
+            check_issuer(&required, None),
+            Err(CallbackError::MissingIssuer)
+        ));
+        assert!(check_issuer(&required, Some(iss)).is_ok());
+        assert!(matches!(
+            check_issuer(&required, Some("https://evil.example")),
+            Err(CallbackError::IssuerMismatch)
+        ));
+
+        // The provider does not send iss: its absence is fine, a wrong one is not.
+        let optional = provider(Some(iss), Some(false));
+        assert!(!optional.issuer_in_callback());
+        assert!(check_issuer(&optional, None).is_ok());
+        assert!(check_issuer(&optional, Some(iss)).is_ok());
+        for wrong in ["https://evil.example", "https://id.example/", ""] {
+            assert!(
+                matches!(
+                    check_issuer(&optional, Some(wrong)),
+                    Err(CallbackError::IssuerMismatch)
+                ),
+                "{wrong:?}"
+            );
+        }
+        // Explicitly required: as the default.
+        let explicit = provider(Some(iss), Some(true));
+        assert!(matches!(
+            check_issuer(&explicit, None),
+            Err(CallbackError::MissingIssuer)
+        ));
+
+        // No issuer: optional, and checked against the authorize URL when sent.
+        let none = provider(None, None);
+        assert!(!none.issuer_in_callback());
+        assert!(check_issuer(&none, None).is_ok());
+        assert!(check_issuer(&none, Some(iss)).is_ok());
+        assert!(matches!(
+            check_issuer(&none, Some("https://evil.example")),
+            Err(CallbackError::IssuerMismatch)
+        ));
+        assert!(!provider(None, Some(false)).issuer_in_callback());
+    }
+
+    #[test]
+    fn requiring_iss_needs_an_issuer_and_the_choice_survives_to_builder() {
+        let e = Provider::custom("x")
+            .authorize_url("https://id.example/auth")
+            .token_url("https://id.example/token")
+            .issuer_in_callback(true)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.setting(), "issuer");
+
+        let optional = provider(Some("https://id.example"), Some(false));
+        assert!(!optional.to_builder().build().unwrap().issuer_in_callback());
+        // The default is re-derived when the issuer changes through the builder.
+        let unset = provider(None, None);
+        let with_issuer = unset
+            .to_builder()
+            .issuer("https://id.example")
+            .build()
+            .unwrap();
+        assert!(with_issuer.issuer_in_callback());
+        let required = provider(Some("https://id.example"), None);
+        assert!(required.to_builder().build().unwrap().issuer_in_callback());
+    }
 
     #[test]
     fn iss_is_checked_against_the_issuer_or_the_authorize_url() {

@@ -1,0 +1,419 @@
+//! OpenID Connect Discovery 1.0: a [`Provider`] from the server's metadata at
+//! `{issuer}/.well-known/openid-configuration`.
+//!
+//! The document is fetched once, with the crate's HTTP client (connect and total
+//! timeouts, no redirects, a body cap), and turned into a [`ProviderBuilder`] so that
+//! the app can still choose scopes, the client authentication method and the rest
+//! before [`build`](ProviderBuilder::build). Every endpoint it names goes through the
+//! same rule as a configured one: `https`, or `http` on loopback only.
+
+use std::time::Duration;
+
+use http::header::ACCEPT;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::{ClientAuth, Provider, ProviderBuilder, TokenBody};
+use super::{parse_endpoint, parse_secure_endpoint};
+use crate::client::{Endpoint, OAuthError, http_client, json_error_kind, read_response, sanitize};
+
+/// Bound on connecting to the provider.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bound on the whole request, body included.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Real documents are a few kilobytes (Google's, Entra's and Keycloak's are under 10 KiB).
+const MAX_BODY_BYTES: usize = 256 * 1024;
+/// OpenID Connect Discovery 1.0 §4.
+const WELL_KNOWN: &str = "/.well-known/openid-configuration";
+
+/// Why [`Provider::discover`] (or [`Provider::from_metadata`]) could not describe the
+/// provider. A startup error: the message says what to fix.
+///
+/// No variant carries a secret (discovery sends none); values that come from the
+/// provider are sanitised and shortened.
+///
+/// ```
+/// use axum_oauth_login::Provider;
+/// let doc = br#"{"issuer": "https://login.example/tenant-b",
+///                "authorization_endpoint": "https://login.example/authorize",
+///                "token_endpoint": "https://login.example/token"}"#;
+/// let err = Provider::from_metadata("https://login.example/tenant-a", doc).unwrap_err();
+/// let message = err.to_string();
+/// assert!(message.contains("https://login.example/tenant-a"), "{message}");
+/// assert!(message.contains("https://login.example/tenant-b"), "{message}");
+/// assert!(!err.is_transient());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// The configured issuer is not usable: not an absolute `https` URL (plain `http`
+    /// only on loopback), or it carries a query or fragment (Discovery §2).
+    #[error("invalid issuer `{issuer}`: {reason}")]
+    InvalidIssuer {
+        /// The issuer as configured.
+        issuer: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The request got no answer: DNS, connection refused, TLS, reset.
+    #[error("could not reach the discovery document at {url}: {reason}")]
+    Unreachable {
+        /// The discovery URL.
+        url: String,
+        /// What the HTTP client reported.
+        reason: String,
+    },
+    /// No complete answer within the timeout.
+    #[error("the discovery document at {url} did not arrive within {timeout:?}")]
+    Timeout {
+        /// The discovery URL.
+        url: String,
+        /// The total timeout that ran out.
+        timeout: Duration,
+    },
+    /// An answer other than `200 OK` (redirects are not followed).
+    #[error("the discovery document at {url} answered HTTP {status}, expected 200")]
+    Status {
+        /// The discovery URL.
+        url: String,
+        /// The HTTP status received.
+        status: u16,
+    },
+    /// The body exceeded the size cap and was not read further.
+    #[error("the discovery document at {url} is larger than the {limit}-byte limit")]
+    TooLarge {
+        /// The discovery URL.
+        url: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// The body is not a JSON object, or a field has the wrong type.
+    #[error("the discovery document is malformed: {reason}")]
+    Malformed {
+        /// What is wrong, in our words.
+        reason: String,
+    },
+    /// The document's `issuer` is not exactly the configured one (Discovery §4.3): a
+    /// startup error, never skipped.
+    #[error(
+        "the discovery document's issuer `{found}` differs from the configured issuer \
+         `{expected}`; they must be identical (OpenID Connect Discovery 1.0 §4.3)"
+    )]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// The document's `issuer` (sanitised, at most 200 characters).
+        found: String,
+    },
+    /// A required field is absent: `issuer`, `authorization_endpoint`, `token_endpoint`.
+    #[error("the discovery document has no `{name}`")]
+    MissingField {
+        /// The metadata field name.
+        name: &'static str,
+    },
+    /// An endpoint is plain `http` on a host other than loopback: the client secret and
+    /// tokens would travel in clear text.
+    #[error(
+        "`{name}` in the discovery document must be https \
+         (plain http is allowed only on loopback, for development)"
+    )]
+    InsecureEndpoint {
+        /// The metadata field name (`token_endpoint`, ...).
+        name: &'static str,
+    },
+    /// An endpoint is not a usable URL (relative, credentials, a fragment, ...).
+    #[error("`{name}` in the discovery document is not usable: {reason}")]
+    InvalidEndpoint {
+        /// The metadata field name.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `token_endpoint_auth_methods_supported` lists neither `client_secret_basic` nor
+    /// `client_secret_post`, the methods this crate speaks.
+    #[error(
+        "the provider supports neither client_secret_basic nor client_secret_post \
+         at its token endpoint (it lists: {})",
+        methods.join(", ")
+    )]
+    UnsupportedClientAuth {
+        /// The methods the provider lists (sanitised).
+        methods: Vec<String>,
+    },
+}
+
+impl DiscoveryError {
+    /// A failure that may pass on a later attempt: no answer, a timeout, a 5xx or 429
+    /// status. Everything else is a configuration problem that retrying cannot fix.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DiscoveryError::Unreachable { .. } | DiscoveryError::Timeout { .. } => true,
+            DiscoveryError::Status { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+impl Provider {
+    /// Reads an OpenID Connect provider's metadata from
+    /// `{issuer}/.well-known/openid-configuration` (OpenID Connect Discovery 1.0; a
+    /// trailing `/` of the issuer is dropped before the suffix is added) and returns a
+    /// builder for it, as [`from_metadata`](Provider::from_metadata) describes.
+    ///
+    /// The request has a 5 s connect and a 10 s total timeout, follows no redirects and
+    /// reads at most 256 KiB. Call it once at startup; [`DiscoveryError::is_transient`]
+    /// tells a provider that is down from one that is misconfigured.
+    ///
+    /// ```no_run
+    /// use axum_oauth_login::{OAuth, Provider};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let provider = Provider::discover("https://accounts.google.com")
+    ///     .await?
+    ///     .scopes(["openid", "email", "profile"])
+    ///     .build()?;
+    /// assert_eq!(provider.issuer(), Some("https://accounts.google.com"));
+    /// let oauth = OAuth::builder(provider, "client-id", "client-secret")
+    ///     .redirect_uri("https://app.example.com/auth/callback")
+    ///     .build()?;
+    /// # drop(oauth);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn discover(issuer: &str) -> Result<ProviderBuilder, DiscoveryError> {
+        check_issuer(issuer)?;
+        let url = format!("{}{WELL_KNOWN}", issuer.trim_end_matches('/'));
+        let unreachable = |reason: String| DiscoveryError::Unreachable {
+            url: url.clone(),
+            reason,
+        };
+        let target = Url::parse(&url).map_err(|e| unreachable(e.to_string()))?;
+        let http =
+            http_client(CONNECT_TIMEOUT, TIMEOUT).map_err(|e| unreachable(e.reason().into()))?;
+        let request = http.get(target).header(ACCEPT, "application/json");
+        let (status, body) = read_response(Endpoint::Api, request, MAX_BODY_BYTES, TIMEOUT)
+            .await
+            .map_err(|e| match e {
+                OAuthError::Timeout { timeout, .. } => DiscoveryError::Timeout {
+                    url: url.clone(),
+                    timeout,
+                },
+                OAuthError::BodyTooLarge { limit, .. } => DiscoveryError::TooLarge {
+                    url: url.clone(),
+                    limit,
+                },
+                OAuthError::Transport { reason, .. } => unreachable(reason),
+                other => unreachable(other.to_string()),
+            })?;
+        if status != 200 {
+            return Err(DiscoveryError::Status { url, status });
+        }
+        let builder = Provider::from_metadata(issuer, &body)?;
+        tracing::info!(issuer, "OpenID Connect provider discovered");
+        Ok(builder)
+    }
+
+    /// A builder from an OpenID Connect discovery document already at hand (a cached
+    /// copy, a test fixture); [`discover`](Provider::discover) fetches it.
+    ///
+    /// - `issuer` in the document must equal `issuer` exactly (no normalisation: a
+    ///   trailing `/` counts), else [`DiscoveryError::IssuerMismatch`].
+    /// - Endpoints: `authorization_endpoint` and `token_endpoint` (required),
+    ///   `userinfo_endpoint`, `introspection_endpoint`, `revocation_endpoint`,
+    ///   `end_session_endpoint`; each `https` (or `http` on loopback).
+    /// - PKCE (S256) stays on unless `code_challenge_methods_supported` is present and
+    ///   lacks `S256`; then it is turned off, with a warning in the log.
+    /// - Client authentication: `client_secret_basic` when
+    ///   `token_endpoint_auth_methods_supported` lists it or is absent (the spec's
+    ///   default), else `client_secret_post` when listed, else
+    ///   [`DiscoveryError::UnsupportedClientAuth`]. A client registered for the other
+    ///   method sets it with [`client_auth`](ProviderBuilder::client_auth).
+    /// - A callback must carry `iss` only when the document says
+    ///   `authorization_response_iss_parameter_supported: true` (RFC 9207); a callback's
+    ///   `iss`, when sent, must always equal the issuer.
+    /// - Name: the issuer's host; scopes: `openid`; token requests as a form.
+    ///
+    /// The returned builder builds as it is; change what you need first.
+    ///
+    /// ```
+    /// use axum_oauth_login::{ClientAuth, Provider};
+    /// let doc = br#"{
+    ///     "issuer": "https://id.example/realms/main",
+    ///     "authorization_endpoint": "https://id.example/realms/main/auth",
+    ///     "token_endpoint": "https://id.example/realms/main/token",
+    ///     "end_session_endpoint": "https://id.example/realms/main/logout",
+    ///     "code_challenge_methods_supported": ["plain", "S256"],
+    ///     "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post"],
+    ///     "authorization_response_iss_parameter_supported": true
+    /// }"#;
+    /// let p = Provider::from_metadata("https://id.example/realms/main", doc)?.build()?;
+    /// assert_eq!(p.name(), "id.example");
+    /// assert_eq!(p.end_session_url().unwrap().path(), "/realms/main/logout");
+    /// assert_eq!(p.client_auth(), ClientAuth::ClientSecretPost);
+    /// assert!(p.pkce() && p.issuer_in_callback());
+    /// assert_eq!(p.scopes(), ["openid"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_metadata(issuer: &str, document: &[u8]) -> Result<ProviderBuilder, DiscoveryError> {
+        let issuer_url = check_issuer(issuer)?;
+        let doc: Value =
+            serde_json::from_slice(document).map_err(|e| malformed(json_error_kind(&e)))?;
+        let doc = doc
+            .as_object()
+            .ok_or_else(|| malformed("not a JSON object"))?;
+
+        let found =
+            string(doc, "issuer")?.ok_or(DiscoveryError::MissingField { name: "issuer" })?;
+        if found != issuer {
+            return Err(DiscoveryError::IssuerMismatch {
+                expected: issuer.to_owned(),
+                found: sanitize(found, 200),
+            });
+        }
+
+        let name = issuer_url.host_str().unwrap_or("oidc").to_owned();
+        let mut builder = Provider::custom(name)
+            .authorize_url(required_endpoint(doc, "authorization_endpoint")?)
+            .token_url(required_endpoint(doc, "token_endpoint")?)
+            .issuer(issuer)
+            .scopes(["openid"])
+            .token_body(TokenBody::Form);
+        if let Some(url) = endpoint(doc, "userinfo_endpoint")? {
+            builder = builder.userinfo_url(url);
+        }
+        if let Some(url) = endpoint(doc, "introspection_endpoint")? {
+            builder = builder.introspection_url(url);
+        }
+        if let Some(url) = endpoint(doc, "revocation_endpoint")? {
+            builder = builder.revocation_url(url);
+        }
+        if let Some(url) = endpoint(doc, "end_session_endpoint")? {
+            builder = builder.end_session_url(url);
+        }
+
+        let pkce = match strings(doc, "code_challenge_methods_supported")? {
+            Some(methods) if !methods.contains(&"S256") => {
+                tracing::warn!(
+                    issuer,
+                    "the provider's code_challenge_methods_supported lacks S256: PKCE is off"
+                );
+                false
+            }
+            _ => true,
+        };
+        let client_auth = match strings(doc, "token_endpoint_auth_methods_supported")? {
+            None => ClientAuth::ClientSecretBasic,
+            Some(m) if m.contains(&"client_secret_basic") => ClientAuth::ClientSecretBasic,
+            Some(m) if m.contains(&"client_secret_post") => ClientAuth::ClientSecretPost,
+            Some(m) => {
+                return Err(DiscoveryError::UnsupportedClientAuth {
+                    methods: m.iter().take(16).map(|s| sanitize(s, 64)).collect(),
+                });
+            }
+        };
+        let iss_in_callback = match doc.get("authorization_response_iss_parameter_supported") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(malformed(
+                    "`authorization_response_iss_parameter_supported` is not a boolean",
+                ));
+            }
+        };
+        builder = builder
+            .pkce(pkce)
+            .client_auth(client_auth)
+            .issuer_in_callback(iss_in_callback);
+
+        // What `build` checks beyond the URL rule (a fragment in the authorize URL, ...),
+        // reported now, under the metadata's names.
+        if let Err(e) = builder.clone().build() {
+            return Err(DiscoveryError::InvalidEndpoint {
+                name: metadata_name(e.setting()),
+                reason: e.reason().to_owned(),
+            });
+        }
+        Ok(builder)
+    }
+}
+
+/// The configured issuer: an `https` URL (or `http` on loopback) without query or
+/// fragment (Discovery §2).
+fn check_issuer(issuer: &str) -> Result<Url, DiscoveryError> {
+    let invalid = |reason: &str| DiscoveryError::InvalidIssuer {
+        issuer: sanitize(issuer, 200),
+        reason: reason.to_owned(),
+    };
+    let url = parse_secure_endpoint("issuer", issuer).map_err(|e| invalid(e.reason()))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("must not carry a query or a fragment"));
+    }
+    Ok(url)
+}
+
+fn malformed(reason: &str) -> DiscoveryError {
+    DiscoveryError::Malformed {
+        reason: reason.to_owned(),
+    }
+}
+
+/// A string field; absent or `null` is `None`.
+fn string<'a>(doc: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, DiscoveryError> {
+    match doc.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(malformed(&format!("`{name}` is not a string"))),
+    }
+}
+
+/// An array-of-strings field; absent or `null` is `None`.
+fn strings<'a>(
+    doc: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<Vec<&'a str>>, DiscoveryError> {
+    let wrong = || malformed(&format!("`{name}` is not an array of strings"));
+    match doc.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().ok_or_else(wrong))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(wrong()),
+    }
+}
+
+/// An endpoint field, checked by the rule configured endpoints follow.
+fn endpoint<'a>(
+    doc: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<&'a str>, DiscoveryError> {
+    let Some(value) = string(doc, name)? else {
+        return Ok(None);
+    };
+    parse_endpoint(name, value).map_err(|e| DiscoveryError::InvalidEndpoint {
+        name,
+        reason: e.reason().to_owned(),
+    })?;
+    parse_secure_endpoint(name, value).map_err(|_| DiscoveryError::InsecureEndpoint { name })?;
+    Ok(Some(value))
+}
+
+fn required_endpoint<'a>(
+    doc: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<&'a str, DiscoveryError> {
+    endpoint(doc, name)?.ok_or(DiscoveryError::MissingField { name })
+}
+
+/// The metadata field behind a builder setting.
+fn metadata_name(setting: &str) -> &'static str {
+    match setting {
+        "authorize_url" => "authorization_endpoint",
+        "token_url" => "token_endpoint",
+        "userinfo_url" => "userinfo_endpoint",
+        "introspection_url" => "introspection_endpoint",
+        "revocation_url" => "revocation_endpoint",
+        "end_session_url" => "end_session_endpoint",
+        _ => "issuer",
+    }
+}
