@@ -14,7 +14,7 @@ use crate::store::{MemoryStore, SessionStore};
 ///
 /// | variable | meaning |
 /// |---|---|
-/// | `OAUTH_PROVIDER` | `vcita` (default), `apicbase` or `custom` |
+/// | `OAUTH_PROVIDER` | `vcita` (default), `apicbase`, `custom`, or `oidc` (discovered from `OAUTH_ISSUER`; read with [`OAuthConfig::from_env_async`]) |
 /// | `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` | the credentials the provider issued (required) |
 /// | `OAUTH_REDIRECT_URI` | the registered callback URL (required) |
 /// | `OAUTH_AUTHORIZE_URL`, `OAUTH_TOKEN_URL` | endpoints; required for `custom`, override a preset's |
@@ -98,17 +98,72 @@ impl OAuthConfig {
     }
 
     /// Reads the variables from an iterator instead of the environment (tests, config
-    /// files).
+    /// files). `OAUTH_PROVIDER=oidc` needs the network: use
+    /// [`from_vars_async`](Self::from_vars_async).
     pub fn from_vars<I, K, V>(prefix: &str, vars: I) -> Result<OAuthConfig, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
         V: Into<String>,
     {
-        let vars: std::collections::HashMap<String, String> = vars
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
+        Self::read(prefix, collect(vars), None)
+    }
+
+    /// Like [`from_env`](Self::from_env), and `OAUTH_PROVIDER=oidc` too: the provider
+    /// is discovered from `OAUTH_ISSUER`'s `/.well-known/openid-configuration` (see
+    /// [`Provider::discover`]); the other variables then override what it advertises.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), axum_oauth_login::ConfigError> {
+    /// // OAUTH_PROVIDER=oidc OAUTH_ISSUER=https://accounts.google.com
+    /// // OAUTH_CLIENT_ID=... OAUTH_CLIENT_SECRET=... OAUTH_REDIRECT_URI=...
+    /// let oauth = axum_oauth_login::OAuthConfig::from_env_async()
+    ///     .await?
+    ///     .into_builder()
+    ///     .build()?;
+    /// # let _ = oauth; Ok(()) }
+    /// ```
+    pub async fn from_env_async() -> Result<OAuthConfig, ConfigError> {
+        let vars = std::env::vars().filter(|(k, _)| k.starts_with("OAUTH"));
+        Self::from_vars_async("OAUTH", vars).await
+    }
+
+    /// [`from_vars`](Self::from_vars) with discovery for `{prefix}_PROVIDER=oidc`. A
+    /// provider that cannot be reached, or whose metadata names another issuer, is an
+    /// error naming `{prefix}_ISSUER`.
+    pub async fn from_vars_async<I, K, V>(prefix: &str, vars: I) -> Result<OAuthConfig, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars = collect(vars);
+        let var = |suffix: &str| {
+            vars.get(&format!("{prefix}_{suffix}"))
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let oidc = var("PROVIDER").is_some_and(|p| p.eq_ignore_ascii_case("oidc"));
+        let discovered = if oidc {
+            let variable = format!("{prefix}_ISSUER");
+            let issuer = var("ISSUER")
+                .ok_or_else(|| ConfigError::new(variable.clone(), "is required with `oidc`"))?;
+            Some(
+                Provider::discover(&issuer)
+                    .await
+                    .map_err(|e| ConfigError::new(variable, e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        Self::read(prefix, vars, discovered)
+    }
+
+    fn read(
+        prefix: &str,
+        vars: std::collections::HashMap<String, String>,
+        discovered: Option<ProviderBuilder>,
+    ) -> Result<OAuthConfig, ConfigError> {
         let name = |suffix: &str| format!("{prefix}_{suffix}");
         let get = |suffix: &str| -> Option<String> {
             vars.get(&name(suffix))
@@ -156,7 +211,22 @@ impl OAuthConfig {
                     .authorize_url(required("AUTHORIZE_URL")?)
                     .token_url(required("TOKEN_URL")?)
             }
-            _ => return Err(invalid("PROVIDER", "`vcita`, `apicbase` or `custom`")),
+            "oidc" => {
+                no_brand_host()?;
+                discovered.ok_or_else(|| {
+                    ConfigError::new(
+                        name("PROVIDER"),
+                        "`oidc` discovers the provider over the network: read the \
+                         configuration with OAuthConfig::from_env_async().await",
+                    )
+                })?
+            }
+            _ => {
+                return Err(invalid(
+                    "PROVIDER",
+                    "`vcita`, `apicbase`, `oidc` or `custom`",
+                ));
+            }
         };
         if let Some(v) = get("AUTHORIZE_URL") {
             builder = builder.authorize_url(v);
@@ -390,6 +460,17 @@ fn percent_decode(part: &str) -> Option<String> {
         .decode_utf8()
         .ok()
         .map(|s| s.into_owned())
+}
+
+fn collect<I, K, V>(vars: I) -> std::collections::HashMap<String, String>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    vars.into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
 }
 
 /// Comma-separated keys, newest first: the newest seals, all open.

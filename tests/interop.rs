@@ -588,3 +588,59 @@ async fn the_app_refuses_a_replayed_callback_without_a_token_request() {
     // The session from the first callback is untouched.
     assert_eq!(app.get("/me").await.status(), StatusCode::OK);
 }
+
+/// `OAUTH_PROVIDER=oidc` with `OAUTH_ISSUER`: the configuration discovers the provider
+/// (`OAuthConfig::from_vars_async`); the synchronous reader says to use it; a wrong
+/// issuer is an error naming `OAUTH_ISSUER`.
+#[tokio::test]
+async fn oidc_from_variables_is_discovered() {
+    require_node!();
+    let provider = OidcProvider::start(&["http://127.0.0.1:9/auth/callback".to_owned()]).await;
+    let vars = |issuer: &str| {
+        vec![
+            ("OAUTH_PROVIDER", "oidc".to_owned()),
+            ("OAUTH_ISSUER", issuer.to_owned()),
+            ("OAUTH_CLIENT_ID", "interop-basic".to_owned()),
+            ("OAUTH_CLIENT_SECRET", "interop-basic-secret".to_owned()),
+            (
+                "OAUTH_REDIRECT_URI",
+                "http://127.0.0.1:9/auth/callback".to_owned(),
+            ),
+            ("OAUTH_SCOPES", "openid email".to_owned()),
+        ]
+    };
+    let config = bounded(
+        "OAuthConfig::from_vars_async",
+        axum_oauth_login::OAuthConfig::from_vars_async("OAUTH", vars(&provider.issuer)),
+    )
+    .await
+    .expect("the configuration is discovered");
+    let discovered = provider.discover().await.build().unwrap();
+    assert_eq!(config.provider.issuer(), Some(provider.issuer.as_str()));
+    assert_eq!(config.provider.token_url(), discovered.token_url());
+    assert_eq!(config.provider.authorize_url(), discovered.authorize_url());
+    assert_eq!(
+        config.provider.end_session_url(),
+        discovered.end_session_url()
+    );
+    assert_eq!(
+        config.provider.scopes(),
+        ["openid", "email"],
+        "variables override"
+    );
+    assert!(config.into_builder().build().is_ok());
+
+    let err = axum_oauth_login::OAuthConfig::from_vars("OAUTH", vars(&provider.issuer))
+        .expect_err("discovery needs the async reader");
+    assert_eq!(err.setting(), "OAUTH_PROVIDER");
+    assert!(err.reason().contains("from_env_async"), "{err}");
+
+    let wrong = format!("{}/", provider.issuer);
+    let err = bounded(
+        "OAuthConfig::from_vars_async",
+        axum_oauth_login::OAuthConfig::from_vars_async("OAUTH", vars(&wrong)),
+    )
+    .await
+    .expect_err("an issuer the metadata does not name");
+    assert_eq!(err.setting(), "OAUTH_ISSUER");
+}

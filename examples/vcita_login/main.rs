@@ -8,7 +8,8 @@
 //! vcita-shaped authorization server on loopback) and prints the demo credentials;
 //! `OAUTH_PROVIDER=apicbase` makes the mock Apicbase-shaped instead. With
 //! `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` and `OAUTH_REDIRECT_URI` set it logs in with
-//! real vcita (or `OAUTH_PROVIDER=apicbase|custom`); see the README. Behind a load
+//! real vcita (or `OAUTH_PROVIDER=apicbase|custom`, or `oidc` with `OAUTH_ISSUER`: discovered
+//! at startup); see the README. Behind a load
 //! balancer, run several instances with the same `OAUTH_COOKIE_KEY` (or `OAUTH_COOKIE_KEYS`),
 //! `OAUTH_SESSION_STORE=redis://127.0.0.1:6379/` and a `PORT` each: they share sessions
 //! and refresh each one once.
@@ -65,7 +66,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 /// embedded mock provider, returned too so that it lives as long as the app.
 async fn oauth_setup(addr: SocketAddr) -> Result<(OAuth, Option<MockProvider>), Box<dyn Error>> {
     if std::env::var_os("OAUTH_CLIENT_ID").is_some() {
-        let config = OAuthConfig::from_env()?;
+        let config = OAuthConfig::from_env_async().await?;
         tracing::info!(
             provider = config.provider.name(),
             "using the configured provider"
