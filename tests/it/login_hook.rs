@@ -303,3 +303,34 @@ async fn a_session_from_a_removed_hook_is_not_read_as_another_type() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(revoked_tokens(&hooked.mock).len(), 1);
 }
+
+#[tokio::test]
+async fn a_callback_dropped_during_the_hook_revokes_its_tokens() {
+    let app = TestApp::spawn_with(|b| {
+        b.on_login(|_: Login| async move {
+            // Longer than the browser waits.
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            Err::<AppUser, _>(LoginRefusal::new("never reached"))
+        })
+    })
+    .await;
+    let authorize = app.start_login(None).await;
+    let callback = app.authorize(&authorize).await;
+    let gone = app
+        .client
+        .get(app.url(&path_and_query(&callback)))
+        .timeout(std::time::Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the browser gave up");
+    // The server notices the closed connection, drops the callback, and revokes.
+    let mut revoked = 0;
+    for _ in 0..60 {
+        revoked = revoked_tokens(&app.mock).len();
+        if revoked > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(revoked, 1, "the unclaimed token is revoked");
+}

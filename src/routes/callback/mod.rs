@@ -63,10 +63,18 @@ pub(crate) async fn callback(
     // From here on the flow cookie is spent, whatever happens: a code works once.
     let account = found.flow.account.clone();
     let started = match finish(&shared, &params, state, found.flow).await {
-        Ok((tokens, return_to)) => match account {
-            Some(account) => connect(&shared, &account, tokens).await.map(|()| return_to),
-            None => establish(&shared, rs, tokens).await.map(|()| return_to),
-        },
+        Ok((tokens, return_to)) => {
+            // Until they are kept or revoked, the tokens are this guard's: a request
+            // dropped meanwhile (the browser gone, a timeout layer) revokes them.
+            let mut unclaimed = Unclaimed(Some((shared.clone(), tokens.clone())));
+            let kept = match account {
+                Some(account) => connect(&shared, &account, tokens).await,
+                None => establish(&shared, rs, tokens).await,
+            };
+            // Kept, or already revoked by the failing step.
+            unclaimed.0 = None;
+            kept.map(|()| return_to)
+        }
         Err(error) => Err(error),
     };
     match started {
@@ -78,6 +86,23 @@ pub(crate) async fn callback(
             with_cookie(redirect(&return_to), &found.removal)
         }
         Err(error) => refuse(error, Some(found.removal)).into_response(),
+    }
+}
+
+/// Tokens issued by the exchange that no session or connection holds yet; revoked (on
+/// a spawned task) if dropped while still holding them.
+struct Unclaimed(Option<(Arc<Shared>, TokenSet)>);
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        if let Some((shared, tokens)) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            tracing::info!(
+                "the callback was cancelled after the code exchange; revoking its tokens"
+            );
+            runtime.spawn(async move { crate::auth::end_tokens(&shared, &tokens).await });
+        }
     }
 }
 
