@@ -344,8 +344,9 @@ impl ApiResponse {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         serde_json::from_slice(&self.body).map_err(|e| ApiError::Malformed {
             reason: format!(
-                "the answer does not fit `{}`: {e}",
-                std::any::type_name::<T>()
+                "the answer does not fit `{}`: {}",
+                std::any::type_name::<T>(),
+                crate::client::misfit(&e)
             ),
         })
     }

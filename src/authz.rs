@@ -93,8 +93,9 @@ impl Policy {
         self.predicates.push(Arc::new(move |user: &Value| {
             U::deserialize(user).map(|u| predicate(&u)).map_err(|e| {
                 format!(
-                    "the resolved user does not fit `{}`: {e}",
-                    std::any::type_name::<U>()
+                    "the resolved user does not fit `{}`: {}",
+                    std::any::type_name::<U>(),
+                    crate::client::misfit(&e)
                 )
             })
         }));

@@ -52,8 +52,9 @@ impl Login {
     pub fn userinfo_as<T: DeserializeOwned>(&self) -> Result<T, LoginRefusal> {
         T::deserialize(&*self.userinfo).map_err(|e| {
             LoginRefusal::failed(format!(
-                "the provider's user info does not fit `{}`: {e}",
-                std::any::type_name::<T>()
+                "the provider's user info does not fit `{}`: {}",
+                std::any::type_name::<T>(),
+                crate::client::misfit(&e)
             ))
         })
     }

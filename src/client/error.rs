@@ -115,6 +115,39 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// Why a JSON value does not fit a type, without the value: serde's "invalid type:
+/// string \"jane@example.com\", expected u32" quotes the data (personal data, tokens),
+/// so only what the type says is kept: the field names, and what was expected.
+pub(crate) fn misfit(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    for kind in ["invalid type", "invalid value", "invalid length"] {
+        if text.starts_with(kind) {
+            return match text.find(", expected ") {
+                Some(at) => format!("{kind}{}", &text[at..]),
+                None => kind.to_owned(),
+            };
+        }
+    }
+    // "missing field `x`", "unknown field `x`, expected ...", "unknown variant `x`, ...":
+    // the name between backticks comes from the data for unknown fields and variants.
+    if text.starts_with("unknown field") || text.starts_with("unknown variant") {
+        return match text.find(", expected") {
+            Some(at) => format!(
+                "{}{}",
+                &text[..text.find('`').unwrap_or(at)].trim_end(),
+                &text[at..]
+            ),
+            None => text
+                .split('`')
+                .next()
+                .unwrap_or_default()
+                .trim_end()
+                .to_owned(),
+        };
+    }
+    text
+}
+
 /// Keeps RFC 6749 §5.2's printable ASCII (minus `"` and `\`), truncated to `max` chars,
 /// so a hostile or broken provider cannot inject markup or control characters.
 pub(crate) fn sanitize(text: &str, max: usize) -> String {
@@ -369,5 +402,36 @@ mod tests {
             description: None,
         };
         assert!(unauthorized.is_invalid_token());
+    }
+}
+
+#[cfg(test)]
+mod misfit_tests {
+    use super::misfit;
+
+    #[test]
+    fn serde_errors_lose_the_data_and_keep_the_type() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct User {
+            age: u32,
+        }
+        let e = serde_json::from_value::<User>(serde_json::json!({"age": "jane@example.com"}))
+            .unwrap_err();
+        let text = misfit(&e);
+        assert!(!text.contains("jane"), "{text}");
+        assert!(text.contains("expected u32"), "{text}");
+        let e = serde_json::from_value::<User>(serde_json::json!({})).unwrap_err();
+        assert_eq!(misfit(&e), "missing field `age`");
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Strict {
+            a: u8,
+        }
+        let e = serde_json::from_value::<Strict>(serde_json::json!({"secret-token": 1, "a": 1}))
+            .unwrap_err();
+        let text = misfit(&e);
+        assert!(!text.contains("secret-token"), "{text}");
     }
 }

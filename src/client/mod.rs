@@ -21,8 +21,8 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 pub(crate) use self::transport::{error_response, http_client, json_error_kind, read_response};
-pub(crate) use error::sanitize;
 pub use error::{Endpoint, ErrorCode, OAuthError};
+pub(crate) use error::{misfit, sanitize};
 pub use introspection::Introspection;
 pub use token::TokenSet;
 #[cfg(test)]

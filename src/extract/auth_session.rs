@@ -159,7 +159,7 @@ where
         })),
         Err(e) if data.app_user => {
             tracing::warn!(
-                error = %e,
+                error = %crate::client::misfit(&e),
                 user_type = std::any::type_name::<U>(),
                 "the session's user no longer fits the app's user type; ending the session \
                  (tokens revoked) so the login hook runs again"
@@ -170,7 +170,7 @@ where
         }
         Err(e) => {
             tracing::error!(
-                error = %e,
+                error = %crate::client::misfit(&e),
                 user_type = std::any::type_name::<U>(),
                 "the provider's user snapshot does not fit the type AuthSession was asked for"
             );

@@ -123,7 +123,7 @@ fn into_user<U: DeserializeOwned>(
 ) -> Result<BearerUser<U>, AuthRejection> {
     let info = U::deserialize(&*auth.user).map_err(|e| {
         tracing::error!(
-            error = %e,
+            error = %crate::client::misfit(&e),
             user_type = std::any::type_name::<U>(),
             "the provider's user info does not fit the type BearerUser was asked for"
         );
