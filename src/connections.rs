@@ -8,7 +8,7 @@ use axum::response::Response;
 use http::HeaderMap;
 
 use crate::api::ProviderApi;
-use crate::client::{OAuthClient, OAuthError, TokenRef, TokenSet};
+use crate::client::{OAuthClient, TokenRef, TokenSet};
 use crate::session::{CookieCodec, CookieKey, LoginFlow, TimedStore, Vault};
 use crate::state::Shared;
 use crate::store::{SessionStore, StoreError};
@@ -129,8 +129,7 @@ impl Connections {
         store: Arc<dyn SessionStore>,
         key: CookieKey,
     ) -> Connections {
-        let context = format!("{}|{}", client.client_id(), client.provider().token_url());
-        let codec = CookieCodec::new(key, true, context);
+        let codec = CookieCodec::new(key, true, client.context());
         let vault = Vault::new(
             &client,
             codec,
@@ -188,12 +187,7 @@ impl Connections {
     /// copy-the-code flow.
     pub async fn save(&self, account: &str, tokens: TokenSet) -> Result<(), ConnectionError> {
         check_account(account)?;
-        if let Some(previous) = self.vault.save(account, tokens.clone()).await?
-            && previous.access_token().secret() != tokens.access_token().secret()
-        {
-            revoke(&self.client, &previous).await;
-        }
-        Ok(())
+        Ok(keep(&self.client, &self.vault, account, tokens).await?)
     }
 
     /// The provider's API as `account`: see [`ProviderApi`].
@@ -242,26 +236,28 @@ impl Connections {
 }
 
 /// Revokes a token set (refresh token first), bounded by one HTTP timeout.
-pub(crate) async fn revoke(client: &OAuthClient, tokens: &TokenSet) {
-    if client.provider().revocation_url().is_none() {
-        return;
-    }
-    let revocations = async {
-        let refresh = tokens.refresh_token().map(TokenRef::Refresh);
-        for token in refresh
-            .into_iter()
-            .chain([TokenRef::Access(tokens.access_token())])
-        {
-            match client.revoke(token).await {
-                Ok(()) | Err(OAuthError::NotConfigured { .. }) => {}
-                Err(e) => tracing::warn!(error = %e, "revoking a connection's token failed"),
-            }
-        }
-    };
-    if tokio::time::timeout(client.timeout(), revocations)
-        .await
-        .is_err()
+async fn revoke(client: &OAuthClient, tokens: &TokenSet) {
+    let refresh = tokens.refresh_token().map(TokenRef::Refresh);
+    let targets = refresh
+        .into_iter()
+        .chain([TokenRef::Access(tokens.access_token())])
+        .collect();
+    client.revoke_all(targets).await;
+}
+
+/// Keeps `tokens` for `account` in `vault`, revoking the tokens they replace: the one
+/// way a connection is saved, by [`Connections::save`] and by the callback of a connect
+/// flow.
+pub(crate) async fn keep(
+    client: &OAuthClient,
+    vault: &Vault,
+    account: &str,
+    tokens: TokenSet,
+) -> Result<(), StoreError> {
+    if let Some(previous) = vault.save(account, tokens.clone()).await?
+        && previous.access_token().secret() != tokens.access_token().secret()
     {
-        tracing::warn!("revoking a connection's tokens timed out");
+        revoke(client, &previous).await;
     }
+    Ok(())
 }

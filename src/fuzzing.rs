@@ -111,7 +111,7 @@ impl SessionProbe {
             .clock(clock.clone())
             .build()?;
         let key = CookieKey::from_bytes(&[7; 64])?;
-        let context = format!("{}|{}", client.client_id(), client.provider().token_url());
+        let context = client.context();
         let codec = CookieCodec::new(key, false, context);
         let names = CookieNames::new("oauth_session", false);
         let refresher = Refresher::new(

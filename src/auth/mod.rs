@@ -16,7 +16,7 @@ pub(crate) use self::caller::{
     ActiveSession, Credential, Found, Scope, authenticate, find, find_now, missing,
 };
 pub use self::rejection::AuthRejection;
-use crate::client::{OAuthError, TokenRef, TokenSet};
+use crate::client::{TokenRef, TokenSet};
 use crate::secret::AccessToken;
 use crate::session::SessionHandle;
 use crate::state::Shared;
@@ -134,23 +134,5 @@ pub(crate) async fn end_tokens(shared: &Shared, tokens: &TokenSet) {
         targets.push(TokenRef::Access(set.access_token()));
         shared.users.forget(set.access_token()).await;
     }
-    if shared.client.provider().revocation_url().is_none() {
-        return;
-    }
-    // Refresh tokens first: revoking one also ends its access tokens at most servers.
-    // All of it within one HTTP timeout: a hanging provider must not hold logout up.
-    let revocations = async {
-        for token in targets {
-            match shared.client.revoke(token).await {
-                Ok(()) | Err(OAuthError::NotConfigured { .. }) => {}
-                Err(e) => tracing::warn!(error = %e, "token revocation failed; logging out anyway"),
-            }
-        }
-    };
-    if tokio::time::timeout(shared.client.timeout(), revocations)
-        .await
-        .is_err()
-    {
-        tracing::warn!("token revocation timed out; logging out anyway");
-    }
+    shared.client.revoke_all(targets).await;
 }

@@ -252,6 +252,36 @@ impl OAuthClient {
         self.inner.timeout
     }
 
+    /// What cookies and records of this client are sealed to, and connected accounts
+    /// keyed by: its id and token URL, so two clients sharing a key or a store cannot
+    /// read each other's.
+    pub(crate) fn context(&self) -> String {
+        format!("{}|{}", self.client_id(), self.provider().token_url())
+    }
+
+    /// Revokes `targets` in order (refresh tokens first: revoking one also ends its
+    /// access tokens at most servers), best effort, all within one HTTP timeout: a
+    /// hanging provider must not hold logout up.
+    pub(crate) async fn revoke_all(&self, targets: Vec<TokenRef<'_>>) {
+        if self.provider().revocation_url().is_none() {
+            return;
+        }
+        let revocations = async {
+            for token in targets {
+                match self.revoke(token).await {
+                    Ok(()) | Err(OAuthError::NotConfigured { .. }) => {}
+                    Err(e) => tracing::warn!(error = %e, "token revocation failed; going on"),
+                }
+            }
+        };
+        if tokio::time::timeout(self.timeout(), revocations)
+            .await
+            .is_err()
+        {
+            tracing::warn!("token revocation timed out; going on");
+        }
+    }
+
     /// The HTTP client (redirects off, timeouts set), for the provider's API.
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http

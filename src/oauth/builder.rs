@@ -407,7 +407,7 @@ impl OAuthBuilder {
         let flow_path = self.routes.flow_cookie_path(&paths, secure);
         // Sealed to this client and provider: instances sharing a key cannot read each
         // other's cookies.
-        let context = format!("{}|{}", client.client_id(), client.provider().token_url());
+        let context = client.context();
         let codec = self.cookies.codec(secure, context)?;
 
         // Construct.

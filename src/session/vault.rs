@@ -72,7 +72,7 @@ impl Vault {
         Vault {
             config: Arc::new(config),
             store,
-            context: format!("{}|{}", client.client_id(), client.provider().token_url()),
+            context: client.context(),
             clock,
         }
     }

@@ -178,13 +178,8 @@ async fn connect(shared: &Shared, account: &str, tokens: TokenSet) -> Result<(),
             crate::store::StoreError::new("save", "no connections store is configured"),
         ));
     };
-    match vault.save(account, tokens.clone()).await {
-        Ok(previous) => {
-            if let Some(previous) = previous
-                && previous.access_token().secret() != tokens.access_token().secret()
-            {
-                crate::connections::revoke(&shared.client, &previous).await;
-            }
+    match crate::connections::keep(&shared.client, vault, account, tokens.clone()).await {
+        Ok(()) => {
             tracing::info!(
                 provider = shared.client.provider().name(),
                 "account connected"
