@@ -177,7 +177,12 @@ impl Connections {
         }
         let return_to = crate::safe_return_to(return_to).unwrap_or("/").to_owned();
         let now = shared.clock.now();
-        let mut flow = LoginFlow::new(return_to, shared.client.provider().pkce(), now);
+        let mut flow = LoginFlow::new(
+            return_to,
+            shared.client.provider().pkce(),
+            shared.client.oidc().is_some(),
+            now,
+        );
         flow.account = Some(account.to_owned());
         crate::routes::to_provider(shared, &flow, request_headers)
     }

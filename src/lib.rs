@@ -19,6 +19,7 @@ pub mod fuzzing;
 pub mod layer;
 mod login;
 mod oauth;
+mod oidc;
 mod origin;
 mod pages;
 mod provider;
@@ -48,11 +49,13 @@ pub use extract::{AuthSession, BearerUser};
 pub use layer::{OAuthLayer, RequireLoginLayer};
 pub use login::{Login, LoginRefusal};
 pub use oauth::{OAuth, OAuthBuilder};
+pub use oidc::{IdClaims, JwtError};
 pub use pages::{ErrorPage, Messages};
 pub use provider::discovery::DiscoveryError;
 pub use provider::{ClientAuth, Provider, ProviderBuilder, TokenBody, UserResolver};
 pub use return_to::safe_return_to;
 pub use secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, PkceVerifier, RefreshToken,
+    AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, Nonce, PkceVerifier,
+    RefreshToken,
 };
 pub use session::CookieKey;

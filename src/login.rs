@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::client::{TokenSet, UserInfo};
+use crate::oidc::IdClaims;
 
 /// What a login brought, for [`OAuthBuilder::on_login`](crate::OAuthBuilder::on_login):
 /// the token set just issued and the user as the provider describes them (userinfo, or
@@ -19,6 +20,7 @@ use crate::client::{TokenSet, UserInfo};
 pub struct Login {
     pub(crate) tokens: TokenSet,
     pub(crate) userinfo: Arc<Value>,
+    pub(crate) id_claims: Option<Arc<IdClaims>>,
     pub(crate) provider: String,
 }
 
@@ -57,6 +59,11 @@ impl Login {
                 crate::client::misfit(&e)
             ))
         })
+    }
+    /// The validated id_token's claims, for an OpenID Connect provider (`None`
+    /// otherwise): standard claims typed, the rest in [`IdClaims::extra`].
+    pub fn id_claims(&self) -> Option<&IdClaims> {
+        self.id_claims.as_deref()
     }
     /// The provider's name (`vcita`, `apicbase`, ...).
     pub fn provider(&self) -> &str {

@@ -135,6 +135,31 @@ impl CsrfState {
 }
 
 secret_type!(
+    /// An OpenID Connect `nonce` (Core §3.1.2.1): 256 random bits sent with the login and
+    /// kept in its flow cookie; the id_token must carry it back.
+    ///
+    /// ```
+    /// use axum_oauth_login::Nonce;
+    /// let n = Nonce::random();
+    /// assert!(n.matches(n.secret()) && !n.matches("other"));
+    /// assert_eq!(format!("{n:?}"), "Nonce([redacted])");
+    /// ```
+    Nonce
+);
+
+impl Nonce {
+    /// A new nonce with 256 bits from the operating system's CSPRNG.
+    pub fn random() -> Self {
+        Self(random_token())
+    }
+
+    /// Constant-time comparison with the `nonce` claim of an id_token.
+    pub fn matches(&self, received: &str) -> bool {
+        bool::from(self.0.as_bytes().ct_eq(received.as_bytes()))
+    }
+}
+
+secret_type!(
     /// A PKCE code verifier (RFC 7636 §4.1): 43 characters of base64url from 256 random bits.
     ///
     /// ```

@@ -19,7 +19,12 @@ pub(crate) struct Paths {
     pub(crate) login: String,
     pub(crate) callback: String,
     pub(crate) logout: String,
+    /// OpenID Connect Back-Channel Logout: where the provider posts logout tokens.
+    pub(crate) backchannel_logout: String,
     pub(crate) after_logout: String,
+    /// Where the provider's end-session endpoint sends the browser back to
+    /// (RP-Initiated Logout), registered at the provider.
+    pub(crate) post_logout_redirect_uri: Option<url::Url>,
 }
 
 impl Paths {

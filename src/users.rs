@@ -201,11 +201,46 @@ impl UserCache {
         }
     }
 
+    /// A JWT access token checked against the provider's keys (RFC 9068): no call to the
+    /// provider; the answer is cached until the token's `exp`, so a token's signature is
+    /// verified once. Revocation at the provider is not seen: the token's lifetime is
+    /// the bound.
+    async fn check_locally(
+        &self,
+        oidc: &crate::oidc::Oidc,
+        token: &AccessToken,
+    ) -> Result<Entry, OAuthError> {
+        match oidc.access_token(token.secret()).await {
+            Ok(checked) => Ok(Entry::User {
+                user: Resolved {
+                    user: Arc::new(Value::Object(checked.claims)),
+                    scope: checked.scope.map(Arc::from),
+                },
+                until: checked.exp,
+            }),
+            Err(e) if e.is_transient() => Err(OAuthError::Transport {
+                endpoint: crate::client::Endpoint::Jwks,
+                reason: e.to_string(),
+            }),
+            Err(e) => {
+                tracing::debug!(error = %e, "JWT access token refused");
+                Ok(Entry::Refused {
+                    until: self.clock.now() + NEGATIVE_TTL_SECS,
+                })
+            }
+        }
+    }
+
     async fn fetch(
         &self,
         token: AccessToken,
         token_expires_at: Option<u64>,
     ) -> Result<Entry, OAuthError> {
+        if let Some(oidc) = self.client.oidc().filter(|o| o.checks_access_tokens())
+            && crate::oidc::looks_like_jwt(token.secret())
+        {
+            return self.check_locally(oidc, &token).await;
+        }
         let endpoint = self.endpoint();
         let _turn = match tokio::time::timeout(self.wait, self.upstream.acquire()).await {
             Ok(Ok(permit)) => permit,

@@ -105,15 +105,23 @@ pub(crate) struct Authenticated {
 /// Logs the request's session out: revokes its tokens (and those a refresh made from
 /// them within the grace window), forgets their cached users, and clears the session so
 /// the layer removes the cookie. The one logout of the crate: the route and
-/// `AuthSession::logout` both call it.
-pub(crate) async fn logout(rs: &RequestSession) {
-    match rs.handle.current().await {
-        Ok(Some(session)) => end_tokens(&rs.shared, &session.tokens).await,
-        Ok(None) => {}
+/// `AuthSession::logout` both call it. Returns the ended session's tokens (the route
+/// takes the id_token to the provider's end-session endpoint).
+pub(crate) async fn logout(rs: &RequestSession) -> Option<TokenSet> {
+    let ended = match rs.handle.current().await {
+        Ok(Some(session)) => {
+            end_tokens(&rs.shared, &session.tokens).await;
+            Some(session.tokens.clone())
+        }
+        Ok(None) => None,
         // The record (and its tokens) cannot be read now; the cookie goes regardless.
-        Err(e) => tracing::error!(error = %e, "logout could not read the session record"),
-    }
+        Err(e) => {
+            tracing::error!(error = %e, "logout could not read the session record");
+            None
+        }
+    };
     rs.handle.end().await;
+    ended
 }
 
 /// Ends a session's tokens: revokes them, and also the tokens a refresh made from them

@@ -17,6 +17,8 @@ pub enum Endpoint {
     Revocation,
     /// Any other provider API (e.g. vcita app registration).
     Api,
+    /// The provider's signing keys (OpenID Connect `jwks_uri`).
+    Jwks,
 }
 
 impl fmt::Display for Endpoint {
@@ -27,6 +29,7 @@ impl fmt::Display for Endpoint {
             Endpoint::Introspection => "introspection",
             Endpoint::Revocation => "revocation",
             Endpoint::Api => "provider API",
+            Endpoint::Jwks => "JWKS",
         })
     }
 }

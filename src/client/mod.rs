@@ -96,6 +96,8 @@ struct Inner {
     timeout: Duration,
     max_body_bytes: usize,
     clock: Clock,
+    /// OpenID Connect token checks, for a provider with a JWKS and an issuer.
+    oidc: Option<crate::oidc::Oidc>,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -209,6 +211,13 @@ impl OAuthClientBuilder {
             ));
         }
         let http = http_client(self.connect_timeout, self.timeout)?;
+        let oidc = crate::oidc::Oidc::new(
+            &self.provider,
+            &self.client_id,
+            http.clone(),
+            self.timeout,
+            self.clock.clone(),
+        );
         Ok(OAuthClient {
             inner: Arc::new(Inner {
                 http,
@@ -219,6 +228,7 @@ impl OAuthClientBuilder {
                 timeout: self.timeout,
                 max_body_bytes: self.max_body_bytes,
                 clock: self.clock,
+                oidc,
             }),
         })
     }
@@ -244,6 +254,45 @@ impl OAuthClient {
             timeout: Duration::from_secs(10),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             clock: Clock::system(),
+        }
+    }
+
+    /// The OpenID Connect checks, when the provider is an OpenID Connect provider
+    /// ([`Provider::is_openid`]).
+    pub(crate) fn oidc(&self) -> Option<&crate::oidc::Oidc> {
+        self.inner.oidc.as_ref()
+    }
+
+    /// Validates an id_token (OpenID Connect Core §3.1.3.7) against the provider's JWKS
+    /// (fetched once and cached; re-fetched, rate-limited, for an unknown `kid`):
+    /// signature (asymmetric algorithms only), `iss`, `aud` and `azp`, `exp` and `iat`
+    /// against this client's [clock](OAuthClientBuilder::clock) with a 60 s leeway,
+    /// `sub`, and the login's `nonce` when given.
+    ///
+    /// The login routes do this at every callback and refresh; this is for apps that
+    /// run the protocol themselves. A provider without a [JWKS](Provider::jwks_url)
+    /// answers [`JwtError::KeysUnavailable`](crate::JwtError::KeysUnavailable).
+    ///
+    /// ```no_run
+    /// # async fn run(client: axum_oauth_login::OAuthClient, tokens: axum_oauth_login::TokenSet,
+    /// #              nonce: axum_oauth_login::Nonce) -> Result<(), axum_oauth_login::JwtError> {
+    /// if let Some(id_token) = tokens.id_token() {
+    ///     let claims = client.verify_id_token(id_token, Some(&nonce)).await?;
+    ///     println!("signed in: {}", claims.sub);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn verify_id_token(
+        &self,
+        id_token: &crate::IdToken,
+        nonce: Option<&crate::Nonce>,
+    ) -> Result<crate::IdClaims, crate::JwtError> {
+        match self.oidc() {
+            Some(oidc) => oidc.id_token(id_token, nonce).await,
+            None => Err(crate::JwtError::KeysUnavailable(
+                "the provider has no jwks_url and issuer".to_owned(),
+            )),
         }
     }
 

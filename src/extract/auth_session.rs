@@ -80,6 +80,22 @@ impl<U> AuthSession<U> {
     pub fn provider(&self) -> &str {
         self.active.rs.shared.client.provider().name()
     }
+    /// The claims of the session's id_token, validated at login (and at every refresh
+    /// that brought a new one), for an OpenID Connect provider; `None` otherwise.
+    /// Decoded once per session value.
+    ///
+    /// ```
+    /// use axum_oauth_login::AuthSession;
+    /// async fn who(session: AuthSession) -> String {
+    ///     match session.id_claims() {
+    ///         Some(claims) => format!("{} via {}", claims.sub, claims.iss),
+    ///         None => "not an OpenID Connect login".into(),
+    ///     }
+    /// }
+    /// ```
+    pub fn id_claims(&self) -> Option<Arc<crate::IdClaims>> {
+        self.active.data.id_claims()
+    }
     /// When the user logged in (unix seconds).
     pub fn logged_in_at(&self) -> u64 {
         self.active.data.created_at
@@ -105,6 +121,9 @@ impl<U> AuthSession<U> {
     }
     /// Ends the session: the cookie is removed with this response, and the tokens are
     /// revoked when the provider has a revocation endpoint (best effort).
+    ///
+    /// This ends the session here only; the logout route (`POST /auth/logout`) also
+    /// continues at an OpenID Connect provider's end-session endpoint.
     pub async fn logout(self) {
         crate::auth::logout(&self.active.rs).await;
     }

@@ -52,6 +52,7 @@ pub struct OAuthBuilder {
     refresh: RefreshSettings,
     pages: PageSettings,
     connections: Option<Arc<dyn crate::store::SessionStore>>,
+    denylist: Option<(Arc<dyn crate::store::SessionStore>, Duration)>,
 }
 
 impl std::fmt::Debug for OAuthBuilder {
@@ -78,6 +79,7 @@ impl OAuthBuilder {
                 trusted_origins: Vec::new(),
                 prefix: "/auth".into(),
                 after_logout: "/".into(),
+                post_logout_redirect_uri: None,
                 realm: "app".into(),
             },
             cookies: CookieSettings {
@@ -109,6 +111,7 @@ impl OAuthBuilder {
             },
             pages: PageSettings::default(),
             connections: None,
+            denylist: None,
         }
     }
 }
@@ -212,6 +215,25 @@ impl OAuthBuilder {
     /// Where logout sends the browser (default `/`).
     pub fn after_logout(mut self, path: impl Into<String>) -> Self {
         self.routes.after_logout = path.into();
+        self
+    }
+    /// Where the provider sends the browser after logging out at its end-session
+    /// endpoint (OpenID Connect RP-Initiated Logout: `post_logout_redirect_uri`, an
+    /// absolute `https` URL, or `http` on loopback, registered at the provider). Without
+    /// it the provider shows its own "logged out" page. Only used by providers with an
+    /// end-session endpoint ([`Provider::logout_at_provider`](crate::Provider::logout_at_provider)).
+    ///
+    /// ```
+    /// # use axum_oauth_login::{OAuth, Provider};
+    /// # fn provider() -> Provider { Provider::vcita() }
+    /// let oauth = OAuth::builder(provider(), "id", "secret")
+    ///     .redirect_uri("https://app.example.com/auth/callback")
+    ///     .post_logout_redirect_uri("https://app.example.com/")
+    ///     .build();
+    /// assert!(oauth.is_ok());
+    /// ```
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.routes.post_logout_redirect_uri = Some(uri.into());
         self
     }
     /// How long a resolved user is cached (default 5 min) and how many are kept
@@ -337,6 +359,46 @@ impl OAuthBuilder {
         self
     }
 
+    /// Where back-channel logouts of cookie-held sessions are kept so that every
+    /// instance of the app honours them (OpenID Connect Back-Channel Logout).
+    ///
+    /// The provider posts a logout to one instance. Sessions in a server-side store are
+    /// deleted there, which every instance sees; sessions in cookies cannot be deleted,
+    /// so they go on a denylist (by the provider's `sid`, or by `sub` for every session
+    /// begun before the logout) until they would have expired. Without this setting the
+    /// denylist is this process's alone: right for one instance, but **with several
+    /// instances the others would keep the session**. With a shared `store` (Redis), each
+    /// instance pulls new entries every `sync_every` (the receiving one at once).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "redis")]
+    /// # async fn run(builder: axum_oauth_login::OAuthBuilder) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use axum_oauth_login::store::RedisStore;
+    /// let shared = RedisStore::connect("redis://127.0.0.1/").await?;
+    /// let oauth = builder.logout_denylist(shared, Duration::from_secs(2)).build()?;
+    /// # drop(oauth); Ok(())
+    /// # }
+    /// ```
+    pub fn logout_denylist(
+        mut self,
+        store: impl crate::store::SessionStore,
+        sync_every: Duration,
+    ) -> Self {
+        self.denylist = Some((Arc::new(store), sync_every));
+        self
+    }
+
+    /// [`logout_denylist`](Self::logout_denylist) with a store shared with other settings.
+    pub fn logout_denylist_arc(
+        mut self,
+        store: Arc<dyn crate::store::SessionStore>,
+        sync_every: Duration,
+    ) -> Self {
+        self.denylist = Some((store, sync_every));
+        self
+    }
+
     /// [`connections_store`](Self::connections_store) with a shared store.
     pub fn connections_store_arc(mut self, store: Arc<dyn crate::store::SessionStore>) -> Self {
         self.connections = Some(store);
@@ -427,6 +489,34 @@ impl OAuthBuilder {
                 (self.refresh.skew, self.refresh.grace),
             ))
         });
+        if let Some((_, every)) = &self.denylist
+            && (every.is_zero() || *every > Duration::from_secs(3600))
+        {
+            return Err(ConfigError::new(
+                "logout_denylist",
+                "sync_every must be between a millisecond and an hour",
+            ));
+        }
+        let backend = self.sessions.backend();
+        if client.oidc().is_some()
+            && self.denylist.is_none()
+            && matches!(backend, crate::session::Backend::Cookie)
+        {
+            tracing::info!(
+                "back-channel logout ends cookie sessions through this process's denylist; \
+                 with several instances, configure OAuthBuilder::logout_denylist with a \
+                 shared store"
+            );
+        }
+        let denylist = crate::session::Denylist::new(
+            self.denylist
+                .as_ref()
+                .map(|(store, _)| TimedStore::new(store.clone(), self.sessions.store_timeout)),
+            self.cookies.session_lifetime.max(Duration::from_secs(1)),
+            self.denylist
+                .as_ref()
+                .map_or(crate::session::SYNC_EVERY, |(_, every)| *every),
+        );
         let session = SessionConfig::new(
             codec.clone(),
             names.session,
@@ -435,9 +525,10 @@ impl OAuthBuilder {
                 self.sessions.idle_timeout.map(|d| d.as_secs()),
             ),
             self.clock.clone(),
-            self.sessions.backend(),
+            backend,
             refresher,
-        );
+        )
+        .with_denylist(denylist);
         let flows = FlowStore::new(
             codec,
             names.flow_prefix,

@@ -23,6 +23,7 @@ pub(super) struct RouteSettings {
     pub(super) trusted_origins: Vec<String>,
     pub(super) prefix: String,
     pub(super) after_logout: String,
+    pub(super) post_logout_redirect_uri: Option<String>,
     pub(super) realm: String,
 }
 
@@ -53,8 +54,22 @@ impl RouteSettings {
                 "its path must not contain route parameters (`:x`, `*x`, `{x}`)",
             ));
         }
+        let post_logout_redirect_uri = match &self.post_logout_redirect_uri {
+            Some(uri) => {
+                let url = crate::provider::parse_secure_endpoint("post_logout_redirect_uri", uri)?;
+                if url.fragment().is_some() {
+                    return Err(ConfigError::new(
+                        "post_logout_redirect_uri",
+                        "must not contain a fragment",
+                    ));
+                }
+                Some(url)
+            }
+            None => None,
+        };
         let (login, logout) = (format!("{prefix}/login"), format!("{prefix}/logout"));
-        if callback == login || callback == logout {
+        let backchannel_logout = format!("{prefix}/backchannel-logout");
+        if callback == login || callback == logout || callback == backchannel_logout {
             return Err(ConfigError::new(
                 "redirect_uri",
                 "its path collides with the login or logout route",
@@ -64,7 +79,9 @@ impl RouteSettings {
             login,
             callback,
             logout,
+            backchannel_logout,
             after_logout: self.after_logout.clone(),
+            post_logout_redirect_uri,
         })
     }
 }
@@ -353,6 +370,7 @@ mod tests {
             trusted_origins: Vec::new(),
             prefix: "/auth".into(),
             after_logout: "/".into(),
+            post_logout_redirect_uri: None,
             realm: "app".into(),
         }
     }

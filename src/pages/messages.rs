@@ -5,7 +5,8 @@ use std::collections::HashMap;
 /// `(key, title, text)`. Texts may name placeholders in braces, filled per answer:
 /// `{description}` (the provider's sanitised error description), `{code}` (an OAuth
 /// error code), `{kind}` (what failed: "timeout", ...), `{origin}` (the registered
-/// redirect URI's origin), `{reason}` (a login hook's reason), `{scope}` (missing scopes).
+/// redirect URI's origin), `{reason}` (a login hook's reason), `{scope}` (missing scopes),
+/// `{check}` (which id_token check failed).
 const DEFAULTS: &[(&str, &str, &str)] = &[
     (
         "missing_state",
@@ -92,6 +93,31 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
         "Login could not be completed",
         "The provider could not tell this app who you are right now. Please try again \
          in a moment.",
+    ),
+    (
+        "invalid_id_token",
+        "Login could not be completed",
+        "The provider's identity token did not pass its check, so this login was refused \
+         and nothing was kept: {check}. Please start again; if it keeps happening, the \
+         provider's answers are being altered on the way.",
+    ),
+    (
+        "missing_id_token",
+        "Login could not be completed",
+        "The provider did not send the identity token (id_token) an OpenID Connect login \
+         must bring, so this login was refused.",
+    ),
+    (
+        "subject_mismatch",
+        "Login could not be completed",
+        "The provider described two different users for this login (its user information \
+         and its identity token disagree), so this login was refused.",
+    ),
+    (
+        "keys_unavailable",
+        "Login could not be completed",
+        "The provider's signing keys could not be fetched to check this login. Please try \
+         again in a moment.",
     ),
     (
         "session_too_large",

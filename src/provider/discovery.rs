@@ -230,7 +230,9 @@ impl Provider {
     /// - A callback must carry `iss` only when the document says
     ///   `authorization_response_iss_parameter_supported: true` (RFC 9207); a callback's
     ///   `iss`, when sent, must always equal the issuer.
-    /// - Name: the issuer's host; scopes: `openid`; token requests as a form.
+    /// - `jwks_uri` (required by Discovery, absent from plain OAuth metadata): id_tokens
+    ///   are validated against it, and the scope is `openid`; without it, no `openid`.
+    /// - Name: the issuer's host; token requests as a form.
     ///
     /// The returned builder builds as it is; change what you need first.
     ///
@@ -241,6 +243,7 @@ impl Provider {
     ///     "authorization_endpoint": "https://id.example/realms/main/auth",
     ///     "token_endpoint": "https://id.example/realms/main/token",
     ///     "end_session_endpoint": "https://id.example/realms/main/logout",
+    ///     "jwks_uri": "https://id.example/realms/main/certs",
     ///     "code_challenge_methods_supported": ["plain", "S256"],
     ///     "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post"],
     ///     "authorization_response_iss_parameter_supported": true
@@ -251,6 +254,7 @@ impl Provider {
     /// assert_eq!(p.client_auth(), ClientAuth::ClientSecretPost);
     /// assert!(p.pkce() && p.issuer_in_callback());
     /// assert_eq!(p.scopes(), ["openid"]);
+    /// assert!(p.is_openid() && p.logout_at_provider());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_metadata(issuer: &str, document: &[u8]) -> Result<ProviderBuilder, DiscoveryError> {
@@ -275,7 +279,6 @@ impl Provider {
             .authorize_url(required_endpoint(doc, "authorization_endpoint")?)
             .token_url(required_endpoint(doc, "token_endpoint")?)
             .issuer(issuer)
-            .scopes(["openid"])
             .token_body(TokenBody::Form);
         if let Some(url) = endpoint(doc, "userinfo_endpoint")? {
             builder = builder.userinfo_url(url);
@@ -289,6 +292,22 @@ impl Provider {
         if let Some(url) = endpoint(doc, "end_session_endpoint")? {
             builder = builder.end_session_url(url);
         }
+        // Required by Discovery §3; an OAuth-only server (RFC 8414) may lack it, and
+        // then id_tokens cannot be validated (nor are they asked for: no `openid`).
+        let openid = match endpoint(doc, "jwks_uri")? {
+            Some(url) => {
+                builder = builder.jwks_url(url);
+                true
+            }
+            None => {
+                tracing::warn!(
+                    issuer,
+                    "the metadata has no jwks_uri: id_tokens cannot be validated, so the \
+                     `openid` scope is not requested"
+                );
+                false
+            }
+        };
 
         let pkce = match strings(doc, "code_challenge_methods_supported")? {
             Some(methods) if !methods.contains(&"S256") => {
@@ -319,6 +338,9 @@ impl Provider {
                 ));
             }
         };
+        if openid {
+            builder = builder.scopes(["openid"]);
+        }
         builder = builder
             .pkce(pkce)
             .client_auth(client_auth)
@@ -414,6 +436,7 @@ fn metadata_name(setting: &str) -> &'static str {
         "introspection_url" => "introspection_endpoint",
         "revocation_url" => "revocation_endpoint",
         "end_session_url" => "end_session_endpoint",
+        "jwks_url" => "jwks_uri",
         _ => "issuer",
     }
 }

@@ -59,6 +59,9 @@ pub struct Provider {
     introspection_url: Option<Url>,
     revocation_url: Option<Url>,
     end_session_url: Option<Url>,
+    logout_at_provider: bool,
+    jwks_url: Option<Url>,
+    jwt_access_tokens: Option<String>,
     api_base: Option<Url>,
     issuer: Option<String>,
     issuer_in_callback: bool,
@@ -161,6 +164,9 @@ impl Provider {
             introspection_url: None,
             revocation_url: None,
             end_session_url: None,
+            logout_at_provider: None,
+            jwks_url: None,
+            jwt_access_tokens: None,
             api_base: None,
             issuer: None,
             issuer_in_callback: None,
@@ -189,6 +195,9 @@ impl Provider {
             introspection_url: self.introspection_url.as_ref().map(Url::to_string),
             revocation_url: self.revocation_url.as_ref().map(Url::to_string),
             end_session_url: self.end_session_url.as_ref().map(Url::to_string),
+            logout_at_provider: (!self.logout_at_provider).then_some(false),
+            jwks_url: self.jwks_url.as_ref().map(Url::to_string),
+            jwt_access_tokens: self.jwt_access_tokens.clone(),
             api_base: self.api_base.as_ref().map(Url::to_string),
             issuer: self.issuer.clone(),
             // Like the resolver: kept only when it differs from the default (required
@@ -244,6 +253,28 @@ impl Provider {
     pub fn end_session_url(&self) -> Option<&Url> {
         self.end_session_url.as_ref()
     }
+    /// Whether logout continues at the provider's [end-session
+    /// endpoint](Self::end_session_url) (RP-Initiated Logout 1.0): `true` when the
+    /// provider has one, unless turned off with
+    /// [`logout_at_provider(false)`](ProviderBuilder::logout_at_provider).
+    pub fn logout_at_provider(&self) -> bool {
+        self.logout_at_provider && self.end_session_url.is_some()
+    }
+    /// The provider's signing keys (OpenID Connect `jwks_uri`). With it (and an
+    /// [issuer](Self::issuer)), id_tokens are validated: see [`Provider::discover`].
+    pub fn jwks_url(&self) -> Option<&Url> {
+        self.jwks_url.as_ref()
+    }
+    /// Whether this is an OpenID Connect provider whose tokens the crate validates: it
+    /// has a [JWKS](Self::jwks_url) and an [issuer](Self::issuer).
+    pub fn is_openid(&self) -> bool {
+        self.jwks_url.is_some() && self.issuer.is_some()
+    }
+    /// The audience (resource) of JWT access tokens (RFC 9068) checked locally, when
+    /// configured with [`jwt_access_tokens`](ProviderBuilder::jwt_access_tokens).
+    pub fn jwt_access_tokens(&self) -> Option<&str> {
+        self.jwt_access_tokens.as_deref()
+    }
     /// The issuer identifier, checked against a callback's `iss` (RFC 9207).
     pub fn issuer(&self) -> Option<&str> {
         self.issuer.as_deref()
@@ -293,6 +324,9 @@ pub struct ProviderBuilder {
     introspection_url: Option<String>,
     revocation_url: Option<String>,
     end_session_url: Option<String>,
+    logout_at_provider: Option<bool>,
+    jwks_url: Option<String>,
+    jwt_access_tokens: Option<String>,
     api_base: Option<String>,
     issuer: Option<String>,
     issuer_in_callback: Option<bool>,
@@ -311,6 +345,7 @@ const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
     "redirect_uri",
     "state",
     "scope",
+    "nonce",
     "code_challenge",
     "code_challenge_method",
     // The callback is a GET with a query; and the request must be the crate's.
@@ -354,6 +389,31 @@ impl ProviderBuilder {
     /// The OpenID Connect end-session endpoint (RP-Initiated Logout 1.0).
     pub fn end_session_url(mut self, url: impl Into<String>) -> Self {
         self.end_session_url = Some(url.into());
+        self
+    }
+    /// Turns logout at the provider's end-session endpoint off (`false`: logout ends only
+    /// the local session and revokes the tokens) or back on (the default whenever an
+    /// [end-session endpoint](Self::end_session_url) is known).
+    pub fn logout_at_provider(mut self, on: bool) -> Self {
+        self.logout_at_provider = Some(on);
+        self
+    }
+    /// The provider's JWKS (OpenID Connect `jwks_uri`): with an [issuer](Self::issuer),
+    /// id_tokens are validated against it (signature, `iss`, `aud`, `exp`, `iat`,
+    /// `nonce`); [`Provider::discover`] sets it from the metadata.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks_url = Some(url.into());
+        self
+    }
+    /// Checks JWT access tokens (RFC 9068) locally against the [JWKS](Self::jwks_url)
+    /// instead of calling the provider: header `typ` `at+jwt`, `iss`, `aud` containing
+    /// `audience` (this API's resource identifier at the provider), `exp`, scopes from
+    /// `scope`. Opaque tokens still go to userinfo or introspection.
+    ///
+    /// A locally checked token stays valid until its `exp` even if it is revoked at the
+    /// provider: its lifetime is the bound on that (keep it short).
+    pub fn jwt_access_tokens(mut self, audience: impl Into<String>) -> Self {
+        self.jwt_access_tokens = Some(audience.into());
         self
     }
     /// The base URL of the provider's API (vcita: `https://api.vcita.biz`, Apicbase:
@@ -443,6 +503,27 @@ impl ProviderBuilder {
         let introspection_url = optional_url("introspection_url", self.introspection_url)?;
         let revocation_url = optional_url("revocation_url", self.revocation_url)?;
         let end_session_url = optional_url("end_session_url", self.end_session_url)?;
+        let jwks_url = optional_url("jwks_url", self.jwks_url)?;
+        if jwks_url.is_some() && self.issuer.is_none() {
+            return Err(ConfigError::new(
+                "issuer",
+                "required with a jwks_url: id_tokens are checked against it",
+            ));
+        }
+        if let Some(audience) = &self.jwt_access_tokens {
+            if jwks_url.is_none() {
+                return Err(ConfigError::new(
+                    "jwks_url",
+                    "required to check JWT access tokens locally",
+                ));
+            }
+            if audience.trim().is_empty() {
+                return Err(ConfigError::new(
+                    "jwt_access_tokens",
+                    "the audience must not be empty",
+                ));
+            }
+        }
         let api_base = optional_url("api_base", self.api_base)?.map(api_base_url);
         if api_base
             .as_ref()
@@ -505,6 +586,9 @@ impl ProviderBuilder {
             introspection_url,
             revocation_url,
             end_session_url,
+            logout_at_provider: self.logout_at_provider.unwrap_or(true),
+            jwks_url,
+            jwt_access_tokens: self.jwt_access_tokens,
             api_base,
             issuer: self.issuer,
             issuer_in_callback,

@@ -31,7 +31,12 @@ pub(crate) async fn login(
         .unwrap_or("/")
         .to_owned();
     let now = shared.clock.now();
-    let flow = LoginFlow::new(return_to, shared.client.provider().pkce(), now);
+    let flow = LoginFlow::new(
+        return_to,
+        shared.client.provider().pkce(),
+        shared.client.oidc().is_some(),
+        now,
+    );
     let res = to_provider(&shared, &flow, req.headers());
     tracing::debug!(provider = shared.client.provider().name(), "login started");
     res
@@ -55,9 +60,12 @@ pub(crate) fn to_provider(
         );
         return shared.pages.respond(&page, headers);
     };
-    let url = shared
+    let mut url = shared
         .client
         .authorize_url(&flow.state, flow.verifier.as_ref());
+    if let Some(nonce) = &flow.nonce {
+        url.query_pairs_mut().append_pair("nonce", nonce.secret());
+    }
     let mut res = redirect(url.as_str());
     for set in set_cookies {
         if let Ok(v) = HeaderValue::try_from(set) {

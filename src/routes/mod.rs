@@ -5,6 +5,7 @@
 //! The routes need the session layer around them, like every other entry point: without
 //! it they answer the crate's one "OAuthLayer is not installed" 500.
 
+mod backchannel;
 mod callback;
 mod login;
 mod logout;
@@ -26,11 +27,17 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let paths = &shared.paths;
-    Router::new()
+    let mut router = Router::new()
         .route(&paths.login, get(login::login))
         .route(&paths.callback, get(callback::callback))
-        .route(&paths.logout, post(logout::logout))
-        .with_state(shared)
+        .route(&paths.logout, post(logout::logout));
+    if shared.client.oidc().is_some() {
+        router = router.route(
+            &paths.backchannel_logout,
+            post(backchannel::backchannel_logout),
+        );
+    }
+    router.with_state(shared.clone())
 }
 
 /// Parses a query string keeping every value of each name, so duplicates can be refused

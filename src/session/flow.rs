@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::cookie::{CookieCodec, find_cookie, request_cookies};
-use crate::secret::{CsrfState, PkceVerifier};
+use crate::secret::{CsrfState, Nonce, PkceVerifier};
 
 /// What the live flow cookies of a browser may add up to in its `Cookie` header. A few
 /// forced logins with long `return_to` values must not grow every request past proxy
@@ -33,11 +33,14 @@ pub(crate) struct LoginFlow {
     /// flow cookie, never taken from the callback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) account: Option<String>,
+    /// OpenID Connect: the nonce sent with this login, which its id_token must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) nonce: Option<Nonce>,
 }
 
 impl LoginFlow {
     /// A new login with fresh state (and PKCE verifier when `pkce`).
-    pub(crate) fn new(return_to: String, pkce: bool, now: u64) -> LoginFlow {
+    pub(crate) fn new(return_to: String, pkce: bool, openid: bool, now: u64) -> LoginFlow {
         LoginFlow {
             state: CsrfState::random(),
             verifier: pkce.then(PkceVerifier::random),
@@ -47,6 +50,7 @@ impl LoginFlow {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
             account: None,
+            nonce: openid.then(Nonce::random),
         }
     }
 }
@@ -210,7 +214,7 @@ mod tests {
     #[test]
     fn start_find_and_remove() {
         let s = store(5);
-        let flow = LoginFlow::new("/x".into(), true, 100);
+        let flow = LoginFlow::new("/x".into(), true, true, 100);
         let set = s.start(&flow, &HeaderMap::new(), 100).unwrap();
         assert_eq!(set.len(), 1);
         let request = cookie_header(&set);
@@ -224,12 +228,12 @@ mod tests {
     #[test]
     fn the_count_cap_drops_the_oldest() {
         let s = store(2);
-        let a = LoginFlow::new("/a".into(), false, 100);
-        let mut b = LoginFlow::new("/b".into(), false, 100);
+        let a = LoginFlow::new("/a".into(), false, false, 100);
+        let mut b = LoginFlow::new("/b".into(), false, false, 100);
         b.order = a.order + 1;
         let mut jar = s.start(&a, &HeaderMap::new(), 100).unwrap();
         jar.extend(s.start(&b, &cookie_header(&jar), 100).unwrap());
-        let c = LoginFlow::new("/c".into(), false, 101);
+        let c = LoginFlow::new("/c".into(), false, false, 101);
         let set = s.start(&c, &cookie_header(&jar), 101).unwrap();
         let removed: Vec<_> = set.iter().filter(|c| c.contains("Max-Age=0")).collect();
         assert_eq!(removed.len(), 1);

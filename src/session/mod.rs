@@ -8,6 +8,7 @@
 //! the sealed session id, and the record is sealed at rest).
 
 mod cookie;
+mod denylist;
 mod flow;
 mod handle;
 mod refresh;
@@ -23,12 +24,14 @@ use serde_json::Value;
 
 pub use self::cookie::CookieKey;
 pub(crate) use self::cookie::{CookieCodec, CookieNames};
+pub(crate) use self::denylist::{Denylist, SYNC_EVERY};
 pub(crate) use self::flow::{FlowStore, LoginFlow};
 pub(crate) use self::handle::{SessionHandle, SessionUnavailable, StartError};
 pub(crate) use self::refresh::Refresher;
 pub(crate) use self::vault::{Vault, VaultError};
 use crate::client::TokenSet;
 use crate::clock::Clock;
+use crate::oidc::IdClaims;
 use crate::store::{SessionId, SessionStore, StoreError};
 
 /// The authenticated state of one browser: the state machine's second step.
@@ -48,6 +51,14 @@ pub(crate) struct SessionData {
     /// The provider's id of the user (`sub`), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) sub: Option<String>,
+    /// The provider's session id (`sid` of the validated id_token): back-channel logout
+    /// names sessions by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sid: Option<String>,
+    /// Whether `tokens.id_token` was validated (OpenID Connect): only then are its
+    /// claims handed to the app.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) id_checked: bool,
     /// For a connected account's record (not a browser session): the app's account id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) account: Option<String>,
@@ -62,6 +73,9 @@ pub(crate) struct SessionData {
     /// parse its user again on every request.
     #[serde(skip)]
     typed_user: OnceLock<TypedUser>,
+    /// The validated id_token's claims, decoded once per session value.
+    #[serde(skip)]
+    id_claims: OnceLock<Option<Arc<IdClaims>>>,
 }
 
 /// A typed user with its type.
@@ -101,12 +115,43 @@ impl SessionData {
             user,
             app_user,
             sub,
+            sid: None,
+            id_checked: false,
             account: None,
             created_at: now,
             expires_at: now.saturating_add(ttl_secs),
             last_seen: now,
             typed_user: OnceLock::new(),
+            id_claims: OnceLock::new(),
         }
+    }
+
+    /// Records validated id_token claims: the session's `sub` and `sid` come from them.
+    pub(crate) fn with_id_claims(mut self, claims: Option<&IdClaims>) -> Self {
+        if let Some(claims) = claims {
+            self.sub = Some(claims.sub.clone());
+            if claims.sid.is_some() {
+                self.sid.clone_from(&claims.sid);
+            }
+            self.id_checked = true;
+            // The cached claims were the previous id_token's.
+            self.id_claims = OnceLock::new();
+        }
+        self
+    }
+
+    /// The claims of the session's id_token, when it was validated: decoded from the
+    /// token (sealed in the session since its check) once per session value.
+    pub(crate) fn id_claims(&self) -> Option<Arc<IdClaims>> {
+        if !self.id_checked {
+            return None;
+        }
+        self.id_claims
+            .get_or_init(|| {
+                let token = self.tokens.id_token()?;
+                crate::oidc::decode_checked(token.secret()).map(Arc::new)
+            })
+            .clone()
     }
 
     /// The provider's id of the user: as recorded, or from the snapshot of sessions that
@@ -145,21 +190,26 @@ impl SessionData {
     /// The lookup keys a store indexes this session under: a hash of the provider's user
     /// id (`sub`), when known (back-channel logout finds sessions by it).
     pub(crate) fn lookup_keys(&self) -> Vec<String> {
-        use sha2::{Digest as _, Sha256};
         let mut keys: Vec<String> = self
             .subject()
-            .map(|sub| {
-                let digest = Sha256::digest(sub.as_bytes());
-                let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-                format!("sub:{hex}")
-            })
+            .map(|sub| lookup_key("sub", &sub))
             .into_iter()
+            .chain(self.sid.as_deref().map(|sid| lookup_key("sid", sid)))
             .collect();
         if self.account.is_some() {
             keys.push(vault::LIST_KEY.to_owned());
         }
         keys
     }
+}
+
+/// A store's lookup key for a provider-side identifier (`sub`, `sid`): a hash, so the
+/// store's index holds no personal data.
+pub(crate) fn lookup_key(kind: &str, value: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(value.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{kind}:{hex}")
 }
 
 impl std::fmt::Debug for SessionData {
@@ -270,6 +320,8 @@ pub(crate) struct SessionConfig {
     /// Server-side stores: cookie values already opened, to the id they hold.
     verified_ids: moka::sync::Cache<String, SessionId, foldhash::fast::RandomState>,
     refresher: Refresher,
+    /// Sessions the provider ended by back-channel logout.
+    pub(crate) denylist: Arc<Denylist>,
 }
 
 impl std::fmt::Debug for SessionConfig {
@@ -318,7 +370,15 @@ impl SessionConfig {
                 .max_capacity(VERIFIED_CAPACITY_BYTES)
                 .time_to_live(VERIFIED_TTL)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
+            denylist: Denylist::new(None, Duration::from_secs(lifetimes.0.max(1)), SYNC_EVERY),
         }
+    }
+
+    /// Keeps back-channel logouts in `denylist` (shared with other instances through
+    /// its store, when it has one).
+    pub(crate) fn with_denylist(mut self, denylist: Arc<Denylist>) -> Self {
+        self.denylist = denylist;
+        self
     }
 
     /// The refresher of this provider's sessions.
@@ -351,6 +411,7 @@ impl SessionConfig {
             && self
                 .idle_secs
                 .is_none_or(|idle| data.last_seen.saturating_add(idle) > now)
+            && !self.denylist.denies(data)
     }
 
     /// Whether `data` should be written again to move its idle deadline: coarsely, once a

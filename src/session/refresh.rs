@@ -217,8 +217,23 @@ impl Refresher {
         });
         match self.spend(refresh_token, persist).await {
             Ok(mut tokens) => {
-                tokens.inherit_omitted(&data.tokens);
                 let mut next = (*data).clone();
+                // OpenID Connect Core §12.2: a new id_token passes the login's checks
+                // (but the nonce) and names the same user.
+                if let (Some(oidc), Some(id_token)) = (self.client.oidc(), tokens.id_token()) {
+                    match oidc.refreshed_id_token(id_token, data.sub.as_deref()).await {
+                        Ok(claims) => next = next.with_id_claims(Some(&claims)),
+                        Err(e) if e.is_transient() => {
+                            tracing::warn!(error = %e, "the refreshed id_token cannot be checked now");
+                            return Freshness::Unavailable;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the refreshed id_token was refused; ending the session");
+                            return Freshness::Ended;
+                        }
+                    }
+                }
+                tokens.inherit_omitted(&data.tokens);
                 next.tokens = tokens;
                 Freshness::Refreshed(Box::new(next))
             }

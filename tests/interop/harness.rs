@@ -7,16 +7,20 @@
 //! discovery document (read here with plain reqwest, or by the crate's own
 //! `Provider::discover` for [`InteropApp::start_discovered`]), and the login is driven
 //! through real HTML forms.
+//!
+//! The server also takes commands on its stdin ([`OidcProvider::command`]): key rotation
+//! ([`OidcProvider::rotate_keys`]) and one-shot id_token alterations for negative tests
+//! ([`OidcProvider::mutate_next_id_token`], [`OidcProvider::tamper_next_id_token`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum_oauth_login::{ClientAuth, Clock, CookieKey, OAuth, Provider, ProviderBuilder};
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::task::JoinHandle;
 use url::Url;
@@ -27,6 +31,8 @@ use crate::support::{
 
 /// Bound on the provider's start (Node start-up plus key generation).
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// Bound on a stdin command's acknowledgement (a key rotation generates an RSA key).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// The account every devInteractions login uses (its `sub`).
 pub const LOGIN: &str = "interop-user";
 /// The email `server.mjs` gives every account.
@@ -43,6 +49,27 @@ pub const BASIC_CLIENT: (&str, &str, ClientAuth) = (
     "interop-basic-secret",
     ClientAuth::ClientSecretBasic,
 );
+/// The third client: its access tokens are RFC 9068 JWTs (`typ: at+jwt`) for
+/// [`RESOURCE`], which `server.mjs` makes its default resource (RFC 8707).
+#[allow(dead_code)] // used by the OIDC interop tests
+pub const JWT_CLIENT: (&str, &str, ClientAuth) = (
+    "interop-jwt",
+    "interop-jwt-secret",
+    ClientAuth::ClientSecretPost,
+);
+/// The `aud` of [`JWT_CLIENT`]'s access tokens (`server.mjs`'s default `RESOURCE`).
+#[allow(dead_code)] // used by the OIDC interop tests
+pub const RESOURCE: &str = "urn:interop:api";
+
+/// What [`OidcProvider::start_with`] registers for every client besides the redirect URIs.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderOptions {
+    /// `backchannel_logout_uri` (with `backchannel_logout_session_required: true`); none
+    /// when `None`.
+    pub backchannel_logout_uri: Option<String>,
+    /// `post_logout_redirect_uris`; when empty, the origin of each redirect URI plus `/`.
+    pub post_logout_redirect_uris: Vec<String>,
+}
 
 fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
@@ -112,6 +139,10 @@ pub struct Discovery {
     pub userinfo_endpoint: String,
     pub introspection_endpoint: String,
     pub revocation_endpoint: String,
+    #[allow(dead_code)] // used by the OIDC interop tests
+    pub end_session_endpoint: String,
+    #[allow(dead_code)] // used by the OIDC interop tests
+    pub jwks_uri: String,
     pub raw: Value,
 }
 
@@ -122,8 +153,9 @@ pub struct OidcProvider {
     events: Arc<Mutex<Vec<String>>>,
     child: Child,
     // Held open: the server exits when its stdin closes, so even a test process that
-    // dies without running destructors leaves no server behind.
-    _stdin: Option<ChildStdin>,
+    // dies without running destructors leaves no server behind. Also the command channel
+    // (the lock keeps one command and its acknowledgement together).
+    stdin: tokio::sync::Mutex<Option<ChildStdin>>,
     readers: Vec<JoinHandle<()>>,
 }
 
@@ -137,14 +169,35 @@ impl Drop for OidcProvider {
 }
 
 impl OidcProvider {
-    /// Starts the server with `redirect_uris` registered for both clients and waits (at
+    /// Starts the server with `redirect_uris` registered for every client and waits (at
     /// most [`START_TIMEOUT`]) for its `LISTENING` line, then reads its discovery document.
     pub async fn start(redirect_uris: &[String]) -> OidcProvider {
-        let mut child = Command::new("node")
+        Self::start_with(redirect_uris, ProviderOptions::default()).await
+    }
+
+    /// [`start`](Self::start) with back-channel logout and post-logout redirect URIs.
+    pub async fn start_with(redirect_uris: &[String], options: ProviderOptions) -> OidcProvider {
+        let mut command = Command::new("node");
+        command
             .arg(interop_dir().join("server.mjs"))
             .current_dir(interop_dir())
             .env("PORT", "0")
-            .env("REDIRECT_URIS", redirect_uris.join(" "))
+            .env("REDIRECT_URIS", redirect_uris.join(" "));
+        // Not inherited from the test's environment: only what `options` says.
+        match &options.backchannel_logout_uri {
+            Some(uri) => command.env("BACKCHANNEL_LOGOUT_URI", uri),
+            None => command.env_remove("BACKCHANNEL_LOGOUT_URI"),
+        };
+        if options.post_logout_redirect_uris.is_empty() {
+            command.env_remove("POST_LOGOUT_REDIRECT_URIS");
+        } else {
+            command.env(
+                "POST_LOGOUT_REDIRECT_URIS",
+                options.post_logout_redirect_uris.join(" "),
+            );
+        }
+        command.env("RESOURCE", RESOURCE);
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -205,7 +258,7 @@ impl OidcProvider {
             discovery,
             events,
             child,
-            _stdin: stdin,
+            stdin: tokio::sync::Mutex::new(stdin),
             readers: vec![err_reader, out_reader],
         }
     }
@@ -229,6 +282,91 @@ impl OidcProvider {
             .iter()
             .filter(|e| e.starts_with("auth /token "))
             .count()
+    }
+
+    /// Writes `line` to the server's stdin and waits (at most [`COMMAND_TIMEOUT`]) for
+    /// its acknowledgement (`EVENT ok <VERB>`), so the command is in force before the
+    /// next request; panics on `EVENT command.error ...`. Returns the events the server
+    /// reported from the moment the line was sent up to the acknowledgement.
+    pub async fn command(&self, line: &str) -> Vec<String> {
+        let verb = line
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let mut stdin = self.stdin.lock().await;
+        let pipe = stdin.as_mut().expect("the server's stdin is open");
+        let seen = self.events.lock().unwrap().len();
+        let write = async {
+            pipe.write_all(format!("{}\n", line.trim_end()).as_bytes())
+                .await?;
+            pipe.flush().await
+        };
+        bounded("writing to the server's stdin", write)
+            .await
+            .unwrap_or_else(|e| panic!("`{verb}` reaches the server: {e}"));
+        let ok = format!("ok {verb}");
+        let error = format!("command.error {verb} ");
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        loop {
+            let new: Vec<String> = self.events.lock().unwrap()[seen..].to_vec();
+            if let Some(failure) = new.iter().find(|e| e.starts_with(&error)) {
+                panic!("oidc-provider refused `{line}`: {failure}");
+            }
+            if let Some(at) = new.iter().position(|e| *e == ok) {
+                return new[..=at].to_vec();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "oidc-provider did not acknowledge `{verb}` within {COMMAND_TIMEOUT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// `ROTATE`: the server generates a new signing key and serves its jwks as [new, old]
+    /// (the new key signs from now on; sessions, grants and codes survive). Returns the
+    /// new key's `kid`.
+    #[allow(dead_code)] // used by the OIDC interop tests
+    pub async fn rotate_keys(&self) -> String {
+        let events = self.command("ROTATE").await;
+        events
+            .iter()
+            .find_map(|e| e.strip_prefix("rotated "))
+            .unwrap_or_else(|| panic!("no `rotated <kid>` event: {events:?}"))
+            .to_owned()
+    }
+
+    /// `MUTATE_ID_TOKEN`: the next authorization-code token response's id_token gets
+    /// `claims` (a JSON object) merged into its payload (`null` deletes a claim) and is
+    /// re-signed with the same key: a valid signature over wrong claims.
+    #[allow(dead_code)] // used by the OIDC interop tests
+    pub async fn mutate_next_id_token(&self, claims: Value) {
+        assert!(
+            claims.is_object(),
+            "claims to merge must be an object: {claims}"
+        );
+        self.command(&format!("MUTATE_ID_TOKEN {claims}")).await;
+    }
+
+    /// `TAMPER_ID_TOKEN`: the next authorization-code token response's id_token has its
+    /// `email` changed to `mallory@example.test` without re-signing (its signature no
+    /// longer verifies).
+    #[allow(dead_code)] // used by the OIDC interop tests
+    pub async fn tamper_next_id_token(&self) {
+        self.command("TAMPER_ID_TOKEN").await;
+    }
+
+    /// The id_token of the last token response that carried one (as delivered, after
+    /// any mutation).
+    #[allow(dead_code)] // used by the OIDC interop tests
+    pub async fn last_id_token(&self) -> Option<String> {
+        self.events()
+            .await
+            .iter()
+            .rev()
+            .find_map(|e| e.strip_prefix("id_token "))
+            .map(str::to_owned)
     }
 
     /// A provider description for the crate, from discovery, for one registered client.
@@ -298,6 +436,8 @@ async fn discover(issuer: &str) -> Discovery {
         userinfo_endpoint: field("userinfo_endpoint"),
         introspection_endpoint: field("introspection_endpoint"),
         revocation_endpoint: field("revocation_endpoint"),
+        end_session_endpoint: field("end_session_endpoint"),
+        jwks_uri: field("jwks_uri"),
         raw: raw.clone(),
     }
 }
@@ -473,4 +613,103 @@ pub async fn walk_provider(http: &Http, authorize: &Url, redirect_uri: &str) -> 
         current = action;
     }
     panic!("the provider never redirected to {redirect_uri} (pages seen: {pages:?})");
+}
+
+/// The user signs out at the provider itself: `GET end_session_endpoint` (no
+/// id_token_hint, no client), then the confirmation form (`xsrf` plus `logout=yes`, "sign
+/// me out of the provider", which also sends back-channel logout tokens to every client
+/// of the session) with the provider's cookies held in `http`. Follows the provider's
+/// redirects to its "Sign-out Success" page; returns that page's URL.
+#[allow(dead_code)] // used by the OIDC interop tests
+pub async fn logout_at_provider(http: &Http, end_session_endpoint: &str) -> Url {
+    let start = Url::parse(end_session_endpoint).expect("a valid end_session_endpoint");
+    match walk_logout(http, &start, None).await {
+        Walked::Page(url, text) => {
+            assert!(
+                text.contains("Sign-out Success"),
+                "oidc-provider's sign-out success page at {url}:\n{text}"
+            );
+            url
+        }
+        Walked::Redirected(url) => panic!("oidc-provider left for {url} after a sign-out"),
+    }
+}
+
+/// RP-Initiated Logout: from the end-session URL the app redirected to (`start`, with
+/// its id_token_hint, post_logout_redirect_uri, state) through oidc-provider's
+/// confirmation page (answered "yes, sign me out"), until the provider redirects to
+/// `post_logout_redirect_uri`; returns that URL (with its `state`), not followed.
+#[allow(dead_code)] // used by the OIDC interop tests
+pub async fn walk_rp_logout(http: &Http, start: &Url, post_logout_redirect_uri: &str) -> Url {
+    let target = Url::parse(post_logout_redirect_uri).expect("a valid post_logout_redirect_uri");
+    match walk_logout(http, start, Some(&target)).await {
+        Walked::Redirected(url) => url,
+        Walked::Page(url, text) => panic!(
+            "oidc-provider never redirected to {post_logout_redirect_uri}; it stopped at {url}:\n{text}"
+        ),
+    }
+}
+
+/// Where a logout walk ended.
+enum Walked {
+    /// A redirect to `stop` (not followed).
+    Redirected(Url),
+    /// A 200 page without a form (its URL and text).
+    Page(Url, String),
+}
+
+/// `url` without query and fragment.
+fn bare(url: &Url) -> Url {
+    let mut bare = url.clone();
+    bare.set_query(None);
+    bare.set_fragment(None);
+    bare
+}
+
+/// The logout walk: follows the provider's redirects and submits its forms, the
+/// confirmation page (`<form id="op.logoutForm">` with a hidden `xsrf`; the "Yes, sign
+/// me out" button, `name="logout" value="yes"`, sits outside the form and points at it
+/// with `form=`, so `logout=yes` is added here) or, when the provider has no session,
+/// its self-submitting form (hidden `xsrf` and `logout=yes`); stops at a redirect to
+/// `stop` (query ignored) or at a page without a form.
+async fn walk_logout(http: &Http, start: &Url, stop: Option<&Url>) -> Walked {
+    let mut res = http.get_url(start.as_str()).await;
+    let mut current = start.clone();
+    for _ in 0..8 {
+        let status = res.status();
+        if status.is_redirection() {
+            let next = current
+                .join(&location(&res))
+                .expect("a valid Location from the provider");
+            if stop.is_some_and(|stop| bare(&next) == bare(stop)) {
+                return Walked::Redirected(next);
+            }
+            res = http.get_url(next.as_str()).await;
+            current = next;
+            continue;
+        }
+        let text = body(res).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "oidc-provider logout page {current}: {text}"
+        );
+        let Some(form) = Form::parse(&text) else {
+            return Walked::Page(current, text);
+        };
+        let mut fields = form.hidden.clone();
+        assert!(
+            fields.iter().any(|(k, _)| k == "xsrf"),
+            "a logout form with its xsrf token at {current}:\n{text}"
+        );
+        if !fields.iter().any(|(k, _)| k == "logout") {
+            fields.push(("logout".into(), "yes".into()));
+        }
+        let action = current.join(&form.action).expect("a valid form action");
+        res = http
+            .send(http.client.post(action.clone()).form(&fields))
+            .await;
+        current = action;
+    }
+    panic!("the logout from {start} did not end within 8 steps (at {current})");
 }

@@ -35,6 +35,14 @@ pub(crate) enum CallbackError {
     User(ResolveError),
     /// The app's login hook refused.
     Refused(LoginRefusal),
+    /// OpenID Connect: the exchange answered without the id_token an `openid` login
+    /// must bring.
+    MissingIdToken,
+    /// OpenID Connect: the id_token failed a check (signature, `iss`, `aud`, times,
+    /// `nonce`).
+    IdToken(crate::JwtError),
+    /// OpenID Connect: userinfo describes another `sub` than the id_token.
+    SubjectMismatch,
 }
 
 impl From<StartError> for CallbackError {
@@ -59,6 +67,12 @@ impl CallbackError {
             CallbackError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             CallbackError::User(ResolveError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             CallbackError::User(_) => StatusCode::BAD_GATEWAY,
+            CallbackError::IdToken(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+            // Another login's id_token: an injected or replayed answer.
+            CallbackError::IdToken(crate::JwtError::Claim("nonce", _)) => StatusCode::BAD_REQUEST,
+            CallbackError::IdToken(_)
+            | CallbackError::MissingIdToken
+            | CallbackError::SubjectMismatch => StatusCode::BAD_GATEWAY,
             CallbackError::Refused(refusal) => match refusal.kind {
                 RefusalKind::Denied => StatusCode::FORBIDDEN,
                 RefusalKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -86,6 +100,10 @@ impl CallbackError {
             CallbackError::StoreUnavailable(_) => "temporarily_unavailable",
             CallbackError::User(ResolveError::Unavailable(_)) => "temporarily_unavailable",
             CallbackError::User(_) => "user_unavailable",
+            CallbackError::IdToken(e) if e.is_transient() => "temporarily_unavailable",
+            CallbackError::IdToken(_) => "invalid_id_token",
+            CallbackError::MissingIdToken => "missing_id_token",
+            CallbackError::SubjectMismatch => "subject_mismatch",
             CallbackError::Refused(refusal) => match refusal.kind {
                 RefusalKind::Denied => "login_refused",
                 RefusalKind::Unavailable => "temporarily_unavailable",
@@ -133,6 +151,10 @@ impl CallbackError {
                 (None, e) => ("exchange_failed", vec![("kind", kind(e).to_owned())]),
             },
             CallbackError::User(_) => ("user_unavailable", none),
+            CallbackError::IdToken(e) if e.is_transient() => ("keys_unavailable", none),
+            CallbackError::IdToken(e) => ("invalid_id_token", vec![("check", e.to_string())]),
+            CallbackError::MissingIdToken => ("missing_id_token", none),
+            CallbackError::SubjectMismatch => ("subject_mismatch", none),
             CallbackError::Refused(refusal) => match refusal.kind {
                 RefusalKind::Denied => ("login_refused", vec![("reason", refusal.reason.clone())]),
                 RefusalKind::Unavailable => ("login_unavailable", none),
@@ -157,6 +179,15 @@ impl CallbackError {
             }
             CallbackError::User(e) => {
                 tracing::warn!(error = %e, "could not resolve the user for the login hook");
+            }
+            CallbackError::IdToken(e) => {
+                tracing::warn!(error = %e, "the id_token was refused; the login's tokens are revoked");
+            }
+            CallbackError::MissingIdToken | CallbackError::SubjectMismatch => {
+                tracing::warn!(
+                    code = self.code(),
+                    "login refused: the provider's answer is inconsistent"
+                );
             }
             CallbackError::Refused(refusal) => match refusal.kind {
                 RefusalKind::Denied => {

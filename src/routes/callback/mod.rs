@@ -18,10 +18,11 @@ use super::query_params;
 use crate::auth::RequestSession;
 use crate::client::{ErrorCode, TokenSet, sanitize};
 use crate::login::Login;
+use crate::oidc::IdClaims;
 use crate::pages::redirect;
 use crate::provider::Provider;
 use crate::return_to::safe_return_to;
-use crate::secret::AuthorizationCode;
+use crate::secret::{AuthorizationCode, Nonce};
 use crate::session::{LoginFlow, LoginUser, SessionData};
 use crate::state::Shared;
 
@@ -63,13 +64,19 @@ pub(crate) async fn callback(
     // From here on the flow cookie is spent, whatever happens: a code works once.
     let account = found.flow.account.clone();
     let started = match finish(&shared, &params, state, found.flow).await {
-        Ok((tokens, return_to)) => {
+        Ok((tokens, return_to, nonce)) => {
             // Until they are kept or revoked, the tokens are this guard's: a request
             // dropped meanwhile (the browser gone, a timeout layer) revokes them.
             let mut unclaimed = Unclaimed(Some((shared.clone(), tokens.clone())));
-            let kept = match account {
-                Some(account) => connect(&shared, &account, tokens).await,
-                None => establish(&shared, rs, tokens).await,
+            let kept = match check_id_token(&shared, &tokens, nonce.as_ref()).await {
+                Err(error) => {
+                    crate::auth::end_tokens(&shared, &tokens).await;
+                    Err(error)
+                }
+                Ok(claims) => match account {
+                    Some(account) => connect(&shared, &account, tokens).await,
+                    None => establish(&shared, rs, tokens, claims).await,
+                },
             };
             // Kept, or already revoked by the failing step.
             unclaimed.0 = None;
@@ -106,13 +113,14 @@ impl Drop for Unclaimed {
     }
 }
 
-/// Every check, then the code exchange; the tokens and where to go next.
+/// Every check, then the code exchange; the tokens, where to go next, and the nonce
+/// the id_token must carry.
 async fn finish(
     shared: &Shared,
     params: &Params,
     state: &str,
     flow: LoginFlow,
-) -> Result<(TokenSet, String), CallbackError> {
+) -> Result<(TokenSet, String, Option<Nonce>), CallbackError> {
     if !flow.state.matches(state) {
         return Err(CallbackError::StateMismatch);
     }
@@ -139,7 +147,39 @@ async fn finish(
         .map_err(CallbackError::Exchange)?;
     tokens.default_scope(shared.client.provider().scopes());
     let return_to = safe_return_to(&flow.return_to).unwrap_or("/").to_owned();
-    Ok((tokens, return_to))
+    Ok((tokens, return_to, flow.nonce))
+}
+
+/// OpenID Connect (Core §3.1.3.7): an `openid` login must bring an id_token, and it must
+/// pass every check, the nonce of this login's flow included. `None` for a provider the
+/// crate does not validate id_tokens of.
+async fn check_id_token(
+    shared: &Shared,
+    tokens: &TokenSet,
+    nonce: Option<&Nonce>,
+) -> Result<Option<IdClaims>, CallbackError> {
+    let Some(oidc) = shared.client.oidc() else {
+        return Ok(None);
+    };
+    let Some(id_token) = tokens.id_token() else {
+        let openid = shared
+            .client
+            .provider()
+            .scopes()
+            .iter()
+            .any(|s| s == "openid");
+        return if openid {
+            Err(CallbackError::MissingIdToken)
+        } else {
+            Ok(None)
+        };
+    };
+    // A flow started before the provider was an OpenID Connect one has no nonce.
+    let nonce = nonce.ok_or(CallbackError::Expired)?;
+    oidc.id_token(id_token, Some(nonce))
+        .await
+        .map(Some)
+        .map_err(CallbackError::IdToken)
 }
 
 /// Turns the tokens into a session: the user (through the app's hook when it has one),
@@ -149,16 +189,19 @@ async fn establish(
     shared: &Shared,
     rs: &RequestSession,
     tokens: TokenSet,
+    claims: Option<IdClaims>,
 ) -> Result<(), CallbackError> {
     let established = async {
-        let (user, sub) = login_user(shared, &tokens).await?;
+        let claims = claims.map(Arc::new);
+        let (user, sub) = login_user(shared, &tokens, claims.clone()).await?;
         let session = SessionData::start(
             tokens.clone(),
             user,
             sub,
             shared.clock.now(),
             shared.session.ttl_secs,
-        );
+        )
+        .with_id_claims(claims.as_deref());
         rs.handle.start(session).await.map_err(CallbackError::from)
     }
     .await;
@@ -198,6 +241,7 @@ async fn connect(shared: &Shared, account: &str, tokens: TokenSet) -> Result<(),
 async fn login_user(
     shared: &Shared,
     tokens: &TokenSet,
+    claims: Option<Arc<IdClaims>>,
 ) -> Result<(LoginUser, Option<String>), CallbackError> {
     if shared.on_login.is_none() && !shared.fetch_user_on_login {
         return Ok((LoginUser::None, None));
@@ -206,6 +250,12 @@ async fn login_user(
         .users
         .resolve(tokens.access_token(), tokens.expires_at())
         .await;
+    // Core §5.3.2: userinfo about another `sub` than the id_token's is not this user.
+    if let (Ok(resolved), Some(claims)) = (&resolved, &claims)
+        && subject(&resolved.user).is_some_and(|sub| sub != claims.sub)
+    {
+        return Err(CallbackError::SubjectMismatch);
+    }
     let Some(hook) = &shared.on_login else {
         return Ok(match resolved {
             Ok(resolved) => (
@@ -224,6 +274,7 @@ async fn login_user(
     let login = Login {
         tokens: tokens.clone(),
         userinfo,
+        id_claims: claims,
         provider: shared.client.provider().name().to_owned(),
     };
     let user = hook.run(login).await.map_err(CallbackError::Refused)?;

@@ -1,0 +1,209 @@
+//! The provider's signing keys (its JWKS): fetched on first use, cached, and re-fetched
+//! when a token names a key the cache does not hold — the provider rotated its keys —
+//! at most once per [`REFETCH_AFTER_SECS`] and one fetch at a time, so forged tokens
+//! with random `kid`s cannot make the app hammer the provider.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use http::header::ACCEPT;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+use url::Url;
+
+use super::JwtError;
+use crate::client::{Endpoint, read_response};
+use crate::clock::Clock;
+
+/// After a successful fetch, an unknown `kid` fetches again only this much later.
+pub(crate) const REFETCH_AFTER_SECS: u64 = 60;
+/// After a failed fetch, the next attempt waits this long.
+const RETRY_AFTER_FAILURE_SECS: u64 = 5;
+/// Real key sets are a few kilobytes.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Keys beyond this many in one set are ignored.
+const MAX_KEYS: usize = 64;
+
+/// One usable verification key.
+pub(crate) struct Key {
+    kid: Option<String>,
+    /// The algorithms this key may verify: from its type (and curve), narrowed by its
+    /// `alg` when it names one.
+    algorithms: Vec<Algorithm>,
+    pub(crate) decoding: DecodingKey,
+}
+
+/// The cached key set of one provider.
+pub(crate) struct KeySet {
+    url: Url,
+    http: reqwest::Client,
+    timeout: Duration,
+    clock: Clock,
+    keys: RwLock<Arc<Vec<Arc<Key>>>>,
+    /// Held while fetching (single flight); records the last attempt.
+    fetch: tokio::sync::Mutex<Attempts>,
+}
+
+#[derive(Default)]
+struct Attempts {
+    last: Option<u64>,
+    failed: Option<String>,
+    loaded: bool,
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySet")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeySet {
+    pub(crate) fn new(url: Url, http: reqwest::Client, timeout: Duration, clock: Clock) -> Self {
+        KeySet {
+            url,
+            http,
+            timeout,
+            clock,
+            keys: RwLock::default(),
+            fetch: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// The keys that may verify a token signed with `alg` under `kid`; fetches the set
+    /// when none does and the rate limit allows.
+    pub(crate) async fn candidates(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Vec<Arc<Key>>, JwtError> {
+        let found = self.matching(kid, alg);
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        let mut attempts = self.fetch.lock().await;
+        // Another request may have fetched while this one waited.
+        let found = self.matching(kid, alg);
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        let now = self.clock.now();
+        let wait = if attempts.failed.is_some() {
+            RETRY_AFTER_FAILURE_SECS
+        } else {
+            REFETCH_AFTER_SECS
+        };
+        if attempts
+            .last
+            .is_some_and(|last| now < last.saturating_add(wait))
+        {
+            return Err(match &attempts.failed {
+                Some(reason) if !attempts.loaded => JwtError::KeysUnavailable(reason.clone()),
+                _ => unknown_key(kid),
+            });
+        }
+        attempts.last = Some(now);
+        match self.fetch_keys().await {
+            Ok(keys) => {
+                tracing::debug!(keys = keys.len(), "provider signing keys fetched");
+                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+                attempts.failed = None;
+                attempts.loaded = true;
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, "could not fetch the provider's signing keys");
+                attempts.failed = Some(reason.clone());
+                if !attempts.loaded {
+                    return Err(JwtError::KeysUnavailable(reason));
+                }
+            }
+        }
+        let found = self.matching(kid, alg);
+        if found.is_empty() {
+            Err(unknown_key(kid))
+        } else {
+            Ok(found)
+        }
+    }
+
+    fn matching(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Arc<Key>> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner()).clone();
+        keys.iter()
+            .filter(|k| k.algorithms.contains(&alg))
+            .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
+            .cloned()
+            .collect()
+    }
+
+    async fn fetch_keys(&self) -> Result<Vec<Arc<Key>>, String> {
+        let request = self
+            .http
+            .get(self.url.clone())
+            .header(ACCEPT, "application/jwk-set+json, application/json");
+        let (status, body) = read_response(Endpoint::Jwks, request, MAX_BODY_BYTES, self.timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        if status != 200 {
+            return Err(format!("the JWKS endpoint answered HTTP {status}"));
+        }
+        parse_key_set(&body)
+    }
+}
+
+fn unknown_key(kid: Option<&str>) -> JwtError {
+    JwtError::UnknownKey(kid.map(|k| crate::client::sanitize(k, 64)))
+}
+
+/// The usable signature keys of a JWKS document; keys of other types, for encryption,
+/// or that do not parse are skipped (a provider may publish kinds this crate does not use).
+pub(crate) fn parse_key_set(body: &[u8]) -> Result<Vec<Arc<Key>>, String> {
+    let doc: Value = serde_json::from_slice(body).map_err(|_| "the JWKS is not JSON".to_owned())?;
+    let Some(Value::Array(entries)) = doc.get("keys") else {
+        return Err("the JWKS has no `keys` array".to_owned());
+    };
+    Ok(entries
+        .iter()
+        .take(MAX_KEYS)
+        .filter_map(|entry| serde_json::from_value::<Jwk>(entry.clone()).ok())
+        .filter_map(|jwk| key(&jwk))
+        .map(Arc::new)
+        .collect())
+}
+
+fn key(jwk: &Jwk) -> Option<Key> {
+    if matches!(
+        jwk.common.public_key_use,
+        Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
+    ) {
+        return None;
+    }
+    use Algorithm::*;
+    let by_type: Vec<Algorithm> = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => vec![RS256, RS384, RS512, PS256, PS384, PS512],
+        AlgorithmParameters::EllipticCurve(p) => match p.curve {
+            EllipticCurve::P256 => vec![ES256],
+            EllipticCurve::P384 => vec![ES384],
+            _ => return None,
+        },
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => vec![EdDSA],
+        // Symmetric keys have no place in a public key set: never HMAC.
+        _ => return None,
+    };
+    let algorithms = match jwk.common.key_algorithm {
+        None => by_type,
+        Some(named) => {
+            let named: Algorithm = named.to_string().parse().ok()?;
+            by_type.into_iter().filter(|a| *a == named).collect()
+        }
+    };
+    if algorithms.is_empty() {
+        return None;
+    }
+    Some(Key {
+        kid: jwk.common.key_id.clone(),
+        algorithms,
+        decoding: DecodingKey::from_jwk(jwk).ok()?,
+    })
+}

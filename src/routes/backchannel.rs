@@ -1,0 +1,130 @@
+//! `POST /auth/backchannel-logout` (OpenID Connect Back-Channel Logout 1.0): the
+//! provider says a user logged out there. The logout token is validated (signature,
+//! `iss`, `aud`, `iat`, the logout event, no `nonce`, a `jti` not seen before); then the
+//! sessions it names end — deleted from a server-side store, and put on the denylist
+//! that every read of a cookie-held session checks.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, Request, StatusCode};
+use serde_json::json;
+
+use crate::oidc::LogoutClaims;
+use crate::session::lookup_key;
+use crate::state::Shared;
+
+/// Logout tokens are a few kilobytes.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub(crate) async fn backchannel_logout(
+    State(shared): State<Arc<Shared>>,
+    req: Request<axum::body::Body>,
+) -> Response {
+    let Some(oidc) = shared.client.oidc() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form {
+        return refuse(
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        );
+    }
+    let Ok(body) = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await else {
+        return refuse("invalid_request", "the body is larger than 64 KiB");
+    };
+    let mut tokens = url::form_urlencoded::parse(&body).filter(|(k, _)| k == "logout_token");
+    let token = match (tokens.next(), tokens.next()) {
+        (Some((_, token)), None) => token,
+        (None, _) => return refuse("invalid_request", "no logout_token"),
+        (Some(_), Some(_)) => return refuse("invalid_request", "more than one logout_token"),
+    };
+    let claims = match oidc.logout_token(&token).await {
+        Ok(claims) => claims,
+        Err(e) => {
+            tracing::warn!(error = %e, "back-channel logout token refused");
+            return refuse("invalid_request", &e.to_string());
+        }
+    };
+    match end_sessions(&shared, &claims).await {
+        Ok(ended) => {
+            tracing::info!(
+                provider = shared.client.provider().name(),
+                by_sid = claims.sid.is_some(),
+                stored_sessions_ended = ended,
+                "back-channel logout"
+            );
+            let mut res = StatusCode::OK.into_response();
+            res.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "back-channel logout could not be recorded");
+            // Spec: a logout that failed is a 400; the provider may retry.
+            refuse(
+                "temporarily_unavailable",
+                "the session store is unavailable",
+            )
+        }
+    }
+}
+
+/// Ends the sessions the token names: every store record under its `sid` (or, without
+/// one, its `sub`) is deleted and its tokens revoked; the denylist catches cookie-held
+/// sessions. Connected-account records are not sessions and stay.
+async fn end_sessions(
+    shared: &Shared,
+    claims: &LogoutClaims,
+) -> Result<usize, crate::store::StoreError> {
+    let config = &shared.session;
+    config
+        .denylist
+        .add(claims.sid.as_deref(), claims.sub.as_deref(), claims.iat)
+        .await?;
+    let Some(store) = config.store() else {
+        return Ok(0);
+    };
+    let key = match (&claims.sid, &claims.sub) {
+        (Some(sid), _) => lookup_key("sid", sid),
+        (None, Some(sub)) => lookup_key("sub", sub),
+        (None, None) => return Ok(0),
+    };
+    let mut ended = 0;
+    for id in store.find(&key).await? {
+        let Some(loaded) = config.load_record(store, &id, false).await? else {
+            continue;
+        };
+        let data = loaded.data;
+        if data.account.is_some() || (claims.sid.is_none() && data.created_at > claims.iat) {
+            continue;
+        }
+        store.delete(&id).await?;
+        crate::auth::end_tokens(shared, &data.tokens).await;
+        ended += 1;
+    }
+    Ok(ended)
+}
+
+/// `400` with a JSON error (Back-Channel Logout 1.0 §2.8), never cached.
+fn refuse(error: &str, description: &str) -> Response {
+    let mut res = (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
