@@ -20,7 +20,10 @@ use crate::store::{MemoryStore, SessionStore};
 /// | `OAUTH_AUTHORIZE_URL`, `OAUTH_TOKEN_URL` | endpoints; required for `custom`, override a preset's |
 /// | `OAUTH_USERINFO_URL`, `OAUTH_INTROSPECTION_URL`, `OAUTH_REVOCATION_URL` | optional endpoints |
 /// | `OAUTH_API_BASE` | the provider's API base for `AuthSession::api` and connected accounts (presets: vcita `https://api.vcita.biz`, Apicbase `https://api.apicbase.com/api/v1`) |
-/// | `OAUTH_ISSUER` | the issuer checked against a callback's `iss` (RFC 9207) |
+/// | `OAUTH_ISSUER` | the issuer checked against a callback's `iss` (RFC 9207); with `oidc`, where the provider is discovered |
+/// | `OAUTH_JWKS_URL` | the provider's signing keys (set by discovery for `oidc`): with an issuer, id_tokens are validated |
+/// | `OAUTH_JWT_ACCESS_TOKENS` | this API's resource identifier: JWT access tokens (RFC 9068) for it are checked locally, without a call to the provider |
+/// | `OAUTH_POST_LOGOUT_REDIRECT_URI` | where the provider's end-session endpoint sends the browser after logout (OpenID Connect; registered at the provider) |
 /// | `OAUTH_BRAND_HOST` | vcita only: the white-label host of the authorize page (an error with any other `OAUTH_PROVIDER`) |
 /// | `OAUTH_SCOPES` | space-separated scopes |
 /// | `OAUTH_AUTHORIZE_PARAMS` | extra authorize parameters as a URL query string, percent-decoded (`prompt=login&ui_locales=de`); the ones the crate sets (`state`, `redirect_uri`, `code_challenge`, ...) are refused, and so is a name given twice |
@@ -82,6 +85,8 @@ pub struct OAuthConfig {
     pub cookie_name: Option<String>,
     /// Where logout sends the browser, when given: a same-site path.
     pub after_logout: Option<String>,
+    /// Where the provider sends the browser after logging out there (OpenID Connect).
+    pub post_logout_redirect_uri: Option<String>,
 }
 
 impl OAuthConfig {
@@ -249,6 +254,12 @@ impl OAuthConfig {
         if let Some(v) = get("ISSUER") {
             builder = builder.issuer(v);
         }
+        if let Some(v) = get("JWKS_URL") {
+            builder = builder.jwks_url(v);
+        }
+        if let Some(v) = get("JWT_ACCESS_TOKENS") {
+            builder = builder.jwt_access_tokens(v);
+        }
         if let Some(v) = get("SCOPES") {
             builder = builder.scopes(v.split_whitespace());
         }
@@ -322,6 +333,11 @@ impl OAuthConfig {
                 "a same-site path starting with `/`, such as `/goodbye`",
             ));
         }
+        let post_logout_redirect_uri = get("POST_LOGOUT_REDIRECT_URI");
+        if let Some(v) = &post_logout_redirect_uri {
+            crate::provider::parse_secure_endpoint("post_logout_redirect_uri", v)
+                .map_err(|e| e.for_variable(&name("POST_LOGOUT_REDIRECT_URI")))?;
+        }
         let ephemeral_cookie_key = get("COOKIE_KEY").is_some_and(|k| k == "ephemeral");
         let cookie_key = match (
             get("COOKIE_KEY").filter(|_| !ephemeral_cookie_key),
@@ -376,6 +392,7 @@ impl OAuthConfig {
             route_prefix,
             cookie_name,
             after_logout,
+            post_logout_redirect_uri,
         })
     }
 
@@ -410,6 +427,9 @@ impl OAuthConfig {
         }
         if let Some(path) = self.after_logout {
             builder = builder.after_logout(path);
+        }
+        if let Some(uri) = self.post_logout_redirect_uri {
+            builder = builder.post_logout_redirect_uri(uri);
         }
         builder
     }

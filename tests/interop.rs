@@ -13,6 +13,8 @@ mod support;
 #[macro_use]
 #[path = "interop/harness.rs"]
 mod harness;
+#[path = "interop/oidc.rs"]
+mod oidc;
 
 use std::time::Duration;
 

@@ -17,7 +17,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum_oauth_login::{ClientAuth, Clock, CookieKey, OAuth, Provider, ProviderBuilder};
+use axum_oauth_login::{
+    ClientAuth, Clock, CookieKey, OAuth, OAuthBuilder, Provider, ProviderBuilder,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -461,40 +463,76 @@ impl InteropApp {
     /// Binds the app, starts oidc-provider with the app's callback registered, and serves
     /// the app for the client `(id, secret, auth)`.
     pub async fn start(client: (&'static str, &'static str, ClientAuth)) -> InteropApp {
-        Self::launch(client, false).await
+        Self::launch(client, false, ProviderOptions::default(), |p| p, |b| b).await
+    }
+
+    /// An OpenID Connect app: the discovered provider (id_tokens validated), with
+    /// `post_logout_redirect_uri` `{base}/` and back-channel logout to
+    /// `{base}/auth/backchannel-logout` registered at the provider and configured in
+    /// the app; `provider` and `oauth` add what a test needs.
+    pub async fn start_oidc(
+        client: (&'static str, &'static str, ClientAuth),
+        provider: impl FnOnce(ProviderBuilder) -> ProviderBuilder,
+        oauth: impl FnOnce(OAuthBuilder) -> OAuthBuilder,
+    ) -> InteropApp {
+        let options = |base: &str| ProviderOptions {
+            backchannel_logout_uri: Some(format!("{base}/auth/backchannel-logout")),
+            post_logout_redirect_uris: vec![format!("{base}/")],
+        };
+        Self::launch_with(client, true, options, provider, oauth).await
     }
 
     /// Like [`start`](Self::start), with the provider from the crate's own
     /// `Provider::discover` ([`OidcProvider::discovered_provider`]; its name is the
     /// issuer's host, and its client authentication method is discovery's choice).
     pub async fn start_discovered(client: (&'static str, &'static str, ClientAuth)) -> InteropApp {
-        Self::launch(client, true).await
+        Self::launch(client, true, ProviderOptions::default(), |p| p, |b| b).await
     }
 
     async fn launch(
         client: (&'static str, &'static str, ClientAuth),
         discovered: bool,
+        options: ProviderOptions,
+        provider: impl FnOnce(ProviderBuilder) -> ProviderBuilder,
+        oauth: impl FnOnce(OAuthBuilder) -> OAuthBuilder,
+    ) -> InteropApp {
+        Self::launch_with(client, discovered, |_| options, provider, oauth).await
+    }
+
+    async fn launch_with(
+        client: (&'static str, &'static str, ClientAuth),
+        discovered: bool,
+        options: impl FnOnce(&str) -> ProviderOptions,
+        customize_provider: impl FnOnce(ProviderBuilder) -> ProviderBuilder,
+        customize_oauth: impl FnOnce(OAuthBuilder) -> OAuthBuilder,
     ) -> InteropApp {
         let (listener, port) = bind().await;
         let base = format!("http://127.0.0.1:{port}");
         let redirect_uri = format!("{base}/auth/callback");
-        let provider = OidcProvider::start(std::slice::from_ref(&redirect_uri)).await;
+        let options = options(&base);
+        let post_logout = options.post_logout_redirect_uris.first().cloned();
+        let provider = OidcProvider::start_with(std::slice::from_ref(&redirect_uri), options).await;
 
         let (client_id, client_secret, auth) = client;
         let described = if discovered {
-            provider.discovered_provider(None).await
+            // The registered method (for the basic client, also discovery's choice).
+            customize_provider(provider.discovered_provider(Some(auth)).await.to_builder())
+                .build()
+                .expect("the customised provider builds")
         } else {
             provider.provider(auth)
         };
         let clock = Clock::manual_from_now();
-        let oauth = example::configure(
-            OAuth::builder(described, client_id, client_secret)
-                .redirect_uri(&redirect_uri)
-                .clock(clock.clone())
-                .cookie_key(CookieKey::generate()),
-        )
-        .build()
-        .expect("OAuth builds");
+        let mut builder = OAuth::builder(described, client_id, client_secret)
+            .redirect_uri(&redirect_uri)
+            .clock(clock.clone())
+            .cookie_key(CookieKey::generate());
+        if let Some(uri) = post_logout {
+            builder = builder.post_logout_redirect_uri(uri);
+        }
+        let oauth = example::configure(customize_oauth(builder))
+            .build()
+            .expect("OAuth builds");
         let server = Server::start(listener, test_app(&oauth));
         InteropApp {
             provider,

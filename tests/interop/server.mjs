@@ -202,6 +202,11 @@ function buildProvider() {
   // client-authenticated endpoints, and report the method used (`EVENT auth ...`).
   // At the token endpoint, report (and when asked, alter) the id_token it returns.
   const authenticated = new Set(['/token', '/token/introspection', '/token/revocation']);
+  // Calls the app makes without client authentication: userinfo and the key set.
+  provider.use(async (ctx, next) => {
+    if (ctx.path === '/me' || ctx.path === '/jwks') event(`http ${ctx.method} ${ctx.path}`);
+    return next();
+  });
   provider.use(async (ctx, next) => {
     if (ctx.method !== 'POST' || !authenticated.has(ctx.path)) return next();
     const chunks = [];

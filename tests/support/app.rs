@@ -65,6 +65,7 @@ async fn tokens(session: AuthSession<AppUser>) -> Json<Value> {
         "expires_at": t.expires_at(),
         "scope": t.scope(),
         "id_token": t.id_token().map(|i| i.secret()),
+        "id_claims": session.id_claims().map(|c| serde_json::to_value(&*c).unwrap()),
     }))
 }
 
