@@ -351,6 +351,13 @@ impl OidcProvider {
         self.command(&format!("MUTATE_ID_TOKEN {claims}")).await;
     }
 
+    /// `MUTATE_REFRESHED_ID_TOKEN <json>`: like [`mutate_next_id_token`](Self::mutate_next_id_token),
+    /// for the next refresh-token response.
+    pub async fn mutate_next_refreshed_id_token(&self, claims: Value) {
+        self.command(&format!("MUTATE_REFRESHED_ID_TOKEN {claims}"))
+            .await;
+    }
+
     /// `TAMPER_ID_TOKEN`: the next authorization-code token response's id_token has its
     /// `email` changed to `mallory@example.test` without re-signing (its signature no
     /// longer verifies).

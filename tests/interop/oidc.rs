@@ -376,3 +376,43 @@ async fn jwt_access_tokens_are_checked_locally_without_calling_the_provider() {
     );
     assert_eq!(count(&app, "http GET /me").await, userinfo_calls);
 }
+
+/// OpenID Connect Core §12.2: a refresh that brings a new id_token is checked like the
+/// login's (but the nonce) and must name the same user; the session's claims follow it.
+/// One naming another `sub` ends the session.
+#[tokio::test]
+async fn a_refreshed_id_token_is_validated_and_must_keep_the_user() {
+    require_node!();
+    let app = InteropApp::start_oidc(POST_CLIENT, |p| p, |b| b).await;
+    app.login().await;
+    let before = app.session_tokens().await;
+    assert!(
+        before["refresh_token"].is_string(),
+        "offline_access granted"
+    );
+
+    // Past the access token's 600 s: the next request refreshes, and the provider sends
+    // an id_token with it (identical to the first when issued in the same second: RS256
+    // signatures are deterministic).
+    let id_tokens = count(&app, "id_token ").await;
+    app.clock.advance(Duration::from_secs(601));
+    let after = app.session_tokens().await;
+    assert_ne!(after["access_token"], before["access_token"], "refreshed");
+    assert_eq!(
+        count(&app, "id_token ").await,
+        id_tokens + 1,
+        "the refresh brought one"
+    );
+    assert_eq!(after["id_claims"]["sub"], LOGIN);
+
+    app.provider
+        .mutate_next_refreshed_id_token(json!({"sub": "someone-else"}))
+        .await;
+    app.clock.advance(Duration::from_secs(601));
+    assert_eq!(
+        app.get("/tokens").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "an id_token about another user ends the session"
+    );
+    assert_eq!(count(&app, "mutated id_token").await, 1);
+}

@@ -25,6 +25,7 @@
 //   end_session.success <client_id|->       RP-Initiated Logout completed
 //   backchannel.success <client_id>         a logout token was delivered
 //   backchannel.error <client_id> <message>
+//   http <method> </me|/jwks>               userinfo and key-set requests (no client auth)
 //   rotated <kid>                           after ROTATE, the new signing key's kid
 //   ok <COMMAND> / command.error <COMMAND> <message>   after each stdin command
 //
@@ -34,6 +35,7 @@
 //   MUTATE_ID_TOKEN <json>   the next authorization_code token response's id_token gets
 //                            the JSON object merged into its claims (null deletes a
 //                            claim) and is re-signed with the same key
+//   MUTATE_REFRESHED_ID_TOKEN <json>   the same for the next refresh_token response
 //   TAMPER_ID_TOKEN          the next authorization_code token response's id_token has
 //                            `email` changed without re-signing (the signature breaks)
 //
@@ -162,7 +164,7 @@ const configuration = () => ({
 // id_token and is not a JWT response mode (our case), out of the box; nothing to turn on.
 
 // --- id_token mutations (negative tests) ------------------------------------------
-let pendingMutation; // { kind: 'merge', claims } | { kind: 'tamper' } | undefined
+let pendingMutation; // { kind: 'merge', claims, grant } | { kind: 'tamper', grant } | undefined
 
 const b64url = (value) => Buffer.from(value).toString('base64url');
 const fromB64url = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
@@ -229,7 +231,7 @@ function buildProvider() {
     // The token action leaves a plain object in ctx.body; Koa serializes it later.
     const response = ctx.body;
     if (!response || typeof response !== 'object' || typeof response.id_token !== 'string') return undefined;
-    if (pendingMutation && body.get('grant_type') === 'authorization_code') {
+    if (pendingMutation && body.get('grant_type') === pendingMutation.grant) {
       const mutation = pendingMutation;
       pendingMutation = undefined;
       ctx.body = { ...response, id_token: mutate(response.id_token, mutation) };
@@ -265,14 +267,16 @@ function command(line) {
       case 'ROTATE':
         rotate();
         break;
-      case 'MUTATE_ID_TOKEN': {
+      case 'MUTATE_ID_TOKEN':
+      case 'MUTATE_REFRESHED_ID_TOKEN': {
         const claims = JSON.parse(arg);
         if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw new Error('expected a JSON object');
-        pendingMutation = { kind: 'merge', claims };
+        const grant = verb === 'MUTATE_ID_TOKEN' ? 'authorization_code' : 'refresh_token';
+        pendingMutation = { kind: 'merge', claims, grant };
         break;
       }
       case 'TAMPER_ID_TOKEN':
-        pendingMutation = { kind: 'tamper' };
+        pendingMutation = { kind: 'tamper', grant: 'authorization_code' };
         break;
       default:
         throw new Error('unknown command');
