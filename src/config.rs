@@ -153,11 +153,14 @@ impl OAuthConfig {
             let variable = format!("{prefix}_ISSUER");
             let issuer = var("ISSUER")
                 .ok_or_else(|| ConfigError::new(variable.clone(), "is required with `oidc`"))?;
-            Some(
-                Provider::discover(&issuer)
-                    .await
-                    .map_err(|e| ConfigError::new(variable, e.to_string()))?,
-            )
+            Some(Provider::discover(&issuer).await.map_err(|e| {
+                let error = ConfigError::new(variable, e.to_string());
+                if e.is_transient() {
+                    error.transient()
+                } else {
+                    error
+                }
+            })?)
         } else {
             None
         };

@@ -21,6 +21,7 @@
 pub struct ConfigError {
     setting: String,
     reason: String,
+    transient: bool,
 }
 
 impl ConfigError {
@@ -29,7 +30,20 @@ impl ConfigError {
         Self {
             setting: setting.into(),
             reason: reason.into(),
+            transient: false,
         }
+    }
+
+    /// An error that may pass by itself: the provider could not be reached (down, a
+    /// timeout, a 5xx) while its metadata was read. Retrying can help; fixing a setting
+    /// is not needed. See [`serve_when_ready`](crate::serve_when_ready).
+    pub fn is_transient(&self) -> bool {
+        self.transient
+    }
+
+    pub(crate) fn transient(mut self) -> Self {
+        self.transient = true;
+        self
     }
 
     /// The name of the setting or environment variable at fault.
@@ -47,6 +61,7 @@ impl ConfigError {
         Self {
             setting: variable.to_owned(),
             reason: self.reason,
+            transient: self.transient,
         }
     }
 }

@@ -27,6 +27,7 @@ mod return_to;
 mod routes;
 mod secret;
 mod session;
+mod startup;
 mod state;
 pub mod store;
 #[cfg(feature = "test-util")]
@@ -59,3 +60,4 @@ pub use secret::{
     RefreshToken,
 };
 pub use session::CookieKey;
+pub use startup::{serve_when_ready, serve_when_ready_with};

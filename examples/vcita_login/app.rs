@@ -39,8 +39,32 @@ pub fn configure(builder: OAuthBuilder) -> OAuthBuilder {
 }
 
 /// The login hook: the provider's answer → the app's user.
+///
+/// vcita users are named after their business (as vcita's own pages do). Anyone else,
+/// such as the user of a generic OpenID Connect provider, is named by the `name` claim
+/// of the validated id_token (or of userinfo), else by their email, else by their
+/// subject; a role or business the provider does not describe stays absent.
 async fn on_login(login: Login) -> Result<AppUser, LoginRefusal> {
     let info: UserInfo = login.user_info()?;
+    let claims = login.id_claims();
+    let name = [
+        info.business_name.clone(),
+        claims.and_then(|c| c.name.clone()),
+        info.extra
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map(str::to_owned),
+        info.email.clone(),
+        claims.and_then(|c| c.email.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|n| !n.trim().is_empty())
+    .unwrap_or_else(|| info.display_name().to_owned());
+    let email = info
+        .email
+        .clone()
+        .or_else(|| claims.and_then(|c| c.email.clone()));
     let brand_color = info
         .extra
         .get("brand_theme")
@@ -49,8 +73,8 @@ async fn on_login(login: Login) -> Result<AppUser, LoginRefusal> {
         .filter(|c| is_css_hex_color(c))
         .map(str::to_owned);
     Ok(AppUser {
-        name: info.display_name().to_owned(),
-        email: info.email.clone(),
+        name,
+        email,
         role: info.role.clone(),
         business: info.business_name.clone(),
         business_id: info.business_id.clone(),
@@ -174,14 +198,33 @@ mod pages {
     const DEFAULT_BRAND: &str = "#1a73e8";
 
     pub fn welcome(oauth: &OAuth) -> Markup {
+        // vcita (and its mock) by name; any other provider, such as a generic OpenID
+        // Connect one (named after its issuer's host), plainly.
+        let provider = oauth.client().provider().name();
+        let (button, text) = if provider.starts_with("vcita") {
+            (
+                "Log in with vcita",
+                "Sign in with your vcita account to see your business here.",
+            )
+        } else if provider.starts_with("apicbase") {
+            (
+                "Log in with Apicbase",
+                "Sign in with your Apicbase account to see who you are here.",
+            )
+        } else {
+            (
+                "Log in",
+                "Sign in with your account to see who you are here.",
+            )
+        };
         layout(
             None,
             None,
             html! {
                 h1 { "Welcome to the demo" }
-                p { "Sign in with your vcita account to see your business here." }
+                p #welcome-text { (text) }
                 p {
-                    a #login .button href=(oauth.login_url("/")) { "Log in with vcita" }
+                    a #login .button href=(oauth.login_url("/")) { (button) }
                 }
             },
         )
@@ -193,11 +236,23 @@ mod pages {
             Some(user),
             html! {
                 h1 #greeting { "Hello, " (user.name) }
-                p { "You are signed in to " (user.business.as_deref().unwrap_or("your business")) "." }
+                p #signed-in-to {
+                    @if let Some(business) = &user.business {
+                        "You are signed in to " (business) "."
+                    } @else {
+                        "You are signed in."
+                    }
+                }
                 ul {
                     li { a #me href="/me" { "My login" } }
-                    li { a #business-link href="/business" { "My business" } " (from vcita's API)" }
-                li { a #owner href="/owner" { "Owner's corner" } " (vcita owners only)" }
+                    // vcita's links, for users vcita described (a generic OpenID Connect
+                    // user has no business id and no role).
+                    @if user.business_id.is_some() {
+                        li { a #business-link href="/business" { "My business" } " (from vcita's API)" }
+                    }
+                    @if user.role.is_some() {
+                        li { a #owner href="/owner" { "Owner's corner" } " (vcita owners only)" }
+                    }
                     li { a #api-me href="/api/me" { "API view (JSON)" } }
                 }
             },
@@ -296,10 +351,15 @@ mod pages {
                     header #top {
                         span .app { "Demo app" }
                         @if let (Some(user), Some(oauth)) = (user, oauth) {
+                            // A business or role the provider did not describe is left out.
                             span #signed-in {
-                                span #business { (user.business.as_deref().unwrap_or("-")) }
-                                " · " span #who { (user.email.as_deref().unwrap_or(&user.name)) }
-                                " " span #user-role .badge { (user.role.as_deref().unwrap_or("member")) }
+                                @if let Some(business) = &user.business {
+                                    span #business { (business) } " · "
+                                }
+                                span #who { (user.email.as_deref().unwrap_or(&user.name)) }
+                                @if let Some(role) = &user.role {
+                                    " " span #user-role .badge { (role) }
+                                }
                             }
                             span #logout { (PreEscaped(oauth.logout_form("Log out"))) }
                         }

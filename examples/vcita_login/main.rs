@@ -9,14 +9,27 @@
 //! `OAUTH_PROVIDER=apicbase` makes the mock Apicbase-shaped instead. With
 //! `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` and `OAUTH_REDIRECT_URI` set it logs in with
 //! real vcita (or `OAUTH_PROVIDER=apicbase|custom`, or `oidc` with `OAUTH_ISSUER`: discovered
-//! at startup); see the README. Behind a load
-//! balancer, run several instances with the same `OAUTH_COOKIE_KEY` (or `OAUTH_COOKIE_KEYS`),
-//! `OAUTH_SESSION_STORE=redis://127.0.0.1:6379/` and a `PORT` each: they share sessions
-//! and refresh each one once.
+//! at startup); see the README. With an OpenID Connect provider the login hook names the
+//! user from the validated id_token (`name`, else email), and logout continues at the
+//! provider's end-session endpoint, which sends the browser back to
+//! `OAUTH_POST_LOGOUT_REDIRECT_URI` (registered at the provider, such as
+//! `http://127.0.0.1:3000/`):
+//!
+//! ```text
+//! OAUTH_PROVIDER=oidc OAUTH_ISSUER=https://id.example OAUTH_CLIENT_ID=... \
+//!   OAUTH_CLIENT_SECRET=... OAUTH_REDIRECT_URI=http://127.0.0.1:3000/auth/callback \
+//!   OAUTH_POST_LOGOUT_REDIRECT_URI=http://127.0.0.1:3000/ OAUTH_SCOPES="openid email profile" \
+//!   cargo run --example vcita_login
+//! ```
+//!
+//! Behind a load balancer, run several instances with the same `OAUTH_COOKIE_KEY` (or
+//! `OAUTH_COOKIE_KEYS`), `OAUTH_SESSION_STORE=redis://127.0.0.1:6379/` and a `PORT` each:
+//! they share sessions and refresh each one once.
 //!
 //! Routes (in `app.rs`):
-//! * `/`: a "Log in with vcita" button, or a greeting under a header in the business's
-//!   brand colour with its name and the user's role;
+//! * `/`: a "Log in with vcita" button ("Log in" for providers other than vcita and
+//!   Apicbase), or a greeting under a header in the business's brand colour with its
+//!   name and the user's role (left out when the provider describes neither);
 //! * `/me`: login required; the app's user, made by the login hook and kept in the session;
 //! * `/owner`: vcita owners only (others get a 403 page);
 //! * `/api/me`: JSON of the user, resolved through the provider, for a session cookie or

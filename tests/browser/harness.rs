@@ -1,9 +1,11 @@
 //! Harness for the browser end-to-end suite: finds Chromium and chromedriver (or skips,
 //! or fails under CI), runs chromedriver as a child process, serves the `vcita_login`
 //! example's app (`support::example::app`, as `cargo run --example vcita_login` does)
-//! with a `MockProvider` on loopback, drives headless Chromium through
-//! WebDriver (fantoccini), and leaves a screenshot and the page source in
-//! `target/browser-failures/` when a test body fails.
+//! with a `MockProvider` on loopback ([`run`]) or against panva's oidc-provider
+//! (`tests/interop/server.mjs`, configured from `OAUTH_*` variables as the example's
+//! `main` is: [`run_oidc`]), drives headless Chromium through WebDriver (fantoccini),
+//! and leaves a screenshot and the page source in `target/browser-failures/` when a
+//! test body fails.
 
 use std::fs::{self, File};
 use std::io::Write as _;
@@ -14,15 +16,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum_oauth_login::OAuth;
 use axum_oauth_login::testing::MockProvider;
+use axum_oauth_login::{OAuth, OAuthConfig};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;
 use serde_json::json;
 use url::Url;
 
-use crate::support::{Server, bind, example};
+use crate::interop_harness::{OidcProvider, POST_CLIENT, ProviderOptions, node_available};
+use crate::support::{Server, bind, bounded, example};
 
 /// Longest wait for one element, page or URL to show up.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -219,16 +222,18 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// The `vcita_login` example's app (`examples/vcita_login/app.rs`) with its embedded
-/// mock provider, both on `127.0.0.1`, port 0, wired as the example's `main` does.
-struct App {
+/// The `vcita_login` example's app (`examples/vcita_login/app.rs`) on `127.0.0.1`, and
+/// the provider it logs in with (`P`), wired as the example's `main` does.
+pub struct App<P> {
     base: String,
-    mock: MockProvider,
-    _server: Server,
+    provider: P,
+    server: Server,
 }
 
-impl App {
-    async fn start() -> App {
+impl App<MockProvider> {
+    /// With the example's embedded mock provider (what `main` does without
+    /// `OAUTH_CLIENT_ID`); the app on port 0.
+    async fn mock() -> App<MockProvider> {
         let mock = MockProvider::start()
             .await
             .expect("the mock provider starts");
@@ -242,21 +247,94 @@ impl App {
         .expect("OAuth builds");
         App {
             base,
-            mock,
-            _server: Server::start(listener, example::app(&oauth)),
+            provider: mock,
+            server: Server::start(listener, example::app(&oauth)),
         }
     }
 }
 
-/// What a test body drives: a WebDriver session on headless Chromium, and the app.
-pub struct Browser {
+impl App<OidcProvider> {
+    /// Against oidc-provider, configured as `main` configures a real provider: from
+    /// `OAUTH_*` variables (`OAuthConfig::from_vars_async`, which `from_env_async` reads
+    /// the environment into) with `OAUTH_PROVIDER=oidc`, then the example's
+    /// `configure(config.into_builder())` and `app(&oauth)`. The app's port is bound
+    /// first: oidc-provider registers its callback and post-logout redirect URI.
+    async fn oidc() -> App<OidcProvider> {
+        let (listener, port) = bind().await;
+        let base = format!("http://127.0.0.1:{port}");
+        let redirect_uri = format!("{base}/auth/callback");
+        let post_logout_redirect_uri = format!("{base}/");
+        let provider = OidcProvider::start_with(
+            std::slice::from_ref(&redirect_uri),
+            ProviderOptions {
+                backchannel_logout_uri: None,
+                post_logout_redirect_uris: vec![post_logout_redirect_uri.clone()],
+            },
+        )
+        .await;
+        let (client_id, client_secret, _) = POST_CLIENT;
+        let vars = oidc_vars(
+            &provider.issuer,
+            client_id,
+            client_secret,
+            &redirect_uri,
+            &post_logout_redirect_uri,
+        );
+        let config = bounded(
+            "OAuthConfig::from_vars_async (discovery)",
+            OAuthConfig::from_vars_async("OAUTH", vars),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the OAUTH_* variables configure the app: {e}"));
+        let oauth = example::configure(config.into_builder())
+            .build()
+            .expect("OAuth builds");
+        App {
+            base,
+            provider,
+            server: Server::start(listener, example::app(&oauth)),
+        }
+    }
+}
+
+/// The `OAUTH_*` variables `cargo run --example vcita_login` takes for oidc-provider
+/// (besides `PORT`, which `main` alone reads to bind; here the listener is bound already).
+///
+/// `OAUTH_CLIENT_AUTH=post`: discovery chooses `client_secret_basic`, the first method
+/// oidc-provider advertises, and `server.mjs` holds `interop-post` to the method it was
+/// registered with, `client_secret_post`.
+fn oidc_vars(
+    issuer: &str,
+    client_id: &str,
+    client_secret: &str,
+    redirect_uri: &str,
+    post_logout_redirect_uri: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("OAUTH_PROVIDER", "oidc".to_owned()),
+        ("OAUTH_ISSUER", issuer.to_owned()),
+        ("OAUTH_CLIENT_ID", client_id.to_owned()),
+        ("OAUTH_CLIENT_SECRET", client_secret.to_owned()),
+        ("OAUTH_CLIENT_AUTH", "post".to_owned()),
+        ("OAUTH_REDIRECT_URI", redirect_uri.to_owned()),
+        (
+            "OAUTH_POST_LOGOUT_REDIRECT_URI",
+            post_logout_redirect_uri.to_owned(),
+        ),
+        ("OAUTH_SCOPES", "openid email profile".to_owned()),
+    ]
+}
+
+/// What a test body drives: a WebDriver session on headless Chromium, the app, and the
+/// provider the app logs in with (the in-process `MockProvider` unless said otherwise).
+pub struct Browser<P = MockProvider> {
     pub client: Client,
     /// `http://127.0.0.1:PORT` of the app.
     pub base: String,
-    pub mock: MockProvider,
+    pub provider: P,
 }
 
-impl Browser {
+impl<P> Browser<P> {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -39,4 +39,5 @@ mod register_app;
 mod return_to;
 mod secrets_redacted;
 mod session_cookie;
+mod startup;
 mod stores;
