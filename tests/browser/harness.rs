@@ -413,6 +413,51 @@ impl<P> Browser<P> {
         }
     }
 
+    /// What the app answers a navigation to `path` from this browser right now, without
+    /// following a redirect: a `GET` with the cookies the browser holds for the page it
+    /// shows (WebDriver hands over `HttpOnly` ones too; cookies ignore ports, so any
+    /// `127.0.0.1` page will do) and a navigation's headers. Returns the status and the
+    /// `Location` header, if any. For "is there a session?" where a real navigation
+    /// would go on through the provider and log in again.
+    pub async fn probe(&self, path: &str) -> (reqwest::StatusCode, Option<String>) {
+        let shown = self.current_url().await;
+        let app = Url::parse(&self.base).expect("the app's base URL");
+        assert_eq!(
+            shown.host_str(),
+            app.host_str(),
+            "probe from a page on the app's host (the browser is at {shown})"
+        );
+        let cookies = self.client.get_all_cookies().await.expect("the cookies");
+        let header = cookies
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(WAIT)
+            .build()
+            .expect("HTTP client");
+        let url = self.url(path);
+        let mut req = http
+            .get(&url)
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("sec-fetch-mode", "navigate")
+            .header("sec-fetch-dest", "document");
+        if !header.is_empty() {
+            req = req.header("cookie", header);
+        }
+        let res = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let location = res
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|l| l.to_str().expect("an ASCII Location").to_owned());
+        (res.status(), location)
+    }
+
     pub async fn source(&self) -> String {
         self.client.source().await.expect("page source")
     }
@@ -460,13 +505,37 @@ impl<P> Browser<P> {
     }
 }
 
-/// Runs one browser test: checks the tools (skip or CI panic), starts chromedriver,
-/// the app with its mock, and a fresh headless Chromium; runs `body` at most
-/// [`TEST_TIMEOUT`]; on a panic or timeout saves the failure artifacts, tears
-/// everything down, and fails the test.
+/// Runs one browser test against the example's app with its embedded `MockProvider`:
+/// see [`run_with`].
 pub async fn run<B>(test: &str, body: B)
 where
     B: AsyncFnOnce(&Browser),
+{
+    run_with(test, App::mock, body).await;
+}
+
+/// Runs one browser test against the example's app logging in with panva's
+/// oidc-provider (`tests/interop/server.mjs`; see [`App::oidc`]): see [`run_with`].
+/// Needs Node and `npm ci --prefix tests/interop` as well as Chromium: without either,
+/// a loud SKIPPED notice locally, a failure under `CI=true`.
+pub async fn run_oidc<B>(test: &str, body: B)
+where
+    B: AsyncFnOnce(&Browser<OidcProvider>),
+{
+    if tools(test).is_none() || !node_available() {
+        return;
+    }
+    run_with(test, App::oidc, body).await;
+}
+
+/// Runs one browser test: checks the tools (skip or CI panic), starts chromedriver,
+/// the app and its provider (`start`), and a fresh headless Chromium; runs `body` at
+/// most [`TEST_TIMEOUT`]; on a panic or timeout saves the failure artifacts, tears
+/// everything down, and fails the test.
+async fn run_with<P, S, B>(test: &str, start: S, body: B)
+where
+    S: AsyncFnOnce() -> App<P>,
+    B: AsyncFnOnce(&Browser<P>),
 {
     let Some(tools) = tools(test) else {
         return;
@@ -474,12 +543,16 @@ where
     let started = Instant::now();
     let scratch = Scratch::new(test);
     let driver = ChromeDriver::start(&tools, &scratch.0).await;
-    let app = App::start().await;
+    let App {
+        base,
+        provider,
+        server,
+    } = start().await;
     let client = new_session(&tools, &driver, &scratch.0.join("profile")).await;
     let browser = Browser {
         client,
-        base: app.base.clone(),
-        mock: app.mock.clone(),
+        base,
+        provider,
     };
 
     let outcome = tokio::time::timeout(
@@ -503,7 +576,8 @@ where
     }
     let _ = tokio::time::timeout(Duration::from_secs(10), browser.client.close()).await;
     drop(driver);
-    drop(app);
+    drop(browser);
+    drop(server);
     drop(scratch);
     if let Some(panic) = failure {
         std::panic::resume_unwind(panic);

@@ -416,3 +416,68 @@ async fn a_refreshed_id_token_is_validated_and_must_keep_the_user() {
     );
     assert_eq!(count(&app, "mutated id_token").await, 1);
 }
+
+/// Two instances sharing cookies (one key) and a Redis denylist: the provider posts the
+/// back-channel logout to one of them; the other ends the session too, within its sync
+/// interval (100 ms here).
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_backchannel_logout_reaches_every_instance_through_a_shared_denylist() {
+    use axum_oauth_login::CookieKey;
+    use axum_oauth_login::store::RedisStore;
+
+    require_node!();
+    let Some(redis) = crate::support::redis::RedisServer::start().await else {
+        return;
+    };
+    let url = redis.url();
+    let key = CookieKey::generate();
+    let sync = Duration::from_millis(100);
+    let (k, u) = (key.clone(), url.clone());
+    let app = InteropApp::start_oidc(
+        POST_CLIENT,
+        |p| p,
+        move |b| {
+            b.cookie_key(k)
+                .logout_denylist(RedisStore::open(&u).expect("RedisStore opens"), sync)
+        },
+    )
+    .await;
+    // The second instance: same provider, client, key and denylist store.
+    let provider = app.oauth.client().provider().clone();
+    let other = crate::support::example::configure(
+        OAuth::builder(provider, POST_CLIENT.0, POST_CLIENT.1)
+            .redirect_uri(app.redirect_uri.as_str())
+            .clock(app.clock.clone())
+            .cookie_key(key)
+            .logout_denylist(RedisStore::open(&url).expect("RedisStore opens"), sync),
+    )
+    .build()
+    .unwrap();
+    let (listener, port) = bind().await;
+    let _other = Server::start(listener, test_app(&other));
+    let other_tokens = format!("http://127.0.0.1:{port}/tokens");
+
+    app.login().await;
+    // Cookies ignore ports: the browser's session works at both instances.
+    assert_eq!(
+        app.http.get_url(&other_tokens).await.status(),
+        StatusCode::OK
+    );
+
+    let end_session = app.provider.discovery.end_session_endpoint.clone();
+    logout_at_provider(&app.http, &end_session).await;
+    event_seen(&app, "backchannel.success interop-post").await;
+    assert_eq!(
+        app.get("/tokens").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the receiving instance"
+    );
+    bounded("the other instance ends the session", async {
+        while app.http.get_url(&other_tokens).await.status() != StatusCode::UNAUTHORIZED {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    drop(redis);
+}
