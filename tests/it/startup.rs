@@ -140,7 +140,7 @@ async fn a_provider_down_at_startup_is_retried_while_login_answers_503() {
 #[tokio::test]
 async fn metadata_naming_another_issuer_is_a_startup_error_naming_both() {
     let (issuer, hits, _discovery) = flaky_discovery(0, Some("https://impostor.example")).await;
-    let err = serve_when_ready_with(
+    let Err(err) = serve_when_ready_with(
         build(
             issuer.clone(),
             "http://127.0.0.1:9/auth/callback".to_owned(),
@@ -148,8 +148,9 @@ async fn metadata_naming_another_issuer_is_a_startup_error_naming_both() {
         Duration::from_millis(100),
     )
     .await
-    .err()
-    .expect("an issuer mismatch is not retried");
+    else {
+        panic!("an issuer mismatch is not retried");
+    };
     assert_eq!(err.setting(), "OAUTH_ISSUER");
     assert!(!err.is_transient());
     let message = err.to_string();
