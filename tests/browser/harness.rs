@@ -315,7 +315,7 @@ fn oidc_vars(
         ("OAUTH_ISSUER", issuer.to_owned()),
         ("OAUTH_CLIENT_ID", client_id.to_owned()),
         ("OAUTH_CLIENT_SECRET", client_secret.to_owned()),
-        
+        ("OAUTH_CLIENT_AUTH", "post".to_owned()),
         ("OAUTH_REDIRECT_URI", redirect_uri.to_owned()),
         (
             "OAUTH_POST_LOGOUT_REDIRECT_URI",
