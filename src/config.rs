@@ -135,14 +135,26 @@ impl OAuthConfig {
 
     /// [`from_vars`](Self::from_vars) with discovery for `{prefix}_PROVIDER=oidc`. A
     /// provider that cannot be reached, or whose metadata names another issuer, is an
-    /// error naming `{prefix}_ISSUER`.
-    pub async fn from_vars_async<I, K, V>(prefix: &str, vars: I) -> Result<OAuthConfig, ConfigError>
+    /// error naming `{prefix}_ISSUER` ([transient](ConfigError::is_transient) when the
+    /// provider could not be reached). The variables are read before the first await, so
+    /// the future is `Send` whatever `vars` is.
+    pub fn from_vars_async<I, K, V>(
+        prefix: &str,
+        vars: I,
+    ) -> impl Future<Output = Result<OAuthConfig, ConfigError>> + Send + use<'_, I, K, V>
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
         V: Into<String>,
     {
         let vars = collect(vars);
+        Self::discover_and_read(prefix, vars)
+    }
+
+    async fn discover_and_read(
+        prefix: &str,
+        vars: std::collections::HashMap<String, String>,
+    ) -> Result<OAuthConfig, ConfigError> {
         let var = |suffix: &str| {
             vars.get(&format!("{prefix}_{suffix}"))
                 .map(|v| v.trim().to_owned())

@@ -227,8 +227,8 @@ impl OAuthBuilder {
     /// # use axum_oauth_login::{OAuth, Provider};
     /// # fn provider() -> Provider { Provider::vcita() }
     /// let oauth = OAuth::builder(provider(), "id", "secret")
-    ///     .redirect_uri("https://app.example.com/auth/callback")
-    ///     .post_logout_redirect_uri("https://app.example.com/")
+    ///     .redirect_uri("http://127.0.0.1:3000/auth/callback")
+    ///     .post_logout_redirect_uri("http://127.0.0.1:3000/")
     ///     .build();
     /// assert!(oauth.is_ok());
     /// ```
@@ -375,7 +375,7 @@ impl OAuthBuilder {
     /// # async fn run(builder: axum_oauth_login::OAuthBuilder) -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     /// use axum_oauth_login::store::RedisStore;
-    /// let shared = RedisStore::connect("redis://127.0.0.1/").await?;
+    /// let shared = RedisStore::open("redis://127.0.0.1/")?;
     /// let oauth = builder.logout_denylist(shared, Duration::from_secs(2)).build()?;
     /// # drop(oauth); Ok(())
     /// # }

@@ -299,6 +299,10 @@ async fn jwt_access_tokens_are_checked_locally_without_calling_the_provider() {
     assert_eq!(header["typ"], "at+jwt");
     assert_eq!(claims["aud"], RESOURCE);
 
+    // The login hook saw the person (the id_token's email) beside the token's claims.
+    let user = json(app.get("/app-user").await).await;
+    assert_eq!(user["email"], crate::harness::EMAIL, "{user}");
+
     let userinfo_calls = count(&app, "http GET /me").await;
     let bearer = reqwest::Client::new();
     let me = |token: String| {

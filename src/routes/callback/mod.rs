@@ -246,10 +246,25 @@ async fn login_user(
     if shared.on_login.is_none() && !shared.fetch_user_on_login {
         return Ok((LoginUser::None, None));
     }
-    let resolved = shared
+    let mut resolved = shared
         .users
         .resolve(tokens.access_token(), tokens.expires_at())
         .await;
+    // A JWT access token checked locally describes the user by its claims only
+    // (`sub`, `scope`, …; userinfo may refuse such tokens): the id_token's claims fill
+    // in the person (name, email, …), the access token's win.
+    if let (Ok(resolved), Some(claims)) = (&mut resolved, &claims)
+        && shared
+            .client
+            .oidc()
+            .is_some_and(|o| o.checks_access_tokens())
+        && crate::oidc::looks_like_jwt(tokens.access_token().secret())
+        && let Ok(serde_json::Value::Object(mut person)) = serde_json::to_value(&**claims)
+        && let Some(access) = resolved.user.as_object()
+    {
+        person.extend(access.clone());
+        resolved.user = Arc::new(serde_json::Value::Object(person));
+    }
     // Core §5.3.2: userinfo about another `sub` than the id_token's is not this user.
     if let (Ok(resolved), Some(claims)) = (&resolved, &claims)
         && subject(&resolved.user).is_some_and(|sub| sub != claims.sub)
