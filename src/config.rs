@@ -586,6 +586,52 @@ mod tests {
     }
 
     #[test]
+    fn openid_connect_variables_reach_the_provider_and_the_builder() {
+        let cfg = with(&[
+            ("OAUTH_PROVIDER", "custom"),
+            ("OAUTH_AUTHORIZE_URL", "https://id.example/authorize"),
+            ("OAUTH_TOKEN_URL", "https://id.example/token"),
+            ("OAUTH_ISSUER", "https://id.example"),
+            ("OAUTH_JWKS_URL", "https://id.example/jwks"),
+            ("OAUTH_JWT_ACCESS_TOKENS", "urn:my-api"),
+            (
+                "OAUTH_POST_LOGOUT_REDIRECT_URI",
+                "http://127.0.0.1:3000/bye",
+            ),
+        ])
+        .unwrap();
+        assert!(cfg.provider.is_openid());
+        assert_eq!(cfg.provider.jwt_access_tokens(), Some("urn:my-api"));
+        assert_eq!(
+            cfg.post_logout_redirect_uri.as_deref(),
+            Some("http://127.0.0.1:3000/bye")
+        );
+        assert!(cfg.into_builder().build().is_ok());
+
+        let bad = [
+            (
+                vec![("OAUTH_POST_LOGOUT_REDIRECT_URI", "http://app.example/bye")],
+                "OAUTH_POST_LOGOUT_REDIRECT_URI",
+            ),
+            (
+                vec![("OAUTH_JWKS_URL", "https://id.example/jwks")],
+                "OAUTH_ISSUER",
+            ),
+            (
+                vec![
+                    ("OAUTH_ISSUER", "https://id.example"),
+                    ("OAUTH_JWT_ACCESS_TOKENS", "urn:my-api"),
+                ],
+                "OAUTH_JWKS_URL",
+            ),
+        ];
+        for (vars, variable) in bad {
+            let err = with(&vars).unwrap_err();
+            assert_eq!(err.setting(), variable, "{err}");
+        }
+    }
+
+    #[test]
     fn every_error_names_its_variable_and_hides_secrets() {
         let cases: Vec<(Result<OAuthConfig, ConfigError>, &str)> = vec![
             (without("OAUTH_CLIENT_ID"), "OAUTH_CLIENT_ID"),

@@ -206,7 +206,7 @@ async fn staff_get_a_403_page_on_the_owners_corner() {
 
 // --- Against oidc-provider, a real OpenID Connect provider -----------------------------
 
-/// The `(name, value)` query parameters of `url` named `name`.
+/// The value of the query parameter `name` of `url`, if any.
 fn param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
@@ -257,8 +257,7 @@ async fn oidc_log_in(b: &Browser<OidcProvider>) {
         .await;
 
     // Its consent page: the app asks for `email` and `profile`.
-    let consent = b.wait_for("input[name=prompt][value=consent]").await;
-    let _ = consent;
+    b.wait_for("input[name=prompt][value=consent]").await;
     let page = b.source().await;
     assert!(
         page.contains("email") && page.contains("profile"),

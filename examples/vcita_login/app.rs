@@ -40,7 +40,7 @@ pub fn configure(builder: OAuthBuilder) -> OAuthBuilder {
 
 /// The login hook: the provider's answer → the app's user.
 ///
-/// vcita users are named after their business (as vcita's own pages do). Anyone else,
+/// vcita users are named after their business, as this demo always did. Anyone else,
 /// such as the user of a generic OpenID Connect provider, is named by the `name` claim
 /// of the validated id_token (or of userinfo), else by their email, else by their
 /// subject; a role or business the provider does not describe stays absent.

@@ -169,3 +169,65 @@ async fn logout_with_a_pre_refresh_cookie_revokes_the_refreshed_tokens() {
     let res = old.get_with("/tokens", &[("cookie", &cookie)]).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "no session back");
 }
+
+/// A provider with an end-session endpoint (RP-Initiated Logout): after the local logout
+/// the browser goes there with `client_id`, `post_logout_redirect_uri` and `state` (and
+/// no `id_token_hint` without an id_token); `logout_at_provider(false)` keeps it local.
+#[tokio::test]
+async fn logout_continues_at_the_end_session_endpoint_unless_turned_off() {
+    use axum_oauth_login::{Clock, CookieKey, OAuth};
+
+    for at_provider in [true, false] {
+        let mock = start_mock().await;
+        let provider = mock
+            .provider()
+            .to_builder()
+            .end_session_url("http://127.0.0.1:9/session/end")
+            .logout_at_provider(at_provider)
+            .build()
+            .unwrap();
+        let (listener, port) = bind().await;
+        let clock = Clock::manual_from_now();
+        let oauth = example::configure(
+            OAuth::builder(provider, mock.client_id(), mock.client_secret())
+                .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
+                .post_logout_redirect_uri(format!("http://127.0.0.1:{port}/bye"))
+                .clock(clock.clone())
+                .cookie_key(CookieKey::generate()),
+        )
+        .build()
+        .unwrap();
+        let app = TestApp::serve(mock, listener, oauth, clock);
+        app.login().await;
+        let res = app.post("/auth/logout").await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert!(
+            app.session_cookie().is_none(),
+            "the local session ended first"
+        );
+        let to = location(&res);
+        if !at_provider {
+            assert_eq!(to, "/");
+            continue;
+        }
+        let url = url::Url::parse(&to).expect("absolute");
+        assert!(to.starts_with("http://127.0.0.1:9/session/end?"), "{to}");
+        assert_eq!(
+            query_param(&url, "client_id").as_deref(),
+            Some(app.mock.client_id())
+        );
+        assert_eq!(
+            query_param(&url, "post_logout_redirect_uri"),
+            Some(format!("http://127.0.0.1:{port}/bye"))
+        );
+        assert_eq!(query_param(&url, "state").map(|s| s.len()), Some(43));
+        assert_eq!(
+            query_param(&url, "id_token_hint"),
+            None,
+            "vcita issues no id_token"
+        );
+        // Logged out without a session: nothing to end at the provider either.
+        let again = app.post("/auth/logout").await;
+        assert_eq!(location(&again), "/");
+    }
+}
