@@ -88,7 +88,7 @@ secret_type!(
     RefreshToken
 );
 secret_type!(
-    /// An OpenID Connect ID token, kept as received.
+    /// An OpenID Connect ID token (validated by the login routes for an OpenID Connect provider).
     ///
     /// ```
     /// use axum_oauth_login::IdToken;

@@ -141,7 +141,10 @@ impl TokenSet {
             self.scope = Some(requested.join(" "));
         }
     }
-    /// The OpenID Connect ID token, if one was issued (kept as received, not validated).
+    /// The OpenID Connect ID token, if one was issued. For a provider with a JWKS and an
+    /// issuer ([`Provider::is_openid`](crate::Provider::is_openid)) the login routes validate it
+    /// before a session holds it; [`OAuthClient::verify_id_token`](crate::OAuthClient::verify_id_token)
+    /// checks one by hand.
     pub fn id_token(&self) -> Option<&IdToken> {
         self.id_token.as_ref()
     }
