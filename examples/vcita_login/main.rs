@@ -40,8 +40,9 @@
 use std::error::Error;
 use std::net::SocketAddr;
 
+use axum::Router;
 use axum_oauth_login::testing::MockProvider;
-use axum_oauth_login::{OAuth, OAuthConfig};
+use axum_oauth_login::{OAuth, OAuthConfig, serve_when_ready};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -64,10 +65,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let addr = listener.local_addr()?;
 
     // `_mock` keeps the embedded provider (if any) running as long as the app.
-    let (oauth, _mock) = oauth_setup(addr).await?;
+    let (router, _mock) = oauth_setup(addr).await?;
 
     println!("Open http://{addr}/");
-    axum::serve(listener, app::app(&oauth))
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -77,14 +78,20 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
 /// The real provider from `OAUTH_*` variables when `OAUTH_CLIENT_ID` is set; otherwise an
 /// embedded mock provider, returned too so that it lives as long as the app.
-async fn oauth_setup(addr: SocketAddr) -> Result<(OAuth, Option<MockProvider>), Box<dyn Error>> {
+async fn oauth_setup(addr: SocketAddr) -> Result<(Router, Option<MockProvider>), Box<dyn Error>> {
     if std::env::var_os("OAUTH_CLIENT_ID").is_some() {
-        let config = OAuthConfig::from_env_async().await?;
-        tracing::info!(
-            provider = config.provider.name(),
-            "using the configured provider"
-        );
-        return Ok((app::configure(config.into_builder()).build()?, None));
+        // An OpenID Connect provider that is down at startup: the app answers 503 and
+        // discovery retries in the background; a wrong setting stops here.
+        let router = serve_when_ready(|| async {
+            let config = OAuthConfig::from_env_async().await?;
+            tracing::info!(
+                provider = config.provider.name(),
+                "using the configured provider"
+            );
+            Ok(app::app(&app::configure(config.into_builder()).build()?))
+        })
+        .await?;
+        return Ok((router, None));
     }
 
     let apicbase =
@@ -99,6 +106,7 @@ async fn oauth_setup(addr: SocketAddr) -> Result<(OAuth, Option<MockProvider>), 
             .redirect_uri(format!("http://{addr}/auth/callback")),
     )
     .build()?;
+    let router = app::app(&oauth);
     println!(
         "No OAUTH_CLIENT_ID set: using the embedded mock provider `{}` at {}",
         mock.provider().name(),
@@ -108,5 +116,5 @@ async fn oauth_setup(addr: SocketAddr) -> Result<(OAuth, Option<MockProvider>), 
         let role = user.info["role"].as_str().unwrap_or("user");
         println!("Demo login ({role}): {} / {}", user.email, user.password);
     }
-    Ok((oauth, Some(mock)))
+    Ok((router, Some(mock)))
 }

@@ -70,14 +70,20 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
-    /// A name to greet the user with: the business name, else the email, else the subject,
-    /// else `"user"`.
+    /// A name to greet the user with: the business name (vcita), else the standard
+    /// `name` claim (OpenID Connect), else the email, else the subject, else `"user"`.
     pub fn display_name(&self) -> &str {
-        [&self.business_name, &self.email, &self.sub]
-            .into_iter()
-            .flatten()
-            .find(|s| !s.is_empty())
-            .map_or("user", String::as_str)
+        let name = self.extra.get("name").and_then(Value::as_str);
+        [
+            self.business_name.as_deref(),
+            name,
+            self.email.as_deref(),
+            self.sub.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|s| !s.is_empty())
+        .unwrap_or("user")
     }
 }
 
@@ -122,6 +128,10 @@ mod tests {
         assert_eq!(info.display_name(), "u1");
         info.email = Some("a@b.c".into());
         assert_eq!(info.display_name(), "a@b.c");
+        info.extra.insert("name".into(), "Ada".into());
+        assert_eq!(info.display_name(), "Ada");
+        info.business_name = Some("Ada's Salon".into());
+        assert_eq!(info.display_name(), "Ada's Salon");
         assert_eq!(UserInfo::default().display_name(), "user");
     }
 }
