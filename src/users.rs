@@ -205,12 +205,16 @@ impl UserCache {
     /// provider; the answer is cached until the token's `exp`, so a token's signature is
     /// verified once. Revocation at the provider is not seen: the token's lifetime is
     /// the bound.
+    ///
+    /// `None` for a JWT that is not an `at+jwt` access token (some providers sign their
+    /// access tokens as plain `JWT`): the provider resolves those.
     async fn check_locally(
         &self,
         oidc: &crate::oidc::Oidc,
         token: &AccessToken,
-    ) -> Result<Entry, OAuthError> {
-        match oidc.access_token(token.secret()).await {
+    ) -> Option<Result<Entry, OAuthError>> {
+        Some(match oidc.access_token(token.secret()).await {
+            Err(crate::JwtError::Type(_)) => return None,
             Ok(checked) => Ok(Entry::User {
                 user: Resolved {
                     user: Arc::new(Value::Object(checked.claims)),
@@ -228,7 +232,7 @@ impl UserCache {
                     until: self.clock.now() + NEGATIVE_TTL_SECS,
                 })
             }
-        }
+        })
     }
 
     async fn fetch(
@@ -238,8 +242,9 @@ impl UserCache {
     ) -> Result<Entry, OAuthError> {
         if let Some(oidc) = self.client.oidc().filter(|o| o.checks_access_tokens())
             && crate::oidc::looks_like_jwt(token.secret())
+            && let Some(entry) = self.check_locally(oidc, &token).await
         {
-            return self.check_locally(oidc, &token).await;
+            return entry;
         }
         let endpoint = self.endpoint();
         let _turn = match tokio::time::timeout(self.wait, self.upstream.acquire()).await {

@@ -249,6 +249,13 @@ pub enum OAuthError {
         /// Which endpoint is missing.
         endpoint: Endpoint,
     },
+    /// OpenID Connect: the id_token the token endpoint answered with was refused (a
+    /// refresh's; the session ends, its new tokens are revoked).
+    #[error("the token endpoint's id_token was refused: {error}")]
+    IdToken {
+        /// Which check failed.
+        error: crate::JwtError,
+    },
 }
 
 fn describe(description: &Option<String>) -> String {

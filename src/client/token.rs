@@ -182,6 +182,12 @@ impl TokenSet {
     /// What a refresh response leaves out is unchanged: the scope (RFC 6749 §5.1: an
     /// omitted `scope` means the one granted before), the refresh token (§6) and the ID
     /// token (OpenID Connect Core §12.2).
+    /// Drops the id_token (one that could not be checked now): `inherit_omitted` then
+    /// keeps the previous, checked one.
+    pub(crate) fn forget_id_token(&mut self) {
+        self.id_token = None;
+    }
+
     pub(crate) fn inherit_omitted(&mut self, previous: &TokenSet) {
         if self.refresh_token.is_none() {
             self.refresh_token.clone_from(&previous.refresh_token);

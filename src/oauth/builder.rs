@@ -509,6 +509,7 @@ impl OAuthBuilder {
             );
         }
         let denylist = crate::session::Denylist::new(
+            client.context(),
             self.denylist
                 .as_ref()
                 .map(|(store, _)| TimedStore::new(store.clone(), self.sessions.store_timeout)),

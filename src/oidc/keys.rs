@@ -18,6 +18,11 @@ use crate::clock::Clock;
 
 /// After a successful fetch, an unknown `kid` fetches again only this much later.
 pub(crate) const REFETCH_AFTER_SECS: u64 = 60;
+/// A key set older than this is fetched again at its next use (keys the provider
+/// withdrew stop being trusted without a restart); the old set stays if that fails.
+pub(crate) const MAX_AGE_SECS: u64 = 24 * 3600;
+/// A token without a `kid` is tried against at most this many keys.
+const MAX_CANDIDATES: usize = 3;
 /// After a failed fetch, the next attempt waits this long.
 const RETRY_AFTER_FAILURE_SECS: u64 = 5;
 /// Real key sets are a few kilobytes.
@@ -41,6 +46,7 @@ pub(crate) struct KeySet {
     timeout: Duration,
     clock: Clock,
     keys: RwLock<Arc<Vec<Arc<Key>>>>,
+    loaded: Loaded,
     /// Held while fetching (single flight); records the last attempt.
     fetch: tokio::sync::Mutex<Attempts>,
 }
@@ -50,6 +56,12 @@ struct Attempts {
     last: Option<u64>,
     failed: Option<String>,
     loaded: bool,
+}
+
+/// When the cached set was last fetched successfully (clock seconds; 0: never).
+#[derive(Default)]
+struct Loaded {
+    at: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for KeySet {
@@ -68,6 +80,7 @@ impl KeySet {
             timeout,
             clock,
             keys: RwLock::default(),
+            loaded: Loaded::default(),
             fetch: tokio::sync::Mutex::default(),
         }
     }
@@ -80,10 +93,22 @@ impl KeySet {
         alg: Algorithm,
     ) -> Result<Vec<Arc<Key>>, JwtError> {
         let found = self.matching(kid, alg);
-        if !found.is_empty() {
+        let loaded_at = self.loaded.at.load(std::sync::atomic::Ordering::Acquire);
+        let stale = loaded_at > 0 && self.clock.now() >= loaded_at.saturating_add(MAX_AGE_SECS);
+        if !found.is_empty() && !stale {
             return Ok(found);
         }
-        let mut attempts = self.fetch.lock().await;
+        if stale {
+            // Refresh the set once; whatever happens, the keys at hand serve this token.
+            if let Ok(attempts) = self.fetch.try_lock() {
+                self.refetch(attempts).await;
+            }
+            let found = self.matching(kid, alg);
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        let attempts = self.fetch.lock().await;
         // Another request may have fetched while this one waited.
         let found = self.matching(kid, alg);
         if !found.is_empty() {
@@ -104,21 +129,8 @@ impl KeySet {
                 _ => unknown_key(kid),
             });
         }
-        attempts.last = Some(now);
-        match self.fetch_keys().await {
-            Ok(keys) => {
-                tracing::debug!(keys = keys.len(), "provider signing keys fetched");
-                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
-                attempts.failed = None;
-                attempts.loaded = true;
-            }
-            Err(reason) => {
-                tracing::warn!(%reason, "could not fetch the provider's signing keys");
-                attempts.failed = Some(reason.clone());
-                if !attempts.loaded {
-                    return Err(JwtError::KeysUnavailable(reason));
-                }
-            }
+        if let Some(reason) = self.refetch(attempts).await {
+            return Err(JwtError::KeysUnavailable(reason));
         }
         let found = self.matching(kid, alg);
         if found.is_empty() {
@@ -128,11 +140,48 @@ impl KeySet {
         }
     }
 
+    /// Fetches the set now. A set without usable keys, or a failure, keeps the current
+    /// one. Returns why, when there are no keys at all.
+    async fn refetch(&self, mut attempts: tokio::sync::MutexGuard<'_, Attempts>) -> Option<String> {
+        let now = self.clock.now();
+        attempts.last = Some(now);
+        let fetched = self.fetch_keys().await.and_then(|keys| {
+            if keys.is_empty() {
+                Err("the JWKS holds no usable signing key".to_owned())
+            } else {
+                Ok(keys)
+            }
+        });
+        match fetched {
+            Ok(keys) => {
+                tracing::debug!(keys = keys.len(), "provider signing keys fetched");
+                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+                self.loaded
+                    .at
+                    .store(now.max(1), std::sync::atomic::Ordering::Release);
+                attempts.failed = None;
+                attempts.loaded = true;
+                None
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, "could not fetch the provider's signing keys");
+                attempts.failed = Some(reason.clone());
+                (!attempts.loaded).then_some(reason)
+            }
+        }
+    }
+
     fn matching(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Arc<Key>> {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner()).clone();
         keys.iter()
             .filter(|k| k.algorithms.contains(&alg))
             .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
+            // Without a kid, a bounded number of signature checks per token.
+            .take(if kid.is_none() {
+                MAX_CANDIDATES
+            } else {
+                usize::MAX
+            })
             .cloned()
             .collect()
     }

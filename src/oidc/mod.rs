@@ -83,6 +83,20 @@ pub(crate) struct LogoutClaims {
     pub(crate) sub: Option<String>,
     pub(crate) sid: Option<String>,
     pub(crate) iat: u64,
+    /// The replay cache's key.
+    seen: String,
+}
+
+#[cfg(test)]
+impl LogoutClaims {
+    pub(crate) fn for_test(sid: Option<&str>, sub: Option<&str>, iat: u64) -> Self {
+        LogoutClaims {
+            sub: sub.map(str::to_owned),
+            sid: sid.map(str::to_owned),
+            iat,
+            seen: String::new(),
+        }
+    }
 }
 
 /// A validated JWT access token: its claims, expiry and scopes.
@@ -253,9 +267,10 @@ impl Oidc {
         let jti = string(&claims, "jti")?
             .filter(|j| !j.is_empty())
             .ok_or(JwtError::Claim("jti", "is missing"))?;
+        let seen = format!("{iat}:{jti}");
         let first = self
             .seen_logout_tokens
-            .entry(format!("{iat}:{jti}"))
+            .entry(seen.clone())
             .or_insert(())
             .is_fresh();
         if !first {
@@ -264,7 +279,18 @@ impl Oidc {
                 "was already used: a replayed logout token",
             ));
         }
-        Ok(LogoutClaims { sub, sid, iat })
+        Ok(LogoutClaims {
+            sub,
+            sid,
+            iat,
+            seen,
+        })
+    }
+
+    /// Forgets an accepted logout token whose logout could not be recorded, so the
+    /// provider's retry is not refused as a replay.
+    pub(crate) fn forget_logout_token(&self, claims: &LogoutClaims) {
+        self.seen_logout_tokens.invalidate(&claims.seen);
     }
 
     /// Whether JWT access tokens are checked locally (an audience is configured).

@@ -441,3 +441,55 @@ async fn a_jwt_access_token_is_checked_for_this_resource() {
         Err(JwtError::Claim("exp", _))
     ));
 }
+
+#[tokio::test]
+async fn a_day_old_key_set_is_fetched_again_and_a_bad_answer_keeps_the_old_one() {
+    let jwks = Jwks::start(vec![jwk("a", X_A, Y_A)]).await;
+    let clock = Clock::manual(NOW);
+    let oidc = jwks.oidc(&clock);
+    let nonce = Nonce::random();
+    oidc.id_token(
+        &IdToken::new(sign(&id_claims(nonce.secret()))),
+        Some(&nonce),
+    )
+    .await
+    .unwrap();
+    assert_eq!(jwks.hits(), 1);
+
+    // A day later the provider withdrew key a (b signs now): the next use re-fetches,
+    // and a token under a is refused.
+    *jwks.keys.lock().unwrap() = vec![jwk("b", X_B, Y_B)];
+    let later = NOW + keys::MAX_AGE_SECS;
+    clock.advance(Duration::from_secs(keys::MAX_AGE_SECS));
+    let with_exp = |c: Value| with(c, "exp", json!(later + 300));
+    let old = IdToken::new(sign(&with_exp(with(id_claims("n"), "iat", json!(later)))));
+    assert!(matches!(
+        oidc.id_token(&old, None).await,
+        Err(JwtError::UnknownKey(_))
+    ));
+    assert_eq!(jwks.hits(), 2);
+    let new = IdToken::new(sign_with(
+        PEM_B,
+        Some("b"),
+        None,
+        &with_exp(with(id_claims("n"), "iat", json!(later))),
+    ));
+    oidc.id_token(&new, None).await.unwrap();
+
+    // Another day: the endpoint answers an empty set; the keys at hand stay in use.
+    jwks.keys.lock().unwrap().clear();
+    clock.advance(Duration::from_secs(keys::MAX_AGE_SECS));
+    let later = later + keys::MAX_AGE_SECS;
+    let newer = IdToken::new(sign_with(
+        PEM_B,
+        Some("b"),
+        None,
+        &with(
+            with(id_claims("n"), "iat", json!(later)),
+            "exp",
+            json!(later + 300),
+        ),
+    ));
+    oidc.id_token(&newer, None).await.unwrap();
+    assert_eq!(jwks.hits(), 3);
+}

@@ -57,7 +57,12 @@ pub(crate) async fn backchannel_logout(
             return refuse("invalid_request", &e.to_string());
         }
     };
-    match end_sessions(&shared, &claims).await {
+    let ended = end_sessions(&shared, &claims).await;
+    if ended.is_err() {
+        // Not recorded: the provider may retry with the same token.
+        oidc.forget_logout_token(&claims);
+    }
+    match ended {
         Ok(ended) => {
             tracing::info!(
                 provider = shared.client.provider().name(),
@@ -89,25 +94,41 @@ async fn end_sessions(
     claims: &LogoutClaims,
 ) -> Result<usize, crate::store::StoreError> {
     let config = &shared.session;
+    // Records first: once on the denylist they no longer load, and could not be found
+    // to be deleted (nor their tokens revoked).
+    let ended = match config.store() {
+        Some(store) => end_stored(shared, store, claims).await?,
+        None => 0,
+    };
     config
         .denylist
         .add(claims.sid.as_deref(), claims.sub.as_deref(), claims.iat)
         .await?;
-    let Some(store) = config.store() else {
-        return Ok(0);
-    };
-    let key = match (&claims.sid, &claims.sub) {
-        (Some(sid), _) => lookup_key("sid", sid),
-        (None, Some(sub)) => lookup_key("sub", sub),
-        (None, None) => return Ok(0),
-    };
+    Ok(ended)
+}
+
+async fn end_stored(
+    shared: &Shared,
+    store: &crate::session::TimedStore,
+    claims: &LogoutClaims,
+) -> Result<usize, crate::store::StoreError> {
+    let config = &shared.session;
+    let mut ids = Vec::new();
+    if let Some(sid) = &claims.sid {
+        ids.extend(store.find(&lookup_key("sid", sid)).await?);
+    }
+    if let Some(sub) = &claims.sub {
+        ids.extend(store.find(&lookup_key("sub", sub)).await?);
+    }
+    ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    ids.dedup_by(|a, b| a.as_str() == b.as_str());
     let mut ended = 0;
-    for id in store.find(&key).await? {
+    for id in ids {
         let Some(loaded) = config.load_record(store, &id, false).await? else {
             continue;
         };
         let data = loaded.data;
-        if data.account.is_some() || (claims.sid.is_none() && data.created_at > claims.iat) {
+        if data.account.is_some() || !crate::session::Denylist::names(claims, &data) {
             continue;
         }
         store.delete(&id).await?;

@@ -38,6 +38,8 @@ pub(crate) struct Denylist {
     /// Set by the first entry: until then a check costs one atomic load.
     used: AtomicBool,
     shared: Option<TimedStore>,
+    /// The client context (client id + token URL) entries are keyed under.
+    context: String,
     ttl: Duration,
     sync_every: Duration,
     /// Shared entries already pulled.
@@ -57,6 +59,7 @@ impl Denylist {
     /// Entries live `ttl` (the session lifetime); `shared` carries them to other
     /// instances, pulled every `sync_every`.
     pub(crate) fn new(
+        context: String,
         shared: Option<TimedStore>,
         ttl: Duration,
         sync_every: Duration,
@@ -68,11 +71,28 @@ impl Denylist {
                 .build(),
             used: AtomicBool::new(false),
             shared,
+            context,
             ttl,
             sync_every,
             pulled: Mutex::default(),
             syncing: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Whether a logout token names this session: its `sid`; else, for a token with
+    /// only a `sub`, every session of that user begun up to the logout; for a token with
+    /// both, the user's sessions that have no `sid` (begun before the provider sent one).
+    /// Times compare with the leeway: the provider's `iat` and our `created_at` come
+    /// from two clocks.
+    pub(crate) fn names(claims: &crate::oidc::LogoutClaims, data: &SessionData) -> bool {
+        let sub = data.subject();
+        let before = data.created_at <= claims.iat.saturating_add(crate::oidc::LEEWAY_SECS);
+        match (&claims.sid, &claims.sub) {
+            (Some(sid), _) if data.sid.as_ref() == Some(sid) => true,
+            (Some(_), Some(s)) => data.sid.is_none() && sub.as_ref() == Some(s) && before,
+            (None, Some(s)) => sub.as_ref() == Some(s) && before,
+            _ => false,
+        }
     }
 
     /// Whether the provider ended this session.
@@ -82,17 +102,30 @@ impl Denylist {
             return false;
         }
         if let Some(sid) = &data.sid
-            && self.local.contains_key(&lookup_key("sid", sid))
+            && self.local.contains_key(&self.key("sid", sid))
         {
             return true;
         }
-        data.sub
-            .as_deref()
-            .and_then(|sub| self.local.get(&lookup_key("sub", sub)))
-            .is_some_and(|logout_iat| data.created_at <= logout_iat)
+        let Some(sub) = data.subject() else {
+            return false;
+        };
+        let before = |iat: u64| data.created_at <= iat.saturating_add(crate::oidc::LEEWAY_SECS);
+        self.local.get(&self.key("sub", &sub)).is_some_and(before)
+            || (data.sid.is_none()
+                && self
+                    .local
+                    .get(&self.key("sub-nosid", &sub))
+                    .is_some_and(before))
     }
 
-    /// Ends the sessions of `sid`, or every session of `sub` begun up to `iat`.
+    /// The entry key: kind and value hashed with the client context, so providers
+    /// sharing a store never match each other's users.
+    fn key(&self, kind: &str, value: &str) -> String {
+        lookup_key(kind, &format!("{}\n{value}", self.context))
+    }
+
+    /// Records a logout token's sessions (see [`names`](Self::names)) until they would
+    /// have expired.
     pub(crate) async fn add(
         &self,
         sid: Option<&str>,
@@ -100,8 +133,9 @@ impl Denylist {
         iat: u64,
     ) -> Result<(), StoreError> {
         let keys: Vec<String> = match (sid, sub) {
-            (Some(sid), _) => vec![lookup_key("sid", sid)],
-            (None, Some(sub)) => vec![lookup_key("sub", sub)],
+            (Some(sid), Some(sub)) => vec![self.key("sid", sid), self.key("sub-nosid", sub)],
+            (Some(sid), None) => vec![self.key("sid", sid)],
+            (None, Some(sub)) => vec![self.key("sub", sub)],
             (None, None) => Vec::new(),
         };
         for key in keys {
@@ -112,7 +146,8 @@ impl Denylist {
                     iat,
                 })
                 .map_err(|e| StoreError::new("save", e))?;
-                let id = SessionId::from_stored(format!("denylist-{}-{iat}", &key[4..]));
+                let hash = key.rsplit(':').next().unwrap_or_default();
+                let id = SessionId::from_stored(format!("denylist-{hash}-{iat}"));
                 self.pulled
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -162,7 +197,14 @@ impl Denylist {
         let Some(store) = &self.shared else {
             return Ok(());
         };
-        for id in store.find(LIST_KEY).await? {
+        let ids = store.find(LIST_KEY).await?;
+        // Entries that expired from the store are forgotten here too.
+        let live: HashSet<&str> = ids.iter().map(SessionId::as_str).collect();
+        self.pulled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|id| live.contains(id.as_str()));
+        for id in &ids {
             let fresh = !self
                 .pulled
                 .lock()
@@ -171,7 +213,7 @@ impl Denylist {
             if !fresh {
                 continue;
             }
-            if let Some(record) = store.load(&id).await?
+            if let Some(record) = store.load(id).await?
                 && let Ok(entry) = serde_json::from_str::<Entry>(&record)
             {
                 self.insert(entry.key, entry.iat);
@@ -182,5 +224,76 @@ impl Denylist {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::TokenSet;
+    use crate::oidc::LogoutClaims;
+    use crate::session::LoginUser;
+
+    fn session(sub: &str, sid: Option<&str>, created_at: u64) -> SessionData {
+        let tokens: TokenSet = serde_json::from_value(
+            serde_json::json!({"access_token": "a", "token_type": "Bearer"}),
+        )
+        .unwrap();
+        let mut data =
+            SessionData::start(tokens, LoginUser::None, Some(sub.into()), created_at, 3600);
+        data.sid = sid.map(str::to_owned);
+        data
+    }
+
+    #[tokio::test]
+    async fn a_logout_names_its_sid_or_the_users_older_sessions() {
+        let list = Denylist::new(
+            "client|token-url".into(),
+            None,
+            Duration::from_secs(3600),
+            SYNC_EVERY,
+        );
+        let a1 = session("alice", Some("s1"), 1000);
+        let a2 = session("alice", Some("s2"), 1000);
+        let a_nosid = session("alice", None, 1000);
+        let a_later = session("alice", None, 5000);
+        let bob = session("bob", Some("s1-bob"), 1000);
+        for s in [&a1, &a2, &a_nosid, &bob] {
+            assert!(!list.denies(s));
+        }
+        // sid + sub: that session, and the user's sessions without a sid from before.
+        list.add(Some("s1"), Some("alice"), 2000).await.unwrap();
+        assert!(list.denies(&a1));
+        assert!(
+            !list.denies(&a2),
+            "another session of the user at the provider stays"
+        );
+        assert!(list.denies(&a_nosid));
+        assert!(!list.denies(&a_later), "begun after the logout");
+        assert!(!list.denies(&bob));
+        // sub only: every session of the user begun before it.
+        list.add(None, Some("bob"), 2000).await.unwrap();
+        assert!(list.denies(&bob));
+
+        let claims = |sid: Option<&str>, sub: Option<&str>| LogoutClaims::for_test(sid, sub, 2000);
+        assert!(Denylist::names(&claims(Some("s1"), None), &a1));
+        assert!(!Denylist::names(&claims(Some("s1"), None), &a_nosid));
+        assert!(Denylist::names(
+            &claims(Some("s1"), Some("alice")),
+            &a_nosid
+        ));
+        assert!(!Denylist::names(&claims(Some("s1"), Some("alice")), &a2));
+        assert!(Denylist::names(&claims(None, Some("alice")), &a2));
+        assert!(!Denylist::names(&claims(None, Some("alice")), &a_later));
+
+        // Another client's list (same store, other context) names nobody here.
+        let other = Denylist::new(
+            "other|url".into(),
+            None,
+            Duration::from_secs(3600),
+            SYNC_EVERY,
+        );
+        other.add(Some("s2"), None, 2000).await.unwrap();
+        assert!(!list.denies(&a2));
     }
 }

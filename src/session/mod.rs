@@ -156,7 +156,7 @@ impl SessionData {
 
     /// The provider's id of the user: as recorded, or from the snapshot of sessions that
     /// predate the record.
-    fn subject(&self) -> Option<String> {
+    pub(crate) fn subject(&self) -> Option<String> {
         self.sub.clone().or_else(|| {
             self.user
                 .as_ref()
@@ -370,7 +370,12 @@ impl SessionConfig {
                 .max_capacity(VERIFIED_CAPACITY_BYTES)
                 .time_to_live(VERIFIED_TTL)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
-            denylist: Denylist::new(None, Duration::from_secs(lifetimes.0.max(1)), SYNC_EVERY),
+            denylist: Denylist::new(
+                String::new(),
+                None,
+                Duration::from_secs(lifetimes.0.max(1)),
+                SYNC_EVERY,
+            ),
         }
     }
 

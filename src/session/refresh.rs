@@ -70,6 +70,12 @@ struct Persist {
     data: Arc<SessionData>,
 }
 
+/// What a refreshed id_token is checked against: the session's tokens and user.
+struct Check {
+    previous: TokenSet,
+    sub: Option<String>,
+}
+
 /// The record's tokens, when another instance has refreshed them since `data` was read.
 async fn adopt(
     config: &SessionConfig,
@@ -111,6 +117,7 @@ impl Failure {
     fn of(e: &OAuthError) -> Failure {
         match e.code() {
             Some(ErrorCode::InvalidGrant | ErrorCode::InvalidScope) => Failure::GrantRefused,
+            _ if matches!(e, OAuthError::IdToken { .. }) => Failure::GrantRefused,
             _ if e.is_transient() => Failure::Transient,
             _ => Failure::Client,
         }
@@ -215,23 +222,22 @@ impl Refresher {
             store: store.clone(),
             data: data.clone(),
         });
-        match self.spend(refresh_token, persist).await {
+        let check = Check {
+            previous: data.tokens.clone(),
+            sub: data.sub.clone(),
+        };
+        match self.spend(refresh_token, persist, check).await {
             Ok(mut tokens) => {
                 let mut next = (*data).clone();
-                // OpenID Connect Core §12.2: a new id_token passes the login's checks
-                // (but the nonce) and names the same user.
-                if let (Some(oidc), Some(id_token)) = (self.client.oidc(), tokens.id_token()) {
-                    match oidc.refreshed_id_token(id_token, data.sub.as_deref()).await {
-                        Ok(claims) => next = next.with_id_claims(Some(&claims)),
-                        Err(e) if e.is_transient() => {
-                            tracing::warn!(error = %e, "the refreshed id_token cannot be checked now");
-                            return Freshness::Unavailable;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "the refreshed id_token was refused; ending the session");
-                            return Freshness::Ended;
-                        }
-                    }
+                // A new id_token came, and the refresh checked it: its claims now.
+                if let Some(new) = tokens.id_token()
+                    && data
+                        .tokens
+                        .id_token()
+                        .is_none_or(|old| old.secret() != new.secret())
+                    && self.client.oidc().is_some()
+                {
+                    next = next.with_id_claims(crate::oidc::decode_checked(new.secret()).as_ref());
                 }
                 tokens.inherit_omitted(&data.tokens);
                 next.tokens = tokens;
@@ -254,7 +260,12 @@ impl Refresher {
 
     /// The outcome of spending `refresh_token`: a finished one from the table (grace
     /// window or back-off), the running one, or a new refresh.
-    async fn spend(&self, refresh_token: &RefreshToken, persist: Option<Persist>) -> Outcome {
+    async fn spend(
+        &self,
+        refresh_token: &RefreshToken,
+        persist: Option<Persist>,
+        check: Check,
+    ) -> Outcome {
         let key: [u8; 32] = Sha256::digest(refresh_token.secret().as_bytes()).into();
         let now = self.clock.now();
         let result = {
@@ -274,7 +285,7 @@ impl Refresher {
             match attempt {
                 Err(running) => running,
                 Ok(attempt) => {
-                    let result = self.start(key, refresh_token.clone(), attempt, persist);
+                    let result = self.start(key, refresh_token.clone(), attempt, persist, check);
                     if table.len() >= TABLE_CAPACITY {
                         table.retain(|_, slot| match slot {
                             Slot::InFlight { .. } => true,
@@ -303,11 +314,15 @@ impl Refresher {
         spent: RefreshToken,
         attempt: u32,
         persist: Option<Persist>,
+        check: Check,
     ) -> Shared<BoxFuture<'static, Outcome>> {
         let this = self.clone();
         let task = tokio::spawn(async move {
             let outcome = match persist {
-                None => this.client.refresh(&spent).await.map_err(Arc::new),
+                None => match this.client.refresh(&spent).await {
+                    Ok(tokens) => this.check_id_token(tokens, &check).await,
+                    Err(e) => Err(Arc::new(e)),
+                },
                 Some(persist) => this.refresh_stored(&spent, persist).await,
             };
             let until = match &outcome {
@@ -417,8 +432,13 @@ impl Refresher {
         config: &SessionConfig,
         store: &TimedStore,
         data: &SessionData,
-        mut tokens: TokenSet,
+        tokens: TokenSet,
     ) -> Outcome {
+        let check = Check {
+            previous: data.tokens.clone(),
+            sub: data.sub.clone(),
+        };
+        let mut tokens = self.check_id_token(tokens, &check).await?;
         tokens.inherit_omitted(&data.tokens);
         let mut next = data.clone();
         next.tokens = tokens.clone();
@@ -427,6 +447,42 @@ impl Refresher {
             tracing::error!(error = %e, "could not save refreshed tokens in the session store");
         }
         Ok(tokens)
+    }
+
+    /// OpenID Connect Core §12.2, before the refreshed tokens are used or saved: a new
+    /// id_token passes the login's checks (but the nonce) and names the same user. One
+    /// that cannot be checked now (the keys are unavailable, or name a key not fetched
+    /// yet) is dropped, so the previous, checked one stays; a refused one ends the
+    /// session and its new tokens are revoked. An id_token identical to the previous
+    /// one was checked already (some providers send it back unchanged, even expired).
+    async fn check_id_token(&self, mut tokens: TokenSet, check: &Check) -> Outcome {
+        let (Some(oidc), Some(new)) = (self.client.oidc(), tokens.id_token()) else {
+            return Ok(tokens);
+        };
+        if check
+            .previous
+            .id_token()
+            .is_some_and(|old| old.secret() == new.secret())
+        {
+            return Ok(tokens);
+        }
+        match oidc.refreshed_id_token(new, check.sub.as_deref()).await {
+            Ok(_) => Ok(tokens),
+            Err(e) if e.is_transient() || matches!(e, crate::JwtError::UnknownKey(_)) => {
+                tracing::warn!(error = %e, "the refreshed id_token cannot be checked now; keeping the previous one");
+                tokens.forget_id_token();
+                Ok(tokens)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the refreshed id_token was refused; ending the session and revoking its tokens");
+                let mut targets = vec![crate::client::TokenRef::Access(tokens.access_token())];
+                if let Some(refresh) = tokens.refresh_token() {
+                    targets.insert(0, crate::client::TokenRef::Refresh(refresh));
+                }
+                self.client.revoke_all(targets).await;
+                Err(Arc::new(OAuthError::IdToken { error }))
+            }
+        }
     }
 
     /// At logout: takes the entry for `refresh_token` out of the table (awaiting a

@@ -485,3 +485,63 @@ async fn a_backchannel_logout_reaches_every_instance_through_a_shared_denylist()
     .await;
     drop(redis);
 }
+
+/// Back-channel logout with sessions in Redis and no shared denylist: the record itself
+/// is deleted, so a second instance reading the same store ends the session too.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_backchannel_logout_deletes_the_redis_record_for_every_instance() {
+    use axum_oauth_login::CookieKey;
+    use axum_oauth_login::store::RedisStore;
+
+    require_node!();
+    let Some(redis) = crate::support::redis::RedisServer::start().await else {
+        return;
+    };
+    let url = redis.url();
+    let key = CookieKey::generate();
+    let (k, u) = (key.clone(), url.clone());
+    let app = InteropApp::start_oidc(
+        POST_CLIENT,
+        |p| p,
+        move |b| {
+            b.cookie_key(k)
+                .session_store(RedisStore::open(&u).expect("RedisStore opens"))
+        },
+    )
+    .await;
+    let provider = app.oauth.client().provider().clone();
+    let other = crate::support::example::configure(
+        OAuth::builder(provider, POST_CLIENT.0, POST_CLIENT.1)
+            .redirect_uri(app.redirect_uri.as_str())
+            .clock(app.clock.clone())
+            .cookie_key(key)
+            .session_store(RedisStore::open(&url).expect("RedisStore opens")),
+    )
+    .build()
+    .unwrap();
+    let (listener, port) = bind().await;
+    let _other = Server::start(listener, test_app(&other));
+    let other_tokens = format!("http://127.0.0.1:{port}/tokens");
+
+    app.login().await;
+    assert_eq!(
+        app.http.get_url(&other_tokens).await.status(),
+        StatusCode::OK
+    );
+    let revocations = count(&app, "auth /token/revocation").await;
+    let end_session = app.provider.discovery.end_session_endpoint.clone();
+    logout_at_provider(&app.http, &end_session).await;
+    event_seen(&app, "backchannel.success interop-post").await;
+    // No shared denylist: only the deleted record can end it at the other instance.
+    assert_eq!(
+        app.http.get_url(&other_tokens).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.get("/tokens").await.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        count(&app, "auth /token/revocation").await > revocations,
+        "the ended session's tokens were revoked"
+    );
+    drop(redis);
+}

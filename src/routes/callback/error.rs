@@ -67,7 +67,7 @@ impl CallbackError {
             CallbackError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             CallbackError::User(ResolveError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             CallbackError::User(_) => StatusCode::BAD_GATEWAY,
-            CallbackError::IdToken(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+            CallbackError::IdToken(e) if retryable(e) => StatusCode::SERVICE_UNAVAILABLE,
             // Another login's id_token: an injected or replayed answer.
             CallbackError::IdToken(crate::JwtError::Claim("nonce", _)) => StatusCode::BAD_REQUEST,
             CallbackError::IdToken(_)
@@ -100,7 +100,7 @@ impl CallbackError {
             CallbackError::StoreUnavailable(_) => "temporarily_unavailable",
             CallbackError::User(ResolveError::Unavailable(_)) => "temporarily_unavailable",
             CallbackError::User(_) => "user_unavailable",
-            CallbackError::IdToken(e) if e.is_transient() => "temporarily_unavailable",
+            CallbackError::IdToken(e) if retryable(e) => "temporarily_unavailable",
             CallbackError::IdToken(_) => "invalid_id_token",
             CallbackError::MissingIdToken => "missing_id_token",
             CallbackError::SubjectMismatch => "subject_mismatch",
@@ -151,7 +151,7 @@ impl CallbackError {
                 (None, e) => ("exchange_failed", vec![("kind", kind(e).to_owned())]),
             },
             CallbackError::User(_) => ("user_unavailable", none),
-            CallbackError::IdToken(e) if e.is_transient() => ("keys_unavailable", none),
+            CallbackError::IdToken(e) if retryable(e) => ("keys_unavailable", none),
             CallbackError::IdToken(e) => ("invalid_id_token", vec![("check", e.to_string())]),
             CallbackError::MissingIdToken => ("missing_id_token", none),
             CallbackError::SubjectMismatch => ("subject_mismatch", none),
@@ -203,6 +203,13 @@ impl CallbackError {
             _ => tracing::info!(code = self.code(), "callback refused"),
         }
     }
+}
+
+/// An id_token from the token endpoint itself whose key is not (yet) known: the keys
+/// are unavailable, or the provider just rotated and the re-fetch is rate-limited. The
+/// token came over the authenticated channel, so "try again in a moment" is the answer.
+fn retryable(e: &crate::JwtError) -> bool {
+    e.is_transient() || matches!(e, crate::JwtError::UnknownKey(_))
 }
 
 /// The kind of failure without the (already secret-free, but long) details.
