@@ -29,6 +29,13 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 /// assert_eq!(claims.email.as_deref(), Some("jane@example.com"));
 /// assert_eq!(claims.extra["groups"][0], "staff");
 /// assert!(!format!("{claims:?}").contains("jane"));
+/// // Optional claims of an odd type do not refuse a login.
+/// let odd: IdClaims = serde_json::from_value(serde_json::json!({
+///     "iss": "https://id.example", "sub": "1", "aud": ["app"], "exp": 2.5, "iat": 1,
+///     "email_verified": "true", "amr": "pwd", "auth_time": 1.5
+/// }))?;
+/// assert_eq!(odd.email_verified, Some(true));
+/// assert_eq!(odd.amr, None);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -42,47 +49,101 @@ pub struct IdClaims {
     #[serde(deserialize_with = "string_or_list")]
     pub aud: Vec<String>,
     /// Expiry (seconds since the epoch).
+    #[serde(deserialize_with = "numeric_date")]
     pub exp: u64,
     /// Issued at (seconds since the epoch).
+    #[serde(deserialize_with = "numeric_date")]
     pub iat: u64,
     /// When the user authenticated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub auth_time: Option<u64>,
     /// The session id at the provider (Front- and Back-Channel Logout).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub sid: Option<String>,
     /// Authorized party: the client the token was issued to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub azp: Option<String>,
     /// Authentication context class reference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub acr: Option<String>,
     /// Authentication methods references.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub amr: Option<Vec<String>>,
     /// Email address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub email: Option<String>,
     /// Whether the provider verified the email address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "bool_or_text"
+    )]
     pub email_verified: Option<bool>,
     /// Full name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub name: Option<String>,
     /// Given name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub given_name: Option<String>,
     /// Family name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub family_name: Option<String>,
     /// The name the user goes by at the provider.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub preferred_username: Option<String>,
     /// Profile picture URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub picture: Option<String>,
     /// Locale (BCP 47).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub locale: Option<String>,
     /// Every other claim (the `nonce` included), as sent.
     #[serde(flatten)]
@@ -98,6 +159,41 @@ impl std::fmt::Debug for IdClaims {
             .field("iat", &self.iat)
             .finish_non_exhaustive()
     }
+}
+
+/// An optional claim of the wrong type (a provider's quirk) is absent rather than a
+/// refused login; the checked claims (`iss`, `sub`, `aud`, `exp`, `iat`) stay strict.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Value::deserialize(d)?;
+    Ok(T::deserialize(value).ok())
+}
+
+/// `email_verified` as a boolean, or as the text `"true"` / `"false"` (Amazon Cognito).
+fn bool_or_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => Some(b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    })
+}
+
+/// A NumericDate (RFC 7519 §2): whole seconds, fractions rounded down.
+fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let value = Value::deserialize(d)?;
+    value
+        .as_u64()
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| serde::de::Error::custom("not a NumericDate"))
 }
 
 fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
