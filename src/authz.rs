@@ -12,10 +12,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::state::Shared;
+use crate::typed::Typed;
 
 /// A check on the resolved user; `Err` when the user does not deserialise into the
 /// predicate's type (the app's bug).
-type Predicate = Arc<dyn Fn(&Value) -> Result<bool, String> + Send + Sync>;
+type Predicate = Arc<dyn Fn(&Value, &Typed) -> Result<bool, String> + Send + Sync>;
 
 /// What a route requires beyond a login: every listed scope, and every predicate true.
 #[derive(Clone, Default)]
@@ -87,18 +88,19 @@ impl Policy {
 
     pub(crate) fn with_predicate<U, F>(mut self, predicate: F) -> Policy
     where
-        U: DeserializeOwned + 'static,
+        U: DeserializeOwned + Send + Sync + 'static,
         F: Fn(&U) -> bool + Send + Sync + 'static,
     {
-        self.predicates.push(Arc::new(move |user: &Value| {
-            U::deserialize(user).map(|u| predicate(&u)).map_err(|e| {
-                format!(
-                    "the resolved user does not fit `{}`: {}",
-                    std::any::type_name::<U>(),
-                    crate::client::misfit(&e)
-                )
-            })
-        }));
+        self.predicates
+            .push(Arc::new(move |user: &Value, typed: &Typed| {
+                typed.get::<U>(user).map(|u| predicate(&u)).map_err(|e| {
+                    format!(
+                        "the resolved user does not fit `{}`: {}",
+                        std::any::type_name::<U>(),
+                        crate::client::misfit(&e)
+                    )
+                })
+            }));
         self
     }
 
@@ -114,9 +116,13 @@ impl Policy {
     }
 
     /// Checks the predicates against the resolved user.
-    pub(crate) fn check_user(&self, user: &Value) -> Result<Result<(), Denial>, Misfit> {
+    pub(crate) fn check_user(
+        &self,
+        user: &Value,
+        typed: &Typed,
+    ) -> Result<Result<(), Denial>, Misfit> {
         for predicate in &self.predicates {
-            if !predicate(user).map_err(Misfit)? {
+            if !predicate(user, typed).map_err(Misfit)? {
                 return Ok(Err(Denial::Predicate));
             }
         }
@@ -287,7 +293,11 @@ mod tests {
     fn predicates_see_the_user_and_misfits_are_errors() {
         let owner_only = Policy::default().with_predicate(|u: &Staff| u.role == "owner");
         assert!(owner_only.needs_user());
-        let verdict = |user: Value| owner_only.check_user(&user).map_err(|m| m.0);
+        let verdict = |user: Value| {
+            owner_only
+                .check_user(&user, &Typed::default())
+                .map_err(|m| m.0)
+        };
         assert_eq!(verdict(json!({"role": "owner"})).unwrap(), Ok(()));
         assert_eq!(
             verdict(json!({"role": "staff"})).unwrap(),

@@ -32,6 +32,7 @@ mod state;
 pub mod store;
 #[cfg(feature = "test-util")]
 pub mod testing;
+mod typed;
 mod users;
 pub mod vcita;
 

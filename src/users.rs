@@ -20,6 +20,7 @@ use crate::client::{OAuthClient, OAuthError, TokenRef};
 use crate::clock::Clock;
 use crate::provider::UserResolver;
 use crate::secret::AccessToken;
+use crate::typed::Typed;
 
 /// How long a refused token is remembered as refused.
 const NEGATIVE_TTL_SECS: u64 = 30;
@@ -36,6 +37,21 @@ enum Entry {
 pub(crate) struct Resolved {
     pub(crate) user: Arc<Value>,
     pub(crate) scope: Option<Arc<str>>,
+    /// `user` parsed into the app's type, once per cache entry.
+    pub(crate) typed: Typed,
+    /// Until when (clock seconds) this answer is fresh: the cache entry's end.
+    pub(crate) until: u64,
+}
+
+impl Resolved {
+    fn new(user: Value, scope: Option<Arc<str>>) -> Resolved {
+        Resolved {
+            user: Arc::new(user),
+            scope,
+            typed: Typed::default(),
+            until: 0,
+        }
+    }
 }
 
 impl Entry {
@@ -188,7 +204,10 @@ impl UserCache {
 
     fn outcome(entry: Entry) -> Result<Resolved, ResolveError> {
         match entry {
-            Entry::User { user, .. } => Ok(user),
+            Entry::User { mut user, until } => {
+                user.until = until;
+                Ok(user)
+            }
             Entry::Refused { .. } => Err(ResolveError::InvalidToken),
         }
     }
@@ -216,10 +235,7 @@ impl UserCache {
         Some(match oidc.access_token(token.secret()).await {
             Err(crate::JwtError::Type(_)) => return None,
             Ok(checked) => Ok(Entry::User {
-                user: Resolved {
-                    user: Arc::new(Value::Object(checked.claims)),
-                    scope: checked.scope.map(Arc::from),
-                },
+                user: Resolved::new(Value::Object(checked.claims), checked.scope.map(Arc::from)),
                 until: checked.exp,
             }),
             Err(e) if e.is_transient() => Err(OAuthError::Transport {
@@ -264,10 +280,7 @@ impl UserCache {
         match self.client.provider().user_resolver() {
             UserResolver::Userinfo => match self.client.userinfo::<Value>(&token).await {
                 Ok(value) if value.is_object() => Ok(Entry::User {
-                    user: Resolved {
-                        user: Arc::new(value),
-                        scope: None,
-                    },
+                    user: Resolved::new(value, None),
                     until: self.until(now, token_expires_at),
                 }),
                 Ok(_) => Err(OAuthError::Malformed {
@@ -305,10 +318,7 @@ impl UserCache {
                 };
                 let value = serde_json::to_value(answer.to_user_info()).unwrap_or(Value::Null);
                 Ok(Entry::User {
-                    user: Resolved {
-                        user: Arc::new(value),
-                        scope: answer.scope.as_deref().map(Arc::from),
-                    },
+                    user: Resolved::new(value, answer.scope.as_deref().map(Arc::from)),
                     until: self.until(now, exp),
                 })
             }

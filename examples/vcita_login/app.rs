@@ -14,6 +14,7 @@ use axum_oauth_login::{
 };
 use maud::Markup;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// The app's own user, made once at login by [`on_login`] and kept in the session.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -182,8 +183,9 @@ async fn business(
 /// `/api/me`: the caller as the provider describes them now, as JSON. The caller is the
 /// session's token or an `Authorization: Bearer` header, resolved through the provider
 /// (and cached for a while). Public only because the tests serve it on a route of theirs.
-pub async fn api_me(user: BearerUser) -> Json<UserInfo> {
-    Json(user.into_info())
+pub async fn api_me(user: BearerUser) -> Json<Arc<UserInfo>> {
+    // The cached parse itself: no copy of the user per request.
+    Json(user.info_arc())
 }
 
 /// The HTML pages: maud escapes every value it inserts; the one colour that goes into a

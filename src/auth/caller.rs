@@ -199,24 +199,46 @@ pub(crate) fn missing(extensions: &Extensions, scope: Scope<'_>) -> AuthRejectio
 /// Resolves a credential to its user through the provider's cache. A session token the
 /// provider refuses ends that session.
 pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated, AuthRejection> {
-    let (rs, token, expires_at, source, scope) = match credential {
-        Credential::Header { token, rs } => (rs, token, None, TokenSource::Header, None),
+    let (rs, token, expires_at, source, scope, session) = match credential {
+        Credential::Header { token, rs } => (rs, token, None, TokenSource::Header, None, None),
         Credential::Session(ActiveSession { rs, data }) => {
             let token = data.tokens.access_token().clone();
             let scope = data.tokens.scope().map(Arc::from);
             let expires_at = data.tokens.expires_at();
-            (rs, token, expires_at, TokenSource::Session, scope)
+            (
+                rs,
+                token,
+                expires_at,
+                TokenSource::Session,
+                scope,
+                Some(data),
+            )
         }
     };
     let shared = &rs.shared;
-    match shared.users.resolve(&token, expires_at).await {
-        Ok(resolved) => Ok(Authenticated {
-            token,
-            user: resolved.user,
-            scope: scope.or(resolved.scope),
-            source,
-            shared: shared.clone(),
-        }),
+    // A session value keeps the user it resolved while that answer is fresh: no hash,
+    // no cache lookup per request.
+    let kept = session
+        .as_ref()
+        .and_then(|data| data.resolved_user(shared.clock.now()));
+    let resolved = match kept {
+        Some(resolved) => Ok(resolved),
+        None => shared.users.resolve(&token, expires_at).await,
+    };
+    match resolved {
+        Ok(resolved) => {
+            if let Some(data) = &session {
+                data.keep_resolved(resolved.clone(), resolved.until);
+            }
+            Ok(Authenticated {
+                token,
+                user: resolved.user,
+                typed: resolved.typed,
+                scope: scope.or(resolved.scope),
+                source,
+                shared: shared.clone(),
+            })
+        }
         Err(ResolveError::InvalidToken) => {
             if source == TokenSource::Session {
                 tracing::info!("the provider refused the session's token; ending the session");

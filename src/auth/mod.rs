@@ -94,6 +94,8 @@ pub enum TokenSource {
 pub(crate) struct Authenticated {
     pub(crate) token: AccessToken,
     pub(crate) user: Arc<Value>,
+    /// `user` parsed into the app's type, once per resolved answer.
+    pub(crate) typed: crate::typed::Typed,
     /// The scopes the token carries (space-separated), when known: the session's token
     /// set, else the provider's introspection answer.
     pub(crate) scope: Option<Arc<str>>,

@@ -34,11 +34,12 @@ use crate::state::Shared;
 /// tokens only from callers you trust with that, or resolve by introspection.
 ///
 /// ```
+/// use std::sync::Arc;
 /// use axum::{Json, Router, routing::get};
 /// use axum_oauth_login::{BearerUser, Forbidden, UserInfo};
 ///
-/// async fn api_me(user: BearerUser) -> Json<UserInfo> {
-///     Json(user.into_info())
+/// async fn api_me(user: BearerUser) -> Json<Arc<UserInfo>> {
+///     Json(user.info_arc())
 /// }
 ///
 /// async fn greeting(user: Option<BearerUser>) -> String {
@@ -60,7 +61,7 @@ use crate::state::Shared;
 /// ```
 #[derive(Clone)]
 pub struct BearerUser<U = UserInfo> {
-    info: U,
+    info: Arc<U>,
     auth: Authenticated,
     navigation: bool,
 }
@@ -80,9 +81,17 @@ impl<U> BearerUser<U> {
     pub fn info(&self) -> &U {
         &self.info
     }
-    /// The user, by value.
-    pub fn into_info(self) -> U {
-        self.info
+    /// The user, shared: the parse the cache keeps for this token (no copy).
+    pub fn info_arc(&self) -> Arc<U> {
+        self.info.clone()
+    }
+    /// The user, by value (a copy of the cached parse; [`info`](Self::info) and
+    /// [`info_arc`](Self::info_arc) avoid it).
+    pub fn into_info(self) -> U
+    where
+        U: Clone,
+    {
+        Arc::unwrap_or_clone(self.info)
     }
     /// The access token, to call the provider's API on the user's behalf.
     pub fn token(&self) -> &AccessToken {
@@ -117,11 +126,12 @@ impl<U> BearerUser<U> {
     }
 }
 
-fn into_user<U: DeserializeOwned>(
+fn into_user<U: DeserializeOwned + Send + Sync + 'static>(
     auth: Authenticated,
     navigation: bool,
 ) -> Result<BearerUser<U>, AuthRejection> {
-    let info = U::deserialize(&*auth.user).map_err(|e| {
+    // Parsed once per resolved answer (a cache entry, or the session's kept user).
+    let info = auth.typed.get::<U>(&auth.user).map_err(|e| {
         tracing::error!(
             error = %crate::client::misfit(&e),
             user_type = std::any::type_name::<U>(),
@@ -139,7 +149,7 @@ fn into_user<U: DeserializeOwned>(
 impl<S, U> FromRequestParts<S> for BearerUser<U>
 where
     S: Send + Sync,
-    U: DeserializeOwned + Send + 'static,
+    U: DeserializeOwned + Send + Sync + 'static,
 {
     type Rejection = AuthRejection;
 
@@ -164,7 +174,7 @@ where
 impl<S, U> OptionalFromRequestParts<S> for BearerUser<U>
 where
     S: Send + Sync,
-    U: DeserializeOwned + Send + 'static,
+    U: DeserializeOwned + Send + Sync + 'static,
 {
     type Rejection = AuthRejection;
 

@@ -104,7 +104,7 @@ impl RequireLoginLayer {
     /// logged when built, `500` for every logged-in caller (it fails closed).
     pub fn require<U, F>(self, predicate: F) -> Self
     where
-        U: DeserializeOwned + 'static,
+        U: DeserializeOwned + Send + Sync + 'static,
         F: Fn(&U) -> bool + Send + Sync + 'static,
     {
         if let Some(hook) = self.shared.on_login.as_ref().filter(|h| h.returns::<U>()) {
@@ -248,7 +248,7 @@ fn refuse(
         return Some(forbidden(shared, denial, req));
     }
     let authenticated = authenticated.filter(|_| policy.needs_user())?;
-    match policy.check_user(&authenticated.user) {
+    match policy.check_user(&authenticated.user, &authenticated.typed) {
         Ok(Ok(())) => None,
         Ok(Err(denial)) => Some(forbidden(shared, denial, req)),
         Err(misfit) => {

@@ -22,11 +22,12 @@ use crate::state::Shared;
 /// Cheap to clone (one `Arc`).
 ///
 /// ```
+/// use std::sync::Arc;
 /// use axum::{Json, Router, routing::get};
 /// use axum_oauth_login::{BearerUser, CookieKey, OAuth, Provider, UserInfo};
 ///
-/// async fn me(user: BearerUser) -> Json<UserInfo> {
-///     Json(user.into_info())
+/// async fn me(user: BearerUser) -> Json<Arc<UserInfo>> {
+///     Json(user.info_arc())
 /// }
 ///
 /// # fn main() -> Result<(), axum_oauth_login::ConfigError> {
@@ -92,7 +93,7 @@ impl OAuth {
     /// ```
     pub fn require<U, F>(&self, predicate: F) -> RequireLoginLayer
     where
-        U: serde::de::DeserializeOwned + 'static,
+        U: serde::de::DeserializeOwned + Send + Sync + 'static,
         F: Fn(&U) -> bool + Send + Sync + 'static,
     {
         self.require_login().require(predicate)

@@ -14,7 +14,6 @@ mod handle;
 mod refresh;
 mod vault;
 
-use std::any::{Any, TypeId};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -33,6 +32,8 @@ use crate::client::TokenSet;
 use crate::clock::Clock;
 use crate::oidc::IdClaims;
 use crate::store::{SessionId, SessionStore, StoreError};
+use crate::typed::Typed;
+use crate::users::Resolved;
 
 /// The authenticated state of one browser: the state machine's second step.
 #[derive(Clone, Serialize, Deserialize)]
@@ -72,17 +73,14 @@ pub(crate) struct SessionData {
     /// `user` deserialised into the type last asked for, so a cached session does not
     /// parse its user again on every request.
     #[serde(skip)]
-    typed_user: OnceLock<TypedUser>,
+    typed_user: Typed,
+    /// The provider's user for `tokens.access_token`, as the user cache resolved it,
+    /// with the time it stays fresh (the first resolution per session value).
+    #[serde(skip)]
+    resolved: OnceLock<(Resolved, u64)>,
     /// The validated id_token's claims, decoded once per session value.
     #[serde(skip)]
     id_claims: OnceLock<Option<Arc<IdClaims>>>,
-}
-
-/// A typed user with its type.
-#[derive(Clone)]
-struct TypedUser {
-    ty: TypeId,
-    user: Arc<dyn Any + Send + Sync>,
 }
 
 /// The session's user, at login.
@@ -121,7 +119,8 @@ impl SessionData {
             created_at: now,
             expires_at: now.saturating_add(ttl_secs),
             last_seen: now,
-            typed_user: OnceLock::new(),
+            typed_user: Typed::default(),
+            resolved: OnceLock::new(),
             id_claims: OnceLock::new(),
         }
     }
@@ -170,21 +169,24 @@ impl SessionData {
     where
         U: DeserializeOwned + Send + Sync + 'static,
     {
-        let Some(value) = &self.user else {
-            return Ok(None);
-        };
-        if let Some(cached) = self.typed_user.get()
-            && cached.ty == TypeId::of::<U>()
-            && let Ok(user) = cached.user.clone().downcast::<U>()
-        {
-            return Ok(Some(user));
+        match &self.user {
+            Some(value) => self.typed_user.get(value).map(Some),
+            None => Ok(None),
         }
-        let user = Arc::new(U::deserialize(value)?);
-        let _ = self.typed_user.set(TypedUser {
-            ty: TypeId::of::<U>(),
-            user: user.clone(),
-        });
-        Ok(Some(user))
+    }
+
+    /// The resolved user kept with this session value while it is fresh (`until`, clock
+    /// seconds): `BearerUser` from a session then needs no lookup at all.
+    pub(crate) fn resolved_user(&self, now: u64) -> Option<Resolved> {
+        self.resolved
+            .get()
+            .filter(|(_, until)| *until > now)
+            .map(|(resolved, _)| resolved.clone())
+    }
+
+    /// Keeps `resolved` with this session value until `until`.
+    pub(crate) fn keep_resolved(&self, resolved: Resolved, until: u64) {
+        let _ = self.resolved.set((resolved, until));
     }
 
     /// The lookup keys a store indexes this session under: a hash of the provider's user

@@ -351,3 +351,39 @@ async fn upstream_lookups_beyond_the_limit_wait_their_turn() {
         start.elapsed()
     );
 }
+
+/// The hot path: a user is parsed into the app's type once per resolved answer, not per
+/// request — for a header token (the cache entry's parse) and for the session (the
+/// session value keeps what it resolved; no cache lookup either).
+#[tokio::test]
+async fn the_users_type_is_parsed_once_per_answer_not_per_request() {
+    use std::sync::atomic::Ordering;
+
+    use crate::support::app::COUNTED_PARSES;
+
+    let app = TestApp::spawn().await;
+    let token = app.mock.issue_token();
+    // The only test on this route: counted by difference.
+    let before = COUNTED_PARSES.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        let res = app
+            .get_with("/api/counted", &[("authorization", &bearer(&token))])
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        COUNTED_PARSES.load(Ordering::SeqCst) - before,
+        1,
+        "header token"
+    );
+
+    app.login().await;
+    let before = COUNTED_PARSES.load(Ordering::SeqCst);
+    let userinfo = app.mock.hits(MockEndpoint::Userinfo);
+    for _ in 0..5 {
+        let res = app.get("/api/counted").await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert_eq!(COUNTED_PARSES.load(Ordering::SeqCst) - before, 1, "session");
+    assert!(app.mock.hits(MockEndpoint::Userinfo) <= userinfo + 1);
+}

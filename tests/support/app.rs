@@ -24,6 +24,7 @@ pub mod example;
 /// * `/api/scoped`: behind `require_scopes(["orders:write"])`;
 /// * `/api/scope-check`: `BearerUser::require_scopes(["orders:write"])` in the handler;
 /// * `/api/strict`: `BearerUser<Strict>`, a type the provider's answer does not fit;
+/// * `/api/counted`: `BearerUser<Counted>`, whose parses are counted ([`COUNTED_PARSES`]);
 /// * `/wrong-user-type`: `AuthSession` (of `UserInfo`) while the login hook makes an
 ///   `AppUser`: a wiring bug;
 /// * with a connections store: `GET /connect/{account}` (login required), `GET /accounts`
@@ -50,6 +51,7 @@ pub fn test_app(oauth: &OAuth) -> Router {
         )
         .route("/api/scope-check", get(scope_check))
         .route("/api/strict", get(strict))
+        .route("/api/counted", get(counted))
         .route("/wrong-user-type", get(wrong_user_type));
     if let Some(connections) = oauth.connections() {
         routes = routes.merge(connection_routes(oauth, connections));
@@ -169,4 +171,28 @@ fn connection_routes(oauth: &OAuth, connections: Connections) -> Router {
                     .to_string()
             }),
         )
+}
+
+/// How many times a [`Counted`] user was parsed from the provider's answer.
+pub static COUNTED_PARSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A user type that counts its parses.
+#[derive(Debug)]
+pub struct Counted {
+    pub email: Option<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for Counted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            email: Option<String>,
+        }
+        COUNTED_PARSES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Raw::deserialize(d).map(|r| Counted { email: r.email })
+    }
+}
+
+async fn counted(user: axum_oauth_login::BearerUser<Counted>) -> String {
+    user.info().email.clone().unwrap_or_default()
 }
