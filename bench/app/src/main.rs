@@ -83,9 +83,10 @@ async fn session_me(session: AuthSession) -> impl IntoResponse {
 }
 
 /// `/me`, `/api/me`, `/jwt/me`: the caller as the provider (or the JWT) describes them,
-/// as JSON — the example's `api_me`.
-async fn bearer_me(user: BearerUser) -> Json<UserInfo> {
-    Json(user.into_info())
+/// as JSON — the example's `api_me`, serialising the cached user without copying it
+/// (`info_arc`), like the limit row serialises its `Arc<UserInfo>`.
+async fn bearer_me(user: BearerUser) -> Json<Arc<UserInfo>> {
+    Json(user.info_arc())
 }
 
 struct Args {

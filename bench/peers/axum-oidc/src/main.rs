@@ -16,19 +16,26 @@ use axum::{
 use axum_oidc::{
     error::MiddlewareError, EmptyAdditionalClaims, OidcAuthLayer, OidcClaims, OidcLoginLayer,
 };
+use serde::Serialize;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_sessions::{cookie::SameSite, MemoryStore, SessionManagerLayer};
 
+/// The payload every `/me` row returns: `{"sub":..,"email":..,"name":..}`, in that order.
+#[derive(Serialize)]
+struct Me<'a> {
+    sub: &'a str,
+    email: Option<&'a str>,
+    name: Option<&'a str>,
+}
+
 async fn me(claims: OidcClaims<EmptyAdditionalClaims>) -> impl IntoResponse {
-    Json(serde_json::json!({
-        "sub": claims.subject().as_str(),
-        "email": claims.email().map(|e| e.as_str()),
-        "name": claims
-            .name()
-            .and_then(|n| n.get(None))
-            .map(|n| n.as_str()),
-    }))
+    Json(Me {
+        sub: claims.subject().as_str(),
+        email: claims.email().map(|e| e.as_str()),
+        name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+    })
+    .into_response()
 }
 
 fn env(name: &str) -> String {

@@ -1,0 +1,439 @@
+#!/usr/bin/env bash
+# The load benchmark (issue 15): wrk from outside the server's process, server and load
+# generator pinned to separate cores, every row in alternating rounds, medians.
+#
+#   bash bench/load.sh                       # 3 rounds of 10 s per row (the full run)
+#   bash bench/load.sh --smoke               # 1 round of ~1 s per row, no warm-up (CI)
+#   bash bench/load.sh --rounds 5 --duration 15 --rows limit,me,axum-login
+#
+# Options:
+#   --smoke           1 round, 1 s per row, no warm-up; checks that everything runs
+#   --rounds N        rounds (default 3; at least 3 for figures you quote)
+#   --duration S      seconds of load per row and round (default 10)
+#   --warmup S        seconds of unreported load per row before round 1 (default 2; 0 in smoke)
+#   --rows a,b,c      only these rows (names below; peers by directory name)
+#   --connections N   wrk connections (default 32)
+#   --threads N       wrk threads (default 1: one load core)
+#   --no-build        do not run cargo / the peers' build.sh (use what was built)
+#   --out FILE        write the table there (default bench/results/<UTC timestamp>.md)
+#
+# Environment: CARGO_TARGET_DIR (default <repo>/target/bench; the bench app and the Rust
+# peers are built there), BENCH_SERVER_CPU (default 0), BENCH_LOAD_CPU (default 1),
+# BENCH_PEER_TIMEOUT (seconds a peer may take to print READY, default 300).
+#
+# Rows (all served by one bench-app process, bench/app, except redis and the peers):
+#   health    /health      static JSON bytes, no layer: HTTP only
+#   limit     /limit/me    the user held in memory serialised to JSON, no layer: THE LIMIT
+#   public    /public      the OAuth layer on a public route, same handler as limit
+#   session   /session/me  layer + RequireLogin + AuthSession (the session's user snapshot)
+#   me        /me          layer + RequireLogin + BearerUser from the session (example's /me)
+#   api       /api/me      layer + BearerUser from `Authorization: Bearer` (user cache hit)
+#   jwt       /jwt/me      layer + BearerUser from a JWT access token checked locally
+#   redis     /me          the `me` row with sessions in Redis (a second bench-app process
+#                          with --store, and a throwaway redis-server): a round trip per
+#                          request, reported but not held to the ratio
+#   <peer>    its /me      every bench/peers/<peer>/ with an executable run.sh
+# Cookie rows send the session cookie (the limit, health and public rows too, where it is
+# ignored); the api and jwt rows send only their Authorization header.
+#
+# PEER INTERFACE. A peer is a directory bench/peers/<name>/ (the row is named <name>):
+#   build.sh  optional, executable: run once before the rounds, NOT pinned, from the
+#             peer's directory, with CARGO_TARGET_DIR exported; may take minutes
+#             (compile, npm ci). Exit non-zero = the row fails. Skipped with --no-build.
+#   run.sh    executable: started as `setsid taskset -c $BENCH_SERVER_CPU ./run.sh` from
+#             the peer's directory (so it and everything it starts are pinned to the
+#             server core and in one process group). It starts the peer's server and
+#             prints on stdout, in this order:
+#               PID <pid>            optional: the server's process, for its peak RSS
+#                                    (without it, run.sh's own pid is used: `exec` the
+#                                    server last, or print PID)
+#               HEADER <Name: value> zero or more: request headers wrk sends on every
+#                                    request (e.g. `HEADER Cookie: id=...`)
+#               READY <url>          the full URL of its /me; after this line the peer
+#                                    must answer 2xx there with the user as JSON
+#             or `SKIP <reason>` (and exit) when it cannot run here (e.g. no Node): the
+#             row is reported as skipped, not failed. Then it keeps serving until killed:
+#             the script sends SIGTERM to its process group (SIGKILL 5 s later).
+#             stderr goes to a log shown when the peer fails. run.sh gets the
+#             environment above plus BENCH_PEER_DIR (its directory).
+#
+# Output: a markdown table on stdout and in bench/results/<timestamp>.md. Per row: the
+# median requests/s over the rounds (and each round's), the median p50 and p99 latency
+# (wrk --latency, corrected for coordinated omission as wrk does), the median over rounds
+# of (requests/s / the limit row's requests/s in the same round), and the peak RSS
+# (VmHWM) of the row's server process at the end of the run. Exit status: non-zero when
+# a row failed (wrong status, errors, a server that did not start); no thresholds.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+
+rounds=3
+duration=10
+warmup=2
+warmup_set=0
+smoke=0
+only=""
+connections=32
+threads=1
+build=1
+out=""
+
+die() { echo "load.sh: $*" >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --smoke) smoke=1 ;;
+    --rounds) rounds=${2:?--rounds needs N}; shift ;;
+    --duration) duration=${2:?--duration needs seconds}; shift ;;
+    --warmup) warmup=${2:?--warmup needs seconds}; warmup_set=1; shift ;;
+    --rows) only=${2:?--rows needs a,b,c}; shift ;;
+    --connections) connections=${2:?--connections needs N}; shift ;;
+    --threads) threads=${2:?--threads needs N}; shift ;;
+    --no-build) build=0 ;;
+    --out) out=${2:?--out needs a file}; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+  shift
+done
+if [[ $smoke == 1 ]]; then
+  rounds=1; duration=1
+  [[ $warmup_set == 1 ]] || warmup=0
+fi
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
+[[ $duration =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive integer (seconds)"
+[[ $warmup =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds"
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/bench}
+server_cpu=${BENCH_SERVER_CPU:-0}
+load_cpu=${BENCH_LOAD_CPU:-1}
+peer_timeout=${BENCH_PEER_TIMEOUT:-300}
+export BENCH_SERVER_CPU=$server_cpu BENCH_LOAD_CPU=$load_cpu
+
+command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
+command -v curl >/dev/null || die "curl is not installed (apt-get install curl)"
+# Pinning: server on one core, wrk on another. Without taskset or a second core the
+# figures mean little; say so loudly and go on (smoke runs still check the plumbing).
+pin_server=() pin_load=() pinning="server on CPU $server_cpu, wrk on CPU $load_cpu (taskset)"
+if command -v taskset >/dev/null && [[ $(nproc --all) -ge 2 ]]; then
+  pin_server=(taskset -c "$server_cpu")
+  pin_load=(taskset -c "$load_cpu")
+else
+  pinning="NOT PINNED (taskset missing or fewer than 2 CPUs): figures are not comparable"
+  echo "load.sh: WARNING: $pinning" >&2
+fi
+
+wanted() { # wanted ROW: selected by --rows (all when none given)?
+  [[ -z $only ]] && return 0
+  [[ ",$only," == *",$1,"* ]]
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench-load.XXXXXX")
+groups=()   # process groups we started (each a setsid leader's pid)
+cleanup() {
+  local g
+  for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+  for g in "${groups[@]}"; do
+    for _ in $(seq 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$g" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME DIR CMD...: runs CMD in DIR, pinned to the server core, in its own process
+# group (setsid: its pid is the group's id), stdout to $work/NAME.out, stderr to
+# $work/NAME.err; the pid goes to $work/NAME.pid.
+start() {
+  local name=$1 dir=$2; shift 2
+  (cd "$dir" && exec setsid "${pin_server[@]}" "$@" >"$work/$name.out" 2>"$work/$name.err" </dev/null) &
+  local pid=$!
+  groups+=("$pid")
+  echo "$pid" >"$work/$name.pid"
+}
+
+# await NAME TIMEOUT: waits until NAME's stdout has a READY or SKIP line; returns 0 on
+# READY, 3 on SKIP, 1 when the process exits or the time runs out.
+await() {
+  local name=$1 timeout=$2 pid deadline
+  pid=$(cat "$work/$name.pid")
+  deadline=$((SECONDS + timeout))
+  while ((SECONDS < deadline)); do
+    grep -q '^READY ' "$work/$name.out" 2>/dev/null && return 0
+    grep -q '^SKIP' "$work/$name.out" 2>/dev/null && return 3
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "load.sh: $name exited before READY; its stderr:" >&2
+      tail -n 30 "$work/$name.err" >&2 || true
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "load.sh: $name printed no READY within ${timeout}s; its stderr:" >&2
+  tail -n 30 "$work/$name.err" >&2 || true
+  return 1
+}
+
+field() { # field NAME KEY: the rest of the first line "KEY ..." of NAME's stdout
+  sed -n "s/^$2 //p" "$work/$1.out" | head -n 1
+}
+
+# ---------------------------------------------------------------------------- rows
+declare -a rows=()
+declare -A url=() headers=() pid_of=() desc=() status=()
+add_row() { # add_row NAME URL PID DESCRIPTION HEADER-LINES
+  rows+=("$1"); url[$1]=$2; pid_of[$1]=$3; desc[$1]=$4; headers[$1]=$5; status[$1]=ok
+}
+fail_row() { # fail_row NAME REASON
+  if [[ -z ${status[$1]:-} ]]; then rows+=("$1"); desc[$1]=""; fi
+  status[$1]="failed: $2"
+  echo "load.sh: row $1 FAILED: $2" >&2
+}
+skip_row() {
+  if [[ -z ${status[$1]:-} ]]; then rows+=("$1"); desc[$1]=""; fi
+  status[$1]="skipped: $2"
+  echo "load.sh: row $1 skipped: $2" >&2
+}
+
+in_app_rows=(health limit public session me api jwt)
+need_app=0
+for r in "${in_app_rows[@]}"; do wanted "$r" && need_app=1; done
+need_redis=0
+wanted redis && need_redis=1
+peers=()
+for d in "$here"/peers/*/; do
+  [[ -x $d/run.sh ]] || continue
+  p=$(basename "$d")
+  wanted "$p" && peers+=("$p")
+done
+if [[ -n $only ]]; then
+  for r in ${only//,/ }; do
+    case " ${in_app_rows[*]} redis ${peers[*]} " in
+      *" $r "*) ;;
+      *) die "unknown row $r (rows: ${in_app_rows[*]} redis and the peers under bench/peers/)" ;;
+    esac
+  done
+fi
+
+# ---------------------------------------------------------------------------- build
+app_bin=$CARGO_TARGET_DIR/release/bench-app
+t_start=$SECONDS
+if [[ $build == 1 ]] && ((need_app + need_redis > 0)); then
+  echo "load.sh: building bench-app (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
+  cargo build --release --quiet --manifest-path "$here/app/Cargo.toml" >&2
+fi
+if ((need_app + need_redis > 0)) && [[ ! -x $app_bin ]]; then
+  die "$app_bin is missing (run without --no-build)"
+fi
+declare -A peer_failed=()
+if [[ $build == 1 ]]; then
+  for p in "${peers[@]}"; do
+    if [[ -x $here/peers/$p/build.sh ]]; then
+      echo "load.sh: building peer $p" >&2
+      if ! (cd "$here/peers/$p" && BENCH_PEER_DIR="$here/peers/$p" ./build.sh >&2); then
+        peer_failed[$p]="build.sh failed"
+      fi
+    fi
+  done
+fi
+t_built=$SECONDS
+
+# ---------------------------------------------------------------------------- servers
+cookie_bytes="—"
+if ((need_app)); then
+  start app "$here" "$app_bin" --port 0
+  await app 60 || die "bench-app did not start"
+  base=$(field app READY)
+  cookie=$(field app COOKIE)
+  bearer=$(field app BEARER)
+  jwt=$(field app JWT)
+  cookie_bytes=$(field app COOKIE_BYTES)
+  app_pid=$(cat "$work/app.pid")
+  c="Cookie: $cookie"
+  wanted health && add_row health "$base/health" "$app_pid" "static JSON bytes, no layer (HTTP only)" "$c"
+  wanted limit && add_row limit "$base/limit/me" "$app_pid" "user in memory → JSON, no layer (**the limit**)" "$c"
+  wanted public && add_row public "$base/public" "$app_pid" "layer on a public route, same handler as limit" "$c"
+  wanted session && add_row session "$base/session/me" "$app_pid" "layer + RequireLogin + AuthSession snapshot → JSON" "$c"
+  wanted me && add_row me "$base/me" "$app_pid" "layer + RequireLogin + BearerUser from the session (example's /me)" "$c"
+  wanted api && add_row api "$base/api/me" "$app_pid" "layer + BearerUser from a Bearer header (cache hit)" "Authorization: Bearer $bearer"
+  wanted jwt && add_row jwt "$base/jwt/me" "$app_pid" "layer + BearerUser from a JWT access token checked locally" "Authorization: Bearer $jwt"
+fi
+
+redis_pid=""
+if ((need_redis)); then
+  if ! command -v redis-server >/dev/null; then
+    if [[ ${CI:-} == true ]]; then
+      fail_row redis "redis-server is not installed (apt-get install redis-server)"
+    else
+      skip_row redis "redis-server is not installed (apt-get install redis-server)"
+    fi
+  else
+    mkdir -p "$work/redis"
+    redis_port=""
+    for _ in 1 2 3 4 5; do
+      port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+        || echo $((20000 + RANDOM % 30000)))
+      start redis "$work" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+        --dir "$work/redis" --logfile "$work/redis/redis.log"
+      for _ in $(seq 50); do
+        if [[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]]; then redis_port=$port; break; fi
+        sleep 0.1
+      done
+      [[ -n $redis_port ]] && break
+    done
+    if [[ -z $redis_port ]]; then
+      fail_row redis "redis-server did not start: $(tail -n 3 "$work/redis/redis.log" 2>/dev/null)"
+    else
+      redis_pid=$(cat "$work/redis.pid")
+      start app-redis "$here" "$app_bin" --port 0 --store "redis://127.0.0.1:$redis_port/"
+      if await app-redis 60; then
+        add_row redis "$(field app-redis READY)/me" "$(cat "$work/app-redis.pid")" \
+          "the \`me\` row with sessions in Redis (a round trip per request; not held to the ratio)" \
+          "Cookie: $(field app-redis COOKIE)"
+      else
+        fail_row redis "bench-app --store did not start"
+      fi
+    fi
+  fi
+fi
+
+for p in "${peers[@]}"; do
+  if [[ -n ${peer_failed[$p]:-} ]]; then fail_row "$p" "${peer_failed[$p]}"; continue; fi
+  name="peer-$p"
+  export BENCH_PEER_DIR="$here/peers/$p"
+  start "$name" "$here/peers/$p" ./run.sh
+  pgid=$(cat "$work/$name.pid")
+  rc=0; await "$name" "$peer_timeout" || rc=$?
+  if [[ $rc == 3 ]]; then skip_row "$p" "$(field "$name" SKIP)"; continue; fi
+  if [[ $rc != 0 ]]; then fail_row "$p" "run.sh printed no READY"; continue; fi
+  ppid_=$(field "$name" PID); [[ -n $ppid_ ]] || ppid_=$pgid
+  add_row "$p" "$(field "$name" READY)" "$ppid_" "peer: bench/peers/$p" "$(sed -n 's/^HEADER //p' "$work/$name.out")"
+done
+
+# ---------------------------------------------------------------------------- check
+# One request per row: 2xx, and the body size (the same user everywhere).
+declare -A body_bytes=()
+hdr_args() { # hdr_args ROW PREFIX: the row's headers as "PREFIX" "line" pairs
+  local line
+  while IFS= read -r line; do
+    [[ -n $line ]] && printf '%s\0%s\0' "$2" "$line"
+  done <<<"${headers[$1]}"
+}
+for r in "${rows[@]}"; do
+  [[ ${status[$r]} == ok ]] || continue
+  mapfile -d '' -t h < <(hdr_args "$r" -H)
+  code=$(curl -sS -o "$work/body" -w '%{http_code}' --max-time 10 "${h[@]}" "${url[$r]}" 2>"$work/curl.err") || code=000
+  if [[ $code != 2* ]]; then
+    fail_row "$r" "GET ${url[$r]} answered $code: $(head -c 200 "$work/body" 2>/dev/null; cat "$work/curl.err")"
+    continue
+  fi
+  body_bytes[$r]=$(wc -c <"$work/body")
+done
+
+# ---------------------------------------------------------------------------- load
+cat >"$work/report.lua" <<'LUA'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %.1f %.1f %d %d\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(99), e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+LUA
+
+# load ROW SECONDS: one wrk run; sets $result to "rps p50_us p99_us", or fails the row
+# and returns 1.
+load() {
+  local r=$1 secs=$2 line n us p50 p99 bad errs
+  result=""
+  mapfile -d '' -t h < <(hdr_args "$r" -H)
+  if ! "${pin_load[@]}" wrk -t"$threads" -c"$connections" -d"${secs}s" --latency \
+      -s "$work/report.lua" "${h[@]}" "${url[$r]}" >"$work/wrk.out" 2>&1; then
+    fail_row "$r" "wrk failed: $(tail -n 3 "$work/wrk.out" | tr '\n' ' ')"
+    return 1
+  fi
+  line=$(grep '^RESULT ' "$work/wrk.out" | tail -n 1 || true)
+  [[ -n $line ]] || { fail_row "$r" "no wrk result: $(tail -n 3 "$work/wrk.out" | tr '\n' ' ')"; return 1; }
+  read -r _ n us p50 p99 bad errs <<<"$line"
+  if ((n == 0 || bad > 0 || errs > 0)); then
+    fail_row "$r" "$n requests, $bad non-2xx/3xx responses, $errs socket errors"
+    return 1
+  fi
+  result=$(awk -v n="$n" -v us="$us" -v a="$p50" -v b="$p99" 'BEGIN { printf "%.1f %s %s\n", n / (us / 1e6), a, b }')
+}
+
+active() { local r; for r in "${rows[@]}"; do [[ ${status[$r]} == ok ]] && echo "$r"; done; }
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+if ((warmup > 0)); then
+  echo "load.sh: warm-up, ${warmup}s per row" >&2
+  for r in $(active); do load "$r" "$warmup" || true; done
+fi
+: >"$work/results"
+for ((round = 1; round <= rounds; round++)); do
+  for r in $(active); do
+    if load "$r" "$duration"; then
+      echo "$round $r $result" >>"$work/results"
+      echo "load.sh: round $round/$rounds $r: $result (req/s p50_us p99_us)" >&2
+    fi
+  done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------------------- report
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+lat() { awk -v u="$1" 'BEGIN { if (u == "") print "—"; else if (u < 1000) printf "%.0f µs\n", u; else printf "%.2f ms\n", u / 1000 }'; }
+rss() { # peak RSS of a pid in MiB, or —
+  local kb
+  kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true)
+  [[ -n $kb ]] && awk -v k="$kb" 'BEGIN { printf "%.1f MiB\n", k / 1024 }' || echo "—"
+}
+declare -A rss_of=()
+for r in "${rows[@]}"; do [[ -n ${pid_of[$r]:-} ]] && rss_of[$r]=$(rss "${pid_of[$r]}"); done
+redis_rss=""; [[ -n $redis_pid ]] && redis_rss=$(rss "$redis_pid")
+
+[[ -n $out ]] || { mkdir -p "$here/results"; out="$here/results/$(date -u +%Y%m%dT%H%M%SZ).md"; }
+failed=0
+{
+  echo "# Load benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  dirty=$(git -C "$repo" status --porcelain 2>/dev/null | grep -q . && echo " (uncommitted changes)" || true)
+  echo "- commit: $commit$dirty"
+  echo "- machine: $(nproc --all) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
+  echo "- $pinning; wrk $(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }'), -t$threads -c$connections, ${duration}s per row and round, $rounds round(s), ${warmup}s warm-up$([[ $smoke == 1 ]] && echo ', **smoke run: the figures mean nothing**')"
+  echo "- load average before / after: $load_before / $load_after"
+  if awk -v l="${load_before%% *}" 'BEGIN { exit !(l >= 1.0) }'; then
+    echo "- **WARNING: the machine was busy (load average ${load_before%% *} before the run): these figures are not worth quoting**"
+  fi
+  echo "- session cookie: $cookie_bytes bytes; rows alternate within each round; medians over rounds; ×limit is the median of the per-round ratios"
+  echo
+  echo "| row | requests/s | per round | p50 | p99 | × limit | peak RSS | body | what |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---|"
+  for r in "${rows[@]}"; do
+    if [[ ${status[$r]} != ok ]]; then
+      [[ ${status[$r]} == failed* ]] && failed=1
+      echo "| $r | — | — | — | — | — | — | — | ${status[$r]} |"
+      continue
+    fi
+    rps=$(awk -v r="$r" '$2 == r { print $3 }' "$work/results" | median)
+    per=$(awk -v r="$r" '$2 == r { v = $3; f = v >= 10000 ? sprintf("%.0fk", v / 1000) : v >= 1000 ? sprintf("%.1fk", v / 1000) : sprintf("%.0f", v); printf "%s%s", sep, f; sep = " " }' "$work/results")
+    p50=$(awk -v r="$r" '$2 == r { print $4 }' "$work/results" | median)
+    p99=$(awk -v r="$r" '$2 == r { print $5 }' "$work/results" | median)
+    ratio=$(awk -v r="$r" '$2 == "limit" { l[$1] = $3 } $2 == r { v[$1] = $3 } END { for (k in v) if (l[k] > 0) print v[k] / l[k] }' "$work/results" | median)
+    [[ -n $ratio ]] && ratio=$(printf '%.2f' "$ratio") || ratio="—"
+    [[ -n $rps ]] && rps=$(printf '%.0f' "$rps") || rps="—"
+    echo "| $r | $rps | ${per:-—} | $(lat "$p50") | $(lat "$p99") | $ratio | ${rss_of[$r]:-—} | ${body_bytes[$r]:-—} B | ${desc[$r]} |"
+  done
+  echo
+  echo "Peak RSS is VmHWM of the row's server process at the end of the run: rows health to jwt"
+  echo "share one bench-app process; redis has its own bench-app$([[ -n $redis_rss ]] && echo " (redis-server itself: $redis_rss)"); each peer its own process."
+  echo "p50/p99 are wrk's (corrected for coordinated omission); the api and jwt rows send only"
+  echo "their Authorization header, the other bench-app rows the session cookie."
+} >"$out"
+cat "$out"
+echo >&2
+echo "load.sh: written to $out (build $((t_built - t_start))s, total $((SECONDS - t_start))s)" >&2
+exit "$failed"
