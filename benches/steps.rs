@@ -88,14 +88,17 @@ fn fixture() -> &'static Fixture {
                 .unwrap();
             let app = Router::new()
                 .route("/public", get(limit))
-                .route("/session", get(session_user).route_layer(oauth.require_login()))
+                .route(
+                    "/session",
+                    get(session_user).route_layer(oauth.require_login()),
+                )
                 .route("/me", get(bearer).route_layer(oauth.require_login()))
                 .route("/api/me", get(bearer))
                 .route(
                     "/owner",
-                    get(bearer).route_layer(oauth.require(|u: &UserInfo| {
-                        u.role.as_deref() == Some("owner")
-                    })),
+                    get(bearer).route_layer(
+                        oauth.require(|u: &UserInfo| u.role.as_deref() == Some("owner")),
+                    ),
                 )
                 .merge(oauth.routes())
                 .layer(oauth.layer())
