@@ -421,6 +421,28 @@ async fn a_refreshed_id_token_is_validated_and_must_keep_the_user() {
     assert_eq!(count(&app, "mutated id_token").await, 1);
 }
 
+/// A second instance of `app` (same provider, client, clock and cookie `key`, plus what
+/// `configure` adds) on its own port; its server, and the URL of its `/tokens`.
+#[cfg(feature = "redis")]
+async fn second_instance(
+    app: &InteropApp,
+    key: axum_oauth_login::CookieKey,
+    configure: impl FnOnce(axum_oauth_login::OAuthBuilder) -> axum_oauth_login::OAuthBuilder,
+) -> (Server, String) {
+    let provider = app.oauth.client().provider().clone();
+    let other = crate::support::example::configure(configure(
+        OAuth::builder(provider, POST_CLIENT.0, POST_CLIENT.1)
+            .redirect_uri(app.redirect_uri.as_str())
+            .clock(app.clock.clone())
+            .cookie_key(key),
+    ))
+    .build()
+    .unwrap();
+    let (listener, port) = bind().await;
+    let server = Server::start(listener, test_app(&other));
+    (server, format!("http://127.0.0.1:{port}/tokens"))
+}
+
 /// Two instances sharing cookies (one key) and a Redis denylist: the provider posts the
 /// back-channel logout to one of them; the other ends the session too, within its sync
 /// interval (100 ms here).
@@ -448,19 +470,10 @@ async fn a_backchannel_logout_reaches_every_instance_through_a_shared_denylist()
     )
     .await;
     // The second instance: same provider, client, key and denylist store.
-    let provider = app.oauth.client().provider().clone();
-    let other = crate::support::example::configure(
-        OAuth::builder(provider, POST_CLIENT.0, POST_CLIENT.1)
-            .redirect_uri(app.redirect_uri.as_str())
-            .clock(app.clock.clone())
-            .cookie_key(key)
-            .logout_denylist(RedisStore::open(&url).expect("RedisStore opens"), sync),
-    )
-    .build()
-    .unwrap();
-    let (listener, port) = bind().await;
-    let _other = Server::start(listener, test_app(&other));
-    let other_tokens = format!("http://127.0.0.1:{port}/tokens");
+    let (_other, other_tokens) = second_instance(&app, key, |b| {
+        b.logout_denylist(RedisStore::open(&url).expect("RedisStore opens"), sync)
+    })
+    .await;
 
     app.login().await;
     // Cookies ignore ports: the browser's session works at both instances.
@@ -510,19 +523,10 @@ async fn a_backchannel_logout_deletes_the_redis_record_for_every_instance() {
         },
     )
     .await;
-    let provider = app.oauth.client().provider().clone();
-    let other = crate::support::example::configure(
-        OAuth::builder(provider, POST_CLIENT.0, POST_CLIENT.1)
-            .redirect_uri(app.redirect_uri.as_str())
-            .clock(app.clock.clone())
-            .cookie_key(key)
-            .session_store(RedisStore::open(&url).expect("RedisStore opens")),
-    )
-    .build()
-    .unwrap();
-    let (listener, port) = bind().await;
-    let _other = Server::start(listener, test_app(&other));
-    let other_tokens = format!("http://127.0.0.1:{port}/tokens");
+    let (_other, other_tokens) = second_instance(&app, key, |b| {
+        b.session_store(RedisStore::open(&url).expect("RedisStore opens"))
+    })
+    .await;
 
     app.login().await;
     assert_eq!(

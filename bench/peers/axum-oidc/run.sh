@@ -81,7 +81,7 @@ pids+=("$server_pid")
 await_line "$logs/app.log" LISTENING >/dev/null || fail "the app did not start"
 
 # --- one login, then one checked request ----------------------------------------------
-cookie=$(node "$here/login.mjs" "$app/me" 3<&- 2>"$logs/login.log") || fail "login failed"
+cookie=$(node "$here/../oidc-login.mjs" "$app/me" 3<&- 2>"$logs/login.log") || fail "login failed"
 [[ -n $cookie ]] || fail "login left no session cookie"
 status=$(curl -s -o "$logs/me.json" -w '%{http_code}' -H "Cookie: $cookie" "$app/me") || true
 [[ $status == 200 ]] || fail "GET /me with the session cookie answered $status"

@@ -1,6 +1,6 @@
 // One browser-less login through oidc-provider's devInteractions pages, for a peer app.
 //
-//   node login.mjs <start URL on the peer, e.g. http://127.0.0.1:4100/me>
+//   node oidc-login.mjs <start URL on the peer, e.g. http://127.0.0.1:4100/me>
 //
 // GETs the start URL and follows every redirect by hand (to oidc-provider and back),
 // keeping one cookie jar per origin. On an oidc-provider page it submits the page's first
