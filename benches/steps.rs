@@ -17,6 +17,10 @@
 //! ```text
 //! cargo bench --bench steps
 //! ```
+//!
+//! `STEPS_COUNT=<bench>:<n>` runs one bench `n` times in a plain loop instead (no divan),
+//! for a profiler: `bench/instructions.sh` counts each step's instructions per request
+//! under callgrind, which, unlike time, does not move with a noisy machine.
 
 use std::sync::{Arc, OnceLock};
 
@@ -42,18 +46,33 @@ struct Fixture {
 static FIXTURE: OnceLock<Fixture> = OnceLock::new();
 const FRESH_COOKIES: usize = 400;
 
-fn user() -> Arc<UserInfo> {
-    static USER: OnceLock<Arc<UserInfo>> = OnceLock::new();
-    USER.get_or_init(|| {
-        Arc::new(
-            serde_json::from_value(serde_json::json!({
-                "sub": "u-1001", "email": "owner@example.com", "role": "owner",
-                "business_id": "b-1", "business_name": "Demo Salon"
-            }))
-            .unwrap(),
-        )
+/// How many fresh cookies the fixture logs in for: all of them for divan, only what the
+/// profiled loop needs otherwise (each login is thousands of requests' worth of work).
+fn fresh_cookies() -> usize {
+    match profile() {
+        Some(("session_open", n)) => n + 1,
+        Some(_) => 1,
+        None => FRESH_COOKIES,
+    }
+}
+
+/// `STEPS_COUNT=<bench>:<n>`, parsed.
+fn profile() -> Option<(&'static str, usize)> {
+    static PROFILE: OnceLock<Option<(&'static str, usize)>> = OnceLock::new();
+    *PROFILE.get_or_init(|| {
+        let spec = std::env::var("STEPS_COUNT").ok()?;
+        let (name, n) = spec.split_once(':').expect("STEPS_COUNT=<bench>:<n>");
+        let n = n.parse().expect("STEPS_COUNT: <n> is a number");
+        Some((Box::leak(name.to_owned().into_boxed_str()), n))
     })
-    .clone()
+}
+
+/// The user every row answers: the mock provider's user, as `BearerUser` and the session
+/// return it, held in memory for the limit row (set by the fixture).
+static USER: OnceLock<Arc<UserInfo>> = OnceLock::new();
+
+fn user() -> Arc<UserInfo> {
+    USER.get().expect("the fixture sets the user").clone()
 }
 
 async fn limit() -> Json<Arc<UserInfo>> {
@@ -104,10 +123,12 @@ fn fixture() -> &'static Fixture {
                 .layer(oauth.layer())
                 .route("/limit", get(limit));
             let mut cookies = Vec::new();
-            for _ in 0..=FRESH_COOKIES {
+            for _ in 0..=fresh_cookies() {
                 cookies.push(login(&app, &mock).await);
             }
             let token = mock.issue_token();
+            let info = serde_json::from_value(mock.user().info).unwrap();
+            USER.set(Arc::new(info)).unwrap();
             (app, mock, cookies, token)
         });
         let mut cookies = cookies.into_iter();
@@ -174,7 +195,42 @@ fn run(path: &str, header: (&str, &str)) {
 
 fn main() {
     fixture();
-    divan::main();
+    match profile() {
+        None => divan::main(),
+        Some((name, n)) => {
+            let step: fn() = match name {
+                "limit" => limit_,
+                "layer" => layer,
+                "session_hit" => session_hit,
+                "session_open" => open_next,
+                "bearer_session" => bearer_session,
+                "bearer_header" => bearer_header,
+                "guard" => guard,
+                other => panic!("STEPS_COUNT: no bench `{other}`"),
+            };
+            // One request first, outside the count: lazily built state (the router's
+            // routes, caches' first entries) is not part of a request's cost.
+            step();
+            measured(step, n);
+        }
+    }
+}
+
+/// The profiled loop: `bench/instructions.sh` counts only what runs inside this function
+/// (callgrind's `--toggle-collect`).
+#[inline(never)]
+fn measured(step: fn(), n: usize) {
+    for _ in 0..n {
+        step();
+    }
+}
+
+/// `session_open`'s request: the next cookie never opened before.
+fn open_next() {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let f = fixture();
+    let i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % f.fresh.len();
+    run("/session", ("cookie", &f.fresh[i]));
 }
 
 #[divan::bench]
@@ -194,12 +250,7 @@ fn session_hit() {
 
 #[divan::bench(sample_count = 400, sample_size = 1)]
 fn session_open(bencher: divan::Bencher) {
-    let f = fixture();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    bencher.bench(|| {
-        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % f.fresh.len();
-        run("/session", ("cookie", &f.fresh[i]));
-    });
+    bencher.bench(open_next);
 }
 
 #[divan::bench]

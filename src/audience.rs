@@ -10,7 +10,7 @@
 //!   Metadata, an `Accept` that prefers `text/html` over JSON. `fetch()`, XHR and curl
 //!   (`Accept: */*`) are API calls.
 
-use http::header::{ACCEPT, AUTHORIZATION};
+use http::header::{ACCEPT, AUTHORIZATION, HeaderName};
 use http::{HeaderMap, Method};
 
 use crate::return_to::safe_return_to;
@@ -33,9 +33,9 @@ impl Audience {
         if has_bearer_scheme(headers) {
             return Audience::Api;
         }
-        if header_is(headers, "hx-request", "true") {
+        if header_is(headers, &HX_REQUEST, "true") {
             let return_to = headers
-                .get("hx-current-url")
+                .get(HX_CURRENT_URL)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|current| url::Url::parse(current).ok())
                 .and_then(|url| {
@@ -47,7 +47,7 @@ impl Audience {
                 });
             return Audience::Htmx { return_to };
         }
-        match headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok()) {
+        match headers.get(SEC_FETCH_MODE).and_then(|v| v.to_str().ok()) {
             Some(mode) if mode.eq_ignore_ascii_case("navigate") => Audience::Navigation,
             Some(_) => Audience::Api,
             None if accept_prefers_html(headers) => Audience::Navigation,
@@ -62,7 +62,12 @@ impl Audience {
     }
 }
 
-fn header_is(headers: &HeaderMap, name: &str, value: &str) -> bool {
+// Named once (a `&str` name is parsed and lower-cased on every lookup).
+const HX_REQUEST: HeaderName = HeaderName::from_static("hx-request");
+const HX_CURRENT_URL: HeaderName = HeaderName::from_static("hx-current-url");
+const SEC_FETCH_MODE: HeaderName = HeaderName::from_static("sec-fetch-mode");
+
+fn header_is(headers: &HeaderMap, name: &HeaderName, value: &str) -> bool {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -93,16 +98,19 @@ fn accept_prefers_html(headers: &HeaderMap) -> bool {
         .flat_map(|v| v.split(','));
     for range in ranges {
         let mut parts = range.split(';');
-        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0)
-            .clamp(0.0, 1.0);
-        match media.as_str() {
-            "text/html" | "application/xhtml+xml" => html = html.max(q),
-            "application/json" => json = json.max(q),
-            _ => {}
+        let media = parts.next().unwrap_or_default().trim();
+        let q = || {
+            parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0)
+                .clamp(0.0, 1.0)
+        };
+        let is = |name: &str| media.eq_ignore_ascii_case(name);
+        if is("text/html") || is("application/xhtml+xml") {
+            html = html.max(q());
+        } else if is("application/json") {
+            json = json.max(q());
         }
     }
     html > 0.0 && html >= json

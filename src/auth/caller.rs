@@ -10,7 +10,8 @@ use std::sync::Arc;
 use http::{Extensions, HeaderMap, Method};
 
 use super::{
-    AuthRejection, Authenticated, RequestSession, RequestSessions, TokenSource, bearer_token,
+    AuthRejection, Authenticated, InnermostFirst, RequestSession, RequestSessions, TokenSource,
+    bearer_token,
 };
 use crate::origin::is_unsafe;
 use crate::secret::AccessToken;
@@ -79,7 +80,7 @@ fn candidates<'a>(
 
 /// The sessions of [`candidates`], innermost first.
 enum Candidates<'a> {
-    All(std::iter::Rev<std::slice::Iter<'a, RequestSession>>),
+    All(InnermostFirst<'a>),
     One(Option<&'a RequestSession>),
 }
 

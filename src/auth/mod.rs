@@ -41,9 +41,12 @@ impl RequestSession {
     /// Adds this session to the request's list.
     pub(crate) fn attach(self, extensions: &mut Extensions) {
         match extensions.get_mut::<RequestSessions>() {
-            Some(list) => list.0.push(self),
+            Some(list) => list.inner.push(self),
             None => {
-                extensions.insert(RequestSessions(vec![self]));
+                extensions.insert(RequestSessions {
+                    outermost: self,
+                    inner: Vec::new(),
+                });
             }
         }
     }
@@ -62,9 +65,19 @@ impl RequestSession {
     }
 }
 
-/// Every [`RequestSession`] of a request, outermost layer first.
-#[derive(Clone, Default)]
-pub(crate) struct RequestSessions(Vec<RequestSession>);
+/// Every [`RequestSession`] of a request: the outermost layer's, then the others from
+/// the outside in (the common single layer needs no list).
+#[derive(Clone)]
+pub(crate) struct RequestSessions {
+    outermost: RequestSession,
+    inner: Vec<RequestSession>,
+}
+
+/// [`RequestSessions`] from the innermost layer (closest to the handler) outwards.
+pub(crate) type InnermostFirst<'a> = std::iter::Chain<
+    std::iter::Rev<std::slice::Iter<'a, RequestSession>>,
+    std::iter::Once<&'a RequestSession>,
+>;
 
 impl RequestSessions {
     /// The request's sessions; [`AuthRejection::MissingLayer`] when no layer ran.
@@ -75,8 +88,11 @@ impl RequestSessions {
     }
 
     /// Sessions from the innermost layer (closest to the handler) outwards.
-    pub(crate) fn innermost_first(&self) -> std::iter::Rev<std::slice::Iter<'_, RequestSession>> {
-        self.0.iter().rev()
+    pub(crate) fn innermost_first(&self) -> InnermostFirst<'_> {
+        self.inner
+            .iter()
+            .rev()
+            .chain(std::iter::once(&self.outermost))
     }
 }
 

@@ -364,16 +364,12 @@ pub(crate) fn find_cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Optio
     request_cookies(headers).find_map(|(n, v)| (n == name).then_some(v))
 }
 
-/// The value of cookie `name` in one `Cookie` header's text, as a slice of it.
-pub(crate) fn find_cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header_cookies(header).find_map(|(n, v)| (n == name).then_some(v))
-}
-
 /// The `name=value` pairs of one `Cookie` header's text.
-fn header_cookies(header: &str) -> impl Iterator<Item = (&str, &str)> {
+pub(crate) fn header_cookies(header: &str) -> impl Iterator<Item = (&str, &str)> {
+    // ASCII trims: a header value that is a `str` is visible ASCII, SP and HTAB only.
     header.split(';').filter_map(|pair| {
-        let (n, v) = pair.trim().split_once('=')?;
-        Some((n.trim(), v.trim().trim_matches('"')))
+        let (n, v) = pair.trim_ascii().split_once('=')?;
+        Some((n.trim_ascii(), v.trim_ascii().trim_matches('"')))
     })
 }
 

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use super::cookie::{MAX_CHUNKS, chunk_name, find_cookie_value};
+use super::cookie::{MAX_CHUNKS, chunk_name, header_cookies};
 use super::refresh::Freshness;
 use super::{Backend, SessionConfig, SessionData};
 use crate::store::{SessionId, StoreError};
@@ -21,28 +21,41 @@ enum Sealed {
 }
 
 impl Sealed {
-    /// The session cookie of a request, and how many cookies (chunks) carried it.
+    /// The session cookie of a request, and how many cookies (chunks) carried it: one
+    /// pass over the `Cookie` headers, no allocation unless the session spans chunks.
     fn find(headers: &http::HeaderMap, name: &str) -> (Option<Sealed>, usize) {
-        let Some(first) = slice(headers, name) else {
-            return (None, 0);
-        };
-        let mut rest = (1..MAX_CHUNKS).map_while(|i| {
-            let chunk = slice(headers, &chunk_name(name, i))?;
-            Some(chunk.as_str().to_owned())
-        });
-        match rest.next() {
-            None => (Some(first), 1),
-            Some(second) => {
-                let mut joined = first.as_str().to_owned();
-                joined.push_str(&second);
-                let mut count = 2;
-                for more in rest {
-                    joined.push_str(&more);
-                    count += 1;
+        let mut first = None;
+        // `chunks[i]`: the value of `{name}.{i}` (index 0 unused); the first one wins.
+        let mut chunks: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
+        for header in headers.get_all(http::header::COOKIE) {
+            let Ok(text) = header.to_str() else { continue };
+            for (cookie, value) in header_cookies(text) {
+                if cookie == name {
+                    if first.is_none() {
+                        // `value` points into `text`: its offset is the distance between
+                        // the two.
+                        let start = value.as_ptr() as usize - text.as_ptr() as usize;
+                        first = Some(Sealed::Slice {
+                            header: header.clone(),
+                            range: start..start + value.len(),
+                        });
+                    }
+                } else if let Some(i) = chunk_index(cookie, name) {
+                    chunks[i].get_or_insert(value);
                 }
-                (Some(Sealed::Joined(joined)), count)
             }
         }
+        let Some(first) = first else {
+            return (None, 0);
+        };
+        let rest = chunks[1..].iter().map_while(|chunk| *chunk);
+        let count = 1 + rest.clone().count();
+        if count == 1 {
+            return (Some(first), 1);
+        }
+        let mut joined = first.as_str().to_owned();
+        rest.for_each(|chunk| joined.push_str(chunk));
+        (Some(Sealed::Joined(joined)), count)
     }
 
     fn as_str(&self) -> &str {
@@ -57,20 +70,14 @@ impl Sealed {
     }
 }
 
-fn slice(headers: &http::HeaderMap, name: &str) -> Option<Sealed> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .find_map(|header| {
-            let text = header.to_str().ok()?;
-            let value = find_cookie_value(text, name)?;
-            // `value` points into `text`: its offset is the distance between the two.
-            let start = value.as_ptr() as usize - text.as_ptr() as usize;
-            Some(Sealed::Slice {
-                header: header.clone(),
-                range: start..start + value.len(),
-            })
-        })
+/// `i` when `cookie` is chunk `i` of the session cookie `name` (`{name}.{i}`, as
+/// [`chunk_name`] writes it: `1 <= i < MAX_CHUNKS`, no sign, no leading zero).
+fn chunk_index(cookie: &str, name: &str) -> Option<usize> {
+    let digits = cookie.strip_prefix(name)?.strip_prefix('.')?;
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|i| (1..MAX_CHUNKS).contains(i))
 }
 
 /// Why a session cannot be used right now (it is kept for a later try): `503`.

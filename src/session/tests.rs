@@ -142,6 +142,48 @@ async fn large_sessions_span_chunks_and_oversized_ones_are_refused() {
     ));
 }
 
+/// The session cookie and its chunks are found in one pass over the `Cookie` headers,
+/// in any order, across several headers, among lookalike names; the first of duplicates
+/// wins, and a missing chunk ends the value.
+#[tokio::test]
+async fn chunks_are_found_in_any_order_and_across_headers() {
+    let cfg = config(Clock::manual(0));
+    let next = logged_in(&cfg, session(&random_token(5000), 0)).await;
+    let header = next[http::header::COOKIE].to_str().unwrap();
+    let value = |name: &str| {
+        header
+            .split("; ")
+            .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
+            .unwrap()
+            .to_owned()
+    };
+    let (first, second) = (value("s"), value("s.1"));
+    let headers = |lines: &[String]| {
+        let mut map = http::HeaderMap::new();
+        for line in lines {
+            map.append(http::header::COOKIE, line.parse().unwrap());
+        }
+        map
+    };
+    let opens = |map: &http::HeaderMap| {
+        SessionHandle::from_headers(cfg.clone(), map)
+            .get_if_current()
+            .unwrap()
+            .map(|d| d.tokens.access_token().secret().len())
+    };
+    // Reversed, in two headers, with lookalikes that are not chunks of `s`.
+    let split = headers(&[
+        format!("s.1={second}; s.01=x; s.+1=x; ss.1=x; s.x=x"),
+        format!("other=1; s={first}; s.1=not-this-one; s=not-this-either"),
+    ]);
+    assert_eq!(opens(&split), Some(5000));
+    // Chunk 1 missing: the first cookie alone does not open.
+    assert_eq!(opens(&headers(&[format!("s={first}; s.2={second}")])), None);
+    // Only lookalikes: no session cookie at all.
+    let none = headers(&["ss=1; s.1=2".to_owned()]);
+    assert!(!SessionHandle::from_headers(cfg.clone(), &none).has_cookie());
+}
+
 #[tokio::test]
 async fn cookies_sealed_with_the_previous_key_are_resealed() {
     let clock = Clock::manual(0);
