@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The load benchmark once, in smoke mode (issue 15): installs wrk (and curl, taskset),
+# The load and upstream-economy benchmarks once, in smoke mode (issue 15): installs wrk (and curl, taskset),
 # builds the bench app and the Rust peer in release, and runs every row for about a
 # second — it checks that the benchmark runs and every row answers 2xx; the figures of a
 # smoke run mean nothing and no threshold is applied. The Node-based peers (axum-oidc
@@ -33,3 +33,7 @@ wrk --version 2>&1 | head -1 || true
 bash bench/load.sh --smoke \
     --rows health,limit,public,session,me,api,jwt,redis,axum-login \
     --out "${TMPDIR:-/tmp}/bench-smoke.md"
+
+# The upstream-economy benchmark once, in smoke mode (100 connections, 2,000 tokens):
+# the same bench-app binary, its economy-* servers, Redis for the two-instance rows.
+bash bench/economy.sh --smoke --no-build --out "${TMPDIR:-/tmp}/economy-smoke.md"

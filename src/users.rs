@@ -192,6 +192,12 @@ impl UserCache {
         Self::outcome(entry)
     }
 
+    /// How many tokens' answers (users and refusals) are held, pending evictions applied.
+    pub(crate) async fn len(&self) -> u64 {
+        self.cache.run_pending_tasks().await;
+        self.cache.entry_count()
+    }
+
     /// Forgets a token (after logout or revocation).
     pub(crate) async fn forget(&self, token: &AccessToken) {
         self.cache.invalidate(&token_key(token)).await;

@@ -133,6 +133,25 @@ impl OAuth {
         &self.shared.client
     }
 
+    /// How many tokens the user cache holds an answer for (a resolved user, or a
+    /// refusal), for metrics: it stays within the capacity set with
+    /// [`OAuthBuilder::user_cache`] (10,000 by default).
+    ///
+    /// ```
+    /// # use axum_oauth_login::{OAuth, Provider};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
+    ///     .redirect_uri("http://127.0.0.1:3000/auth/callback")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(oauth.cached_users().await, 0);
+    /// # }
+    /// ```
+    pub async fn cached_users(&self) -> u64 {
+        self.shared.users.len().await
+    }
+
     /// The path of the login route (e.g. `/auth/login`).
     pub fn login_path(&self) -> &str {
         &self.shared.paths.login

@@ -387,3 +387,27 @@ async fn the_users_type_is_parsed_once_per_answer_not_per_request() {
     assert_eq!(COUNTED_PARSES.load(Ordering::SeqCst) - before, 1, "session");
     assert!(app.mock.hits(MockEndpoint::Userinfo) <= userinfo + 1);
 }
+
+#[tokio::test]
+async fn the_user_cache_stays_within_its_bound_and_says_how_full_it_is() {
+    let app = TestApp::spawn_with(|b| b.user_cache(Duration::from_secs(60), 10)).await;
+    assert_eq!(app.oauth.cached_users().await, 0);
+    let first = app.mock.issue_token();
+    let res = app
+        .get_with("/api/me", &[("authorization", &bearer(&first))])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.oauth.cached_users().await, 1);
+    // Three times the capacity in distinct tokens: every one resolves, the cache keeps
+    // no more than its bound.
+    for _ in 0..30 {
+        let token = app.mock.issue_token();
+        let res = app
+            .get_with("/api/me", &[("authorization", &bearer(&token))])
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let held = app.oauth.cached_users().await;
+    assert!((1..=10).contains(&held), "{held} entries for a bound of 10");
+    assert_eq!(app.mock.hits(MockEndpoint::Userinfo), 31);
+}

@@ -30,6 +30,11 @@
 //! (or `BENCH_STORE`): sessions in Redis (`redis://...`) instead of the cookie.
 //!
 //! The user cache lives 24 h, so `/me` and `/api/me` stay cache hits for a whole run.
+//!
+//! `bench-app economy-flights | economy-stub | economy-cache ...` are the servers of the
+//! upstream-economy benchmark instead (`bench/economy.sh`; see `economy.rs`).
+
+mod economy;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -118,6 +123,13 @@ fn args() -> Result<Args, BoxError> {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    match all.first().map(String::as_str) {
+        Some("economy-flights") => return economy::flights(&all[1..]).await,
+        Some("economy-stub") => return economy::stub(&all[1..]).await,
+        Some("economy-cache") => return economy::cache(&all[1..]).await,
+        _ => {}
+    }
     let args = args()?;
     let mock = MockProvider::start().await?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
@@ -304,7 +316,9 @@ fn cookie_pairs(headers: &axum::http::HeaderMap, keep: impl Fn(&str) -> bool) ->
 fn mint_jwt(issuer: &str, user: &Value) -> Result<String, BoxError> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let mut claims = user.clone();
-    let object = claims.as_object_mut().ok_or("the user is not a JSON object")?;
+    let object = claims
+        .as_object_mut()
+        .ok_or("the user is not a JSON object")?;
     for (name, value) in [
         ("iss", json!(issuer)),
         ("aud", json!(JWT_AUDIENCE)),
