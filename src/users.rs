@@ -162,12 +162,26 @@ impl UserCache {
         token_expires_at: Option<u64>,
     ) -> Result<Resolved, ResolveError> {
         let key = token_key(token);
-        let now = self.clock.now();
-        if let Some(entry) = self.cache.get(&key).await {
-            if entry.until() > now {
-                return Self::outcome(entry);
-            }
+        let stale = match self.cache.get(&key).await {
+            Some(entry) if entry.until() > self.clock.now() => return Self::outcome(entry),
             // Stale by our clock (which tests may move): fetch again.
+            Some(_) => true,
+            None => false,
+        };
+        // Boxed: the single-flight lookup's state is kilobytes; inline, it would make
+        // every caller's future (the extractors') that large on the cache-hit path too.
+        Box::pin(self.look_up(key, stale, token, token_expires_at)).await
+    }
+
+    /// A cache miss: one provider call per token at a time (single-flight), bounded.
+    async fn look_up(
+        &self,
+        key: [u8; 32],
+        stale: bool,
+        token: &AccessToken,
+        token_expires_at: Option<u64>,
+    ) -> Result<Resolved, ResolveError> {
+        if stale {
             self.cache.invalidate(&key).await;
         }
         let fetch = self.fetch(token.clone(), token_expires_at);

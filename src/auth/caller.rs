@@ -224,7 +224,10 @@ pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated
         .and_then(|data| data.resolved_user(shared.clock.now()));
     let resolved = match kept {
         Some(resolved) => Ok(resolved),
-        None => shared.users.resolve(&token, expires_at).await,
+        // Boxed: the cache's futures would otherwise make every extractor's future
+        // (which axum allocates and moves on every request) as large, also on the
+        // session path that never gets here.
+        None => Box::pin(shared.users.resolve(&token, expires_at)).await,
     };
     match resolved {
         Ok(resolved) => {
@@ -243,7 +246,9 @@ pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated
         Err(ResolveError::InvalidToken) => {
             if source == TokenSource::Session {
                 tracing::info!("the provider refused the session's token; ending the session");
-                rs.handle.end().await;
+                // Boxed (rare): inline, a store's I/O would enlarge every caller's
+                // future, and axum allocates and moves that future on every request.
+                Box::pin(rs.handle.end()).await;
             }
             Err(AuthRejection::InvalidToken {
                 realm: shared.realm.clone(),

@@ -135,12 +135,13 @@ async fn find_session(parts: &Parts) -> Result<Option<ActiveSession>, AuthReject
     if let Some(Credential::Session(active)) = parts.extensions.get::<Credential>() {
         return Ok(Some(active.clone()));
     }
-    match find(
+    // Boxed: a refresh's state would otherwise make this future kilobytes large.
+    match Box::pin(find(
         &parts.extensions,
         &parts.method,
         &parts.headers,
         Scope::Sessions,
-    )
+    ))
     .await?
     {
         Some(Credential::Session(active)) => Ok(Some(active)),
@@ -183,8 +184,11 @@ where
                 "the session's user no longer fits the app's user type; ending the session \
                  (tokens revoked) so the login hook runs again"
             );
-            crate::auth::end_tokens(&active.rs.shared, &data.tokens).await;
-            active.rs.handle.end().await;
+            Box::pin(async {
+                crate::auth::end_tokens(&active.rs.shared, &data.tokens).await;
+                active.rs.handle.end().await;
+            })
+            .await;
             Ok(None)
         }
         Err(e) => {

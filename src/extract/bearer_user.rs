@@ -161,9 +161,15 @@ where
         }
         let credential = match parts.extensions.get::<Credential>() {
             Some(found) => found.clone(),
-            None => find(&parts.extensions, &parts.method, &parts.headers, Scope::Any)
-                .await?
-                .ok_or_else(|| missing(&parts.extensions, Scope::Any))?,
+            // Boxed: a refresh's state would otherwise make this future kilobytes large.
+            None => Box::pin(find(
+                &parts.extensions,
+                &parts.method,
+                &parts.headers,
+                Scope::Any,
+            ))
+            .await?
+            .ok_or_else(|| missing(&parts.extensions, Scope::Any))?,
         };
         let auth = authenticate(credential).await?;
         parts.extensions.insert(auth.clone());
