@@ -99,7 +99,16 @@ stop() { # stop NAME: stops one started process group
   for _ in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL -- "-$pid" 2>/dev/null || true
 }
-instances_of() { sed -n 's/^INSTANCE [0-9]* //p' "$work/$1.out"; }
+start_flights() { # start_flights ARGS...: economy-flights; sets ctl to its control URL
+  start flights "$here" "$app" economy-flights "$@"
+  await flights 60 || die "economy-flights did not start"
+  ctl=$(field flights READY)
+}
+burst_instances() { # burst_instances PATH HEADER: one burst on PATH of every instance
+  local specs=() base
+  while read -r base; do specs+=("$base$1|$2"); done < <(sed -n 's/^INSTANCE [0-9]* //p' "$work/flights.out")
+  burst "${specs[@]}"
+}
 kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
@@ -114,13 +123,9 @@ say ""
 say "| instances | requests | non-2xx | userinfo calls |"
 say "|---:|---:|---:|---:|"
 for n in 1 2; do
-  start flights "$here" "$app" economy-flights --instances "$n"
-  await flights 60 || die "economy-flights did not start"
-  ctl=$(field flights READY)
+  start_flights --instances "$n"
   token=$(curl -sS --max-time 10 -X POST "$ctl/ctl/token")
-  specs=()
-  while read -r base; do specs+=("$base/api/me|Authorization: Bearer $token"); done < <(instances_of flights)
-  read -r requests errors < <(burst "${specs[@]}")
+  read -r requests errors < <(burst_instances /api/me "Authorization: Bearer $token")
   say "| $n | $requests | $errors | $(json "$ctl/ctl/stats" userinfo) |"
   stop flights
 done
@@ -147,15 +152,11 @@ for store in cookie redis; do
     store_args=(--store "$redis_url")
   fi
   for n in 1 2; do
-    start flights "$here" "$app" economy-flights --instances "$n" "${store_args[@]}"
-    await flights 60 || die "economy-flights did not start"
-    ctl=$(field flights READY)
+    start_flights --instances "$n" "${store_args[@]}"
     cookie=$(curl -sS --max-time 10 -X POST "$ctl/ctl/login")
     [[ $cookie == oauth_session=* ]] || die "login failed: $cookie"
     curl -sS --max-time 10 -X POST "$ctl/ctl/expire" >/dev/null
-    specs=()
-    while read -r base; do specs+=("$base/me|Cookie: $cookie"); done < <(instances_of flights)
-    read -r requests errors < <(burst "${specs[@]}")
+    read -r requests errors < <(burst_instances /me "Cookie: $cookie")
     say "| $store | $n | $requests | $errors | $(json "$ctl/ctl/stats" refresh) |"
     stop flights
   done
