@@ -92,13 +92,7 @@ wait_jobs() { # the wrk runs started by burst (not the servers: those are setsid
 json() { # json URL KEY: a number from a control endpoint's JSON
   curl -sS --max-time 10 "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"
 }
-stop() { # stop NAME: stops one started process group
-  local pid
-  pid=$(cat "$work/$1.pid")
-  kill -TERM -- "-$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-}
+stop() { stop_group "$(cat "$work/$1.pid")"; } # stop NAME: one started process
 start_flights() { # start_flights ARGS...: economy-flights; sets ctl to its control URL
   start flights "$here" "$app" economy-flights "$@"
   await flights 60 || die "economy-flights did not start"

@@ -7,13 +7,16 @@
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-$tool.XXXXXX")
 groups=()   # process groups we started (each a setsid leader's pid)
+stop_group() { # stop_group PGID: SIGTERM, up to 5 s to go, then SIGKILL
+  kill -TERM -- "-$1" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 -- "-$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$1" 2>/dev/null || true
+}
 cleanup() {
   local g
+  # All asked at once, then each given its time.
   for g in "${groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-  for g in "${groups[@]}"; do
-    for _ in $(seq 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$g" 2>/dev/null || true
-  done
+  for g in "${groups[@]}"; do stop_group "$g"; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }

@@ -14,40 +14,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 interop="$repo/tests/interop"
 
-logs=${PEER_LOG_DIR:-$(mktemp -d -t peer-express-openid-connect.XXXXXX)}
-mkdir -p "$logs"
-pids=()
-cleanup() {
-  trap - EXIT TERM INT
-  local p i
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  # up to 3 s to go, then SIGKILL (a server draining a busy connection must not hang us)
-  for ((i = 0; i < 60; i++)); do
-    kill -0 "${pids[@]}" 2>/dev/null || break
-    sleep 0.05
-  done
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  [[ -n ${PEER_LOG_DIR:-} || ${PEER_KEEP_LOGS:-0} == 1 ]] || rm -rf "$logs"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-fail() {
-  echo "express-openid-connect peer: $*" >&2
-  for f in "$logs"/*.log; do [[ -f $f ]] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }; done
-  exit 1
-}
-# Waits for a line starting with $2 in file $1 (10 s); prints the rest of that line.
-await_line() {
-  local i line
-  for ((i = 0; i < 200; i++)); do
-    line=$(grep -m1 "^$2 " "$1" 2>/dev/null || true)
-    [[ -n $line ]] && { echo "${line#"$2 "}"; return 0; }
-    sleep 0.05
-  done
-  return 1
-}
+peer=express-openid-connect
+# shellcheck source=bench/peers/oidc-peer.sh
+source "$here/../oidc-peer.sh"
 
 # --- prerequisites -------------------------------------------------------------------
 command -v node >/dev/null || { echo "SKIP node is not installed"; exit 0; }
@@ -69,7 +38,7 @@ exec 3<>"$logs/op.stdin"
 PORT=0 REDIRECT_URIS="$app/callback" node "$interop/server.mjs" <&3 3<&- >"$logs/op.log" 2>&1 &
 pids+=($!)
 issuer=$(await_line "$logs/op.log" LISTENING) || fail "oidc-provider did not start"
-echo "express-openid-connect peer: oidc-provider at $issuer" >&2
+echo "$peer peer: oidc-provider at $issuer" >&2
 
 # --- the app ------------------------------------------------------------------------
 ISSUER=$issuer APP_URL=$app CLIENT_ID=interop-post CLIENT_SECRET=interop-post-secret \
@@ -83,12 +52,12 @@ cookie=$(node "$here/../oidc-login.mjs" "$app/me" 3<&- 2>"$logs/login.log") || f
 [[ -n $cookie ]] || fail "login left no session cookie"
 status=$(curl -s -o "$logs/me.json" -w '%{http_code}' -H "Cookie: $cookie" "$app/me") || true
 [[ $status == 200 ]] || fail "GET /me with the session cookie answered $status"
-echo "express-openid-connect peer: /me -> $(cat "$logs/me.json")" >&2
+echo "$peer peer: /me -> $(cat "$logs/me.json")" >&2
 
 echo "PID $server_pid"
 echo "HEADER Cookie: $cookie"
 echo "READY $app/me"
 
 wait "$server_pid" || true
-echo "express-openid-connect peer: the app exited" >&2
+echo "$peer peer: the app exited" >&2
 exit 1
