@@ -30,6 +30,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 wrk --version 2>&1 | head -1 || true
 
+# The in-process benches compile (benches/steps.rs, divan; bench/instructions.sh runs it).
+cargo bench --bench steps --no-run
+
 bash bench/load.sh --smoke \
     --rows health,limit,public,session,me,api,jwt,redis,axum-login \
     --out "${TMPDIR:-/tmp}/bench-smoke.md"
