@@ -159,7 +159,7 @@ pub(crate) async fn find(
                     "a session kept before the app's login hook was added or removed: \
                      ending it (tokens revoked) so the next login runs the hook"
                 );
-                super::end_tokens(&rs.shared, &data.tokens).await;
+                super::end_session(&rs.shared, &data).await;
                 rs.handle.end().await;
             }
             Ok(Some(data)) => {

@@ -128,7 +128,7 @@ pub(crate) struct Authenticated {
 pub(crate) async fn logout(rs: &RequestSession) -> Option<TokenSet> {
     let ended = match rs.handle.current().await {
         Ok(Some(session)) => {
-            end_tokens(&rs.shared, &session.tokens).await;
+            end_session(&rs.shared, &session).await;
             Some(session.tokens.clone())
         }
         Ok(None) => None,
@@ -146,11 +146,22 @@ pub(crate) async fn logout(rs: &RequestSession) -> Option<TokenSet> {
 /// within the grace window (another tab may have refreshed; a replay of a pre-refresh
 /// cookie would otherwise get those back), and forgets their cached users.
 pub(crate) async fn end_tokens(shared: &Shared, tokens: &TokenSet) {
+    end(shared, tokens, &[]).await;
+}
+
+/// Ends a session: [`end_tokens`], and the access tokens its refreshes superseded that
+/// may still be live.
+pub(crate) async fn end_session(shared: &Shared, data: &crate::session::SessionData) {
+    end(shared, &data.tokens, &data.retired).await;
+}
+
+async fn end(shared: &Shared, tokens: &TokenSet, retired: &[crate::session::Retired]) {
     let refreshed = match tokens.refresh_token() {
         Some(refresh) => shared.session.refresher().take_refreshed(refresh).await,
         None => None,
     };
-    let mut targets: Vec<TokenRef<'_>> = Vec::with_capacity(4);
+    let now = shared.session.clock.now();
+    let mut targets: Vec<TokenRef<'_>> = Vec::with_capacity(4 + retired.len());
     for set in std::iter::once(tokens).chain(refreshed.as_ref()) {
         if let Some(refresh) = set.refresh_token()
             && !targets.iter().any(|t| t.secret() == refresh.secret())
@@ -159,6 +170,10 @@ pub(crate) async fn end_tokens(shared: &Shared, tokens: &TokenSet) {
         }
         targets.push(TokenRef::Access(set.access_token()));
         shared.users.forget(set.access_token()).await;
+    }
+    for old in retired.iter().filter(|r| r.until > now) {
+        targets.push(TokenRef::Access(&old.token));
+        shared.users.forget(&old.token).await;
     }
     shared.client.revoke_all(targets).await;
 }

@@ -308,21 +308,20 @@ impl OAuthClient {
         format!("{}|{}", self.client_id(), self.provider().token_url())
     }
 
-    /// Revokes `targets` in order (refresh tokens first: revoking one also ends its
-    /// access tokens at most servers), best effort, all within one HTTP timeout: a
-    /// hanging provider must not hold logout up.
+    /// Revokes `targets` concurrently, best effort, all within one HTTP timeout: a
+    /// hanging provider must not hold logout up, and a slow revocation must not keep the
+    /// others from being sent.
     pub(crate) async fn revoke_all(&self, targets: Vec<TokenRef<'_>>) {
         if self.provider().revocation_url().is_none() {
             return;
         }
-        let revocations = async {
-            for token in targets {
+        let revocations =
+            futures_util::future::join_all(targets.into_iter().map(|token| async move {
                 match self.revoke(token).await {
                     Ok(()) | Err(OAuthError::NotConfigured { .. }) => {}
                     Err(e) => tracing::warn!(error = %e, "token revocation failed; going on"),
                 }
-            }
-        };
+            }));
         if tokio::time::timeout(self.timeout(), revocations)
             .await
             .is_err()

@@ -498,6 +498,15 @@ impl OAuthBuilder {
             ));
         }
         let backend = self.sessions.backend();
+        // Cookie sessions on several instances coordinate their refreshes through the
+        // shared store, when the app configured one (the denylist's).
+        let refresher = match (&backend, &self.denylist) {
+            (crate::session::Backend::Cookie, Some((store, _))) => refresher.with_shared(
+                TimedStore::new(store.clone(), self.sessions.store_timeout),
+                codec.clone(),
+            ),
+            _ => refresher,
+        };
         if client.oidc().is_some()
             && self.denylist.is_none()
             && matches!(backend, crate::session::Backend::Cookie)

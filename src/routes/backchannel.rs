@@ -132,7 +132,7 @@ async fn end_stored(
             continue;
         }
         store.delete(&id).await?;
-        crate::auth::end_tokens(shared, &data.tokens).await;
+        crate::auth::end_session(shared, &data).await;
         ended += 1;
     }
     Ok(ended)

@@ -70,6 +70,11 @@ pub(crate) struct SessionData {
     /// timeout), for the idle timeout.
     #[serde(default)]
     pub(crate) last_seen: u64,
+    /// Access tokens a refresh superseded that may still be live at the provider, kept
+    /// until they expire so that logout revokes them too (another instance may still be
+    /// serving one, so they are not revoked at the refresh).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) retired: Vec<Retired>,
     /// `user` deserialised into the type last asked for, so a cached session does not
     /// parse its user again on every request.
     #[serde(skip)]
@@ -82,6 +87,19 @@ pub(crate) struct SessionData {
     #[serde(skip)]
     id_claims: OnceLock<Option<Arc<IdClaims>>>,
 }
+
+/// An access token a refresh superseded, and when it expires (unix seconds).
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Retired {
+    pub(crate) token: crate::secret::AccessToken,
+    pub(crate) until: u64,
+}
+
+/// How many superseded access tokens a session keeps for revocation at logout.
+const MAX_RETIRED: usize = 4;
+
+/// How long a superseded access token without an expiry is kept for revocation.
+const RETIRED_WITHOUT_EXPIRY_SECS: u64 = 3600;
 
 /// The session's user, at login.
 pub(crate) enum LoginUser {
@@ -119,6 +137,7 @@ impl SessionData {
             created_at: now,
             expires_at: now.saturating_add(ttl_secs),
             last_seen: now,
+            retired: Vec::new(),
             typed_user: Typed::default(),
             resolved: OnceLock::new(),
             id_claims: OnceLock::new(),
@@ -151,6 +170,31 @@ impl SessionData {
                 crate::oidc::decode_checked(token.secret()).map(Arc::new)
             })
             .clone()
+    }
+
+    /// This session after a refresh that produced `tokens`: what the answer omitted is
+    /// kept (scope, refresh token, id_token), and the superseded access token is retired
+    /// while it may still be live (dropped once expired; the oldest first past
+    /// [`MAX_RETIRED`]).
+    pub(crate) fn refreshed(&self, mut tokens: TokenSet, now: u64) -> SessionData {
+        tokens.inherit_omitted(&self.tokens);
+        let mut next = self.clone();
+        let old = self.tokens.access_token();
+        if old.secret() != tokens.access_token().secret() {
+            let until = self
+                .tokens
+                .expires_at()
+                .unwrap_or(now.saturating_add(RETIRED_WITHOUT_EXPIRY_SECS));
+            next.retired.push(Retired {
+                token: old.clone(),
+                until,
+            });
+        }
+        next.retired.retain(|r| r.until > now);
+        let excess = next.retired.len().saturating_sub(MAX_RETIRED);
+        next.retired.drain(..excess);
+        next.tokens = tokens;
+        next
     }
 
     /// The provider's id of the user: as recorded, or from the snapshot of sessions that
@@ -262,11 +306,30 @@ impl TimedStore {
         self.timed("save", self.store.save(id, record, lookup, ttl))
             .await
     }
+    pub(crate) async fn save_if_unchanged(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        record: &str,
+        lookup: &[String],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.timed(
+            "save",
+            self.store
+                .save_if_unchanged(id, expected, record, lookup, ttl),
+        )
+        .await
+    }
     pub(crate) async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         self.timed("delete", self.store.delete(id)).await
     }
     pub(crate) fn locks(&self) -> bool {
         self.store.locks()
+    }
+    /// The timeout of each call.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
     }
     pub(crate) async fn find(&self, key: &str) -> Result<Vec<SessionId>, StoreError> {
         self.timed("find", self.store.find(key)).await
@@ -335,6 +398,12 @@ impl std::fmt::Debug for SessionConfig {
             .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
+}
+
+/// A store-held session as read, with its record as sealed.
+pub(crate) struct Stored {
+    pub(crate) sealed: String,
+    pub(crate) loaded: Loaded,
 }
 
 /// A session as read from where it lives, with what the request owes it.
@@ -489,19 +558,45 @@ impl SessionConfig {
         format!("record:{}", id.as_str())
     }
 
-    /// Loads and opens a store-held session.
+    /// Loads and opens a store-held session, and renews or re-seals its record when due
+    /// (only if nobody changed or deleted it since: a renewal never undoes a logout).
     pub(crate) async fn load_record(
         &self,
         store: &TimedStore,
         id: &SessionId,
         old_key: bool,
     ) -> Result<Option<Loaded>, StoreError> {
-        let Some(record) = store.load(id).await? else {
+        let Some(stored) = self.read_record(store, id, old_key).await? else {
+            return Ok(None);
+        };
+        if stored.loaded.rewrite {
+            // Renewal or re-seal under the current key; a failure only delays it.
+            match self
+                .replace_record(store, &stored.sealed, &stored.loaded.data)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => tracing::debug!("the session record changed meanwhile; not renewed"),
+                Err(e) => tracing::warn!(error = %e, "could not renew the session record"),
+            }
+        }
+        Ok(Some(stored.loaded))
+    }
+
+    /// Loads and opens a store-held session, with the record as sealed (what a later
+    /// write compares against); writes nothing.
+    pub(crate) async fn read_record(
+        &self,
+        store: &TimedStore,
+        id: &SessionId,
+        old_key: bool,
+    ) -> Result<Option<Stored>, StoreError> {
+        let Some(sealed) = store.load(id).await? else {
             return Ok(None);
         };
         let Some(opened) = self.codec.open_compact::<SessionData>(
             &Self::record_name(id),
-            &record,
+            &sealed,
             MAX_RECORD_BYTES,
         ) else {
             tracing::warn!("a session record did not open (other key, or tampered); ignoring it");
@@ -510,16 +605,9 @@ impl SessionConfig {
         if opened.value.id != *id {
             return Ok(None);
         }
-        let loaded = self.check(Arc::new(opened.value), opened.old_key || old_key);
-        if let Some(l) = &loaded
-            && l.rewrite
-        {
-            // Renewal or re-seal under the current key; a failure only delays it.
-            if let Err(e) = self.save_record(store, &l.data).await {
-                tracing::warn!(error = %e, "could not renew the session record");
-            }
-        }
-        Ok(loaded)
+        Ok(self
+            .check(Arc::new(opened.value), opened.old_key || old_key)
+            .map(|loaded| Stored { sealed, loaded }))
     }
 
     /// Seals `data` at rest and saves it until its absolute or idle end.
@@ -528,6 +616,29 @@ impl SessionConfig {
         store: &TimedStore,
         data: &SessionData,
     ) -> Result<(), StoreError> {
+        let (record, ttl) = self.seal_record(data)?;
+        store
+            .save(&data.id, &record, &data.lookup_keys(), ttl)
+            .await
+    }
+
+    /// Saves `data` over the record `expected` (as read): `Ok(false)`, writing nothing,
+    /// when the record was deleted or replaced since.
+    pub(crate) async fn replace_record(
+        &self,
+        store: &TimedStore,
+        expected: &str,
+        data: &SessionData,
+    ) -> Result<bool, StoreError> {
+        let (record, ttl) = self.seal_record(data)?;
+        store
+            .save_if_unchanged(&data.id, expected, &record, &data.lookup_keys(), ttl)
+            .await
+    }
+
+    /// `data` sealed at rest, and how long its record lives: until the session's
+    /// absolute or idle end.
+    fn seal_record(&self, data: &SessionData) -> Result<(String, Duration), StoreError> {
         let record = self
             .codec
             .seal_compact(&Self::record_name(&data.id), data, MAX_RECORD_BYTES)
@@ -537,21 +648,34 @@ impl SessionConfig {
             Some(idle) => data.expires_at.min(data.last_seen.saturating_add(idle)),
             None => data.expires_at,
         };
-        let ttl = Duration::from_secs(end.saturating_sub(now).max(1));
-        store
-            .save(&data.id, &record, &data.lookup_keys(), ttl)
-            .await
+        Ok((record, Duration::from_secs(end.saturating_sub(now).max(1))))
     }
 
     /// The cookie values that carry `data` (one, or chunks), or `None` when it does not
     /// fit in [`cookie::MAX_SESSION_COOKIE_BYTES`].
     fn seal_cookie(&self, data: &SessionData) -> Option<Vec<String>> {
         let sealed = match &self.backend {
-            Backend::Cookie => self.codec.seal_compact(
-                &self.cookie_name,
-                data,
-                cookie::MAX_SESSION_COOKIE_BYTES,
-            )?,
+            Backend::Cookie => self
+                .codec
+                .seal_compact(&self.cookie_name, data, cookie::MAX_SESSION_COOKIE_BYTES)
+                .or_else(|| {
+                    // Superseded tokens are a courtesy to logout, not worth the session.
+                    if data.retired.is_empty() {
+                        return None;
+                    }
+                    tracing::warn!(
+                        dropped = data.retired.len(),
+                        "the session cookie is full: superseded access tokens are no longer \
+                         kept for revocation at logout (they expire by themselves)"
+                    );
+                    let mut lean = data.clone();
+                    lean.retired.clear();
+                    self.codec.seal_compact(
+                        &self.cookie_name,
+                        &lean,
+                        cookie::MAX_SESSION_COOKIE_BYTES,
+                    )
+                })?,
             Backend::Store(_) => self.codec.seal(&self.cookie_name, &data.id)?,
         };
         Some(cookie::chunks(&sealed))

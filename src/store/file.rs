@@ -359,6 +359,37 @@ impl SessionStore for FileStore {
         .await
     }
 
+    async fn save_if_unchanged(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        record: &str,
+        lookup: &[String],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let id = id.as_str().to_owned();
+        let (expected, record, lookup) = (expected.to_owned(), record.to_owned(), lookup.to_vec());
+        // One step on the file: this process's stores of the file take turns.
+        self.with_file("save", move |path| {
+            let mut document = read(path, "save")?;
+            let now = now();
+            document.prune(now);
+            let Some(entry) = document.sessions.get_mut(&id) else {
+                return Ok(false);
+            };
+            if entry.record != expected {
+                return Ok(false);
+            }
+            *entry = Entry {
+                record,
+                lookup,
+                expires_at: expires_at(now, ttl),
+            };
+            write(path, &document, "save").map(|()| true)
+        })
+        .await
+    }
+
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         let id = id.as_str().to_owned();
         self.with_file("delete", move |path| {

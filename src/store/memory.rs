@@ -4,6 +4,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use moka::notification::RemovalCause;
+use moka::ops::compute::{CompResult, Op};
+
 use super::{LockToken, SessionId, SessionStore, StoreError};
 
 /// Sessions in memory: for one instance and for tests. Bounded (least recently used
@@ -38,6 +41,31 @@ struct Inner {
     index: HashMap<String, HashSet<SessionId>>,
 }
 
+impl Inner {
+    /// Files `id` under each of `keys`.
+    fn index(&mut self, id: &SessionId, keys: &[String]) {
+        for key in keys {
+            self.index
+                .entry(key.clone())
+                .or_default()
+                .insert(id.clone());
+        }
+    }
+
+    /// Takes `id` out of each of `keys`, and drops keys left empty: the index holds no
+    /// more keys and ids than the live records name.
+    fn unindex(&mut self, id: &SessionId, keys: &[String]) {
+        for key in keys {
+            if let Some(ids) = self.index.get_mut(key) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.index.remove(key);
+                }
+            }
+        }
+    }
+}
+
 struct PerEntryTtl;
 
 impl moka::Expiry<SessionId, Entry> for PerEntryTtl {
@@ -58,18 +86,84 @@ impl moka::Expiry<SessionId, Entry> for PerEntryTtl {
 impl MemoryStore {
     /// A store that keeps at most `capacity` sessions.
     pub fn new(capacity: u64) -> MemoryStore {
+        let inner: Arc<Mutex<Inner>> = Arc::default();
+        let index = Arc::downgrade(&inner);
         MemoryStore {
             records: moka::sync::Cache::builder()
                 .max_capacity(capacity.max(1))
                 .expire_after(PerEntryTtl)
+                // Evicted and expired records leave the index too. A replaced record's
+                // keys are re-filed by the write that replaced it.
+                .eviction_listener(move |id: Arc<SessionId>, entry: Entry, cause| {
+                    if cause != RemovalCause::Replaced
+                        && let Some(inner) = index.upgrade()
+                    {
+                        lock(&inner).unindex(&id, &entry.lookup);
+                    }
+                })
                 .build(),
-            inner: Arc::default(),
+            inner,
         }
     }
 
     fn inner(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner)
     }
+
+    /// Writes `record` under `id` if `write` says so given the record there now (one
+    /// step per id: moka runs the compute calls of one key one at a time, and every
+    /// write of this store is one). Whether it wrote.
+    fn write(
+        &self,
+        id: &SessionId,
+        record: &str,
+        lookup: &[String],
+        ttl: Duration,
+        write: impl FnOnce(Option<&Entry>) -> bool,
+    ) -> bool {
+        let mut replaced: Option<Arc<[String]>> = None;
+        let result = self.records.entry(id.clone()).and_compute_with(|current| {
+            let current = current.map(|e| e.into_value());
+            if !write(current.as_ref()) {
+                return Op::Nop;
+            }
+            replaced = current.map(|e| e.lookup);
+            Op::Put(Entry {
+                record: record.into(),
+                lookup: lookup.into(),
+                ttl,
+            })
+        });
+        let written = matches!(
+            result,
+            CompResult::Inserted(_) | CompResult::ReplacedWith(_)
+        );
+        if written {
+            // Outside moka's call: its eviction listener takes this lock too.
+            let mut inner = self.inner();
+            if let Some(old) = replaced {
+                let gone: Vec<String> = old
+                    .iter()
+                    .filter(|k| !lookup.contains(k))
+                    .cloned()
+                    .collect();
+                inner.unindex(id, &gone);
+            }
+            inner.index(id, lookup);
+        }
+        written
+    }
+
+    /// Runs moka's pending evictions now (tests of the index's bound).
+    #[cfg(test)]
+    fn settle(&self) {
+        self.records.run_pending_tasks();
+    }
+}
+
+fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    // A poisoned lock only means a panic elsewhere; the maps are still consistent.
+    inner.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[async_trait::async_trait]
@@ -85,39 +179,32 @@ impl SessionStore for MemoryStore {
         lookup: &[String],
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        {
-            let mut inner = self.inner();
-            for key in lookup {
-                inner
-                    .index
-                    .entry(key.clone())
-                    .or_default()
-                    .insert(id.clone());
-            }
-        }
-        self.records.insert(
-            id.clone(),
-            Entry {
-                record: record.into(),
-                lookup: lookup.into(),
-                ttl,
-            },
-        );
+        self.write(id, record, lookup, ttl, |_| true);
         Ok(())
     }
 
+    async fn save_if_unchanged(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        record: &str,
+        lookup: &[String],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(self.write(id, record, lookup, ttl, |current| {
+            current.is_some_and(|e| *e.record == *expected)
+        }))
+    }
+
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        if let Some(entry) = self.records.remove(id) {
-            let mut inner = self.inner();
-            for key in entry.lookup.iter() {
-                if let Some(ids) = inner.index.get_mut(key) {
-                    ids.remove(id);
-                    if ids.is_empty() {
-                        inner.index.remove(key);
-                    }
-                }
-            }
-        }
+        // A compute call, so it is ordered with every write of the same id; the eviction
+        // listener takes the id out of the index.
+        self.records
+            .entry(id.clone())
+            .and_compute_with(|current| match current {
+                Some(_) => Op::Remove,
+                None => Op::Nop,
+            });
         Ok(())
     }
 
@@ -150,19 +237,11 @@ impl SessionStore for MemoryStore {
             .get(key)
             .map(|ids| ids.iter().cloned().collect())
             .unwrap_or_default();
-        // Records expire by themselves; their index entries go when found stale.
-        let (live, stale): (Vec<_>, Vec<_>) = candidates
+        // Expired records may wait for moka's maintenance to leave the index; skip them.
+        Ok(candidates
             .into_iter()
-            .partition(|id| self.records.contains_key(id));
-        if !stale.is_empty() {
-            let mut inner = self.inner();
-            if let Some(ids) = inner.index.get_mut(key) {
-                for id in &stale {
-                    ids.remove(id);
-                }
-            }
-        }
-        Ok(live)
+            .filter(|id| self.records.contains_key(id))
+            .collect())
     }
 }
 
@@ -234,5 +313,77 @@ mod tests {
             .unwrap();
         store.delete(&id).await.unwrap();
         assert!(store.find("sub:a").await.unwrap().is_empty());
+        store.settle();
+        assert!(
+            store.inner().index.is_empty(),
+            "a deleted id leaves no key behind"
+        );
+    }
+
+    /// Defect 5 of the defects issue: 1,000 saves into a capacity of 10 left 1,001 index
+    /// keys and 1,000 ids; evicted and expired records now leave the index.
+    #[tokio::test]
+    async fn the_index_is_bounded_by_the_live_records() {
+        let store = MemoryStore::new(10);
+        for i in 0..1_000 {
+            let keys = [format!("sub:{i}"), "vault:accounts".to_owned()];
+            store
+                .save(&SessionId::random(), "r", &keys, Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        store.settle();
+        let inner = store.inner();
+        let ids: usize = inner.index.values().map(HashSet::len).sum();
+        assert!(inner.index.len() <= 11, "{} keys", inner.index.len());
+        assert!(ids <= 20, "{ids} ids");
+        drop(inner);
+        // A record re-saved with other keys leaves its old ones.
+        let id = SessionId::random();
+        store
+            .save(&id, "r", &["sid:old".to_owned()], Duration::from_secs(60))
+            .await
+            .unwrap();
+        store
+            .save(&id, "r2", &["sid:new".to_owned()], Duration::from_secs(60))
+            .await
+            .unwrap();
+        store.settle();
+        assert!(store.find("sid:old").await.unwrap().is_empty());
+        assert!(!store.inner().index.contains_key("sid:old"));
+        assert_eq!(store.find("sid:new").await.unwrap(), vec![id]);
+    }
+
+    #[tokio::test]
+    async fn a_write_after_a_load_never_brings_a_deleted_record_back() {
+        let store = MemoryStore::new(10);
+        let id = SessionId::random();
+        let ttl = Duration::from_secs(60);
+        store.save(&id, "v1", &[], ttl).await.unwrap();
+        let loaded = store.load(&id).await.unwrap().unwrap();
+        assert!(
+            store
+                .save_if_unchanged(&id, &loaded, "v2", &[], ttl)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .save_if_unchanged(&id, &loaded, "v3", &[], ttl)
+                .await
+                .unwrap(),
+            "replaced since it was loaded"
+        );
+        store.delete(&id).await.unwrap();
+        assert!(
+            !store
+                .save_if_unchanged(&id, "v2", "v4", &[], ttl)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store.load(&id).await.unwrap().is_none(),
+            "deleted stays deleted"
+        );
     }
 }

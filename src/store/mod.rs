@@ -8,12 +8,12 @@
 //! Records reach the store already **sealed** (AES-256-GCM with the cookie key, bound to
 //! the session id): a dump or backup of the store holds no usable token.
 //!
-//! | store | feature | locks refresh across instances |
-//! |---|---|---|
-//! | [`MemoryStore`] | — | yes, within one process |
-//! | [`FileStore`] | — | no: one process at a time (one JSON file, mode `0600`) |
-//! | `RedisStore` | `redis` | yes (`SET NX PX`, compare-and-delete) |
-//! | `TowerSessionsStore` | `tower-sessions` | no: rotating refresh tokens across instances need a locking store |
+//! | store | feature | locks refresh across instances | a write after a load never undoes a delete |
+//! |---|---|---|---|
+//! | [`MemoryStore`] | — | yes, within one process | yes (atomic compare-and-set) |
+//! | [`FileStore`] | — | no: one process at a time (one JSON file, mode `0600`) | yes (within its process) |
+//! | `RedisStore` | `redis` | yes (`SET NX PX`, compare-and-delete) | yes (a compare-and-set script) |
+//! | `TowerSessionsStore` | `tower-sessions` | no: rotating refresh tokens across instances need a locking store | narrowed, not closed: no compare-and-set in tower-sessions |
 
 mod file;
 mod memory;
@@ -148,6 +148,34 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         lookup: &[String],
         ttl: Duration,
     ) -> Result<(), StoreError>;
+
+    /// Saves `record` under `id` only if the record there is still `expected`, the
+    /// sealed record as [`load`](Self::load) returned it: `Ok(true)` when saved,
+    /// `Ok(false)` when the record was deleted or replaced since. The crate writes
+    /// through this whenever the write follows a load — a refresh, an idle renewal, a
+    /// re-seal under a new key — so that such a write never brings back a session that
+    /// was logged out (or an account that was disconnected) on another request or
+    /// instance, nor overwrites newer tokens.
+    ///
+    /// The default loads, compares and saves: it is **not atomic**, so a delete that
+    /// lands between its load and its save is still undone. Stores that can compare and
+    /// set in one step (Redis with a script, a SQL `UPDATE ... WHERE record = ?`, a
+    /// mutex) override it; `MemoryStore`, `RedisStore` and `FileStore` do,
+    /// `TowerSessionsStore` cannot (tower-sessions has no compare-and-set).
+    async fn save_if_unchanged(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        record: &str,
+        lookup: &[String],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        if self.load(id).await?.as_deref() != Some(expected) {
+            return Ok(false);
+        }
+        self.save(id, record, lookup, ttl).await?;
+        Ok(true)
+    }
 
     /// Deletes the record of `id` (no error when there is none).
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError>;

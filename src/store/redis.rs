@@ -57,6 +57,22 @@ for i = 2, #KEYS do
 end
 return 1";
 
+/// [`SAVE`] only if the record is still `ARGV[4]` (what was loaded): a refresh or a
+/// renewal that loaded the record before a logout deleted it cannot bring it back.
+/// (`SET XX` would only check that some record exists, not that it is the one loaded.)
+const SAVE_IF_UNCHANGED: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[4] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], ARGV[3])
+  if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[2]) then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  end
+end
+return 1";
+
 /// Deletes the lock only if `token` still holds it.
 const UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -132,6 +148,31 @@ impl SessionStore for RedisStore {
             .invoke_async::<i64>(&mut c)
             .await
             .map(drop)
+            .map_err(failed("save"))
+    }
+
+    async fn save_if_unchanged(
+        &self,
+        id: &SessionId,
+        expected: &str,
+        record: &str,
+        lookup: &[String],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.connection.clone();
+        let script = redis::Script::new(SAVE_IF_UNCHANGED);
+        let mut invocation = script.key(self.key("session", id.as_str()));
+        for key in lookup {
+            invocation.key(self.key("index", key));
+        }
+        invocation
+            .arg(record)
+            .arg(millis(ttl))
+            .arg(id.as_str())
+            .arg(expected)
+            .invoke_async::<i64>(&mut c)
+            .await
+            .map(|saved| saved == 1)
             .map_err(failed("save"))
     }
 

@@ -237,10 +237,20 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match begin_with_fields(&shared, MockEndpoint::Token, &headers, &body).await {
+    let response = match begin_with_fields(&shared, MockEndpoint::Token, &headers, &body).await {
         Ok(fields) => token_response(&mut shared.lock(), &headers, &fields),
-        Err(response) => response,
+        Err(response) => return response,
+    };
+    // Issued, and held: the tokens exist at the provider while the client waits.
+    let held = shared
+        .lock()
+        .traffic(MockEndpoint::Token)
+        .answer_delays
+        .pop_front();
+    if let Some(delay) = held {
+        tokio::time::sleep(delay).await;
     }
+    response
 }
 
 fn token_response(inner: &mut Inner, headers: &HeaderMap, fields: &Fields) -> Response {

@@ -527,6 +527,24 @@ impl MockProvider {
         queue.extend(std::iter::repeat_n(canned, n));
     }
 
+    /// The next `n` answers of the token endpoint are held `delay` *after* the request
+    /// was handled: the tokens are issued (a refresh token rotated away) while the client
+    /// still waits, as with a slow network on the way back. For races such as a logout
+    /// that lands while a refresh is in flight.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// let mock = axum_oauth_login::testing::MockProvider::start().await.unwrap();
+    /// mock.delay_token_answer_next(1, Duration::from_millis(300));
+    /// # }
+    /// ```
+    pub fn delay_token_answer_next(&self, n: usize, delay: Duration) {
+        let mut inner = self.inner.shared.lock();
+        let queue = &mut inner.traffic(MockEndpoint::Token).answer_delays;
+        queue.extend(std::iter::repeat_n(delay, n));
+    }
+
     /// The next `n` requests to `endpoint` wait `delay` before being handled.
     pub fn delay_next(&self, endpoint: MockEndpoint, n: usize, delay: Duration) {
         let mut inner = self.inner.shared.lock();
@@ -614,6 +632,37 @@ impl MockProvider {
             .clone();
         let body = inner.issue_tokens(&client_id, &user, None, None, None);
         Ok(body["access_token"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The access tokens that would work now (issued, not revoked, not expired): a test
+    /// of logout or of a refresh race checks that nothing issued is left live.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mock = axum_oauth_login::testing::MockProvider::start().await.unwrap();
+    /// let token = mock.issue_token();
+    /// assert_eq!(mock.live_access_tokens(), vec![token]);
+    /// mock.revoke_all();
+    /// assert!(mock.live_access_tokens().is_empty());
+    /// # }
+    /// ```
+    pub fn live_access_tokens(&self) -> Vec<String> {
+        let inner = self.inner.shared.lock();
+        let mut live: Vec<String> = inner
+            .access
+            .keys()
+            .filter(|token| inner.active_access(token).is_some())
+            .cloned()
+            .collect();
+        live.sort();
+        live
+    }
+
+    /// The refresh tokens that would work now (issued, not revoked or rotated away).
+    pub fn live_refresh_tokens(&self) -> Vec<String> {
+        let mut live: Vec<String> = self.inner.shared.lock().refresh.keys().cloned().collect();
+        live.sort();
+        live
     }
 
     /// Invalidates every access and refresh token issued so far.

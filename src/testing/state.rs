@@ -119,6 +119,8 @@ pub(crate) struct Traffic {
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) canned: VecDeque<CannedResponse>,
     pub(crate) delays: VecDeque<Duration>,
+    /// Delays applied after the request was handled, before its answer leaves.
+    pub(crate) answer_delays: VecDeque<Duration>,
 }
 
 pub(crate) struct Inner {

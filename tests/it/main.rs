@@ -21,6 +21,7 @@ mod callback;
 mod client;
 mod connections;
 mod cross_origin;
+mod delete_wins;
 mod faults;
 mod from_env;
 mod introspection;

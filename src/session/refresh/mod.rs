@@ -19,15 +19,32 @@
 //!   up to a minute; client errors (`invalid_client`, `unauthorized_client`, a malformed
 //!   answer: an operator's mistake such as a rotated secret) after 30 s, doubling up to
 //!   ten minutes, and are logged as errors naming the cause.
+//! * **Delete wins**: a store-held session is re-read before its refresh token is spent
+//!   and written back with a compare-and-set against what was read ([`stored`]): a
+//!   logout or disconnect that lands meanwhile is never undone, and what the refresh got
+//!   is revoked.
+//! * **Cookie sessions on several instances**: with a shared store configured (the
+//!   back-channel denylist's), refreshes are coordinated through it ([`shared`]): its lock,
+//!   and the sealed outcome kept for the grace window, so another instance adopts the new
+//!   tokens instead of spending a rotated-away refresh token. Without one, a refresh the
+//!   provider refuses with `invalid_grant` while the access token is still valid keeps
+//!   the session on that token (most likely another instance refreshed first) and never
+//!   presents the refused token again; the session ends when the access token expires.
+
+mod shared;
+mod stored;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::future::{BoxFuture, FutureExt as _, Shared};
+
 use sha2::{Digest as _, Sha256};
 
-use super::{SessionConfig, SessionData, TimedStore};
+use self::shared::Shared as SharedOutcomes;
+use self::stored::Persist;
+use super::{CookieCodec, SessionConfig, SessionData, TimedStore};
 use crate::client::{Endpoint, ErrorCode, OAuthClient, OAuthError, TokenSet};
 use crate::clock::Clock;
 use crate::secret::RefreshToken;
@@ -44,8 +61,20 @@ pub(crate) enum Freshness {
     Unavailable,
 }
 
+/// Why a refresh produced no tokens.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Refusal {
+    /// The provider (or the transport to it) failed or refused.
+    #[error(transparent)]
+    Provider(#[from] OAuthError),
+    /// The session (or connection) was deleted while it refreshed — a logout on another
+    /// request or instance; what the refresh got was revoked.
+    #[error("the session was ended elsewhere while its tokens were refreshed")]
+    Deleted,
+}
+
 /// The result of one call to the token endpoint, shared by every request that waits.
-type Outcome = Result<TokenSet, Arc<OAuthError>>;
+type Outcome = Result<TokenSet, Arc<Refusal>>;
 
 /// One refresh token's entry in the table.
 enum Slot {
@@ -63,40 +92,19 @@ enum Slot {
     },
 }
 
-/// What a refresh of a store-held session needs to coordinate through the store.
-struct Persist {
-    config: Arc<SessionConfig>,
-    store: TimedStore,
-    data: Arc<SessionData>,
-}
-
-/// What a refreshed id_token is checked against: the session's tokens and user.
+/// What a refreshed id_token is checked against, and how long a refused refresh token
+/// stays refused.
 struct Check {
     previous: TokenSet,
     sub: Option<String>,
 }
 
-/// The record's tokens, when another instance has refreshed them since `data` was read.
-async fn adopt(
-    config: &SessionConfig,
-    store: &TimedStore,
-    data: &SessionData,
-) -> Result<Option<TokenSet>, Arc<OAuthError>> {
-    let record = config
-        .load_record(store, &data.id, false)
-        .await
-        .map_err(store_error)?;
-    Ok(record
-        .filter(|r| r.data.tokens.access_token().secret() != data.tokens.access_token().secret())
-        .map(|r| r.data.tokens.clone()))
-}
-
 /// A store failure during a refresh: transient, like a provider outage (503, retry).
-fn store_error(e: crate::store::StoreError) -> Arc<OAuthError> {
-    Arc::new(OAuthError::Transport {
+fn store_error(e: crate::store::StoreError) -> Arc<Refusal> {
+    Arc::new(Refusal::Provider(OAuthError::Transport {
         endpoint: Endpoint::Token,
         reason: e.to_string(),
-    })
+    }))
 }
 
 /// How many refresh tokens the table remembers before pruning finished entries.
@@ -114,7 +122,11 @@ enum Failure {
 }
 
 impl Failure {
-    fn of(e: &OAuthError) -> Failure {
+    fn of(e: &Refusal) -> Failure {
+        let e = match e {
+            Refusal::Deleted => return Failure::GrantRefused,
+            Refusal::Provider(e) => e,
+        };
         match e.code() {
             Some(ErrorCode::InvalidGrant | ErrorCode::InvalidScope) => Failure::GrantRefused,
             _ if matches!(e, OAuthError::IdToken { .. }) => Failure::GrantRefused,
@@ -145,6 +157,8 @@ pub(crate) struct Refresher {
     grace_secs: u64,
     clock: Clock,
     table: Arc<Mutex<HashMap<[u8; 32], Slot>>>,
+    /// Cookie sessions: where refresh outcomes are shared with other instances.
+    shared: Option<SharedOutcomes>,
 }
 
 impl std::fmt::Debug for Refresher {
@@ -164,7 +178,15 @@ impl Refresher {
             grace_secs: grace.as_secs().max(1),
             clock,
             table: Arc::default(),
+            shared: None,
         }
+    }
+
+    /// Coordinates cookie sessions' refreshes with other instances through `store` (the
+    /// lock, and outcomes sealed with `codec` for the grace window).
+    pub(crate) fn with_shared(mut self, store: TimedStore, codec: CookieCodec) -> Self {
+        self.shared = Some(SharedOutcomes::new(store, codec));
+        self
     }
 
     /// Whether the session's access token is inside the refresh window.
@@ -222,28 +244,45 @@ impl Refresher {
             store: store.clone(),
             data: data.clone(),
         });
+        let cookie = persist.is_none();
         let check = Check {
             previous: data.tokens.clone(),
             sub: data.sub.clone(),
         };
-        match self.spend(refresh_token, persist, check).await {
-            Ok(mut tokens) => {
-                let mut next = (*data).clone();
+        let until = data.tokens.expires_at();
+        match self.spend(refresh_token, persist, check, until).await {
+            Ok(tokens) => {
+                let now = self.clock.now();
                 // A new id_token came, and the refresh checked it: its claims now.
-                if let Some(new) = tokens.id_token()
-                    && data
-                        .tokens
-                        .id_token()
-                        .is_none_or(|old| old.secret() != new.secret())
-                    && self.client.oidc().is_some()
-                {
-                    next = next.with_id_claims(crate::oidc::decode_checked(new.secret()).as_ref());
+                let claims = tokens
+                    .id_token()
+                    .filter(|new| {
+                        self.client.oidc().is_some()
+                            && data
+                                .tokens
+                                .id_token()
+                                .is_none_or(|old| old.secret() != new.secret())
+                    })
+                    .map(|new| crate::oidc::decode_checked(new.secret()));
+                let mut next = data.refreshed(tokens, now);
+                if let Some(claims) = claims {
+                    next = next.with_id_claims(claims.as_ref());
                 }
-                tokens.inherit_omitted(&data.tokens);
-                next.tokens = tokens;
                 Freshness::Refreshed(Box::new(next))
             }
             Err(e) => match Failure::of(&e) {
+                // Most likely another instance spent it first (the cookie store without a
+                // shared store): the access token still works, and the refused refresh
+                // token is not presented again (the table remembers the refusal until
+                // the access token expires).
+                Failure::GrantRefused if cookie && !expired && !force && spent_elsewhere(&e) => {
+                    tracing::debug!(
+                        error = %e,
+                        "refresh refused while the access token is valid; keeping it until it \
+                         expires"
+                    );
+                    Freshness::Current(data)
+                }
                 Failure::GrantRefused => {
                     tracing::info!(error = %e, "refresh refused; ending the session");
                     Freshness::Ended
@@ -265,6 +304,7 @@ impl Refresher {
         refresh_token: &RefreshToken,
         persist: Option<Persist>,
         check: Check,
+        access_until: Option<u64>,
     ) -> Outcome {
         let key: [u8; 32] = Sha256::digest(refresh_token.secret().as_bytes()).into();
         let now = self.clock.now();
@@ -285,7 +325,13 @@ impl Refresher {
             match attempt {
                 Err(running) => running,
                 Ok(attempt) => {
-                    let result = self.start(key, refresh_token.clone(), attempt, persist, check);
+                    let result = self.start(
+                        key,
+                        refresh_token.clone(),
+                        (attempt, access_until),
+                        persist,
+                        check,
+                    );
                     if table.len() >= TABLE_CAPACITY {
                         table.retain(|_, slot| match slot {
                             Slot::InFlight { .. } => true,
@@ -312,29 +358,38 @@ impl Refresher {
         &self,
         key: [u8; 32],
         spent: RefreshToken,
-        attempt: u32,
+        (attempt, access_until): (u32, Option<u64>),
         persist: Option<Persist>,
         check: Check,
     ) -> Shared<BoxFuture<'static, Outcome>> {
         let this = self.clone();
         let task = tokio::spawn(async move {
-            let outcome = match persist {
-                None => match this.client.refresh(&spent).await {
-                    Ok(tokens) => this.check_id_token(tokens, &check).await,
-                    Err(e) => Err(Arc::new(e)),
-                },
-                Some(persist) => this.refresh_stored(&spent, persist).await,
+            let outcome = match (persist, &this.shared) {
+                (Some(persist), _) => this.refresh_stored(&spent, persist).await,
+                (None, Some(shared)) => shared.refresh(&this, &key, &spent, &check).await,
+                (None, None) => this.refresh_checked(&spent, &check).await,
             };
+            let now = this.clock.now();
             let until = match &outcome {
                 Ok(_) => {
                     tracing::debug!("session tokens refreshed");
-                    this.clock.now().saturating_add(this.grace_secs)
+                    now.saturating_add(this.grace_secs)
                 }
                 Err(e) => {
                     let failure = Failure::of(e);
                     let backoff = failure.backoff_secs(attempt, this.grace_secs);
                     match failure {
-                        Failure::GrantRefused => {}
+                        Failure::GrantRefused => {
+                            if spent_elsewhere(e) {
+                                tracing::warn!(
+                                    "the provider refused a refresh token (invalid_grant): \
+                                     another instance or tab most likely refreshed first (with \
+                                     the cookie store, configure a shared store so instances \
+                                     coordinate), or the grant was revoked; a provider with \
+                                     reuse detection may now have revoked the whole grant"
+                                );
+                            }
+                        }
                         Failure::Transient => tracing::warn!(
                             error = %e, attempt, retry_in_secs = backoff,
                             "token refresh failed; the session is kept and will retry"
@@ -345,7 +400,13 @@ impl Refresher {
                              secret); sessions are kept but cannot refresh"
                         ),
                     }
-                    this.clock.now().saturating_add(backoff)
+                    // A refused token is never presented again while a session may still
+                    // carry it: at least until its access token expires.
+                    let refused_until = match failure {
+                        Failure::GrantRefused => access_until.unwrap_or(0),
+                        _ => 0,
+                    };
+                    now.saturating_add(backoff).max(refused_until)
                 }
             };
             this.lock().insert(
@@ -360,93 +421,23 @@ impl Refresher {
         });
         async move {
             task.await.unwrap_or_else(|e| {
-                Err(Arc::new(OAuthError::Transport {
+                Err(Arc::new(Refusal::Provider(OAuthError::Transport {
                     endpoint: Endpoint::Token,
                     reason: format!("the refresh task failed: {e}"),
-                }))
+                })))
             })
         }
         .boxed()
         .shared()
     }
 
-    /// Refreshes a store-held session, coordinated with other instances. With a locking
-    /// store, the session's lock is taken first (waiting, bounded, while another
-    /// instance holds it, and adopting the tokens it saves); the holder refreshes, saves
-    /// the new record and releases the lock. Without a lock, a refused refresh reloads the
-    /// record once and adopts tokens another instance saved, before giving up.
-    async fn refresh_stored(&self, spent: &RefreshToken, persist: Persist) -> Outcome {
-        let Persist {
-            config,
-            store,
-            data,
-        } = persist;
-        if !store.locks() {
-            return match self.client.refresh(spent).await {
-                Ok(tokens) => self.save_refreshed(&config, &store, &data, tokens).await,
-                Err(e) if e.is_invalid_grant() => match adopt(&config, &store, &data).await? {
-                    Some(tokens) => Ok(tokens),
-                    None => Err(Arc::new(e)),
-                },
-                Err(e) => Err(Arc::new(e)),
-            };
+    /// One refresh with no one to coordinate with: the provider's answer, its id_token
+    /// checked.
+    async fn refresh_checked(&self, spent: &RefreshToken, check: &Check) -> Outcome {
+        match self.client.refresh(spent).await {
+            Ok(tokens) => self.check_id_token(tokens, check).await,
+            Err(e) => Err(Arc::new(e.into())),
         }
-        // The lock outlives any refresh call (the HTTP timeout) by far; a holder that
-        // dies leaves it to expire.
-        let lock_ttl = self.client.timeout() * 3 + Duration::from_secs(5);
-        let deadline = tokio::time::Instant::now() + self.client.timeout() * 2;
-        let token = loop {
-            if let Some(token) = store.lock(&data.id, lock_ttl).await.map_err(store_error)? {
-                break token;
-            }
-            // Another instance is refreshing: its tokens will appear in the record.
-            if let Some(tokens) = adopt(&config, &store, &data).await? {
-                return Ok(tokens);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(store_error(crate::store::StoreError::new(
-                    "lock",
-                    "another instance held the refresh lock too long",
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        };
-        let outcome = async {
-            // Refreshed by another instance just before the lock was ours?
-            if let Some(tokens) = adopt(&config, &store, &data).await? {
-                return Ok(tokens);
-            }
-            let tokens = self.client.refresh(spent).await.map_err(Arc::new)?;
-            self.save_refreshed(&config, &store, &data, tokens).await
-        }
-        .await;
-        if let Err(e) = store.unlock(&data.id, &token).await {
-            tracing::warn!(error = %e, "could not release the refresh lock; it expires by itself");
-        }
-        outcome
-    }
-
-    /// Saves the refreshed tokens in the session's record, so other instances read them.
-    async fn save_refreshed(
-        &self,
-        config: &SessionConfig,
-        store: &TimedStore,
-        data: &SessionData,
-        tokens: TokenSet,
-    ) -> Outcome {
-        let check = Check {
-            previous: data.tokens.clone(),
-            sub: data.sub.clone(),
-        };
-        let mut tokens = self.check_id_token(tokens, &check).await?;
-        tokens.inherit_omitted(&data.tokens);
-        let mut next = data.clone();
-        next.tokens = tokens.clone();
-        if let Err(e) = config.save_record(store, &next).await {
-            // The tokens are spent and new: use them here; other instances may not see them.
-            tracing::error!(error = %e, "could not save refreshed tokens in the session store");
-        }
-        Ok(tokens)
     }
 
     /// OpenID Connect Core §12.2, before the refreshed tokens are used or saved: a new
@@ -475,12 +466,8 @@ impl Refresher {
             }
             Err(error) => {
                 tracing::warn!(%error, "the refreshed id_token was refused; ending the session and revoking its tokens");
-                let mut targets = vec![crate::client::TokenRef::Access(tokens.access_token())];
-                if let Some(refresh) = tokens.refresh_token() {
-                    targets.insert(0, crate::client::TokenRef::Refresh(refresh));
-                }
-                self.client.revoke_all(targets).await;
-                Err(Arc::new(OAuthError::IdToken { error }))
+                self.revoke(&tokens).await;
+                Err(Arc::new(OAuthError::IdToken { error }.into()))
             }
         }
     }
@@ -499,13 +486,27 @@ impl Refresher {
             // Bounded by the HTTP client's timeout; the task then writes its outcome.
             let _ = result.await;
         }
-        match self.lock().remove(&key) {
+        let local = match self.lock().remove(&key) {
             Some(Slot::Done {
                 outcome: Ok(tokens),
                 ..
             }) => Some(tokens),
             _ => None,
+        };
+        match &self.shared {
+            // Another instance may have refreshed it: take its outcome out too.
+            Some(shared) => shared.take(&key).await.or(local),
+            None => local,
         }
+    }
+
+    /// Revokes tokens a refresh got but cannot keep (the session ended meanwhile).
+    async fn revoke(&self, tokens: &TokenSet) {
+        let mut targets = vec![crate::client::TokenRef::Access(tokens.access_token())];
+        if let Some(refresh) = tokens.refresh_token() {
+            targets.insert(0, crate::client::TokenRef::Refresh(refresh));
+        }
+        self.client.revoke_all(targets).await;
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<[u8; 32], Slot>> {
@@ -514,18 +515,29 @@ impl Refresher {
     }
 }
 
+/// Whether the provider refused the refresh token itself (`invalid_grant`): with the
+/// cookie store, most likely because another instance or tab spent it first.
+fn spent_elsewhere(e: &Refusal) -> bool {
+    matches!(e, Refusal::Provider(e) if e.code() == Some(&ErrorCode::InvalidGrant))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn failures_are_classified_and_backed_off() {
-        let provider = |status, code: &str| OAuthError::Provider {
-            endpoint: Endpoint::Token,
-            status,
-            error: ErrorCode::parse(code),
-            description: None,
+        let provider = |status, code: &str| {
+            Refusal::Provider(OAuthError::Provider {
+                endpoint: Endpoint::Token,
+                status,
+                error: ErrorCode::parse(code),
+                description: None,
+            })
         };
+        assert_eq!(Failure::of(&Refusal::Deleted), Failure::GrantRefused);
+        assert!(spent_elsewhere(&provider(400, "invalid_grant")));
+        assert!(!spent_elsewhere(&provider(400, "invalid_scope")));
         assert_eq!(
             Failure::of(&provider(400, "invalid_grant")),
             Failure::GrantRefused
