@@ -126,20 +126,28 @@ pub(crate) struct Authenticated {
 /// `AuthSession::logout` both call it. Returns the ended session's tokens (the route
 /// takes the id_token to the provider's end-session endpoint).
 pub(crate) async fn logout(rs: &RequestSession) -> Option<TokenSet> {
-    let ended = match rs.handle.current().await {
-        Ok(Some(session)) => {
-            end_session(&rs.shared, &session).await;
-            Some(session.tokens.clone())
-        }
-        Ok(None) => None,
+    let current = match rs.handle.current().await {
+        Ok(session) => session,
         // The record (and its tokens) cannot be read now; the cookie goes regardless.
         Err(e) => {
             tracing::error!(error = %e, "logout could not read the session record");
             None
         }
     };
-    rs.handle.end().await;
-    ended
+    // Deleted first, then revoked: a refresh on another instance either saved before the
+    // delete (its tokens are in the taken record) or finds the record gone and revokes.
+    let taken = rs.handle.end().await;
+    if let Some(session) = &current {
+        end_session(&rs.shared, session).await;
+    }
+    if let Some(taken) = taken.filter(|t| {
+        current
+            .as_ref()
+            .is_none_or(|c| c.tokens.access_token().secret() != t.tokens.access_token().secret())
+    }) {
+        end_session(&rs.shared, &taken).await;
+    }
+    current.map(|session| session.tokens.clone())
 }
 
 /// Ends a session's tokens: revokes them, and also the tokens a refresh made from them

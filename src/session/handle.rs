@@ -289,8 +289,11 @@ impl SessionHandle {
     }
 
     /// Ends the session: its record is deleted from the store (a copied cookie is then
-    /// dead everywhere), and the cookie removed with this response.
-    pub(crate) async fn end(&self) {
+    /// dead everywhere), and the cookie removed with this response. Returns the record as
+    /// it was deleted (it may hold tokens a refresh on another instance saved since this
+    /// request read it), for revocation.
+    pub(crate) async fn end(&self) -> Option<SessionData> {
+        let mut taken = None;
         if let Some(store) = self.config.store() {
             let id = match &*self.lock() {
                 Change::Set(data) => Some(data.id.clone()),
@@ -299,13 +302,19 @@ impl SessionHandle {
             let id = id
                 .or_else(|| self.loaded.get().cloned().flatten().map(|d| d.id.clone()))
                 .or_else(|| self.cookie_id.get().map(|(id, _)| id.clone()));
-            if let Some(id) = id
-                && let Err(e) = store.delete(&id).await
-            {
-                tracing::error!(error = %e, "could not delete the session record at logout");
+            if let Some(id) = id {
+                match store.take(&id).await {
+                    Ok(record) => {
+                        taken = record.and_then(|r| self.config.open_record(&id, &r));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not delete the session record at logout");
+                    }
+                }
             }
         }
         self.set_change(Change::Clear);
+        taken
     }
 
     /// The `Set-Cookie` values this request owes the browser: after a change, or to

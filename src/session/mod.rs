@@ -324,6 +324,9 @@ impl TimedStore {
     pub(crate) async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         self.timed("delete", self.store.delete(id)).await
     }
+    pub(crate) async fn take(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        self.timed("delete", self.store.take(id)).await
+    }
     pub(crate) fn locks(&self) -> bool {
         self.store.locks()
     }
@@ -581,6 +584,15 @@ impl SessionConfig {
             }
         }
         Ok(Some(stored.loaded))
+    }
+
+    /// Opens a record as a store held it (taken at logout), whatever its state: its
+    /// tokens are to be revoked.
+    pub(crate) fn open_record(&self, id: &SessionId, sealed: &str) -> Option<SessionData> {
+        self.codec
+            .open_compact::<SessionData>(&Self::record_name(id), sealed, MAX_RECORD_BYTES)
+            .map(|opened| opened.value)
+            .filter(|data| data.id == *id)
     }
 
     /// Loads and opens a store-held session, with the record as sealed (what a later

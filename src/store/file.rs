@@ -404,6 +404,21 @@ impl SessionStore for FileStore {
         .await
     }
 
+    async fn take(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        let id = id.as_str().to_owned();
+        self.with_file("delete", move |path| {
+            let mut document = read(path, "delete")?;
+            let now = now();
+            let removed = document.sessions.remove(&id);
+            let pruned = document.prune(now);
+            if removed.is_some() || pruned {
+                write(path, &document, "delete")?;
+            }
+            Ok(removed.filter(|e| e.live(now)).map(|e| e.record))
+        })
+        .await
+    }
+
     fn locks(&self) -> bool {
         false
     }

@@ -208,6 +208,20 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn take(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        let result = self
+            .records
+            .entry(id.clone())
+            .and_compute_with(|current| match current {
+                Some(_) => Op::Remove,
+                None => Op::Nop,
+            });
+        Ok(match result {
+            CompResult::Removed(entry) => Some(entry.into_value().record.to_string()),
+            _ => None,
+        })
+    }
+
     async fn lock(&self, id: &SessionId, ttl: Duration) -> Result<Option<LockToken>, StoreError> {
         let now = Instant::now();
         let mut inner = self.inner();

@@ -180,6 +180,19 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// Deletes the record of `id` (no error when there is none).
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError>;
 
+    /// Deletes the record of `id` and returns it as it was when deleted. Logout uses it
+    /// to revoke exactly the tokens it removed: a refresh on another instance that saved
+    /// new tokens just before is then revoked by the logout, and one that saves just
+    /// after finds the record gone ([`save_if_unchanged`](Self::save_if_unchanged)).
+    ///
+    /// The default loads, then deletes: not atomic (a save between the two is deleted
+    /// unseen). `MemoryStore`, `RedisStore` (`GETDEL`) and `FileStore` take in one step.
+    async fn take(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        let record = self.load(id).await?;
+        self.delete(id).await?;
+        Ok(record)
+    }
+
     /// Whether [`lock`](Self::lock) excludes other holders, in other processes too.
     /// Without it, the crate falls back to reloading the session once when a refresh is
     /// refused, which a provider with refresh-token reuse detection may punish.

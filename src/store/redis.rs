@@ -184,6 +184,15 @@ impl SessionStore for RedisStore {
             .map_err(failed("delete"))
     }
 
+    async fn take(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
+        let mut c = self.connection.clone();
+        redis::cmd("GETDEL")
+            .arg(self.key("session", id.as_str()))
+            .query_async(&mut c)
+            .await
+            .map_err(failed("delete"))
+    }
+
     async fn lock(&self, id: &SessionId, ttl: Duration) -> Result<Option<LockToken>, StoreError> {
         let mut c = self.connection.clone();
         let token = LockToken::random();

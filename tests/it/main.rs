@@ -11,6 +11,7 @@
 mod support;
 
 mod harness;
+mod interleavings;
 
 mod api;
 mod apicbase;
