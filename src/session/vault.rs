@@ -120,9 +120,14 @@ impl Vault {
 
     /// Forgets `account`'s connection; returns its tokens, for revocation.
     pub(crate) async fn delete(&self, account: &str) -> Result<Option<TokenSet>, StoreError> {
-        let previous = self.load(account).await?;
-        self.store.delete(&self.id(account)).await?;
-        Ok(previous.map(|p| p.tokens.clone()))
+        // Taken in one step: tokens a refresh saved just before are the ones revoked, and
+        // a refresh that saves after finds the record gone (and revokes its own).
+        let id = self.id(account);
+        let taken = self.store.take(&id).await?;
+        Ok(taken
+            .and_then(|record| self.config.open_record(&id, &record))
+            .filter(|data| data.account.as_deref() == Some(account))
+            .map(|data| data.tokens))
     }
 
     /// Every connection in the store, in no particular order.

@@ -79,6 +79,58 @@ impl<S: tower_sessions_core::SessionStore> TowerSessionsStore<S> {
     }
 }
 
+impl<S: tower_sessions_core::SessionStore> TowerSessionsStore<S> {
+    /// The ids filed under `key` (as saved: live or not), and the index's expiry.
+    async fn index_of(
+        &self,
+        key: &str,
+    ) -> Result<Option<(Vec<String>, OffsetDateTime)>, StoreError> {
+        let Some(index) = self.live(index_id(key), "find").await? else {
+            return Ok(None);
+        };
+        let ids = strings(index.data.get("ids"));
+        Ok(Some((ids, index.expiry_date)))
+    }
+
+    /// Writes the index of `key` (deleted when empty).
+    async fn write_index(
+        &self,
+        key: &str,
+        ids: Vec<String>,
+        expiry_date: OffsetDateTime,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return self
+                .inner
+                .delete(&index_id(key))
+                .await
+                .map_err(failed(operation));
+        }
+        let ids = ids.into_iter().map(Value::String).collect();
+        self.inner
+            .save(&Record {
+                id: index_id(key),
+                data: HashMap::from([("ids".to_owned(), Value::Array(ids))]),
+                expiry_date,
+            })
+            .await
+            .map_err(failed(operation))
+    }
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[async_trait::async_trait]
 impl<S: tower_sessions_core::SessionStore> SessionStore for TowerSessionsStore<S> {
     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
@@ -94,7 +146,11 @@ impl<S: tower_sessions_core::SessionStore> SessionStore for TowerSessionsStore<S
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let expiry_date = expiry(ttl);
-        let data = HashMap::from([("record".to_owned(), json!(record))]);
+        // The record names its lookup keys, so that its delete can take it out of them.
+        let data = HashMap::from([
+            ("record".to_owned(), json!(record)),
+            ("lookup".to_owned(), json!(lookup)),
+        ]);
         self.inner
             .save(&Record {
                 id: session_id(id),
@@ -106,29 +162,29 @@ impl<S: tower_sessions_core::SessionStore> SessionStore for TowerSessionsStore<S
         // Lookup indexes: read-modify-write, not atomic (this store cannot lock); a lost
         // update only hides a session from back-channel logout until its next save.
         for key in lookup {
-            let index = index_id(key);
-            let existing = self.live(index, "save").await?;
-            let mut ids: Vec<Value> = existing
-                .as_ref()
-                .and_then(|r| r.data.get("ids")?.as_array().cloned())
-                .unwrap_or_default();
-            if !ids.iter().any(|v| v.as_str() == Some(id.as_str())) {
-                ids.push(json!(id.as_str()));
+            let (mut ids, expires) = self
+                .index_of(key)
+                .await?
+                .unwrap_or((Vec::new(), expiry_date));
+            if !ids.iter().any(|v| v == id.as_str()) {
+                ids.push(id.as_str().to_owned());
             }
-            let expiry_date = existing.map_or(expiry_date, |r| r.expiry_date.max(expiry_date));
-            self.inner
-                .save(&Record {
-                    id: index,
-                    data: HashMap::from([("ids".to_owned(), Value::Array(ids))]),
-                    expiry_date,
-                })
-                .await
-                .map_err(failed("save"))?;
+            self.write_index(key, ids, expires.max(expiry_date), "save")
+                .await?;
         }
         Ok(())
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        // Out of its indexes first: nothing is left behind that names a deleted id.
+        if let Some(record) = self.live(session_id(id), "delete").await? {
+            for key in strings(record.data.get("lookup")) {
+                if let Some((mut ids, expires)) = self.index_of(&key).await? {
+                    ids.retain(|v| v != id.as_str());
+                    self.write_index(&key, ids, expires, "delete").await?;
+                }
+            }
+        }
         self.inner
             .delete(&session_id(id))
             .await
@@ -148,25 +204,25 @@ impl<S: tower_sessions_core::SessionStore> SessionStore for TowerSessionsStore<S
     }
 
     async fn find(&self, key: &str) -> Result<Vec<SessionId>, StoreError> {
-        let Some(index) = self.live(index_id(key), "find").await? else {
+        let Some((ids, _)) = self.index_of(key).await? else {
             return Ok(Vec::new());
         };
-        let ids: Vec<SessionId> = index
-            .data
-            .get("ids")
-            .and_then(Value::as_array)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|v| v.as_str().map(SessionId::from_stored))
-                    .collect()
-            })
-            .unwrap_or_default();
         let mut live = Vec::with_capacity(ids.len());
-        for id in ids {
-            if self.live(session_id(&id), "find").await?.is_some() {
-                live.push(id);
+        let mut latest = None::<OffsetDateTime>;
+        for id in &ids {
+            if let Some(record) = self
+                .live(session_id(&SessionId::from_stored(id.as_str())), "find")
+                .await?
+            {
+                latest = Some(latest.map_or(record.expiry_date, |l| l.max(record.expiry_date)));
+                live.push(id.clone());
             }
         }
-        Ok(live)
+        if live.len() != ids.len() {
+            // Expired records leave the index, and its expiry follows the live ones.
+            let expires = latest.unwrap_or_else(OffsetDateTime::now_utc);
+            self.write_index(key, live.clone(), expires, "find").await?;
+        }
+        Ok(live.into_iter().map(SessionId::from_stored).collect())
     }
 }

@@ -322,3 +322,61 @@ async fn cookie_sessions_with_a_shared_store_adopt_the_other_instances_refresh()
     }
     assert_eq!(mock.refresh_hits(), 1, "one refresh across both instances");
 }
+
+/// Defect 5 for tower-sessions: the adapter's index records kept every id ever saved
+/// (delete left them, find never rewrote). Deleted and expired ids now leave, and an
+/// empty index is deleted.
+#[cfg(feature = "tower-sessions")]
+#[tokio::test]
+async fn tower_sessions_indexes_hold_only_live_ids() {
+    use axum_oauth_login::store::{SessionId, TowerSessionsStore};
+    use tower_sessions_sqlx_store::SqliteStore;
+    use tower_sessions_sqlx_store::sqlx::{self, SqlitePool};
+    let pool = SqlitePool::connect("sqlite::memory:").await.expect("pool");
+    let sqlite = SqliteStore::new(pool.clone());
+    sqlite.migrate().await.expect("migrated");
+    let store = TowerSessionsStore::new(sqlite);
+    let rows = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tower_sessions")
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    };
+    let keys = ["sub:someone".to_owned(), "vault:accounts".to_owned()];
+    let ids: Vec<SessionId> = (0..50).map(|_| SessionId::random()).collect();
+    for id in &ids {
+        store
+            .save(id, "sealed", &keys, Duration::from_secs(600))
+            .await
+            .unwrap();
+    }
+    assert_eq!(rows().await, 52, "50 records and two indexes");
+    for id in &ids {
+        store.delete(id).await.unwrap();
+    }
+    assert_eq!(rows().await, 0, "deleted ids leave no index behind");
+    // Expired records leave their index when it is next read; the last live one's
+    // delete then removes the index.
+    for _ in 0..20 {
+        store
+            .save(&SessionId::random(), "sealed", &keys, Duration::ZERO)
+            .await
+            .unwrap();
+    }
+    let live = SessionId::random();
+    store
+        .save(&live, "sealed", &keys, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(store.find("sub:someone").await.unwrap(), vec![live.clone()]);
+    assert_eq!(
+        store.find("vault:accounts").await.unwrap(),
+        vec![live.clone()]
+    );
+    store.delete(&live).await.unwrap();
+    assert_eq!(
+        rows().await,
+        20,
+        "the 20 expired records themselves, no index"
+    );
+}
