@@ -6,6 +6,7 @@
 #   bash bench/economy.sh            # 1,000 connections; 100,000 distinct tokens
 #   bash bench/economy.sh --smoke    # 100 connections; 2,000 tokens (CI: plumbing only)
 #   options: --connections N  --tokens N  --duration S  --no-build  --out FILE
+#            --only "2b 3"   (the tables to run; default all: 1 2 2b 3)
 #
 # Tables:
 #   1. userinfo calls for ONE new token, N connections hitting `BearerUser` at once (the
@@ -13,6 +14,9 @@
 #      instance and two (each its own OAuth, its own user cache).
 #   2. refresh calls for ONE session at expiry, N connections on `/me` at once (the mock
 #      answers the refresh 300 ms late); cookie and Redis stores, one and two instances.
+#   2b. cookie sessions on two instances with rotating refresh tokens: the pre-refresh
+#      cookie at both instances, inside the refresh window and after expiry, with and
+#      without a shared store (Redis) to coordinate through.
 #   3. N distinct tokens through `BearerUser` (a userinfo stub in its own process answers
 #      any token): cache entries held and the server's RSS, with the cache sized for them
 #      and with the default bound (10,000).
@@ -25,7 +29,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 die() { echo "economy.sh: $*" >&2; exit 2; }
 
-connections=1000 tokens=100000 duration=3 build=1 out=""
+connections=1000 tokens=100000 duration=3 build=1 out="" sections="1 2 2b 3"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --smoke) connections=100 tokens=2000 duration=1; shift ;;
@@ -34,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --duration) duration=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --out) out=$2; shift 2 ;;
+    --only) sections=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -67,6 +72,7 @@ fi
 
 report=$work/report.md
 say() { printf '%s\n' "$*" | tee -a "$report"; }
+wants() { [[ " $sections " == *" $1 "* ]]; }
 
 # burst URL-HEADER PAIRS...: one wrk per "url|header" pair, all at once, the connections
 # split between them; prints "requests non2xx" summed over the runs.
@@ -111,7 +117,14 @@ say ""
 say "wrk from outside the servers; $connections connections for ${duration} s per burst; server on CPU ${BENCH_SERVER_CPU:-0}, wrk on CPU ${BENCH_LOAD_CPU:-1}."
 say ""
 
+redis_url=""
+if command -v redis-server >/dev/null; then
+  start_redis
+  [[ -n $redis_port ]] && redis_url="redis://127.0.0.1:$redis_port/"
+fi
+
 # ------------------------------------------------------------- 1. userinfo calls
+if wants 1; then
 say "## 1. One new token, $connections connections at once → userinfo calls"
 say ""
 say "| instances | requests | non-2xx | userinfo calls |"
@@ -125,12 +138,9 @@ for n in 1 2; do
 done
 say ""
 
-# ------------------------------------------------------------- 2. refresh calls
-redis_url=""
-if command -v redis-server >/dev/null; then
-  start_redis
-  [[ -n $redis_port ]] && redis_url="redis://127.0.0.1:$redis_port/"
 fi
+# ------------------------------------------------------------- 2. refresh calls
+if wants 2; then
 say "## 2. One session at expiry, $connections connections at once → refresh calls"
 say ""
 say "| store | instances | requests | non-2xx | refresh calls |"
@@ -157,7 +167,42 @@ for store in cookie redis; do
 done
 say ""
 
+fi
+# ------------------------------------------------- 2b. cookie sessions, rotating
+if wants 2b; then
+say "## 2b. Cookie sessions on two instances, rotating refresh tokens: one session due, $connections connections at once"
+say ""
+say "The burst sends the pre-refresh cookie to both instances (another tab, a parallel XHR)."
+say "\\`window\\`: the access token is still valid (inside the refresh window); \\`expired\\`: it is not."
+say ""
+say "| shared store | token | requests | non-2xx | refresh calls |"
+say "|---|---|---:|---:|---:|"
+for shared in none redis; do
+  shared_args=()
+  if [[ $shared == redis ]]; then
+    if [[ -z $redis_url ]]; then
+      [[ ${CI:-} == true ]] && die "redis-server is not installed or did not start"
+      say "| redis | – | – | – | skipped: no redis-server |"
+      continue
+    fi
+    shared_args=(--shared "$redis_url")
+  fi
+  for when in window expired; do
+    start_flights --instances 2 --rotate "${shared_args[@]}"
+    cookie=$(curl -sS --max-time 10 -X POST "$ctl/ctl/login")
+    [[ $cookie == oauth_session=* ]] || die "login failed: $cookie"
+    query=""; [[ $when == window ]] && query="?window"
+    curl -sS --max-time 10 -X POST "$ctl/ctl/expire$query" >/dev/null
+    read -r requests errors < <(burst_instances /me "Cookie: $cookie")
+    say "| $shared | $when | $requests | $errors | $(json "$ctl/ctl/stats" refresh) |"
+    stop flights
+  done
+done
+say ""
+
+fi
 # ------------------------------------------------------------- 3. cache and RSS
+if wants 3; then
 say "## 3. $tokens distinct tokens through \`BearerUser\` → cache entries and server RSS"
 say ""
 say "| user cache | requests | non-2xx | userinfo calls | entries held | RSS before | RSS after | peak RSS |"
@@ -218,5 +263,6 @@ for sized in yes no; do
   stop cache
 done
 say ""
+fi
 
 if [[ -n $out ]]; then cp "$report" "$out"; echo "economy.sh: written to $out" >&2; fi

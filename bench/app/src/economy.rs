@@ -4,7 +4,7 @@
 //!
 //! | subcommand | what it serves |
 //! |---|---|
-//! | `economy-flights [--instances N] [--store URL]` | the crate's `MockProvider` and N independent instances of an app (each its own `OAuth`: its own user cache and refresh table; one cookie key; with `--store`, one Redis), each on its own port, plus a control port |
+//! | `economy-flights [--instances N] [--store URL] [--shared URL] [--rotate]` | the crate's `MockProvider` and N independent instances of an app (each its own `OAuth`: its own user cache and refresh table; one cookie key; with `--store`, one Redis), each on its own port, plus a control port |
 //! | `economy-stub` | a userinfo endpoint that accepts any Bearer token (the user's `sub` is the token), counting calls: the upstream of `economy-cache`, in its own process so it is not in the measured RSS |
 //! | `economy-cache --upstream URL [--capacity N]` | one app whose `/api/me` resolves any token through `URL/userinfo`, user cache of N (default: the crate's default bound); `GET /ctl/stats` → cached users |
 //!
@@ -14,7 +14,7 @@
 //! |---|---|
 //! | `POST /ctl/token` | issues a new access token at the mock (never seen by any instance); the mock answers its first userinfo call 300 ms late, so the burst's requests all arrive while that call is in flight |
 //! | `POST /ctl/login` | logs in through instance 0; answers the session's `Cookie` header |
-//! | `POST /ctl/expire` | moves the instances' clock and the mock's past the tokens' lifetime: every session's token is now due for refresh; the mock answers the next refresh 300 ms late |
+//! | `POST /ctl/expire` | moves the instances' clock and the mock's past the tokens' lifetime (`?window`: into the refresh window, the token still valid): every session's token is now due for refresh; the mock answers the next refresh 300 ms late |
 //! | `GET /ctl/stats` | `{"userinfo": n, "refresh": n}`: calls the mock received |
 
 use std::sync::Arc;
@@ -77,9 +77,14 @@ struct Flights {
 pub async fn flights(args: &[String]) -> Result<(), BoxError> {
     let instances: usize = opt(args, "--instances")?.map_or(Ok(1), |n| n.parse())?;
     let store = opt(args, "--store")?;
+    // Cookie sessions: a shared store (Redis) to coordinate their refreshes through.
+    let shared = opt(args, "--shared")?;
+    // Rotating refresh tokens (Apicbase, Doorkeeper): a spent one is refused.
+    let rotate = args.iter().any(|a| a == "--rotate");
     let mock = MockProvider::builder()
         .token_lifetime(TOKEN_LIFETIME)
         .refresh_tokens(true)
+        .rotate_refresh_tokens(rotate)
         .start()
         .await?;
     let clock = Clock::manual_from_now();
@@ -96,6 +101,9 @@ pub async fn flights(args: &[String]) -> Result<(), BoxError> {
             .user_cache(Duration::from_secs(24 * 3600), 10_000);
         if let Some(url) = &store {
             builder = builder.session_store(RedisStore::open(url)?);
+        }
+        if let Some(url) = &shared {
+            builder = builder.logout_denylist(RedisStore::open(url)?, Duration::from_secs(2));
         }
         let oauth = builder.build()?;
         let app = Router::new()
@@ -135,8 +143,17 @@ async fn login_once(State(f): State<Arc<Flights>>) -> Result<String, (StatusCode
         .map_err(|e| (StatusCode::BAD_GATEWAY, e.to_string()))
 }
 
-async fn expire(State(f): State<Arc<Flights>>) -> &'static str {
-    let by = TOKEN_LIFETIME + Duration::from_secs(1);
+/// `?window`: into the refresh window only (the access token is still valid), as when
+/// requests with the pre-refresh cookie reach an instance that did not refresh.
+async fn expire(
+    State(f): State<Arc<Flights>>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> &'static str {
+    let by = if query.as_deref() == Some("window") {
+        TOKEN_LIFETIME - Duration::from_secs(30)
+    } else {
+        TOKEN_LIFETIME + Duration::from_secs(1)
+    };
     f.clock.advance(by);
     f.mock.advance_clock(by);
     f.mock.delay_next(MockEndpoint::Token, 1, UPSTREAM_DELAY);

@@ -107,6 +107,9 @@ fn store_error(e: crate::store::StoreError) -> Arc<Refusal> {
     }))
 }
 
+/// How long the table remembers that a refresh token's session was logged out.
+const LOGGED_OUT_SECS: u64 = 3600;
+
 /// How many refresh tokens the table remembers before pruning finished entries.
 const TABLE_CAPACITY: usize = 10_000;
 
@@ -486,7 +489,17 @@ impl Refresher {
             // Bounded by the HTTP client's timeout; the task then writes its outcome.
             let _ = result.await;
         }
-        let local = match self.lock().remove(&key) {
+        // The entry stays, as "ended": a replay of a pre-logout cookie must neither get
+        // the refreshed tokens back nor present the revoked refresh token again.
+        let ended = Slot::Done {
+            attempt: 1,
+            outcome: Err(Arc::new(Refusal::Deleted)),
+            until: self
+                .clock
+                .now()
+                .saturating_add(self.grace_secs.max(LOGGED_OUT_SECS)),
+        };
+        let local = match self.lock().insert(key, ended) {
             Some(Slot::Done {
                 outcome: Ok(tokens),
                 ..
