@@ -24,6 +24,7 @@ mod cross_origin;
 mod faults;
 mod from_env;
 mod introspection;
+mod jwks_rotation;
 mod login_flow;
 mod login_hook;
 mod logout;
