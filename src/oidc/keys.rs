@@ -2,6 +2,16 @@
 //! when a token names a key the cache does not hold — the provider rotated its keys —
 //! at most once per [`REFETCH_AFTER_SECS`] and one fetch at a time, so forged tokens
 //! with random `kid`s cannot make the app hammer the provider.
+//!
+//! A forged `kid` cannot be told from a rotated one without fetching, so only a fetch
+//! that began after the token arrived, succeeded and lacks its key refuses it
+//! ([`JwtError::UnknownKey`]). While the re-fetch is rate-limited or failed, the key is
+//! merely unconfirmed ([`JwtError::UnconfirmedKey`], [`JwtError::KeysUnavailable`]:
+//! transient, "try again"): otherwise anyone posting a made-up `kid` now and then would
+//! keep the limit spent and get real tokens under a new key refused, sessions ended and
+//! back-channel logouts dropped after every rotation. A `kid` a fetch confirmed absent is
+//! remembered for [`ABSENT_FOR_SECS`], so a flood of one forged `kid` fetches once while
+//! a new one still fetches after the (short) interval.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -16,8 +26,14 @@ use super::JwtError;
 use crate::client::{Endpoint, read_response};
 use crate::clock::Clock;
 
-/// After a successful fetch, an unknown `kid` fetches again only this much later.
-pub(crate) const REFETCH_AFTER_SECS: u64 = 60;
+/// After a successful fetch, an unknown `kid` fetches again only this much later. Short:
+/// until then a token under a just-rotated key is answered "try again".
+pub(crate) const REFETCH_AFTER_SECS: u64 = 10;
+/// A `kid` (with its algorithm) a successful fetch confirmed absent fetches nothing for
+/// this long: a flood of one forged `kid` costs one fetch.
+pub(crate) const ABSENT_FOR_SECS: u64 = 30;
+/// At most this many confirmed-absent `kid`s are remembered (the oldest go first).
+const MAX_ABSENT: usize = 16;
 /// A key set older than this is fetched again at its next use (keys the provider
 /// withdrew stop being trusted without a restart); the old set stays if that fails.
 pub(crate) const MAX_AGE_SECS: u64 = 24 * 3600;
@@ -47,6 +63,9 @@ pub(crate) struct KeySet {
     clock: Clock,
     keys: RwLock<Arc<Vec<Arc<Key>>>>,
     loaded: Loaded,
+    /// How many fetches have begun: a token notes it on arrival, to tell a fetch that
+    /// began after it from one already under way.
+    started: std::sync::atomic::AtomicU64,
     /// Held while fetching (single flight); records the last attempt.
     fetch: tokio::sync::Mutex<Attempts>,
 }
@@ -56,6 +75,30 @@ struct Attempts {
     last: Option<u64>,
     failed: Option<String>,
     loaded: bool,
+    /// The number (per `started`) of the last fetch that succeeded.
+    succeeded: u64,
+    /// `kid`s (with the algorithm) confirmed absent, and until when (clock seconds). Read
+    /// only when the current set lacks the key.
+    absent: Vec<(Option<String>, Algorithm, u64)>,
+}
+
+impl Attempts {
+    fn is_absent(&self, kid: Option<&str>, alg: Algorithm, now: u64) -> bool {
+        self.absent
+            .iter()
+            .any(|(k, a, until)| k.as_deref() == kid && *a == alg && now < *until)
+    }
+
+    fn remember_absent(&mut self, kid: Option<&str>, alg: Algorithm, now: u64) {
+        self.absent.retain(|(_, _, until)| now < *until);
+        if self.absent.len() >= MAX_ABSENT {
+            self.absent.remove(0);
+        }
+        // Raw, to compare with later tokens' (a token, so its kid, is capped at 4 KiB).
+        let kid = kid.map(str::to_owned);
+        self.absent
+            .push((kid, alg, now.saturating_add(ABSENT_FOR_SECS)));
+    }
 }
 
 /// When the cached set was last fetched successfully (clock seconds; 0: never).
@@ -81,40 +124,55 @@ impl KeySet {
             clock,
             keys: RwLock::default(),
             loaded: Loaded::default(),
+            started: std::sync::atomic::AtomicU64::new(0),
             fetch: tokio::sync::Mutex::default(),
         }
     }
 
     /// The keys that may verify a token signed with `alg` under `kid`; fetches the set
-    /// when none does and the rate limit allows.
+    /// when none does and the rate limit allows. [`JwtError::UnknownKey`] only when a
+    /// fetch that began after this call succeeded without the key; when the key cannot
+    /// be confirmed now, a transient error.
     pub(crate) async fn candidates(
         &self,
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Vec<Arc<Key>>, JwtError> {
+        use std::sync::atomic::Ordering;
+        let arrived_after = self.started.load(Ordering::Acquire);
         let found = self.matching(kid, alg);
-        let loaded_at = self.loaded.at.load(std::sync::atomic::Ordering::Acquire);
+        let loaded_at = self.loaded.at.load(Ordering::Acquire);
         let stale = loaded_at > 0 && self.clock.now() >= loaded_at.saturating_add(MAX_AGE_SECS);
         if !found.is_empty() && !stale {
             return Ok(found);
         }
         if stale {
             // Refresh the set once; whatever happens, the keys at hand serve this token.
-            if let Ok(attempts) = self.fetch.try_lock() {
-                self.refetch(attempts).await;
+            if let Ok(mut attempts) = self.fetch.try_lock() {
+                let _ = self.refetch(&mut attempts).await;
             }
             let found = self.matching(kid, alg);
             if !found.is_empty() {
                 return Ok(found);
             }
         }
-        let attempts = self.fetch.lock().await;
+        let mut attempts = self.fetch.lock().await;
         // Another request may have fetched while this one waited.
         let found = self.matching(kid, alg);
         if !found.is_empty() {
             return Ok(found);
         }
         let now = self.clock.now();
+        if attempts.succeeded > arrived_after {
+            // That fetch began after this token arrived: its answer is fresh enough.
+            attempts.remember_absent(kid, alg, now);
+            return Err(unknown_key(kid));
+        }
+        if attempts.is_absent(kid, alg, now) {
+            // Confirmed absent a moment ago: no fetch. Not a refusal either — the
+            // provider may have published it since (a `kid` one can guess in advance).
+            return Err(unconfirmed_key(kid));
+        }
         let wait = if attempts.failed.is_some() {
             RETRY_AFTER_FAILURE_SECS
         } else {
@@ -125,15 +183,16 @@ impl KeySet {
             .is_some_and(|last| now < last.saturating_add(wait))
         {
             return Err(match &attempts.failed {
-                Some(reason) if !attempts.loaded => JwtError::KeysUnavailable(reason.clone()),
-                _ => unknown_key(kid),
+                Some(reason) => JwtError::KeysUnavailable(reason.clone()),
+                None => unconfirmed_key(kid),
             });
         }
-        if let Some(reason) = self.refetch(attempts).await {
-            return Err(JwtError::KeysUnavailable(reason));
-        }
+        self.refetch(&mut attempts)
+            .await
+            .map_err(JwtError::KeysUnavailable)?;
         let found = self.matching(kid, alg);
         if found.is_empty() {
+            attempts.remember_absent(kid, alg, now);
             Err(unknown_key(kid))
         } else {
             Ok(found)
@@ -141,9 +200,13 @@ impl KeySet {
     }
 
     /// Fetches the set now. A set without usable keys, or a failure, keeps the current
-    /// one. Returns why, when there are no keys at all.
-    async fn refetch(&self, mut attempts: tokio::sync::MutexGuard<'_, Attempts>) -> Option<String> {
+    /// one and says why.
+    async fn refetch(&self, attempts: &mut Attempts) -> Result<(), String> {
         let now = self.clock.now();
+        let number = self
+            .started
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+            + 1;
         attempts.last = Some(now);
         let fetched = self.fetch_keys().await.and_then(|keys| {
             if keys.is_empty() {
@@ -161,12 +224,13 @@ impl KeySet {
                     .store(now.max(1), std::sync::atomic::Ordering::Release);
                 attempts.failed = None;
                 attempts.loaded = true;
-                None
+                attempts.succeeded = number;
+                Ok(())
             }
             Err(reason) => {
                 tracing::warn!(%reason, "could not fetch the provider's signing keys");
                 attempts.failed = Some(reason.clone());
-                (!attempts.loaded).then_some(reason)
+                Err(reason)
             }
         }
     }
@@ -203,6 +267,10 @@ impl KeySet {
 
 fn unknown_key(kid: Option<&str>) -> JwtError {
     JwtError::UnknownKey(kid.map(|k| crate::client::sanitize(k, 64)))
+}
+
+fn unconfirmed_key(kid: Option<&str>) -> JwtError {
+    JwtError::UnconfirmedKey(kid.map(|k| crate::client::sanitize(k, 64)))
 }
 
 /// The usable signature keys of a JWKS document; keys of other types, for encryption,

@@ -1,8 +1,9 @@
 //! OpenID Connect: what the crate accepts from a provider's signed JWTs.
 //!
 //! - `keys`: the provider's JWKS, fetched on first use, cached, re-fetched (one fetch at
-//!   a time, at most once a minute) when a token names an unknown key: key rotation
-//!   without a restart, and no fetch storm from forged tokens.
+//!   a time, at most once per 10 s) when a token names an unknown key: key rotation
+//!   without a restart, and no fetch storm from forged tokens. While a re-fetch is
+//!   rate-limited or failed, an unknown key is "try again", not a refusal.
 //! - `jwt`: a compact JWS checked against those keys (asymmetric algorithms only:
 //!   `none`, HMAC and unknown `crit` extensions are refused) → its claims.
 //! - `claims`: the checks every token shares — `iss`, `aud`, `exp` / `iat` / `nbf`
@@ -51,13 +52,20 @@ pub enum JwtError {
          ES384 and EdDSA are)"
     )]
     Algorithm(String),
-    /// No key of the provider's JWKS fits the token's `kid` and algorithm, even after a
-    /// re-fetch.
+    /// No key of the provider's JWKS fits the token's `kid` and algorithm, in a set
+    /// fetched after the token arrived: the token is refused.
     #[error("no signing key of the provider matches the token (kid {})", .0.as_deref().unwrap_or("absent"))]
     UnknownKey(Option<String>),
-    /// The provider's JWKS could not be fetched (and none is cached): try again later.
+    /// The provider's JWKS could not be fetched — none is cached, or the cached set lacks
+    /// the token's key: try again later.
     #[error("the provider's signing keys are unavailable: {0}")]
     KeysUnavailable(String),
+    /// The cached keys lack the token's, and the set was fetched (or found without it)
+    /// a moment ago, so it is not fetched again yet: the provider may have just rotated
+    /// its keys, or the token is forged — only a later fetch can tell. Try again in a
+    /// few seconds.
+    #[error("no cached signing key matches the token (kid {}), and the provider's keys are not fetched again yet", .0.as_deref().unwrap_or("absent"))]
+    UnconfirmedKey(Option<String>),
     /// The signature does not verify: the token was altered or not signed by the provider.
     #[error("the token's signature does not verify")]
     Signature,
@@ -71,9 +79,13 @@ pub enum JwtError {
 }
 
 impl JwtError {
-    /// The provider's keys could not be fetched: not the token's fault.
+    /// The token's key cannot be known now (the provider's keys could not be fetched,
+    /// or not yet again): not the token's fault, try again later.
     pub fn is_transient(&self) -> bool {
-        matches!(self, JwtError::KeysUnavailable(_))
+        matches!(
+            self,
+            JwtError::KeysUnavailable(_) | JwtError::UnconfirmedKey(_)
+        )
     }
 }
 

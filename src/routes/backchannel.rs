@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Request, StatusCode};
 use serde_json::json;
 
@@ -52,6 +52,12 @@ pub(crate) async fn backchannel_logout(
     };
     let claims = match oidc.logout_token(&token).await {
         Ok(claims) => claims,
+        // The token's key cannot be known now (JWKS down, or just rotated and the
+        // re-fetch rate-limited): a 5xx the provider retries, or its logout is lost.
+        Err(e) if e.is_transient() => {
+            tracing::warn!(error = %e, "back-channel logout token cannot be checked now");
+            return unavailable();
+        }
         Err(e) => {
             tracing::warn!(error = %e, "back-channel logout token refused");
             return refuse("invalid_request", &e.to_string());
@@ -136,6 +142,17 @@ async fn end_stored(
         ended += 1;
     }
     Ok(ended)
+}
+
+/// `503` + `Retry-After` with a JSON error, never cached: "send it again shortly".
+fn unavailable() -> Response {
+    let body = json!({"error": "temporarily_unavailable",
+                      "error_description": "the provider's signing keys cannot be checked now"});
+    let mut res = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    let headers = res.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    res
 }
 
 /// `400` with a JSON error (Back-Channel Logout 1.0 §2.8), never cached.

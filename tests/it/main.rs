@@ -26,6 +26,7 @@ mod delete_wins;
 mod faults;
 mod from_env;
 mod introspection;
+mod jwks_rotation;
 mod login_flow;
 mod login_hook;
 mod logout;
