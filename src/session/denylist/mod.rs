@@ -1,49 +1,49 @@
-//! Sessions the provider ended (OpenID Connect Back-Channel Logout) that the app cannot
-//! delete: cookie-held sessions live in browsers. The denylist names them by the
-//! provider's session id (`sid`) or user (`sub`, every session begun before the logout)
-//! until they would have expired anyway, and every read of a session checks it.
+//! Sessions that ended but whose cookies may still be presented: cookie-held sessions
+//! live in browsers, and the app cannot delete a copy. The denylist names them until
+//! they would have expired anyway, and every read of a session checks it:
+//!
+//! * OpenID Connect Back-Channel Logout: by the provider's session id (`sid`) or user
+//!   (`sub`, every session begun before the logout);
+//! * the app's own logout (cookie store): by the session's id, so a copy of the
+//!   pre-logout cookie is dead as well.
 //!
 //! The local list is this process's. With several instances it is not enough: the
-//! provider posts the logout to one of them. A shared store (Redis, or any
-//! [`SessionStore`](crate::store::SessionStore)) then carries the entries, and every
-//! instance pulls new ones every [`SYNC_EVERY`] — the instance that received the logout
-//! ends the session on its next request, the others within that interval.
+//! provider posts the logout to one of them, and the browser logs out on one. A shared
+//! store (Redis, or any [`SessionStore`](crate::store::SessionStore)) then carries the
+//! entries ([`shared`]: a change log per instance), and every instance pulls what changed
+//! every `sync_every` ([`SYNC_EVERY`] by default) — the instance that received the
+//! logout refuses the session at once, the others within that interval.
 
-use std::collections::HashSet;
+mod shared;
+
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
+use self::shared::{Entry, SharedLog};
 use super::{SessionData, TimedStore, lookup_key};
 use crate::store::{SessionId, StoreError};
 
 /// How often instances pull entries from the shared store.
 pub(crate) const SYNC_EVERY: Duration = Duration::from_secs(2);
-/// The shared store's lookup key for every entry.
-const LIST_KEY: &str = "backchannel-denylist";
 
-/// One entry as kept in the shared store.
-#[derive(Serialize, Deserialize)]
-struct Entry {
-    key: String,
-    iat: u64,
-}
+/// The kind of the entries naming a session by its id (a logout here).
+const ID: &str = "id";
 
 /// The denylist of one provider's sessions.
 pub(crate) struct Denylist {
-    /// Lookup key (`sid:…` / `sub:…`, hashed) → the logout's `iat`.
+    /// Lookup key (`sid:…` / `sub:…` / `id:…`, hashed) → the logout's `iat`.
     local: moka::sync::Cache<String, u64>,
-    /// Set by the first entry: until then a check costs one atomic load.
-    used: AtomicBool,
-    shared: Option<TimedStore>,
+    /// Set by the first session id entry (a logout here): until then a check costs one
+    /// atomic load for them.
+    ids_used: AtomicBool,
+    /// Set by the first `sid` / `sub` entry (a back-channel logout): likewise.
+    provider_used: AtomicBool,
+    shared: Option<SharedLog>,
     /// The client context (client id + token URL) entries are keyed under.
     context: String,
     ttl: Duration,
     sync_every: Duration,
-    /// Shared entries already pulled.
-    pulled: Mutex<HashSet<String>>,
     syncing: std::sync::OnceLock<()>,
 }
 
@@ -69,12 +69,12 @@ impl Denylist {
                 .max_capacity(1_000_000)
                 .time_to_live(ttl)
                 .build(),
-            used: AtomicBool::new(false),
-            shared,
+            ids_used: AtomicBool::new(false),
+            provider_used: AtomicBool::new(false),
+            shared: shared.map(|store| SharedLog::new(store, &context, ttl)),
             context,
             ttl,
             sync_every,
-            pulled: Mutex::default(),
             syncing: std::sync::OnceLock::new(),
         })
     }
@@ -95,10 +95,15 @@ impl Denylist {
         }
     }
 
-    /// Whether the provider ended this session.
+    /// Whether this session ended: logged out here, or by the provider.
     pub(crate) fn denies(self: &Arc<Self>, data: &SessionData) -> bool {
         self.start_sync();
-        if !self.used.load(Ordering::Acquire) {
+        if self.ids_used.load(Ordering::Acquire)
+            && self.local.contains_key(&self.key(ID, data.id.as_str()))
+        {
+            return true;
+        }
+        if !self.provider_used.load(Ordering::Acquire) {
             return false;
         }
         if let Some(sid) = &data.sid
@@ -136,34 +141,46 @@ impl Denylist {
             (Some(sid), Some(sub)) => vec![self.key("sid", sid), self.key("sub-nosid", sub)],
             (Some(sid), None) => vec![self.key("sid", sid)],
             (None, Some(sub)) => vec![self.key("sub", sub)],
-            (None, None) => Vec::new(),
+            (None, None) => return Ok(()),
         };
-        for key in keys {
-            self.insert(key.clone(), iat);
-            if let Some(store) = &self.shared {
-                let entry = serde_json::to_string(&Entry {
-                    key: key.clone(),
-                    iat,
-                })
-                .map_err(|e| StoreError::new("save", e))?;
-                let hash = key.rsplit(':').next().unwrap_or_default();
-                let id = SessionId::from_stored(format!("denylist-{hash}-{iat}"));
-                self.pulled
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id.as_str().to_owned());
-                store
-                    .save(&id, &entry, &[LIST_KEY.to_owned()], self.ttl)
-                    .await?;
-            }
+        let entries: Vec<Entry> = keys.into_iter().map(|key| Entry { key, iat }).collect();
+        self.record(&entries, self.ttl).await
+    }
+
+    /// Records a session the app logged out, for `ttl` (until it would have expired), so
+    /// that a copy of its cookie is refused too.
+    pub(crate) async fn add_session(
+        &self,
+        id: &SessionId,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let entry = Entry {
+            key: self.key(ID, id.as_str()),
+            iat: 0,
+        };
+        self.record(&[entry], ttl).await
+    }
+
+    /// Keeps `entries` here at once, and in the shared store for the other instances.
+    async fn record(&self, entries: &[Entry], ttl: Duration) -> Result<(), StoreError> {
+        for entry in entries {
+            self.insert(entry.key.clone(), entry.iat);
         }
-        Ok(())
+        match &self.shared {
+            Some(log) => log.append(entries, ttl).await,
+            None => Ok(()),
+        }
     }
 
     fn insert(&self, key: String, iat: u64) {
         let newest = self.local.get(&key).map_or(iat, |known| known.max(iat));
+        let used = if key.split(':').next() == Some(ID) {
+            &self.ids_used
+        } else {
+            &self.provider_used
+        };
         self.local.insert(key, newest);
-        self.used.store(true, Ordering::Release);
+        used.store(true, Ordering::Release);
     }
 
     /// Starts pulling from the shared store, once, on the first check (inside the
@@ -192,38 +209,12 @@ impl Denylist {
         });
     }
 
-    /// Takes the shared store's entries this instance has not seen yet.
+    /// Takes what the other instances added to the shared store since the last pull.
     pub(crate) async fn pull(&self) -> Result<(), StoreError> {
-        let Some(store) = &self.shared else {
-            return Ok(());
-        };
-        let ids = store.find(LIST_KEY).await?;
-        // Entries that expired from the store are forgotten here too.
-        let live: HashSet<&str> = ids.iter().map(SessionId::as_str).collect();
-        self.pulled
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|id| live.contains(id.as_str()));
-        for id in &ids {
-            let fresh = !self
-                .pulled
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(id.as_str());
-            if !fresh {
-                continue;
-            }
-            if let Some(record) = store.load(id).await?
-                && let Ok(entry) = serde_json::from_str::<Entry>(&record)
-            {
-                self.insert(entry.key, entry.iat);
-                self.pulled
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id.as_str().to_owned());
-            }
+        match &self.shared {
+            Some(log) => log.pull(|entry| self.insert(entry.key, entry.iat)).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
