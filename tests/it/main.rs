@@ -27,6 +27,7 @@ mod introspection;
 mod login_flow;
 mod login_hook;
 mod logout;
+mod logout_copies;
 mod logs;
 mod mock_api;
 mod mock_users;
