@@ -120,11 +120,13 @@ pub(crate) struct Authenticated {
     pub(crate) shared: Arc<Shared>,
 }
 
-/// Logs the request's session out: revokes its tokens (and those a refresh made from
-/// them within the grace window), forgets their cached users, and clears the session so
-/// the layer removes the cookie. The one logout of the crate: the route and
-/// `AuthSession::logout` both call it. Returns the ended session's tokens (the route
-/// takes the id_token to the provider's end-session endpoint).
+/// Logs the request's session out: a cookie-held session goes on the denylist until it
+/// would have expired (copies of the cookie die too, on every instance sharing the
+/// denylist's store); revokes its tokens (and those a refresh made from them within the
+/// grace window), forgets their cached users, and clears the session so the layer
+/// removes the cookie. The one logout of the crate: the route and `AuthSession::logout`
+/// both call it. Returns the ended session's tokens (the route takes the id_token to the
+/// provider's end-session endpoint).
 pub(crate) async fn logout(rs: &RequestSession) -> Option<TokenSet> {
     let current = match rs.handle.current().await {
         Ok(session) => session,
@@ -137,17 +139,52 @@ pub(crate) async fn logout(rs: &RequestSession) -> Option<TokenSet> {
     // Deleted first, then revoked: a refresh on another instance either saved before the
     // delete (its tokens are in the taken record) or finds the record gone and revokes.
     let taken = rs.handle.end().await;
-    if let Some(session) = &current {
-        end_session(&rs.shared, session).await;
-    }
-    if let Some(taken) = taken.filter(|t| {
+    let taken = taken.filter(|t| {
         current
             .as_ref()
             .is_none_or(|c| c.tokens.access_token().secret() != t.tokens.access_token().secret())
-    }) {
-        end_session(&rs.shared, &taken).await;
-    }
+    });
+    // Concurrently: the denylist entry holds at once, and a slow shared store does not
+    // hold revocation up (nor the other way round).
+    tokio::join!(
+        async {
+            if let Some(session) = &current {
+                deny_copies(&rs.shared, session).await;
+            }
+        },
+        async {
+            if let Some(session) = &current {
+                end_session(&rs.shared, session).await;
+            }
+        },
+        async {
+            if let Some(taken) = &taken {
+                end_session(&rs.shared, taken).await;
+            }
+        },
+    );
     current.map(|session| session.tokens.clone())
+}
+
+/// A cookie-held session cannot be deleted: its id goes on the denylist until the session
+/// would have expired, so a copy of the cookie is refused (by `BearerUser`, `AuthSession`
+/// and the guards alike: every read checks the denylist). A server-side store's record
+/// is deleted instead (`SessionHandle::end`). The local entry holds whatever happens; a
+/// shared store that cannot be written leaves the other instances honouring a copy.
+async fn deny_copies(shared: &Shared, session: &crate::session::SessionData) {
+    let config = &shared.session;
+    if config.store().is_some() {
+        return;
+    }
+    let left = session.expires_at.saturating_sub(config.clock.now());
+    let ttl = std::time::Duration::from_secs(left.max(1));
+    if let Err(e) = config.denylist.add_session(&session.id, ttl).await {
+        tracing::error!(
+            error = %e,
+            "logout could not reach the shared denylist: other instances keep honouring \
+             copies of this session's cookie until it expires"
+        );
+    }
 }
 
 /// Ends a session's tokens: revokes them, and also the tokens a refresh made from them

@@ -359,16 +359,19 @@ impl OAuthBuilder {
         self
     }
 
-    /// Where back-channel logouts of cookie-held sessions are kept so that every
-    /// instance of the app honours them (OpenID Connect Back-Channel Logout).
+    /// Where logouts of cookie-held sessions are kept so that every instance of the app
+    /// honours them: the app's own logout, and OpenID Connect Back-Channel Logout.
     ///
-    /// The provider posts a logout to one instance. Sessions in a server-side store are
-    /// deleted there, which every instance sees; sessions in cookies cannot be deleted,
-    /// so they go on a denylist (by the provider's `sid`, or by `sub` for every session
-    /// begun before the logout) until they would have expired. Without this setting the
-    /// denylist is this process's alone: right for one instance, but **with several
-    /// instances the others would keep the session**. With a shared `store` (Redis), each
-    /// instance pulls new entries every `sync_every` (the receiving one at once).
+    /// A logout reaches one instance. Sessions in a server-side store are deleted there,
+    /// which every instance sees; sessions in cookies cannot be deleted, so they go on a
+    /// denylist until they would have expired: by session id at the app's logout (a copy
+    /// of the cookie dies too), by the provider's `sid`, or by `sub` for every session
+    /// begun before a back-channel logout. Without this setting the denylist is this
+    /// process's alone: right for one instance, but **with several instances the others
+    /// keep honouring the session**. With a shared `store` (Redis), each instance pulls
+    /// what changed every `sync_every` (the receiving one refuses the session at once);
+    /// a pull reads one record per instance that wrote and one per new logout, whatever
+    /// the number of entries.
     ///
     /// ```no_run
     /// # #[cfg(feature = "redis")]

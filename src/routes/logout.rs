@@ -1,6 +1,7 @@
-//! `POST /auth/logout`: end the session, revoke its tokens (best effort); then go home,
-//! or, for an OpenID Connect provider with an end-session endpoint, log out there too
-//! (RP-Initiated Logout 1.0).
+//! `POST /auth/logout`: end the session (a cookie-held one goes on the denylist, so copies
+//! of the cookie die too), revoke its tokens (best effort); then go home, or, for an
+//! OpenID Connect provider with an end-session endpoint, log out there too (RP-Initiated
+//! Logout 1.0).
 
 use std::sync::Arc;
 

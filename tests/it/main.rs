@@ -30,6 +30,7 @@ mod jwks_rotation;
 mod login_flow;
 mod login_hook;
 mod logout;
+mod logout_copies;
 mod logs;
 mod mock_api;
 mod mock_users;
