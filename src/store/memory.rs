@@ -91,6 +91,9 @@ impl MemoryStore {
         MemoryStore {
             records: moka::sync::Cache::builder()
                 .max_capacity(capacity.max(1))
+                // Least recently used first, as documented: moka's default (TinyLFU) may
+                // refuse to admit a new session at all while the store is full.
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .expire_after(PerEntryTtl)
                 // Evicted and expired records leave the index too. A replaced record's
                 // keys are re-filed by the write that replaced it.
