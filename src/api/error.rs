@@ -14,7 +14,8 @@ pub enum ApiError {
     /// `OAUTH_API_BASE`).
     #[error("the provider has no API base configured")]
     NotConfigured,
-    /// The path is not under the API base.
+    /// The path is not under the API base, or could leave it on a server that decodes
+    /// more than the URL standard (an encoded separator or dot segment). Nothing was sent.
     #[error("refused API path: {reason}")]
     InvalidPath {
         /// Why.

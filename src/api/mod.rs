@@ -41,8 +41,11 @@ enum Source {
 /// * The token goes **only** to the provider's API base
 ///   ([`ProviderBuilder::api_base`](crate::ProviderBuilder::api_base); vcita:
 ///   `https://api.vcita.biz`, Apicbase: `https://api.apicbase.com/api/v1`): paths are
-///   relative to it, and absolute URLs, other hosts and paths that climb out of it
-///   (`../`) are refused. Redirects are not followed.
+///   relative to it, and absolute URLs, other hosts, dot segments (`..`, `%2e%2e`,
+///   `..;x`, `%252e%252e`: each segment is decoded until it no longer changes) and
+///   encoded separators (`%2F`, `%5C`) in the path are refused before anything is sent
+///   ([`ApiError::InvalidPath`]); queries may carry anything. Redirects are not
+///   followed.
 /// * A token due for refresh is refreshed before the call, through the same
 ///   single-flight (and, with a server-side store, the same store lock) as the layer's
 ///   refreshes: 20 parallel calls at expiry make one refresh.

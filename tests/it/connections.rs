@@ -271,6 +271,43 @@ async fn connect_requires_a_login() {
     assert_eq!(app.mock.hits(MockEndpoint::Token), 0);
 }
 
+#[tokio::test]
+async fn encoded_separators_never_take_the_token_out_of_the_api_base() {
+    let app = apicbase_app().await;
+    app.login().await;
+    connect(&app, "lib-1").await;
+    library_as(&app, "lib-1").await;
+    let hits = app.mock.hits(MockEndpoint::Api);
+    // Each of these reaches another path than the API base's on a server or proxy that
+    // decodes `%2F`, `%5C`, `..;` or twice-encoded dots before routing.
+    for bad in [
+        "..%2F..%2Fadmin",
+        "..%5C..%5Cadmin",
+        "..;/..;/admin",
+        "%252e%252e/%252e%252e/admin",
+        "%2e%2e/%2e%2e/admin",
+        "library/%2F/b",
+        "library\\..\\..\\admin",
+    ] {
+        let (status, body) = api_as(&app, "lib-1", bad).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{bad}: {body}");
+        let description = body["error_description"].as_str().unwrap_or_default();
+        assert!(description.starts_with("refused API path"), "{bad}: {body}");
+        assert_eq!(
+            app.mock.hits(MockEndpoint::Api),
+            hits,
+            "{bad}: no request sent"
+        );
+    }
+    // Ordinary paths and queries still go.
+    let (status, body) = api_as(&app, "lib-1", "library/?q=..").await;
+    assert_eq!(
+        (status, &body["status"]),
+        (StatusCode::OK, &Value::from(200)),
+        "{body}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // A vault shared in Redis
 // ---------------------------------------------------------------------------------------
