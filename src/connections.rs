@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::Response;
-use http::HeaderMap;
 
 use crate::api::ProviderApi;
 use crate::client::{OAuthClient, TokenRef, TokenSet};
@@ -19,11 +18,13 @@ use crate::store::{SessionStore, StoreError};
 /// cookie key, independent of any browser session. For background jobs: an Apicbase
 /// partner connecting many libraries with one client, a vcita app acting for a business.
 ///
-/// * **Connect** from the app's own route, **after the app's own authorization check**:
-///   [`connect`](Connections::connect) sends the browser to the provider with the same
-///   state, PKCE and callback checks as a login; the account id travels in the sealed
-///   flow cookie and is never taken from the callback. Whoever may reach that route
-///   picks the account, so only let people connect accounts they own.
+/// * **Connect** from the app's own route (`GET` and `POST`), **after the app's own
+///   authorization check**: [`connect`](Connections::connect) answers a `GET` with a
+///   confirmation page and starts on a `POST` from the app's own pages only (never from
+///   another site), then sends the browser to the provider with the same state, PKCE
+///   and callback checks as a login; the account id travels in the sealed flow cookie
+///   and is never taken from the callback. Whoever may reach that route picks the
+///   account, so only let people connect accounts they own.
 /// * **Use**: [`api`](Connections::api) calls the provider's API with the account's
 ///   token, refreshed when due under the store's lock (rotation-safe across instances
 ///   with a locking store, as for sessions; `TowerSessionsStore` does not lock).
@@ -31,7 +32,8 @@ use crate::store::{SessionStore, StoreError};
 ///   deletes. **List**: [`list`](Connections::list), for an admin page.
 ///
 /// ```no_run
-/// use axum::{extract::{Path, State}, http::HeaderMap, response::{IntoResponse, Response}};
+/// use axum::{Router, extract::{Path, State}, http::request::Parts, response::Response};
+/// use axum::routing::get;
 /// use axum_oauth_login::{AuthSession, Connections, OAuth, Provider, store::MemoryStore};
 ///
 /// let oauth = OAuth::builder(Provider::apicbase(), "client-id", "client-secret")
@@ -40,22 +42,31 @@ use crate::store::{SessionStore, StoreError};
 ///     .build()
 ///     .unwrap();
 ///
-/// // GET /libraries/{id}/connect — the app's route, behind the app's own check.
+/// // POST /libraries/{id}/connect from the app's page (a GET, from a link, shows a
+/// // confirmation page that posts here) — the app's route, behind the app's own check.
 /// async fn connect(
 ///     State(connections): State<Connections>,
 ///     session: AuthSession,
 ///     Path(library): Path<String>,
-///     headers: HeaderMap,
+///     request: Parts,
 /// ) -> Response {
 ///     // ... check that this session's user administers `library` ...
-///     connections.connect(&library, "/libraries", &headers).into_response()
+///     connections.connect(&library, "/libraries", &request)
 /// }
+///
+/// let connections = oauth.connections().expect("a connections store");
+/// let app: Router = Router::new()
+///     .route("/libraries/{id}/connect", get(connect).post(connect))
+///     .route_layer(oauth.require_login())
+///     .with_state(connections);
+/// // In the app's page: <form method="post" action="/libraries/42/connect">
+/// //                      <button>Connect</button></form>
 ///
 /// // In a background job:
 /// # async fn job(connections: Connections) -> Result<(), axum_oauth_login::ApiError> {
 /// let products = connections.api("library-42").get("products/").send().await?;
 /// # Ok(()) }
-/// # let _ = (oauth.connections(), connect);
+/// # let _ = app;
 /// ```
 #[derive(Clone)]
 pub struct Connections {
@@ -152,18 +163,36 @@ impl Connections {
         }
     }
 
-    /// Starts connecting `account`: a `303` to the provider's authorize page, with a
-    /// flow cookie that carries the account id (sealed) back to the callback. After the
-    /// provider's consent the callback keeps the tokens under `account` — the browser's
-    /// own login session is not touched — and sends the browser to `return_to` (a
-    /// same-site path). `request_headers` are the current request's (for its pending
-    /// flow cookies).
+    /// Connects `account`, from the app's own route for `GET` and `POST`, **after the
+    /// app has checked that the current user may connect it**. `request` is the current
+    /// request's head (axum extracts [`Parts`](http::request::Parts)).
     ///
-    /// **Call it only after checking that the current user may connect `account`.**
+    /// * `POST` (any unsafe method) from this app's own pages: a `303` to the provider's
+    ///   authorize page, with a flow cookie that carries the account id (sealed) back to
+    ///   the callback. After the provider's consent the callback keeps the tokens under
+    ///   `account` (revoking the ones they replace) — the browser's own login session is
+    ///   not touched — and sends the browser to `return_to` (a same-site path).
+    /// * `POST` from another site (Fetch Metadata or `Origin`, as for logout; trusted
+    ///   origins count as the app's own): `403`, nothing started. The crate's session
+    ///   does not travel with such a request either, but the app's own check might (HTTP
+    ///   Basic credentials, its own cookies).
+    /// * `GET` (a link from an e-mail, another site or a marketplace): a confirmation
+    ///   page whose button posts to the same URL; nothing starts. A provider that skips
+    ///   its consent screen for an app it knows would otherwise let any site replace the
+    ///   user's connection with a link. The page names the account and the provider in
+    ///   the [`Messages`](crate::Messages) table's words (`connect_confirm`,
+    ///   `button_continue`); the crate draws it (not the app's error-page hook), and it
+    ///   cannot be framed. An app that wants its own page answers the `GET` itself and
+    ///   calls `connect` for the `POST` only.
     ///
     /// Without the app's routes (a `Connections` made with [`new`](Self::new)), or with
-    /// an invalid account id, the answer is a `500` page naming the mistake.
-    pub fn connect(&self, account: &str, return_to: &str, request_headers: &HeaderMap) -> Response {
+    /// an invalid account id, the answer is a `500` naming the mistake in the log.
+    pub fn connect(
+        &self,
+        account: &str,
+        return_to: &str,
+        request: &http::request::Parts,
+    ) -> Response {
         use axum::response::IntoResponse as _;
         let Some(shared) = &self.shared else {
             tracing::error!(
@@ -175,6 +204,25 @@ impl Connections {
             tracing::error!("Connections::connect: an account id must be 1 to 256 bytes");
             return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
+        let headers = &request.headers;
+        if !crate::origin::is_unsafe(&request.method) {
+            let provider = shared.client.provider().name();
+            return shared.pages.confirm(
+                "connect_confirm",
+                "button_continue",
+                &[("account", account), ("provider", provider)],
+            );
+        }
+        if shared.origins.foreign(headers) {
+            tracing::warn!("connecting an account refused: sent from another origin");
+            let page = shared.pages.page(
+                http::StatusCode::FORBIDDEN,
+                "cross_origin_request",
+                "connect_cross_origin",
+                &[],
+            );
+            return shared.pages.respond(&page, headers);
+        }
         let return_to = crate::safe_return_to(return_to).unwrap_or("/").to_owned();
         let now = shared.clock.now();
         let mut flow = LoginFlow::new(
@@ -184,7 +232,7 @@ impl Connections {
             now,
         );
         flow.account = Some(account.to_owned());
-        crate::routes::to_provider(shared, &flow, request_headers)
+        crate::routes::to_provider(shared, &flow, headers)
     }
 
     /// Keeps `tokens` for `account` (replacing a previous connection, whose tokens are

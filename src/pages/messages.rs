@@ -6,7 +6,8 @@ use std::collections::HashMap;
 /// `{description}` (the provider's sanitised error description), `{code}` (an OAuth
 /// error code), `{kind}` (what failed: "timeout", ...), `{origin}` (the registered
 /// redirect URI's origin), `{reason}` (a login hook's reason), `{scope}` (missing scopes),
-/// `{check}` (which id_token check failed).
+/// `{check}` (which id_token check failed), `{account}` (the account being connected),
+/// `{provider}` (the provider's name).
 const DEFAULTS: &[(&str, &str, &str)] = &[
     (
         "missing_state",
@@ -161,12 +162,26 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
          logged in. Log out from this app's own page.",
     ),
     (
+        "connect_confirm",
+        "Connect an account?",
+        "Connect the account {account} with {provider}? You will be sent to {provider} \
+         to allow it. Continue only if you asked for this: a link from another site or an \
+         e-mail can open this page too.",
+    ),
+    (
+        "connect_cross_origin",
+        "Connection refused",
+        "This request to connect an account came from another site, so it was refused \
+         and nothing changed. Connect from this app's own page.",
+    ),
+    (
         "request_too_large",
         "Login could not start",
         "The login request was too large.",
     ),
     ("link_retry", "", "Log in again"),
     ("link_home", "", "Home"),
+    ("button_continue", "", "Continue"),
     ("label_code", "", "Error code"),
 ];
 
@@ -176,9 +191,9 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
 /// have is a startup error, so a typo cannot go unnoticed.
 ///
 /// Texts may use the placeholders of the message they replace (`{description}`,
-/// `{code}`, `{kind}`, `{origin}`, `{reason}`, `{scope}`); values are escaped when the
-/// page is rendered. The `link_*` and `label_*` keys are the default page's fixed words
-/// (their title is unused).
+/// `{code}`, `{kind}`, `{origin}`, `{reason}`, `{scope}`, `{account}`, `{provider}`);
+/// values are escaped when the page is rendered. The `link_*`, `label_*` and `button_*`
+/// keys are the pages' fixed words (their title is unused).
 ///
 /// ```
 /// use axum_oauth_login::Messages;

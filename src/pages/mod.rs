@@ -5,6 +5,7 @@
 //!
 //! [`OAuthBuilder::error_page`]: crate::OAuthBuilder::error_page
 
+mod confirm;
 mod messages;
 
 use std::sync::Arc;

@@ -24,19 +24,35 @@ async fn apicbase_mock() -> MockProvider {
 }
 
 /// An Apicbase app keeping connections in memory.
-async fn apicbase_app() -> TestApp {
+pub(crate) async fn apicbase_app() -> TestApp {
     TestApp::spawn_with_mock(apicbase_mock().await, |b| {
         b.connections_store(MemoryStore::new(1000))
     })
     .await
 }
 
-/// `/connect/{account}` → the mock's consent → the callback; asserts that the callback
-/// sends the browser to `/accounts` without touching its session cookie.
-async fn connect(browser: &Browser, account: &str) {
-    let res = browser.get(&format!("/connect/{account}")).await;
+/// `POST /connect/{account}` from the app's own page; asserts a `303` to the provider
+/// and returns the authorize URL.
+async fn start_connect(browser: &Browser, account: &str) -> String {
+    let path = format!("/connect/{account}");
+    let req = browser
+        .client
+        .post(browser.url(&path))
+        .header("sec-fetch-site", "same-origin")
+        .header("origin", &browser.base);
+    let res = browser.send(req).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "connect redirects");
-    let authorize = location(&res);
+    location(&res)
+}
+
+/// `GET /connect/{account}` (its confirmation page) → its button's `POST` → the mock's
+/// consent → the callback; asserts that the callback sends the browser to `/accounts`
+/// without touching its session cookie.
+pub(crate) async fn connect(browser: &Browser, account: &str) {
+    let res = browser.get(&format!("/connect/{account}")).await;
+    assert_eq!(res.status(), StatusCode::OK, "a GET only asks");
+    assert!(body(res).await.contains(r#"<form method="post">"#));
+    let authorize = start_connect(browser, account).await;
     assert!(
         authorize.starts_with(&browser.mock.base_url()),
         "to the provider: {authorize}"
@@ -56,7 +72,7 @@ async fn connect(browser: &Browser, account: &str) {
 }
 
 /// The connected account ids, as `/accounts` lists them.
-async fn accounts(browser: &Browser) -> Vec<String> {
+pub(crate) async fn accounts(browser: &Browser) -> Vec<String> {
     let res = browser.get("/accounts").await;
     assert_eq!(res.status(), StatusCode::OK);
     let list: Value = res.json().await.expect("JSON list");
@@ -228,9 +244,7 @@ async fn a_connect_flow_cannot_be_completed_in_another_browser() {
     other.login().await;
     let exchanges = app.mock.hits(MockEndpoint::Token);
 
-    let res = app.get("/connect/lib-1").await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let authorize = location(&res);
+    let authorize = start_connect(&app, "lib-1").await;
     let callback = app.authorize(&authorize).await;
     // The account id travels only in the sealed flow cookie.
     for url in [authorize.as_str(), callback.as_str()] {
@@ -269,6 +283,43 @@ async fn connect_requires_a_login() {
         location(&res)
     );
     assert_eq!(app.mock.hits(MockEndpoint::Token), 0);
+}
+
+#[tokio::test]
+async fn encoded_separators_never_take_the_token_out_of_the_api_base() {
+    let app = apicbase_app().await;
+    app.login().await;
+    connect(&app, "lib-1").await;
+    library_as(&app, "lib-1").await;
+    let hits = app.mock.hits(MockEndpoint::Api);
+    // Each of these reaches another path than the API base's on a server or proxy that
+    // decodes `%2F`, `%5C`, `..;` or twice-encoded dots before routing.
+    for bad in [
+        "..%2F..%2Fadmin",
+        "..%5C..%5Cadmin",
+        "..;/..;/admin",
+        "%252e%252e/%252e%252e/admin",
+        "%2e%2e/%2e%2e/admin",
+        "library/%2F/b",
+        "library\\..\\..\\admin",
+    ] {
+        let (status, body) = api_as(&app, "lib-1", bad).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{bad}: {body}");
+        let description = body["error_description"].as_str().unwrap_or_default();
+        assert!(description.starts_with("refused API path"), "{bad}: {body}");
+        assert_eq!(
+            app.mock.hits(MockEndpoint::Api),
+            hits,
+            "{bad}: no request sent"
+        );
+    }
+    // Ordinary paths and queries still go.
+    let (status, body) = api_as(&app, "lib-1", "library/?q=..").await;
+    assert_eq!(
+        (status, &body["status"]),
+        (StatusCode::OK, &Value::from(200)),
+        "{body}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

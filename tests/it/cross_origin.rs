@@ -1,9 +1,13 @@
 //! Cross-origin unsafe requests: another site (a sibling subdomain included) cannot use
-//! the session cookie that travels with its form posts.
+//! the session cookie that travels with its form posts, and cannot connect an account.
 
+use axum_oauth_login::testing::MockEndpoint;
 use reqwest::StatusCode;
 
+use crate::connections::{accounts, apicbase_app, connect};
 use crate::harness::*;
+use crate::support::app::ADMIN_BASIC;
+use crate::support::html::Form;
 use crate::support::*;
 
 /// Sends `method path` with the browser's cookies and these headers.
@@ -141,4 +145,177 @@ async fn trusted_origins_may_post_with_the_session() {
     assert_eq!(res.status(), StatusCode::OK);
     let res = send(&app, reqwest::Method::POST, "/auth/logout", &admin).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+// ---------------------------------------------------------------------------------------
+// Connecting an account (issue 21, defect 6)
+// ---------------------------------------------------------------------------------------
+
+/// The access token the vault keeps for `account`.
+async fn kept_token(app: &TestApp, account: &str) -> String {
+    let connections = app.oauth.connections().expect("a connections store");
+    let tokens = connections.tokens(account).await.expect("connected");
+    tokens.access_token().secret().to_owned()
+}
+
+/// Whether `res` started a connect flow: a flow cookie, or a redirect to the provider.
+fn started_a_flow(app: &TestApp, res: &reqwest::Response) -> bool {
+    let to_provider = res
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .is_some_and(|l| l.starts_with(&app.mock.base_url()));
+    to_provider
+        || set_cookies(res.headers())
+            .iter()
+            .any(|c| c.contains("_flow_"))
+}
+
+/// A provider that skips consent (the app was approved before) finishes at once what a
+/// request started: the attack's last step.
+async fn finish_if_started(app: &TestApp, res: &reqwest::Response) {
+    if started_a_flow(app, res) && res.status() == StatusCode::SEE_OTHER {
+        let callback = app.authorize(&location(res)).await;
+        app.callback(&callback).await;
+    }
+}
+
+/// The headers of a request another site makes the browser send.
+fn from_another_site() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    vec![
+        (
+            "cross-site",
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.example"),
+            ],
+        ),
+        (
+            "sibling subdomain",
+            vec![
+                ("sec-fetch-site", "same-site"),
+                ("origin", "http://evil.localhost"),
+            ],
+        ),
+        ("Origin: null", vec![("origin", "null")]),
+        (
+            "another Origin, no Fetch Metadata",
+            vec![("origin", "https://evil.example")],
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_connect_link_from_another_site_asks_first_and_replaces_nothing() {
+    let app = apicbase_app().await;
+    app.login().await;
+    connect(&app, "lib-1").await;
+    let kept = kept_token(&app, "lib-1").await;
+    let exchanges = app.mock.hits(MockEndpoint::Token);
+
+    for (what, headers) in [
+        (
+            "Sec-Fetch-Site: cross-site",
+            vec![("sec-fetch-site", "cross-site")],
+        ),
+        (
+            "a navigation from another site",
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("sec-fetch-mode", "navigate"),
+                ("sec-fetch-dest", "document"),
+                ("sec-fetch-user", "?1"),
+                ("referer", "https://evil.example/"),
+            ],
+        ),
+        ("a link in an e-mail, no Fetch Metadata", vec![]),
+    ] {
+        let res = app.get_with("/connect/lib-1", &headers).await;
+        let started = started_a_flow(&app, &res);
+        finish_if_started(&app, &res).await;
+        assert!(!started, "{what}: no flow started ({})", res.status());
+        assert_eq!(res.status(), StatusCode::OK, "{what}: a page");
+        assert!(app.flow_cookies().is_empty(), "{what}: no flow cookie");
+        assert_eq!(res.headers()["cache-control"], "no-store", "{what}");
+        let csp = res.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+        let page = body(res).await;
+        let form = Form::parse(&page).unwrap_or_else(|| panic!("{what}: a form: {page}"));
+        assert_eq!(form.action, "", "{what}: posts to the same URL");
+        assert!(page.contains(r#"method="post""#), "{what}: {page}");
+        assert!(page.contains("lib-1"), "{what}: names the account: {page}");
+    }
+
+    // Nothing changed: the same tokens, no code exchanged.
+    assert_eq!(kept_token(&app, "lib-1").await, kept);
+    assert_eq!(app.mock.hits(MockEndpoint::Token), exchanges);
+    assert_eq!(accounts(&app).await, ["lib-1"]);
+
+    // The page escapes the account id it names.
+    let res = app.get("/connect/%3Cscript%3Ex%22").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = body(res).await;
+    assert!(!page.contains("<script>"), "{page}");
+    assert!(page.contains("&lt;script&gt;x&quot;"), "{page}");
+
+    // The page's button: a same-origin POST to the same URL starts the flow.
+    let res = send(
+        &app,
+        reqwest::Method::POST,
+        "/connect/lib-1",
+        &[("sec-fetch-site", "same-origin"), ("origin", &app.base)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(started_a_flow(&app, &res), "to the provider");
+    assert_eq!(app.flow_cookies().len(), 1);
+}
+
+#[tokio::test]
+async fn a_connect_post_from_another_site_is_refused() {
+    let app = apicbase_app().await;
+    app.login().await;
+    connect(&app, "lib-1").await;
+    let kept = kept_token(&app, "lib-1").await;
+
+    for (what, headers) in from_another_site() {
+        // The crate's session does not travel with it: the app's login guard refuses.
+        let res = send(&app, reqwest::Method::POST, "/connect/lib-1", &headers).await;
+        let started = started_a_flow(&app, &res);
+        finish_if_started(&app, &res).await;
+        assert!(!started, "{what}: no flow started ({})", res.status());
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{what}");
+
+        // An app whose own check the browser passes from anywhere (HTTP Basic here):
+        // `connect` itself refuses.
+        let mut admin = headers.clone();
+        admin.push(("authorization", ADMIN_BASIC));
+        let res = send(&app, reqwest::Method::POST, "/admin/connect/lib-1", &admin).await;
+        let started = started_a_flow(&app, &res);
+        finish_if_started(&app, &res).await;
+        assert!(!started, "{what}: no flow started ({})", res.status());
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{what}");
+        assert!(app.flow_cookies().is_empty(), "{what}: no flow cookie");
+        let page = body(res).await;
+        assert!(page.contains("another site"), "{what}: {page}");
+    }
+    assert_eq!(
+        kept_token(&app, "lib-1").await,
+        kept,
+        "the connection is untouched"
+    );
+
+    // From the app's own page, the admin route connects.
+    let res = send(
+        &app,
+        reqwest::Method::POST,
+        "/admin/connect/lib-1",
+        &[
+            ("sec-fetch-site", "same-origin"),
+            ("authorization", ADMIN_BASIC),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(started_a_flow(&app, &res));
 }

@@ -1,6 +1,5 @@
 //! The `vcita_login` example's router, as the tests serve it.
 
-use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -27,7 +26,9 @@ pub mod example;
 /// * `/api/counted`: `BearerUser<Counted>`, whose parses are counted ([`COUNTED_PARSES`]);
 /// * `/wrong-user-type`: `AuthSession` (of `UserInfo`) while the login hook makes an
 ///   `AppUser`: a wiring bug;
-/// * with a connections store: `GET /connect/{account}` (login required), `GET /accounts`
+/// * with a connections store: `GET`/`POST /connect/{account}` (login required),
+///   `GET`/`POST /admin/connect/{account}` (the app's own check: HTTP Basic
+///   [`ADMIN_BASIC`], not the crate's session), `GET /accounts`
 ///   (the list as JSON), `GET /accounts/{account}/api?path=...` (an API call as the
 ///   account: `{"status", "body"}` or the `ApiError`'s answer) and
 ///   `POST /accounts/{account}/disconnect`.
@@ -110,25 +111,42 @@ async fn wrong_user_type(session: AuthSession) -> String {
     format!("{:?}", session.user().map(|u| u.display_name().to_owned()))
 }
 
+/// `Authorization` of the admin route `/admin/connect/{account}` (`admin:admin`).
+pub const ADMIN_BASIC: &str = "Basic YWRtaW46YWRtaW4=";
+
 /// The test routes of connected accounts.
 fn connection_routes(oauth: &OAuth, connections: Connections) -> Router {
     use axum::extract::{Path, Query};
-    let (c1, c2, c3, c4) = (
+    use axum::http::request::Parts;
+    let (c1, c2, c3, c4, c5) = (
+        connections.clone(),
         connections.clone(),
         connections.clone(),
         connections.clone(),
         connections,
     );
+    let connect = move |Path(account): Path<String>, request: Parts| async move {
+        // A real app checks here that the user may connect `account`.
+        c1.connect(&account, "/accounts", &request)
+    };
+    let admin_connect = move |Path(account): Path<String>, request: Parts| async move {
+        // The app's own check, which browsers also pass on requests from other sites.
+        let basic = request.headers.get("authorization");
+        if basic.and_then(|v| v.to_str().ok()) != Some(ADMIN_BASIC) {
+            return axum::http::StatusCode::UNAUTHORIZED.into_response();
+        }
+        c5.connect(&account, "/accounts", &request)
+    };
     Router::new()
         .route(
             "/connect/{account}",
-            get(
-                move |Path(account): Path<String>, headers: HeaderMap| async move {
-                    // A real app checks here that the user may connect `account`.
-                    c1.connect(&account, "/accounts", &headers)
-                },
-            )
-            .route_layer(oauth.require_login()),
+            get(connect.clone())
+                .post(connect)
+                .route_layer(oauth.require_login()),
+        )
+        .route(
+            "/admin/connect/{account}",
+            get(admin_connect.clone()).post(admin_connect),
         )
         .route(
             "/accounts",

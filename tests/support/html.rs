@@ -4,6 +4,7 @@
 /// The first `<form>` of a page.
 #[derive(Debug)]
 pub struct Form {
+    /// Empty when the form has none: it posts to the page's own URL.
     pub action: String,
     /// Hidden inputs, in order.
     pub hidden: Vec<(String, String)>,
@@ -20,7 +21,7 @@ impl Form {
             .map_or(html.len(), |e| start + e);
         let form = &html[start..end];
         let open = &form[..form.find('>')?];
-        let action = attr(open, "action")?;
+        let action = attr(open, "action").unwrap_or_default();
         let mut hidden = Vec::new();
         let mut inputs = Vec::new();
         let mut rest = form;

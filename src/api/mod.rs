@@ -2,9 +2,11 @@
 //! connected account's) token to requests for the provider's API base — and nowhere
 //! else — refreshing first when the token is due, and once more after a `401`.
 
+mod error;
+mod path;
+
 use std::sync::Arc;
 
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -15,7 +17,9 @@ use url::Url;
 use crate::auth::RequestSession;
 use crate::client::OAuthClient;
 use crate::secret::AccessToken;
-use crate::session::{SessionData, SessionUnavailable, Vault, VaultError};
+use crate::session::{SessionData, Vault};
+
+pub use self::error::ApiError;
 
 /// Largest API response body read (16 MiB).
 const MAX_API_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -37,8 +41,11 @@ enum Source {
 /// * The token goes **only** to the provider's API base
 ///   ([`ProviderBuilder::api_base`](crate::ProviderBuilder::api_base); vcita:
 ///   `https://api.vcita.biz`, Apicbase: `https://api.apicbase.com/api/v1`): paths are
-///   relative to it, and absolute URLs, other hosts and paths that climb out of it
-///   (`../`) are refused. Redirects are not followed.
+///   relative to it, and absolute URLs, other hosts, dot segments (`..`, `%2e%2e`,
+///   `..;x`, `%252e%252e`: each segment is decoded until it no longer changes) and
+///   encoded separators (`%2F`, `%5C`) in the path are refused before anything is sent
+///   ([`ApiError::InvalidPath`]); queries may carry anything. Redirects are not
+///   followed.
 /// * A token due for refresh is refreshed before the call, through the same
 ///   single-flight (and, with a server-side store, the same store lock) as the layer's
 ///   refreshes: 20 parallel calls at expiry make one refresh.
@@ -124,21 +131,7 @@ impl ProviderApi {
             .provider()
             .api_base()
             .ok_or(ApiError::NotConfigured)?;
-        let invalid = |reason| Err(ApiError::InvalidPath { reason });
-        if path.contains("://") || path.starts_with("//") || path.contains('\\') {
-            return invalid("an absolute URL: paths are relative to the provider's API base");
-        }
-        if path.chars().any(char::is_control) {
-            return invalid("a control character");
-        }
-        let url = match base.join(path.trim_start_matches('/')) {
-            Ok(url) => url,
-            Err(_) => return invalid("not a valid relative URL"),
-        };
-        if url.origin() != base.origin() || !url.path().starts_with(base.path()) {
-            return invalid("outside the provider's API base");
-        }
-        Ok(url)
+        path::under_base(base, path)
     }
 
     /// The tokens to call with, refreshed first when due.
@@ -349,201 +342,5 @@ impl ApiResponse {
                 crate::client::misfit(&e)
             ),
         })
-    }
-}
-
-/// Why an API call did not produce an answer. Never carries a token.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiError {
-    /// The provider has no API base configured (`ProviderBuilder::api_base`,
-    /// `OAUTH_API_BASE`).
-    #[error("the provider has no API base configured")]
-    NotConfigured,
-    /// The path is not under the API base.
-    #[error("refused API path: {reason}")]
-    InvalidPath {
-        /// Why.
-        reason: &'static str,
-    },
-    /// The request could not be built.
-    #[error("invalid API request: {reason}")]
-    InvalidRequest {
-        /// Why.
-        reason: &'static str,
-    },
-    /// The request has no login session (or it ended).
-    #[error("no login session")]
-    NoSession,
-    /// No connection is kept for the account.
-    #[error("no connection for this account")]
-    NotConnected,
-    /// The provider refused the refresh token: the session or connection ended; log in
-    /// or connect again.
-    #[error("the provider ended the authorization; log in or connect again")]
-    Ended,
-    /// The API answered `401` and a refresh did not help (or there was nothing to
-    /// refresh with).
-    #[error("the provider's API refused the token")]
-    Unauthorized,
-    /// The API answered a non-success status to [`ApiRequest::send_json`].
-    #[error("the provider's API answered {status}")]
-    Status {
-        /// The status.
-        status: u16,
-    },
-    /// The provider or the store could not refresh the tokens right now.
-    #[error("the provider cannot refresh the tokens right now")]
-    Unavailable,
-    /// The answer could not be read as asked.
-    #[error("unusable API answer: {reason}")]
-    Malformed {
-        /// Why.
-        reason: String,
-    },
-    /// The answer was larger than 16 MiB.
-    #[error("the API answer is too large")]
-    BodyTooLarge,
-    /// The request did not complete (connection, timeout).
-    #[error("the API request failed: {reason}")]
-    Transport {
-        /// What failed, without the URL's query.
-        reason: String,
-        /// Whether it timed out.
-        timeout: bool,
-    },
-}
-
-impl ApiError {
-    fn transport(e: reqwest::Error) -> ApiError {
-        ApiError::Transport {
-            timeout: e.is_timeout(),
-            reason: e.without_url().to_string(),
-        }
-    }
-}
-
-impl From<SessionUnavailable> for ApiError {
-    fn from(e: SessionUnavailable) -> ApiError {
-        if let SessionUnavailable::Store(e) = &e {
-            tracing::warn!(error = %e, "session store unavailable for an API call");
-        }
-        ApiError::Unavailable
-    }
-}
-
-impl From<VaultError> for ApiError {
-    fn from(e: VaultError) -> ApiError {
-        match e {
-            VaultError::NotConnected => ApiError::NotConnected,
-            VaultError::Ended => ApiError::Ended,
-            VaultError::Unavailable => ApiError::Unavailable,
-            VaultError::Store(e) => {
-                tracing::warn!(error = %e, "the connection store is unavailable");
-                ApiError::Unavailable
-            }
-        }
-    }
-}
-
-/// For handlers that return `Result<_, ApiError>`: `401` when the login is gone (log in
-/// again), `503` (+ `Retry-After`) when refreshing is impossible right now, `504` on a
-/// timeout, `500` for the app's own mistakes, `502` for the provider's.
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            ApiError::NoSession | ApiError::Ended => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Transport { timeout: true, .. } => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::NotConfigured
-            | ApiError::InvalidPath { .. }
-            | ApiError::InvalidRequest { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_GATEWAY,
-        };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %self, "API call refused: a bug in the app");
-        } else {
-            tracing::warn!(error = %self, "API call failed");
-        }
-        let mut res = (
-            status,
-            axum::Json(
-                serde_json::json!({ "error": "api_error", "error_description": self.to_string() }),
-            ),
-        )
-            .into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            res.headers_mut()
-                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
-        }
-        res
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Provider;
-
-    fn api(base: &str) -> ProviderApi {
-        let provider = Provider::custom("x")
-            .authorize_url("https://id.example/auth")
-            .token_url("https://id.example/token")
-            .api_base(base)
-            .build()
-            .unwrap();
-        let client = OAuthClient::builder(provider, "id", "secret")
-            .without_redirect_uri()
-            .build()
-            .unwrap();
-        let key = crate::CookieKey::generate();
-        let store = crate::session::TimedStore::new(
-            Arc::new(crate::store::MemoryStore::new(100)),
-            std::time::Duration::from_secs(1),
-        );
-        let codec = crate::session::CookieCodec::new(key, true, "x".into());
-        let vault = Vault::new(
-            &client,
-            codec,
-            store,
-            crate::Clock::system(),
-            (
-                std::time::Duration::from_secs(60),
-                std::time::Duration::from_secs(60),
-            ),
-        );
-        ProviderApi::for_account(client, Arc::new(vault), "a".into())
-    }
-
-    #[test]
-    fn paths_stay_under_the_api_base() {
-        let api = api("https://api.example.com/api/v1");
-        let ok = |p: &str| api.url(p).map(|u| u.to_string());
-        assert_eq!(
-            ok("library/").unwrap(),
-            "https://api.example.com/api/v1/library/"
-        );
-        assert_eq!(
-            ok("/products/?page=2").unwrap(),
-            "https://api.example.com/api/v1/products/?page=2"
-        );
-        for bad in [
-            "https://evil.example/x",
-            "//evil.example/x",
-            "../v2/x",
-            "/../../x",
-            "a/../../x",
-            "%2e%2e/x",
-            "\\\\evil.example",
-            "a\r\nb",
-            "http:evil",
-        ] {
-            assert!(api.url(bad).is_err(), "{bad}: {:?}", api.url(bad));
-        }
-        let root = self::api("https://api.vcita.biz");
-        assert_eq!(
-            root.url("platform/v1/businesses/b-42").unwrap().as_str(),
-            "https://api.vcita.biz/platform/v1/businesses/b-42"
-        );
     }
 }
