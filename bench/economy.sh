@@ -173,7 +173,7 @@ if wants 2b; then
 say "## 2b. Cookie sessions on two instances, rotating refresh tokens: one session due, $connections connections at once"
 say ""
 say "The burst sends the pre-refresh cookie to both instances (another tab, a parallel XHR)."
-say "\\`window\\`: the access token is still valid (inside the refresh window); \\`expired\\`: it is not."
+say "\`window\`: the access token is still valid (inside the refresh window); \`expired\`: it is not."
 say ""
 say "| shared store | token | requests | non-2xx | refresh calls |"
 say "|---|---|---:|---:|---:|"

@@ -17,8 +17,12 @@ use super::{LockToken, SessionId, SessionStore, StoreError};
 /// * the refresh lock is `SET {prefix}lock:{id} <token> NX PX <ttl>`, released only by
 ///   its holder (a compare-and-delete script), so two instances never spend one refresh
 ///   token twice;
-/// * lookups (`sub` / `sid` hashes) are sets `{prefix}index:{key}` pruned as they are
-///   read.
+/// * lookups (`sub` / `sid` hashes) are sets `{prefix}index:{key}`; `{prefix}lookup:{id}`
+///   remembers which sets name a session, so a delete (or a save with other keys) takes
+///   the id out of them, and expired ids leave as the sets are read;
+/// * every write after a load is a compare-and-set script, and logout's `take` deletes
+///   and returns the record in one script: a refresh never brings a logged-out session
+///   back.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,32 +50,42 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-/// Saves a record and adds its id to each lookup set, whose TTL only ever grows.
+/// Saves a record (`KEYS[1]`) and files its id (`ARGV[3]`) in each lookup set
+/// (`KEYS[3..]`), whose TTL only ever grows; `KEYS[2]` remembers which sets name the id,
+/// so that a save with other keys and a delete take it out of the sets it left. With
+/// `ARGV[4]`, only if the record is still that (what was loaded): a refresh or a renewal
+/// that loaded the record before a logout deleted it cannot bring it back. (`SET XX`
+/// would only check that some record exists, not that it is the one loaded.)
 const SAVE: &str = r"
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-for i = 2, #KEYS do
-  redis.call('SADD', KEYS[i], ARGV[3])
-  if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[2]) then
-    redis.call('PEXPIRE', KEYS[i], ARGV[2])
-  end
-end
-return 1";
-
-/// [`SAVE`] only if the record is still `ARGV[4]` (what was loaded): a refresh or a
-/// renewal that loaded the record before a logout deleted it cannot bring it back.
-/// (`SET XX` would only check that some record exists, not that it is the one loaded.)
-const SAVE_IF_UNCHANGED: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[4] then
+if ARGV[4] and redis.call('GET', KEYS[1]) ~= ARGV[4] then
   return 0
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-for i = 2, #KEYS do
+local keep = {}
+for i = 3, #KEYS do keep[KEYS[i]] = true end
+for _, old in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if not keep[old] then redis.call('SREM', old, ARGV[3]) end
+end
+redis.call('DEL', KEYS[2])
+for i = 3, #KEYS do
   redis.call('SADD', KEYS[i], ARGV[3])
+  redis.call('SADD', KEYS[2], KEYS[i])
   if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[2]) then
     redis.call('PEXPIRE', KEYS[i], ARGV[2])
   end
 end
+if #KEYS > 2 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return 1";
+
+/// Deletes a record (`KEYS[1]`) and takes its id (`ARGV[1]`) out of the lookup sets
+/// `KEYS[2]` names; returns the record as it was.
+const DELETE: &str = r"
+local record = redis.call('GET', KEYS[1])
+for _, index in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  redis.call('SREM', index, ARGV[1])
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+return record";
 
 /// Deletes the lock only if `token` still holds it.
 const UNLOCK: &str = r"
@@ -111,6 +125,35 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// [`SAVE`], compared against `expected` when given: whether it wrote.
+    async fn write(
+        &self,
+        id: &SessionId,
+        expected: Option<&str>,
+        record: &str,
+        lookup: &[String],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.connection.clone();
+        let script = redis::Script::new(SAVE);
+        let mut invocation = script.key(self.key("session", id.as_str()));
+        invocation.key(self.key("lookup", id.as_str()));
+        for key in lookup {
+            invocation.key(self.key("index", key));
+        }
+        invocation.arg(record).arg(millis(ttl)).arg(id.as_str());
+        if let Some(expected) = expected {
+            invocation.arg(expected);
+        }
+        invocation
+            .invoke_async::<i64>(&mut c)
+            .await
+            .map(|saved| saved == 1)
+            .map_err(failed("save"))
+    }
+}
+
 fn failed(operation: &'static str) -> impl Fn(redis::RedisError) -> StoreError {
     move |e| StoreError::new(operation, format!("{:?}", e.kind()))
 }
@@ -135,20 +178,7 @@ impl SessionStore for RedisStore {
         lookup: &[String],
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let mut c = self.connection.clone();
-        let script = redis::Script::new(SAVE);
-        let mut invocation = script.key(self.key("session", id.as_str()));
-        for key in lookup {
-            invocation.key(self.key("index", key));
-        }
-        invocation
-            .arg(record)
-            .arg(millis(ttl))
-            .arg(id.as_str())
-            .invoke_async::<i64>(&mut c)
-            .await
-            .map(drop)
-            .map_err(failed("save"))
+        self.write(id, None, record, lookup, ttl).await.map(drop)
     }
 
     async fn save_if_unchanged(
@@ -159,36 +189,20 @@ impl SessionStore for RedisStore {
         lookup: &[String],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let mut c = self.connection.clone();
-        let script = redis::Script::new(SAVE_IF_UNCHANGED);
-        let mut invocation = script.key(self.key("session", id.as_str()));
-        for key in lookup {
-            invocation.key(self.key("index", key));
-        }
-        invocation
-            .arg(record)
-            .arg(millis(ttl))
-            .arg(id.as_str())
-            .arg(expected)
-            .invoke_async::<i64>(&mut c)
-            .await
-            .map(|saved| saved == 1)
-            .map_err(failed("save"))
+        self.write(id, Some(expected), record, lookup, ttl).await
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        let mut c = self.connection.clone();
-        c.del::<_, i64>(self.key("session", id.as_str()))
-            .await
-            .map(drop)
-            .map_err(failed("delete"))
+        self.take(id).await.map(drop)
     }
 
     async fn take(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
         let mut c = self.connection.clone();
-        redis::cmd("GETDEL")
-            .arg(self.key("session", id.as_str()))
-            .query_async(&mut c)
+        redis::Script::new(DELETE)
+            .key(self.key("session", id.as_str()))
+            .key(self.key("lookup", id.as_str()))
+            .arg(id.as_str())
+            .invoke_async(&mut c)
             .await
             .map_err(failed("delete"))
     }

@@ -380,3 +380,40 @@ async fn tower_sessions_indexes_hold_only_live_ids() {
         "the 20 expired records themselves, no index"
     );
 }
+
+/// Defect 5 for Redis: a delete left the id in its lookup sets (only `find` pruned them,
+/// and only for the keys it was asked about). Deletes and re-saves with other keys now
+/// take the id out; nothing is left once every record is gone.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_lookup_sets_hold_only_live_ids() {
+    use axum_oauth_login::store::{RedisStore, SessionId};
+    let Some(server) = RedisServer::start().await else {
+        return;
+    };
+    let store = RedisStore::open(&server.url()).expect("RedisStore opens");
+    let client = ::redis::Client::open(server.url()).expect("client");
+    let mut raw = bounded("raw connection", client.get_multiplexed_async_connection())
+        .await
+        .expect("connects");
+    let keys = ["sub:someone".to_owned(), "vault:accounts".to_owned()];
+    let ids: Vec<SessionId> = (0..50).map(|_| SessionId::random()).collect();
+    let ttl = Duration::from_secs(600);
+    for id in &ids {
+        store.save(id, "sealed", &keys, ttl).await.unwrap();
+    }
+    // One moves to another key: it leaves the first.
+    store
+        .save(&ids[0], "sealed", &["sid:other".to_owned()], ttl)
+        .await
+        .unwrap();
+    assert_eq!(store.find("sub:someone").await.unwrap().len(), 49);
+    for id in &ids {
+        store.delete(id).await.unwrap();
+    }
+    let left: i64 = ::redis::cmd("DBSIZE")
+        .query_async(&mut raw)
+        .await
+        .expect("DBSIZE");
+    assert_eq!(left, 0, "no record, lookup set or index is left behind");
+}
