@@ -417,3 +417,61 @@ async fn redis_lookup_sets_hold_only_live_ids() {
         .expect("DBSIZE");
     assert_eq!(left, 0, "no record, lookup set or index is left behind");
 }
+
+/// Defect 1 for connected accounts: an API call refreshes the connection (the provider's
+/// answer held after it issued the tokens) while the account is disconnected; the
+/// refresh used to write the connection back, connected again with tokens nobody would
+/// revoke.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_in_flight_does_not_undo_a_disconnect() {
+    let app = TestApp::spawn_with_mock(rotating_mock().await, |b| {
+        b.connections_store(MemoryStore::new(1000))
+    })
+    .await;
+    app.login().await;
+    crate::connections::connect(&app, "lib-1").await;
+    assert_eq!(crate::connections::accounts(&app).await, ["lib-1"]);
+
+    // The connection's token is due; the browser logs in afresh, so the only refresh is
+    // the connection's.
+    advance(&app, 100);
+    app.login().await;
+    let session_tokens = app.mock.live_access_tokens();
+    let hits = app.mock.refresh_hits();
+    app.mock
+        .delay_token_answer_next(1, Duration::from_millis(500));
+    let calling = {
+        let (base, mock) = (app.base.clone(), app.mock.clone());
+        let cookies = format!(
+            "{SESSION_COOKIE}={}",
+            app.session_cookie().expect("a session")
+        );
+        tokio::spawn(async move {
+            let browser = Browser::new(&base, &mock);
+            browser
+                .get_with(
+                    "/accounts/lib-1/api?path=platform%2Fv1%2Fbusinesses%2Fb-42",
+                    &[("cookie", &cookies)],
+                )
+                .await
+                .status()
+        })
+    };
+    refresh_reached(&app.mock, hits + 1).await;
+    let res = app.post("/accounts/lib-1/disconnect").await;
+    assert_eq!(res.text().await.unwrap(), "true");
+    let status = bounded("the API call ends", calling).await.expect("task");
+    assert_ne!(status, StatusCode::OK, "the call had no connection to use");
+
+    assert!(
+        crate::connections::accounts(&app).await.is_empty(),
+        "still disconnected"
+    );
+    let res = app.post("/accounts/lib-1/disconnect").await;
+    assert_eq!(res.text().await.unwrap(), "false", "nothing came back");
+    let live = app.mock.live_access_tokens();
+    assert!(
+        live.iter().all(|t| session_tokens.contains(t)),
+        "the connection's refreshed tokens were revoked"
+    );
+}
