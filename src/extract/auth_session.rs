@@ -185,7 +185,7 @@ where
                  (tokens revoked) so the login hook runs again"
             );
             Box::pin(async {
-                crate::auth::end_session(&active.rs.shared, &data).await;
+                crate::auth::end_session(&active.rs.shared, data).await;
                 active.rs.handle.end().await;
             })
             .await;
