@@ -1,10 +1,12 @@
 //! Randomized interleavings of the races the session invariants are about (`DESIGN.md`,
 //! "Session lifecycle"): two instances on one store, many rounds of concurrent requests
 //! that refresh (under an idle timeout, so they also renew the record), re-seal it under
-//! a rotated key, and log out, with the provider's token answers held for a random time
-//! after it issued them. After each round:
+//! a rotated key, and log out — and, for a connected account in the same store, API calls
+//! that refresh it and disconnects — with the provider's token answers held for a random
+//! time after it issued them. After each round:
 //!
-//! * a deleted record never comes back (a logged-out cookie is refused on both instances);
+//! * a deleted record never comes back (a logged-out cookie is refused on both instances,
+//!   a disconnected account stays disconnected);
 //! * a refresh token is presented at most once;
 //! * every token the provider issued is either in the live record or revoked (after a
 //!   final logout of a surviving session, nothing issued is live).
@@ -14,7 +16,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use axum_oauth_login::testing::MockEndpoint;
+use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{Clock, CookieKey, OAuthBuilder};
 use reqwest::StatusCode;
 
@@ -36,12 +38,53 @@ impl Rng {
 
 const ROUNDS: usize = 12;
 
+const ACCOUNT: &str = "acct-1";
+
 #[derive(Debug, Clone, Copy)]
 enum Op {
     /// `GET /tokens` on instance 0 or 1: refreshes when due, renews, re-seals.
     Use(usize),
     /// `POST /auth/logout` on instance 0 or 1.
     Logout(usize),
+    /// An API call as the connected account on instance 0 or 1: refreshes it when due.
+    Api(usize),
+    /// `POST /accounts/{account}/disconnect` on instance 0 or 1.
+    Disconnect(usize),
+}
+
+impl Op {
+    fn random(rng: &mut Rng) -> Op {
+        let on = rng.below(2) as usize;
+        match rng.below(8) {
+            0 => Op::Logout(on),
+            1 => Op::Disconnect(on),
+            2..=4 => Op::Api(on),
+            _ => Op::Use(on),
+        }
+    }
+
+    fn instance(self) -> usize {
+        match self {
+            Op::Use(i) | Op::Logout(i) | Op::Api(i) | Op::Disconnect(i) => i,
+        }
+    }
+
+    /// Sends the request with exactly this session cookie; its status.
+    async fn send(self, base: String, mock: MockProvider, cookie: String) -> StatusCode {
+        let browser = Browser::new(&base, &mock);
+        let req = match self {
+            Op::Use(_) => browser.client.get(browser.url("/tokens")),
+            Op::Logout(_) => browser.client.post(browser.url("/auth/logout")),
+            Op::Api(_) => browser.client.get(browser.url(&format!(
+                "/accounts/{ACCOUNT}/api?path=platform%2Fv1%2Fbusinesses%2Fb-42"
+            ))),
+            Op::Disconnect(_) => browser
+                .client
+                .post(browser.url(&format!("/accounts/{ACCOUNT}/disconnect"))),
+        };
+        let header = format!("{SESSION_COOKIE}={cookie}");
+        browser.send(req.header("cookie", header)).await.status()
+    }
 }
 
 async fn interleave(kind: Shared) {
@@ -66,7 +109,8 @@ async fn interleave(kind: Shared) {
     let configure = |key: CookieKey| {
         let store = store.clone();
         move |b: OAuthBuilder| {
-            b.session_store_arc(store)
+            b.session_store_arc(store.clone())
+                .connections_store_arc(store)
                 .cookie_key(key)
                 .idle_timeout(Duration::from_secs(600))
         }
@@ -81,55 +125,52 @@ async fn interleave(kind: Shared) {
         let browser = login.new_browser();
         browser.login().await;
         let cookie = browser.session_cookie().expect("a session");
+        let owner = apps[0].new_browser();
+        owner.login().await;
+        crate::connections::connect(&owner, ACCOUNT).await;
         // Into the refresh window, past a tenth of the idle timeout.
         advance(&login, 100);
-        let delays = rng.below(3) as usize;
-        for _ in 0..delays {
+        for _ in 0..rng.below(3) {
             mock.delay_token_answer_next(1, Duration::from_millis(rng.below(250)));
         }
         let ops: Vec<Op> = (0..2 + rng.below(5))
-            .map(|_| {
-                let on = rng.below(2) as usize;
-                if rng.below(4) == 0 {
-                    Op::Logout(on)
-                } else {
-                    Op::Use(on)
-                }
-            })
+            .map(|_| Op::random(&mut rng))
             .collect();
         let tasks: Vec<_> = ops
             .iter()
             .map(|&op| {
-                let (start, cookie) = (Duration::from_millis(rng.below(200)), cookie.clone());
-                let base = match op {
-                    Op::Use(i) | Op::Logout(i) => apps[i].base.clone(),
-                };
-                let mock = mock.clone();
+                let start = Duration::from_millis(rng.below(200));
+                let request = op.send(
+                    apps[op.instance()].base.clone(),
+                    mock.clone(),
+                    cookie.clone(),
+                );
                 tokio::spawn(async move {
                     tokio::time::sleep(start).await;
-                    let browser = Browser::new(&base, &mock);
-                    let header = format!("{SESSION_COOKIE}={cookie}");
-                    let req = match op {
-                        Op::Use(_) => browser.client.get(browser.url("/tokens")),
-                        Op::Logout(_) => browser.client.post(browser.url("/auth/logout")),
-                    };
-                    browser.send(req.header("cookie", header)).await.status()
+                    request.await
                 })
             })
             .collect();
-        let mut logged_out = false;
+        let (mut logged_out, mut disconnected) = (false, false);
         for (op, task) in ops.iter().zip(tasks) {
             let status = bounded("a request of the round", task).await.expect("task");
-            match op {
+            let expected: &[StatusCode] = match op {
                 Op::Logout(_) => {
-                    assert_eq!(status, StatusCode::SEE_OTHER, "round {round}: {ops:?}");
                     logged_out = true;
+                    &[StatusCode::SEE_OTHER]
                 }
-                Op::Use(_) => assert!(
-                    matches!(status, StatusCode::OK | StatusCode::UNAUTHORIZED),
-                    "round {round}: {op:?} answered {status} ({ops:?})"
-                ),
-            }
+                Op::Disconnect(_) => {
+                    disconnected = true;
+                    &[StatusCode::OK]
+                }
+                Op::Use(_) => &[StatusCode::OK, StatusCode::UNAUTHORIZED],
+                // 502: the account was disconnected (or ended) under the call.
+                Op::Api(_) => &[StatusCode::OK, StatusCode::BAD_GATEWAY],
+            };
+            assert!(
+                expected.contains(&status),
+                "round {round}: {op:?} answered {status} ({ops:?}, seed {seed})"
+            );
         }
         if logged_out {
             for app in &apps {
@@ -144,6 +185,21 @@ async fn interleave(kind: Shared) {
             let res = logout_with(&apps[rng.below(2) as usize], &cookie).await;
             assert_eq!(res.status(), StatusCode::SEE_OTHER);
         }
+        for app in &apps {
+            let listed = crate::connections::accounts(app).await;
+            assert!(
+                !disconnected || listed.is_empty(),
+                "round {round}: a disconnected account came back ({ops:?}, seed {seed})"
+            );
+        }
+        // What is left ends now: then nothing issued may be live.
+        let res = apps[1]
+            .new_browser()
+            .post(&format!("/accounts/{ACCOUNT}/disconnect"))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let res = owner.post("/auth/logout").await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
         let spent: Vec<_> = mock
             .requests(MockEndpoint::Token)
             .into_iter()
@@ -158,7 +214,7 @@ async fn interleave(kind: Shared) {
         assert_eq!(
             (mock.live_access_tokens(), mock.live_refresh_tokens()),
             (Vec::new(), Vec::new()),
-            "round {round}: tokens left live after logout ({ops:?}, seed {seed})"
+            "round {round}: tokens left live after logout and disconnect ({ops:?}, seed {seed})"
         );
     }
 }
