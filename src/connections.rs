@@ -258,8 +258,8 @@ impl Connections {
     /// has a revocation endpoint) and deletes them. `false` when there was no connection.
     pub async fn disconnect(&self, account: &str) -> Result<bool, ConnectionError> {
         match self.vault.delete(account).await? {
-            Some(tokens) => {
-                revoke(&self.client, &tokens).await;
+            Some(ended) => {
+                revoke(&self.client, &ended).await;
                 Ok(true)
             }
             None => Ok(false),
@@ -288,12 +288,23 @@ impl Connections {
     }
 }
 
-/// Revokes a token set (refresh token first), bounded by one HTTP timeout.
-async fn revoke(client: &OAuthClient, tokens: &TokenSet) {
-    let refresh = tokens.refresh_token().map(TokenRef::Refresh);
-    let targets = refresh
+/// Revokes an ended connection's tokens — its refresh and access tokens, and the access
+/// tokens its refreshes superseded that may still be live — bounded by one HTTP timeout.
+async fn revoke(client: &OAuthClient, ended: &crate::session::SessionData) {
+    let tokens = &ended.tokens;
+    let now = client.clock().now();
+    let targets = tokens
+        .refresh_token()
+        .map(TokenRef::Refresh)
         .into_iter()
         .chain([TokenRef::Access(tokens.access_token())])
+        .chain(
+            ended
+                .retired
+                .iter()
+                .filter(|r| r.until > now)
+                .map(|r| TokenRef::Access(&r.token)),
+        )
         .collect();
     client.revoke_all(targets).await;
 }
@@ -308,7 +319,7 @@ pub(crate) async fn keep(
     tokens: TokenSet,
 ) -> Result<(), StoreError> {
     if let Some(previous) = vault.save(account, tokens.clone()).await?
-        && previous.access_token().secret() != tokens.access_token().secret()
+        && previous.tokens.access_token().secret() != tokens.access_token().secret()
     {
         revoke(client, &previous).await;
     }

@@ -97,13 +97,15 @@ impl Vault {
     }
 
     /// Keeps `tokens` for `account`, replacing what was there. Returns the replaced
-    /// connection's tokens, for revocation.
+    /// connection, for revocation.
     pub(crate) async fn save(
         &self,
         account: &str,
         tokens: TokenSet,
-    ) -> Result<Option<TokenSet>, StoreError> {
-        let previous = self.load(account).await.ok().flatten();
+    ) -> Result<Option<SessionData>, StoreError> {
+        // Taken, not read: a refresh of the previous connection that saves meanwhile finds
+        // it gone and revokes its own tokens; one that saved before is in what is taken.
+        let previous = self.delete(account).await?;
         let now = self.clock.now();
         let mut data = SessionData::start(
             tokens,
@@ -115,19 +117,18 @@ impl Vault {
         data.id = self.id(account);
         data.account = Some(account.to_owned());
         self.config.save_record(&self.store, &data).await?;
-        Ok(previous.map(|p| p.tokens.clone()))
+        Ok(previous)
     }
 
-    /// Forgets `account`'s connection; returns its tokens, for revocation.
-    pub(crate) async fn delete(&self, account: &str) -> Result<Option<TokenSet>, StoreError> {
+    /// Forgets `account`'s connection; returns it as it was, for revocation.
+    pub(crate) async fn delete(&self, account: &str) -> Result<Option<SessionData>, StoreError> {
         // Taken in one step: tokens a refresh saved just before are the ones revoked, and
         // a refresh that saves after finds the record gone (and revokes its own).
         let id = self.id(account);
         let taken = self.store.take(&id).await?;
         Ok(taken
             .and_then(|record| self.config.open_record(&id, &record))
-            .filter(|data| data.account.as_deref() == Some(account))
-            .map(|data| data.tokens))
+            .filter(|data| data.account.as_deref() == Some(account)))
     }
 
     /// Every connection in the store, in no particular order.

@@ -164,8 +164,13 @@ async fn interleave(kind: Shared) {
                     &[StatusCode::OK]
                 }
                 Op::Use(_) => &[StatusCode::OK, StatusCode::UNAUTHORIZED],
-                // 502: the account was disconnected (or ended) under the call.
-                Op::Api(_) => &[StatusCode::OK, StatusCode::BAD_GATEWAY],
+                // 502 / 401: the account was disconnected under the call (no connection
+                // left, or the provider refused its revoked token).
+                Op::Api(_) => &[
+                    StatusCode::OK,
+                    StatusCode::BAD_GATEWAY,
+                    StatusCode::UNAUTHORIZED,
+                ],
             };
             assert!(
                 expected.contains(&status),
