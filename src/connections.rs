@@ -257,13 +257,11 @@ impl Connections {
     /// Disconnects `account`: revokes its tokens at the provider (best effort, when it
     /// has a revocation endpoint) and deletes them. `false` when there was no connection.
     pub async fn disconnect(&self, account: &str) -> Result<bool, ConnectionError> {
-        match self.vault.delete(account).await? {
-            Some(ended) => {
-                revoke(&self.client, &ended).await;
-                Ok(true)
-            }
-            None => Ok(false),
+        let taken = self.vault.delete(account).await?;
+        for ended in &taken {
+            revoke(&self.client, ended).await;
         }
+        Ok(!taken.is_empty())
     }
 
     /// Every connected account, for an admin page (no tokens).
@@ -318,10 +316,10 @@ pub(crate) async fn keep(
     account: &str,
     tokens: TokenSet,
 ) -> Result<(), StoreError> {
-    if let Some(previous) = vault.save(account, tokens.clone()).await?
-        && previous.tokens.access_token().secret() != tokens.access_token().secret()
-    {
-        revoke(client, &previous).await;
+    for previous in vault.save(account, tokens.clone()).await? {
+        if previous.tokens.access_token().secret() != tokens.access_token().secret() {
+            revoke(client, &previous).await;
+        }
     }
     Ok(())
 }

@@ -522,9 +522,10 @@ impl OAuthBuilder {
         }
         let denylist = crate::session::Denylist::new(
             client.context(),
-            self.denylist
-                .as_ref()
-                .map(|(store, _)| TimedStore::new(store.clone(), self.sessions.store_timeout)),
+            self.denylist.as_ref().map(|(store, _)| {
+                let store = TimedStore::new(store.clone(), self.sessions.store_timeout);
+                (store, codec.names())
+            }),
             self.cookies.session_lifetime.max(Duration::from_secs(1)),
             self.denylist
                 .as_ref()

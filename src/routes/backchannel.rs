@@ -13,7 +13,7 @@ use http::{HeaderValue, Request, StatusCode};
 use serde_json::json;
 
 use crate::oidc::LogoutClaims;
-use crate::session::lookup_key;
+use crate::session::Name;
 use crate::state::Shared;
 
 /// Logout tokens are a few kilobytes.
@@ -119,12 +119,15 @@ async fn end_stored(
     claims: &LogoutClaims,
 ) -> Result<usize, crate::store::StoreError> {
     let config = &shared.session;
+    // Under every name a session may be indexed by: the current cookie key's, a
+    // previous key's (saved before a rotation), and 0.2's unkeyed one.
+    let names = config.codec.names();
+    let keys = (claims.sid.as_deref().map(Name::Sid).into_iter())
+        .chain(claims.sub.as_deref().map(Name::Sub))
+        .flat_map(|name| names.every(name));
     let mut ids = Vec::new();
-    if let Some(sid) = &claims.sid {
-        ids.extend(store.find(&lookup_key("sid", sid)).await?);
-    }
-    if let Some(sub) = &claims.sub {
-        ids.extend(store.find(&lookup_key("sub", sub)).await?);
+    for key in keys {
+        ids.extend(store.find(&key).await?);
     }
     ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     ids.dedup_by(|a, b| a.as_str() == b.as_str());

@@ -116,17 +116,29 @@ pub(crate) struct CookieCodec {
     /// with the cookie name, so two `OAuth` instances that share a key and a cookie name
     /// still cannot read each other's sessions or login flows.
     context: String,
+    /// The store names of this client's records, keyed by the cookie keys.
+    names: std::sync::Arc<super::names::StoreNames>,
 }
 
 impl CookieCodec {
     /// A codec whose cookies belong to `context` (the client id and token URL): it is
     /// sealed into every cookie's associated data.
     pub(crate) fn new(key: CookieKey, secure: bool, context: String) -> CookieCodec {
+        let masters = std::iter::once(&key.current)
+            .chain(&key.previous)
+            .map(Key::master);
+        let names = super::names::StoreNames::new(masters, &context);
         CookieCodec {
             key,
             secure,
             context,
+            names: std::sync::Arc::new(names),
         }
+    }
+
+    /// The names this client's records get in a store (MACs under the cookie keys).
+    pub(crate) fn names(&self) -> &super::names::StoreNames {
+        &self.names
     }
 
     /// The current key alone (tests of key rotation).

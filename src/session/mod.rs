@@ -11,6 +11,7 @@ mod cookie;
 mod denylist;
 mod flow;
 mod handle;
+mod names;
 mod refresh;
 mod vault;
 
@@ -26,6 +27,7 @@ pub(crate) use self::cookie::{CookieCodec, CookieNames};
 pub(crate) use self::denylist::{Denylist, SYNC_EVERY};
 pub(crate) use self::flow::{FlowStore, LoginFlow};
 pub(crate) use self::handle::{SessionHandle, SessionUnavailable, StartError};
+pub(crate) use self::names::{Name, StoreNames};
 pub(crate) use self::refresh::Refresher;
 pub(crate) use self::vault::{Vault, VaultError};
 use crate::client::TokenSet;
@@ -232,30 +234,6 @@ impl SessionData {
     pub(crate) fn keep_resolved(&self, resolved: Resolved, until: u64) {
         let _ = self.resolved.set((resolved, until));
     }
-
-    /// The lookup keys a store indexes this session under: a hash of the provider's user
-    /// id (`sub`), when known (back-channel logout finds sessions by it).
-    pub(crate) fn lookup_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .subject()
-            .map(|sub| lookup_key("sub", &sub))
-            .into_iter()
-            .chain(self.sid.as_deref().map(|sid| lookup_key("sid", sid)))
-            .collect();
-        if self.account.is_some() {
-            keys.push(vault::LIST_KEY.to_owned());
-        }
-        keys
-    }
-}
-
-/// A store's lookup key for a provider-side identifier (`sub`, `sid`): a hash, so the
-/// store's index holds no personal data.
-pub(crate) fn lookup_key(kind: &str, value: &str) -> String {
-    use sha2::{Digest as _, Sha256};
-    let digest = Sha256::digest(value.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{kind}:{hex}")
 }
 
 impl std::fmt::Debug for SessionData {
@@ -622,6 +600,24 @@ impl SessionConfig {
             .map(|loaded| Stored { sealed, loaded }))
     }
 
+    /// The lookup keys a store indexes `data` under: its provider user (`sub`) and
+    /// session (`sid`), when known (back-channel logout finds sessions by them), and the
+    /// vault's list for a connected account; named under the current cookie key (a MAC:
+    /// the store holds no personal data, and nobody else can compute the names).
+    pub(crate) fn lookup_keys(&self, data: &SessionData) -> Vec<String> {
+        let names = self.codec.names();
+        let mut keys: Vec<String> = data
+            .subject()
+            .map(|sub| names.current(Name::Sub(&sub)))
+            .into_iter()
+            .chain(data.sid.as_deref().map(|sid| names.current(Name::Sid(sid))))
+            .collect();
+        if data.account.is_some() {
+            keys.push(names.current(Name::Accounts));
+        }
+        keys
+    }
+
     /// Seals `data` at rest and saves it until its absolute or idle end.
     pub(crate) async fn save_record(
         &self,
@@ -630,7 +626,7 @@ impl SessionConfig {
     ) -> Result<(), StoreError> {
         let (record, ttl) = self.seal_record(data)?;
         store
-            .save(&data.id, &record, &data.lookup_keys(), ttl)
+            .save(&data.id, &record, &self.lookup_keys(data), ttl)
             .await
     }
 
@@ -644,7 +640,7 @@ impl SessionConfig {
     ) -> Result<bool, StoreError> {
         let (record, ttl) = self.seal_record(data)?;
         store
-            .save_if_unchanged(&data.id, expected, &record, &data.lookup_keys(), ttl)
+            .save_if_unchanged(&data.id, expected, &record, &self.lookup_keys(data), ttl)
             .await
     }
 

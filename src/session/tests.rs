@@ -299,8 +299,9 @@ fn a_numeric_sub_still_gives_the_lookup_key() {
         0,
         100,
     );
-    assert_eq!(numeric.lookup_keys().len(), 1);
-    assert_eq!(numeric.lookup_keys(), text.lookup_keys());
+    let cfg = config(Clock::manual(0));
+    assert_eq!(cfg.lookup_keys(&numeric).len(), 1);
+    assert_eq!(cfg.lookup_keys(&numeric), cfg.lookup_keys(&text));
     assert_eq!(
         crate::client::subject_of(&serde_json::json!({"sub": 1001})).as_deref(),
         Some("1001")

@@ -116,8 +116,11 @@ impl StoreError {
 /// `tower-sessions` store.
 ///
 /// The crate calls every method with its own timeout around it. Records are opaque,
-/// sealed strings; lookup keys are hashes of the provider's user (`sub`) and session
-/// (`sid`) ids, for back-channel logout.
+/// sealed strings; lookup keys (the provider's user and session ids, for back-channel
+/// logout) and the ids of records that are not sessions (connected accounts) are MACs
+/// under a key derived from the cookie key: nobody without the key can compute them,
+/// even from public values — which matters where visitors pick ids, as in an app's own
+/// `tower-sessions` layer sharing the store.
 ///
 /// ```
 /// use std::time::Duration;

@@ -46,7 +46,9 @@ impl<S> TowerSessionsStore<S> {
     }
 }
 
-/// The tower-sessions id of a name: 128 bits of its SHA-256.
+/// The tower-sessions id of a name: 128 bits of its SHA-256. An app's own tower-sessions
+/// layer on the same store loads whatever id a visitor's cookie names; the crate's names
+/// are random session ids or MACs under the cookie key, so nobody can compute one.
 fn id_of(name: &str) -> Id {
     let digest = Sha256::digest(name.as_bytes());
     let mut bytes = [0u8; 16];

@@ -18,7 +18,7 @@ use crate::harness::*;
 use crate::support::*;
 
 // Throwaway P-256 keys (the unit tests' own).
-const PEM_A: &str = "-----BEGIN PRIVATE KEY-----
+pub(crate) const PEM_A: &str = "-----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg66GTRYnGPq47fi2J
 z9yR+F5MkXTMs6lnI94HODQIC1GhRANCAAREC8bQuhCvhSau+qdzjjOo6yS2HeeX
 yo70cHSfkWWNYYU1jROnaBDzJC+xo6SjYCVG24YIs5HaZB+cna6U1DeN
@@ -33,9 +33,9 @@ const AUDIENCE: &str = "urn:api";
 const SUB: &str = "user-1";
 /// The access tokens' lifetime (seconds).
 const LIFETIME: u64 = 600;
-const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+pub(crate) const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
-fn key_a() -> Value {
+pub(crate) fn key_a() -> Value {
     json!({"kty": "EC", "crv": "P-256", "kid": "a", "use": "sig", "alg": "ES256",
            "x": "RAvG0LoQr4Umrvqnc44zqOskth3nl8qO9HB0n5FljWE",
            "y": "hTWNE6doEPMkL7GjpKNgJUbbhgizkdpkH5ydrpTUN40"})
@@ -49,8 +49,8 @@ fn key_b() -> Value {
 
 /// The provider's JWKS endpoint on loopback: the keys it serves, whether it is down
 /// (503), and how often it was fetched.
-struct Jwks {
-    url: String,
+pub(crate) struct Jwks {
+    pub(crate) url: String,
     keys: Arc<Mutex<Vec<Value>>>,
     down: Arc<AtomicBool>,
     hits: Arc<AtomicUsize>,
@@ -58,7 +58,7 @@ struct Jwks {
 }
 
 impl Jwks {
-    async fn start(keys: Vec<Value>) -> Jwks {
+    pub(crate) async fn start(keys: Vec<Value>) -> Jwks {
         let (keys, down, hits) = (
             Arc::new(Mutex::new(keys)),
             Arc::new(AtomicBool::new(false)),
@@ -122,7 +122,7 @@ async fn app(jwks: &Jwks) -> TestApp {
     TestApp::serve(mock, listener, oauth, clock)
 }
 
-fn issuer(app: &TestApp) -> String {
+pub(crate) fn issuer(app: &TestApp) -> String {
     app.mock
         .provider()
         .issuer()
@@ -130,7 +130,7 @@ fn issuer(app: &TestApp) -> String {
         .to_owned()
 }
 
-fn sign(pem: &str, kid: &str, typ: &str, claims: &Value) -> String {
+pub(crate) fn sign(pem: &str, kid: &str, typ: &str, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid.to_owned());
     header.typ = Some(typ.to_owned());

@@ -44,4 +44,5 @@ mod return_to;
 mod secrets_redacted;
 mod session_cookie;
 mod startup;
+mod store_names;
 mod stores;

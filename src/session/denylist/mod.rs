@@ -21,7 +21,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use self::shared::{Entry, SharedLog};
-use super::{SessionData, TimedStore, lookup_key};
+use super::{SessionData, StoreNames, TimedStore};
 use crate::store::{SessionId, StoreError};
 
 /// How often instances pull entries from the shared store.
@@ -57,10 +57,10 @@ impl std::fmt::Debug for Denylist {
 
 impl Denylist {
     /// Entries live `ttl` (the session lifetime); `shared` carries them to other
-    /// instances, pulled every `sync_every`.
+    /// instances (its log named by the client's store names), pulled every `sync_every`.
     pub(crate) fn new(
         context: String,
-        shared: Option<TimedStore>,
+        shared: Option<(TimedStore, &StoreNames)>,
         ttl: Duration,
         sync_every: Duration,
     ) -> Arc<Self> {
@@ -71,7 +71,7 @@ impl Denylist {
                 .build(),
             ids_used: AtomicBool::new(false),
             provider_used: AtomicBool::new(false),
-            shared: shared.map(|store| SharedLog::new(store, &context, ttl)),
+            shared: shared.map(|(store, names)| SharedLog::new(store, names, ttl)),
             context,
             ttl,
             sync_every,
@@ -124,9 +124,13 @@ impl Denylist {
     }
 
     /// The entry key: kind and value hashed with the client context, so providers
-    /// sharing a store never match each other's users.
+    /// sharing a store never match each other's users. Entries are the log's content,
+    /// not store names: instances under other cookie keys (a rotation) read them alike.
     fn key(&self, kind: &str, value: &str) -> String {
-        lookup_key(kind, &format!("{}\n{value}", self.context))
+        use sha2::{Digest as _, Sha256};
+        let digest = Sha256::digest(format!("{}\n{value}", self.context).as_bytes());
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        format!("{kind}:{hex}")
     }
 
     /// Records a logout token's sessions (see [`names`](Self::names)) until they would

@@ -3,7 +3,8 @@
 //!
 //! Each instance writes only its own log (a random writer id, new per process), so
 //! appends need no lock and no compare-and-set, and work on every store, tower-sessions
-//! included. Records, all under the client context's hash `denylist:{hash}`:
+//! included. Records, all under the client's store name `denylist:{mac}` (keyed by the
+//! cookie key: nobody else can name them, see [`StoreNames`](super::super::StoreNames)):
 //!
 //! * `{prefix}:{writer}:{n}`: the writer's `n`-th change (the entries of one logout),
 //!   kept until those entries would expire;
@@ -12,18 +13,21 @@
 //!   writers; it lives a session lifetime past the writer's last change.
 //!
 //! A reader remembers, per writer, the next change it has not read. A sync is one `find`
-//! (the writers), one load per writer's head, and one load per new change: O(instances +
-//! changes), where the list it replaces asked the store about every entry every time.
+//! per cookie key (the writers under the current key's prefix, and under each previous
+//! key's, so instances not yet rotated are heard), one load per writer's head, and one
+//! load per new change: O(keys + instances + changes), where the list it replaces asked
+//! the store about every entry every time. (No unkeyed prefix is read: 0.2 kept its
+//! entries in another format, which this log replaces.)
 //! Nothing grows: changes and heads expire, and the lookup key holds one id per writer
 //! (per process that appended within a session lifetime).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
-use super::super::{TimedStore, lookup_key};
+use super::super::{Name, StoreNames, TimedStore};
 use crate::store::{SessionId, StoreError};
 
 /// At most this many changes of one writer are read per sync (a bogus head cannot make
@@ -57,24 +61,26 @@ struct Appender {
 /// One client's denylist log in a shared store.
 pub(super) struct SharedLog {
     store: TimedStore,
-    /// `denylist:{hash of the client context}`.
-    prefix: String,
+    /// `denylist:{mac}` under the current cookie key (written and read), then under the
+    /// previous keys (read only).
+    prefixes: Vec<String>,
     writer: String,
     /// The session lifetime: no change outlives it, and heads live that long.
     ttl: Duration,
     /// Held across an append's two writes, so a head never names a change not written.
     appender: tokio::sync::Mutex<Appender>,
-    /// Per writer, the next change this instance has not read yet.
+    /// Per writer's head (`{prefix}:{writer}`), the next change this instance has not
+    /// read yet.
     read: tokio::sync::Mutex<HashMap<String, u64>>,
 }
 
 impl SharedLog {
-    pub(super) fn new(store: TimedStore, context: &str, ttl: Duration) -> SharedLog {
+    pub(super) fn new(store: TimedStore, names: &StoreNames, ttl: Duration) -> SharedLog {
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
         SharedLog {
             store,
-            prefix: lookup_key("denylist", context),
+            prefixes: names.every_keyed(Name::Denylist),
             writer: bytes.iter().map(|b| format!("{b:02x}")).collect(),
             ttl,
             appender: tokio::sync::Mutex::default(),
@@ -82,16 +88,21 @@ impl SharedLog {
         }
     }
 
-    fn writers_key(&self) -> String {
-        format!("{}:writers", self.prefix)
+    /// The prefix this instance writes under (the current key's).
+    fn prefix(&self) -> &str {
+        self.prefixes.first().map_or("denylist", String::as_str)
     }
 
-    fn head(&self, writer: &str) -> SessionId {
-        SessionId::from_stored(format!("{}:{writer}", self.prefix))
+    fn writers_key(prefix: &str) -> String {
+        format!("{prefix}:writers")
     }
 
-    fn change(&self, writer: &str, n: u64) -> SessionId {
-        SessionId::from_stored(format!("{}:{writer}:{n}", self.prefix))
+    fn head(prefix: &str, writer: &str) -> SessionId {
+        SessionId::from_stored(format!("{prefix}:{writer}"))
+    }
+
+    fn change(prefix: &str, writer: &str, n: u64) -> SessionId {
+        SessionId::from_stored(format!("{prefix}:{writer}:{n}"))
     }
 
     /// Appends one change (the entries of one logout), live for `ttl` (at most the
@@ -102,7 +113,12 @@ impl SharedLog {
         let mut log = self.appender.lock().await;
         let n = log.next;
         self.store
-            .save(&self.change(&self.writer, n), &record, &[], ttl)
+            .save(
+                &Self::change(self.prefix(), &self.writer, n),
+                &record,
+                &[],
+                ttl,
+            )
             .await?;
         // Written: the next head names it, even if this one fails to be saved.
         log.next += 1;
@@ -118,9 +134,9 @@ impl SharedLog {
         let head = serde_json::to_string(&head).map_err(|e| StoreError::new("save", e))?;
         self.store
             .save(
-                &self.head(&self.writer),
+                &Self::head(self.prefix(), &self.writer),
                 &head,
-                &[self.writers_key()],
+                &[Self::writers_key(self.prefix())],
                 self.ttl,
             )
             .await
@@ -129,33 +145,40 @@ impl SharedLog {
     /// Reads the other writers' changes not read yet, handing their entries to `apply`.
     pub(super) async fn pull(&self, mut apply: impl FnMut(Entry)) -> Result<(), StoreError> {
         let mut read = self.read.lock().await;
-        let heads = self.store.find(&self.writers_key()).await?;
-        let own = format!("{}:", self.prefix);
-        let writers: HashSet<&str> = heads
-            .iter()
-            .filter_map(|id| id.as_str().strip_prefix(&own))
-            .filter(|writer| *writer != self.writer && !writer.contains(':'))
-            .collect();
+        // The other writers' heads, under every key's prefix: head id → (prefix, writer).
+        let mut heads: HashMap<String, (&str, String)> = HashMap::new();
+        for prefix in &self.prefixes {
+            let own = format!("{prefix}:");
+            for id in self.store.find(&Self::writers_key(prefix)).await? {
+                if let Some(writer) = id.as_str().strip_prefix(&own)
+                    && writer != self.writer
+                    && !writer.contains(':')
+                {
+                    let writer = writer.to_owned();
+                    heads.insert(id.as_str().to_owned(), (prefix.as_str(), writer));
+                }
+            }
+        }
         // A writer whose head expired wrote nothing live: forget where we were.
-        read.retain(|writer, _| writers.contains(writer.as_str()));
-        for writer in writers {
-            let Some(head) = self.store.load(&self.head(writer)).await? else {
+        read.retain(|head, _| heads.contains_key(head));
+        for (head_id, (prefix, writer)) in heads {
+            let Some(head) = self.store.load(&Self::head(prefix, &writer)).await? else {
                 continue;
             };
             let Ok(head) = serde_json::from_str::<Head>(&head) else {
                 tracing::warn!("ignoring an unreadable head in the shared logout denylist");
                 continue;
             };
-            let from = read.get(writer).copied().unwrap_or(0).max(head.first);
+            let from = read.get(&head_id).copied().unwrap_or(0).max(head.first);
             let to = head.next.min(from.saturating_add(MAX_READS_PER_SYNC));
             for n in from..to {
                 // Absent: expired (or never saved); nothing to apply either way.
-                if let Some(record) = self.store.load(&self.change(writer, n)).await?
+                if let Some(record) = self.store.load(&Self::change(prefix, &writer, n)).await?
                     && let Ok(entries) = serde_json::from_str::<Vec<Entry>>(&record)
                 {
                     entries.into_iter().for_each(&mut apply);
                 }
-                read.insert(writer.to_owned(), n + 1);
+                read.insert(head_id.clone(), n + 1);
             }
         }
         Ok(())

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use super::*;
+use crate::CookieKey;
 use crate::client::TokenSet;
 use crate::oidc::LogoutClaims;
 use crate::session::LoginUser;
@@ -15,6 +16,13 @@ fn session(sub: &str, sid: Option<&str>, created_at: u64) -> SessionData {
     let mut data = SessionData::start(tokens, LoginUser::None, Some(sub.into()), created_at, 3600);
     data.sid = sid.map(str::to_owned);
     data
+}
+
+/// The store names of the tests' client under `key`.
+fn names(key: &CookieKey) -> crate::session::StoreNames {
+    crate::session::CookieCodec::new(key.clone(), false, "client|token-url".into())
+        .names()
+        .clone()
 }
 
 #[tokio::test]
@@ -186,16 +194,52 @@ impl crate::store::SessionStore for Counting {
 /// Two instances' lists of one client over one shared store (`sync_every` unused: the
 /// tests pull by hand).
 fn pair(store: Arc<Counting>, ttl: Duration) -> (Arc<Denylist>, Arc<Denylist>) {
+    let names = names(&CookieKey::generate());
     let list = || {
         let timed = TimedStore::new(store.clone(), Duration::from_secs(5));
         Denylist::new(
             "client|token-url".into(),
-            Some(timed),
+            Some((timed, &names)),
             ttl,
             Duration::from_secs(3600),
         )
     };
     (list(), list())
+}
+
+/// The log is named by a MAC under the cookie key (issue 21, defect 9: names from public
+/// values let a visitor's tower-sessions id reach it); after a rotation, instances on
+/// the new key still hear those writing under the previous one.
+#[tokio::test]
+async fn logouts_written_under_a_previous_cookie_key_reach_rotated_instances() {
+    let store: Arc<Counting> = Arc::default();
+    let old = CookieKey::generate();
+    let rotated = CookieKey::generate().with_previous(old.clone());
+    let list = |key: &CookieKey| {
+        let timed = TimedStore::new(store.clone(), Duration::from_secs(5));
+        let names = names(key);
+        Denylist::new(
+            "client|token-url".into(),
+            Some((timed, &names)),
+            Duration::from_secs(3600),
+            Duration::from_secs(3600),
+        )
+    };
+    let (before, after) = (list(&old), list(&rotated));
+    before.add(None, Some("alice"), 2000).await.unwrap();
+    after.pull().await.unwrap();
+    assert!(after.denies(&session("alice", None, 1000)));
+    after.add(Some("s9"), None, 2000).await.unwrap();
+    let again = list(&rotated);
+    again.pull().await.unwrap();
+    assert!(
+        again.denies(&session("alice", None, 1000)),
+        "the old key's log"
+    );
+    assert!(
+        again.denies(&session("bob", Some("s9"), 1000)),
+        "the new key's"
+    );
 }
 
 /// Review issue 21, defect 9: the shared entry's id was `denylist-{hash}-{iat}`, the
@@ -350,11 +394,12 @@ mod tower {
         let engine = Arc::new(Engine::default());
         let store: Arc<dyn crate::store::SessionStore> =
             Arc::new(TowerSessionsStore::new(Shared(engine.clone())));
+        let names = super::names(&crate::CookieKey::generate());
         let list = || {
             let timed = TimedStore::new(store.clone(), Duration::from_secs(5));
             Denylist::new(
                 "client|token-url".into(),
-                Some(timed),
+                Some((timed, &names)),
                 Duration::from_secs(3600),
                 Duration::from_secs(3600),
             )
