@@ -2,8 +2,9 @@
 //! timeouts) and over a server-side store.
 
 use super::*;
+use crate::client::TokenSet;
 use crate::secret::AccessToken;
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, SessionStore};
 
 fn config_with(
     clock: Clock,
