@@ -188,7 +188,7 @@ for shared in none redis; do
     shared_args=(--shared "$redis_url")
   fi
   for when in window expired; do
-    start_flights --instances 2 --rotate "${shared_args[@]}"
+    start_flights --instances 2 "${shared_args[@]}"
     cookie=$(curl -sS --max-time 10 -X POST "$ctl/ctl/login")
     [[ $cookie == oauth_session=* ]] || die "login failed: $cookie"
     query=""; [[ $when == window ]] && query="?window"

@@ -4,7 +4,7 @@
 //!
 //! | subcommand | what it serves |
 //! |---|---|
-//! | `economy-flights [--instances N] [--store URL] [--shared URL] [--rotate]` | the crate's `MockProvider` and N independent instances of an app (each its own `OAuth`: its own user cache and refresh table; one cookie key; with `--store`, one Redis), each on its own port, plus a control port |
+//! | `economy-flights [--instances N] [--store URL] [--shared URL]` | the crate's `MockProvider` and N independent instances of an app (each its own `OAuth`: its own user cache and refresh table; one cookie key; with `--store`, one Redis), each on its own port, plus a control port |
 //! | `economy-stub` | a userinfo endpoint that accepts any Bearer token (the user's `sub` is the token), counting calls: the upstream of `economy-cache`, in its own process so it is not in the measured RSS |
 //! | `economy-cache --upstream URL [--capacity N]` | one app whose `/api/me` resolves any token through `URL/userinfo`, user cache of N (default: the crate's default bound); `GET /ctl/stats` → cached users |
 //!
@@ -79,12 +79,11 @@ pub async fn flights(args: &[String]) -> Result<(), BoxError> {
     let store = opt(args, "--store")?;
     // Cookie sessions: a shared store (Redis) to coordinate their refreshes through.
     let shared = opt(args, "--shared")?;
-    // Rotating refresh tokens (Apicbase, Doorkeeper): a spent one is refused.
-    let rotate = args.iter().any(|a| a == "--rotate");
     let mock = MockProvider::builder()
         .token_lifetime(TOKEN_LIFETIME)
+        // Rotating refresh tokens (the mock's default; Apicbase, Doorkeeper): a spent
+        // one is refused.
         .refresh_tokens(true)
-        .rotate_refresh_tokens(rotate)
         .start()
         .await?;
     let clock = Clock::manual_from_now();
