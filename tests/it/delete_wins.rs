@@ -25,20 +25,6 @@ use crate::harness::*;
 use crate::support::redis::RedisServer;
 use crate::support::{bind, bounded, example};
 
-/// A mock that issues rotating refresh tokens and 120 s access tokens.
-pub(crate) async fn rotating_mock() -> MockProvider {
-    bounded(
-        "mock",
-        MockProvider::builder()
-            .refresh_tokens(true)
-            .rotate_refresh_tokens(true)
-            .token_lifetime(Duration::from_secs(120))
-            .start(),
-    )
-    .await
-    .expect("mock starts")
-}
-
 /// One instance of the app: its own `OAuth`, sharing the cookie key, the clock and the
 /// mock with the others; `configure` picks where sessions live.
 pub(crate) async fn instance(

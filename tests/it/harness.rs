@@ -27,6 +27,20 @@ pub async fn start_mock() -> MockProvider {
         .expect("mock starts")
 }
 
+/// A mock that issues rotating refresh tokens and 120 s access tokens.
+pub async fn rotating_mock() -> MockProvider {
+    bounded(
+        "mock",
+        MockProvider::builder()
+            .refresh_tokens(true)
+            .rotate_refresh_tokens(true)
+            .token_lifetime(Duration::from_secs(120))
+            .start(),
+    )
+    .await
+    .expect("mock starts")
+}
+
 /// A running app with its mock provider and a default browser.
 pub struct TestApp {
     pub mock: MockProvider,

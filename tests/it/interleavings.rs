@@ -20,7 +20,7 @@ use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{Clock, CookieKey, OAuthBuilder};
 use reqwest::StatusCode;
 
-use crate::delete_wins::{Shared, instance, logout_with, open, rotating_mock, tokens_with};
+use crate::delete_wins::{Shared, instance, logout_with, open, tokens_with};
 use crate::harness::*;
 use crate::support::bounded;
 

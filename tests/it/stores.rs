@@ -119,20 +119,6 @@ async fn spawn(
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// A mock that issues rotating refresh tokens and 120 s access tokens.
-async fn rotating_mock() -> MockProvider {
-    bounded(
-        "mock",
-        MockProvider::builder()
-            .refresh_tokens(true)
-            .rotate_refresh_tokens(true)
-            .token_lifetime(Duration::from_secs(120))
-            .start(),
-    )
-    .await
-    .expect("mock starts")
-}
-
 /// `GET /tokens` with exactly this session cookie value (the browser's jar should be
 /// empty: a copy of the cookie, as another device or an attacker would send it).
 async fn tokens_with(browser: &Browser, session_cookie: &str) -> Response {

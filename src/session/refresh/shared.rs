@@ -73,41 +73,18 @@ impl Shared {
         if let Some(tokens) = self.adopt(&keys).await.map_err(store_error)? {
             return Ok(tokens);
         }
-        let lock_ttl = refresher.lock_ttl(&self.store);
-        let deadline = tokio::time::Instant::now() + lock_ttl;
-        let token = loop {
-            if let Some(token) = self
-                .store
-                .lock(&keys.lock, lock_ttl)
-                .await
-                .map_err(store_error)?
-            {
-                break token;
-            }
-            if let Some(tokens) = self.adopt(&keys).await.map_err(store_error)? {
-                return Ok(tokens);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(store_error(StoreError::new(
-                    "lock",
-                    "another instance held the refresh lock too long",
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        };
-        let outcome = async {
+        let settled = || async { self.adopt(&keys).await.map_err(store_error) };
+        let work = || async {
             if let Some(tokens) = self.adopt(&keys).await.map_err(store_error)? {
                 return Ok(tokens);
             }
             let tokens = refresher.refresh_checked(spent, check).await?;
             self.share(&keys, &tokens, refresher.grace_secs).await;
             Ok(tokens)
-        }
-        .await;
-        if let Err(e) = self.store.unlock(&keys.lock, &token).await {
-            tracing::warn!(error = %e, "could not release the refresh lock; it expires by itself");
-        }
-        outcome
+        };
+        refresher
+            .under_lock(&self.store, &keys.lock, settled, work)
+            .await
     }
 
     /// Keeps `tokens` for other instances for `grace_secs`. A failure is logged: this

@@ -14,7 +14,6 @@ use super::{Outcome, Refresher, Refusal, store_error};
 use crate::client::TokenSet;
 use crate::secret::RefreshToken;
 use crate::session::{SessionConfig, SessionData, TimedStore};
-use crate::store::StoreError;
 
 /// What a refresh of a store-held session needs to coordinate through the store.
 pub(super) struct Persist {
@@ -79,28 +78,15 @@ impl Refresher {
                 Err(e) => Err(Arc::new(e.into())),
             };
         }
-        let (store, id) = (&persist.store, &persist.data.id);
-        let lock_ttl = self.lock_ttl(store);
-        let deadline = tokio::time::Instant::now() + lock_ttl;
-        let token = loop {
-            if let Some(token) = store.lock(id, lock_ttl).await.map_err(store_error)? {
-                break token;
-            }
-            // Another instance is refreshing: its tokens will appear in the record.
+        // Another instance is refreshing: its tokens will appear in the record.
+        let settled = || async {
             match reread(&persist).await? {
-                Record::Gone => return Err(Arc::new(Refusal::Deleted)),
-                Record::Moved(tokens) => return Ok(tokens),
-                Record::Same(..) => {}
+                Record::Gone => Err(Arc::new(Refusal::Deleted)),
+                Record::Moved(tokens) => Ok(Some(tokens)),
+                Record::Same(..) => Ok(None),
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(store_error(StoreError::new(
-                    "lock",
-                    "another instance held the refresh lock too long",
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
         };
-        let outcome = async {
+        let work = || async {
             // Refreshed by another instance, or logged out, just before the lock was ours?
             let read = match reread(&persist).await? {
                 Record::Gone => return Err(Arc::new(Refusal::Deleted)),
@@ -113,12 +99,9 @@ impl Refresher {
                 .await
                 .map_err(|e| Arc::new(e.into()))?;
             self.save_refreshed(&persist, read, tokens).await
-        }
-        .await;
-        if let Err(e) = store.unlock(id, &token).await {
-            tracing::warn!(error = %e, "could not release the refresh lock; it expires by itself");
-        }
-        outcome
+        };
+        self.under_lock(&persist.store, &persist.data.id, settled, work)
+            .await
     }
 
     /// How long the refresh lock is held at most: longer than everything its holder may
