@@ -12,15 +12,8 @@ if have_chromium && have_driver; then
     echo "browser.sh: chromium and chromedriver already installed"
 else
     echo "browser.sh: installing chromium and chromium-driver with apt"
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        sudo="sudo"
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    if ! $sudo apt-get update \
-        || ! $sudo apt-get install -y --no-install-recommends chromium chromium-driver; then
-        echo "browser.sh: ERROR: apt-get could not install chromium and chromium-driver;" >&2
-        echo "browser.sh: the browser end-to-end tests cannot run" >&2
+    if ! bash "$(dirname "$0")/apt.sh" chromium chromium-driver; then
+        echo "browser.sh: ERROR: the browser end-to-end tests cannot run" >&2
         exit 1
     fi
     if ! have_chromium || ! have_driver; then

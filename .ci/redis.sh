@@ -8,16 +8,7 @@ if command -v redis-server >/dev/null 2>&1; then
     echo "redis.sh: redis-server already installed"
 else
     echo "redis.sh: installing redis-server with apt"
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        sudo="sudo"
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    if ! $sudo apt-get update \
-        || ! $sudo apt-get install -y --no-install-recommends redis-server; then
-        echo "redis.sh: ERROR: apt-get could not install redis-server" >&2
-        exit 1
-    fi
+    bash "$(dirname "$0")/apt.sh" redis-server
 fi
 redis-server --version || { echo "redis.sh: ERROR: redis-server does not run" >&2; exit 1; }
 # The package's own service is not needed: stop it if the install started one.

@@ -21,7 +21,7 @@
 #      any token): cache entries held and the server's RSS, with the cache sized for them
 #      and with the default bound (10,000).
 #
-# Environment: CARGO_TARGET_DIR (default <repo>/target/bench, as load.sh),
+# Environment: CARGO_TARGET_DIR and BENCH_PROFILE (as load.sh),
 # BENCH_SERVER_CPU / BENCH_LOAD_CPU (default 0 / 1).
 set -euo pipefail
 
@@ -47,7 +47,6 @@ for v in connections tokens duration; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--$v must be a positive integer"
 done
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/bench}
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 command -v curl >/dev/null || die "curl is not installed (apt-get install curl)"
 pin_server=() pin_load=()
@@ -63,10 +62,9 @@ tool=economy
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
 
-app=$CARGO_TARGET_DIR/release/bench-app
+app=$app_bin
 if [[ $build == 1 ]]; then
-  echo "economy.sh: building bench-app (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
-  cargo build --release --quiet --manifest-path "$here/app/Cargo.toml" >&2
+  build_app
 fi
 [[ -x $app ]] || die "$app is missing (run without --no-build)"
 

@@ -23,7 +23,7 @@ done
 [ ${#steps[@]} -gt 0 ] || steps=(limit layer session_hit bearer_session bearer_header guard session_open)
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
 
-bin=$(cargo bench --bench steps --no-run --message-format=json 2>/dev/null \
+bin=$(cargo bench --locked --bench steps --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)

@@ -2,8 +2,26 @@
 # the processes a run starts (each in its own process group, pinned to the server core)
 # and their READY lines, and a throwaway redis-server.
 #
-# The sourcing script sets `tool` (its name, for messages) and `pin_server` (the taskset
-# prefix, possibly empty) first.
+# The sourcing script sets `tool` (its name, for messages), `repo` (the repository root)
+# and `pin_server` (the taskset prefix, possibly empty) first.
+
+# The bench app is a member of the crate's workspace: one Cargo.lock, one target directory
+# (CARGO_TARGET_DIR, else <repo>/target), exported so the Rust peers (workspaces of their
+# own) build there too. BENCH_PROFILE chooses the cargo profile: `bench-app` (the root's
+# [profile.bench-app]: release, thin LTO, one codegen unit) for figures, `dev` for a
+# smoke run that only checks the plumbing (.ci/bench.sh); the peers follow it (dev, or
+# else release).
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
+export BENCH_PROFILE=${BENCH_PROFILE:-bench-app}
+case $BENCH_PROFILE in
+  dev|test) app_bin=$CARGO_TARGET_DIR/debug/bench-app ;;
+  *) app_bin=$CARGO_TARGET_DIR/$BENCH_PROFILE/bench-app ;;
+esac
+build_app() { # build_app: builds bench-app with BENCH_PROFILE into $app_bin
+  echo "$tool.sh: building bench-app (profile $BENCH_PROFILE, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
+  cargo build --locked --quiet --manifest-path "$repo/Cargo.toml" -p bench-app \
+    --profile "$BENCH_PROFILE" >&2
+}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-$tool.XXXXXX")
 groups=()   # process groups we started (each a setsid leader's pid)

@@ -17,8 +17,10 @@
 #   --no-build        do not run cargo / the peers' build.sh (use what was built)
 #   --out FILE        write the table there (default bench/results/<UTC timestamp>.md)
 #
-# Environment: CARGO_TARGET_DIR (default <repo>/target/bench; the bench app and the Rust
-# peers are built there), BENCH_SERVER_CPU (default 0), BENCH_LOAD_CPU (default 1),
+# Environment: CARGO_TARGET_DIR (default <repo>/target; the bench app and the Rust peers
+# are built there), BENCH_PROFILE (cargo profile of the bench app: bench-app, the default,
+# for figures; dev for a quick smoke build; the peers build in dev or else release),
+# BENCH_SERVER_CPU (default 0), BENCH_LOAD_CPU (default 1),
 # BENCH_PEER_TIMEOUT (seconds a peer may take to print READY, default 300).
 #
 # Rows (all served by one bench-app process, bench/app, except redis and the peers):
@@ -106,7 +108,6 @@ fi
 [[ $duration =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive integer (seconds)"
 [[ $warmup =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds"
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/bench}
 server_cpu=${BENCH_SERVER_CPU:-0}
 load_cpu=${BENCH_LOAD_CPU:-1}
 peer_timeout=${BENCH_PEER_TIMEOUT:-300}
@@ -172,11 +173,9 @@ if [[ -n $only ]]; then
 fi
 
 # ---------------------------------------------------------------------------- build
-app_bin=$CARGO_TARGET_DIR/release/bench-app
 t_start=$SECONDS
 if [[ $build == 1 ]] && ((need_app + need_redis > 0)); then
-  echo "load.sh: building bench-app (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
-  cargo build --release --quiet --manifest-path "$here/app/Cargo.toml" >&2
+  build_app
 fi
 if ((need_app + need_redis > 0)) && [[ ! -x $app_bin ]]; then
   die "$app_bin is missing (run without --no-build)"

@@ -2,7 +2,8 @@
 //! OAuth 2.0 server we did not write (issue 5, part 1).
 //!
 //! Needs Node and `npm ci --prefix tests/interop`. Without them the tests print a loud
-//! SKIPPED notice and pass, except on CI (`CI=true`), where they fail.
+//! SKIPPED notice and are reported as ignored (libtest-mimic harness, `tests/support/trial.rs`),
+//! except on CI (`CI=true`), where they fail.
 //!
 //! Every test starts its own `node tests/interop/server.mjs` (fresh in-memory state) and
 //! its own app on `127.0.0.1:0`; the login goes through oidc-provider's real
@@ -15,6 +16,9 @@ mod support;
 mod harness;
 #[path = "interop/oidc.rs"]
 mod oidc;
+#[macro_use]
+#[path = "support/trial.rs"]
+mod trial;
 
 use std::time::Duration;
 
@@ -100,13 +104,11 @@ async fn login_and_userinfo(client: (&'static str, &'static str, ClientAuth)) {
     }
 }
 
-#[tokio::test]
 async fn code_pkce_with_client_secret_post() {
     require_node!();
     login_and_userinfo(POST_CLIENT).await;
 }
 
-#[tokio::test]
 async fn code_pkce_with_client_secret_basic() {
     require_node!();
     login_and_userinfo(BASIC_CLIENT).await;
@@ -114,7 +116,6 @@ async fn code_pkce_with_client_secret_basic() {
 
 /// oidc-provider insists on each client's registered method, so the two tests above
 /// really exercise two methods: the other method is refused with `invalid_client`.
-#[tokio::test]
 async fn the_registered_client_auth_method_is_enforced() {
     require_node!();
     let provider = OidcProvider::start(&["http://127.0.0.1:9/auth/callback".to_owned()]).await;
@@ -155,7 +156,6 @@ async fn the_registered_client_auth_method_is_enforced() {
     }
 }
 
-#[tokio::test]
 async fn an_altered_iss_is_refused_before_any_token_request() {
     require_node!();
     let app = InteropApp::start(POST_CLIENT).await;
@@ -191,7 +191,6 @@ async fn an_altered_iss_is_refused_before_any_token_request() {
 /// oidc-provider advertises `authorization_response_iss_parameter_supported: true`, and
 /// with an issuer configured RFC 9207 §2.4 says the client MUST reject a response
 /// without `iss`.
-#[tokio::test]
 async fn a_callback_without_iss_is_refused_when_the_issuer_is_configured() {
     require_node!();
     let app = InteropApp::start(POST_CLIENT).await;
@@ -211,7 +210,6 @@ async fn a_callback_without_iss_is_refused_when_the_issuer_is_configured() {
 /// what oidc-provider advertises, and a whole login through the discovered provider,
 /// with discovery's own choices (PKCE S256, client_secret_basic, `iss` required),
 /// completes.
-#[tokio::test]
 async fn discovery_reads_what_oidc_provider_advertises_and_a_login_completes() {
     require_node!();
     let app = InteropApp::start_discovered(BASIC_CLIENT).await;
@@ -299,7 +297,6 @@ async fn discovery_reads_what_oidc_provider_advertises_and_a_login_completes() {
 
 /// oidc-provider advertises `authorization_response_iss_parameter_supported`, so the
 /// discovered provider requires `iss` (RFC 9207 §2.4) and refuses a forged one.
-#[tokio::test]
 async fn a_discovered_provider_requires_the_advertised_iss() {
     require_node!();
     let app = InteropApp::start_discovered(BASIC_CLIENT).await;
@@ -320,7 +317,6 @@ async fn a_discovered_provider_requires_the_advertised_iss() {
 /// OpenID Connect Discovery §4.3: the configured issuer must be identical to the
 /// metadata's. `{issuer}/` fetches the same document (the trailing `/` is dropped for
 /// the URL), whose `issuer` has no slash: a startup error naming both values.
-#[tokio::test]
 async fn discovery_refuses_an_issuer_that_is_not_identical() {
     require_node!();
     let provider = OidcProvider::start(&["http://127.0.0.1:9/auth/callback".to_owned()]).await;
@@ -344,7 +340,6 @@ async fn discovery_refuses_an_issuer_that_is_not_identical() {
     assert_eq!(exact.issuer(), Some(provider.issuer.as_str()));
 }
 
-#[tokio::test]
 async fn a_tampered_state_is_refused_before_any_token_request() {
     require_node!();
     let app = InteropApp::start(POST_CLIENT).await;
@@ -363,7 +358,6 @@ async fn a_tampered_state_is_refused_before_any_token_request() {
     assert_eq!(app.get("/me").await.status(), StatusCode::OK);
 }
 
-#[tokio::test]
 async fn refresh_through_the_client_returns_a_new_access_token() {
     require_node!();
     let app = InteropApp::start(BASIC_CLIENT).await;
@@ -388,7 +382,6 @@ async fn refresh_through_the_client_returns_a_new_access_token() {
     assert_eq!(me.email.as_deref(), Some(EMAIL));
 }
 
-#[tokio::test]
 async fn an_expired_session_is_refreshed_transparently() {
     require_node!();
     let app = InteropApp::start(POST_CLIENT).await;
@@ -430,7 +423,6 @@ async fn an_expired_session_is_refreshed_transparently() {
     assert!(info.active);
 }
 
-#[tokio::test]
 async fn introspection_then_logout_revokes() {
     require_node!();
     let app = InteropApp::start(BASIC_CLIENT).await;
@@ -488,7 +480,6 @@ async fn introspection_then_logout_revokes() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
 async fn a_replayed_code_is_invalid_grant() {
     require_node!();
     let redirect_uri = "http://127.0.0.1:9/auth/callback".to_owned();
@@ -537,7 +528,6 @@ async fn a_replayed_code_is_invalid_grant() {
     assert!(!info.active, "{info:?}");
 }
 
-#[tokio::test]
 async fn a_wrong_pkce_verifier_is_invalid_grant() {
     require_node!();
     let redirect_uri = "http://127.0.0.1:9/auth/callback".to_owned();
@@ -571,7 +561,6 @@ async fn a_wrong_pkce_verifier_is_invalid_grant() {
     );
 }
 
-#[tokio::test]
 async fn the_app_refuses_a_replayed_callback_without_a_token_request() {
     require_node!();
     let app = InteropApp::start(BASIC_CLIENT).await;
@@ -594,7 +583,6 @@ async fn the_app_refuses_a_replayed_callback_without_a_token_request() {
 /// `OAUTH_PROVIDER=oidc` with `OAUTH_ISSUER`: the configuration discovers the provider
 /// (`OAuthConfig::from_vars_async`); the synchronous reader says to use it; a wrong
 /// issuer is an error naming `OAUTH_ISSUER`.
-#[tokio::test]
 async fn oidc_from_variables_is_discovered() {
     require_node!();
     let provider = OidcProvider::start(&["http://127.0.0.1:9/auth/callback".to_owned()]).await;
@@ -645,4 +633,38 @@ async fn oidc_from_variables_is_discovered() {
     .await
     .expect_err("an issuer the metadata does not name");
     assert_eq!(err.setting(), "OAUTH_ISSUER");
+}
+
+fn main() -> std::process::ExitCode {
+    // Ignored, not passed, without Node or the packages (a panic under CI=true).
+    let node = harness::node_available();
+    trial::run(trials![node;
+        code_pkce_with_client_secret_post,
+        code_pkce_with_client_secret_basic,
+        the_registered_client_auth_method_is_enforced,
+        an_altered_iss_is_refused_before_any_token_request,
+        a_callback_without_iss_is_refused_when_the_issuer_is_configured,
+        discovery_reads_what_oidc_provider_advertises_and_a_login_completes,
+        a_discovered_provider_requires_the_advertised_iss,
+        discovery_refuses_an_issuer_that_is_not_identical,
+        a_tampered_state_is_refused_before_any_token_request,
+        refresh_through_the_client_returns_a_new_access_token,
+        an_expired_session_is_refreshed_transparently,
+        introspection_then_logout_revokes,
+        a_replayed_code_is_invalid_grant,
+        a_wrong_pkce_verifier_is_invalid_grant,
+        the_app_refuses_a_replayed_callback_without_a_token_request,
+        oidc_from_variables_is_discovered,
+        oidc::the_id_token_is_validated_with_the_logins_nonce_and_its_claims_reach_the_app,
+        oidc::tampered_wrong_audience_expired_and_replayed_id_tokens_are_refused,
+        oidc::a_key_rotation_at_the_provider_is_picked_up_without_a_restart,
+        oidc::logout_continues_at_the_providers_end_session_endpoint_and_comes_back,
+        oidc::a_backchannel_logout_ends_a_cookie_session,
+        oidc::a_backchannel_logout_ends_a_session_kept_in_redis,
+        oidc::the_backchannel_route_refuses_bad_logout_tokens,
+        oidc::jwt_access_tokens_are_checked_locally_without_calling_the_provider,
+        oidc::a_refreshed_id_token_is_validated_and_must_keep_the_user,
+        oidc::a_backchannel_logout_reaches_every_instance_through_a_shared_denylist,
+        oidc::a_backchannel_logout_deletes_the_redis_record_for_every_instance,
+    ])
 }

@@ -46,8 +46,7 @@ async fn event_seen(app: &InteropApp, event: &str) {
     .await;
 }
 
-#[tokio::test]
-async fn the_id_token_is_validated_with_the_logins_nonce_and_its_claims_reach_the_app() {
+pub async fn the_id_token_is_validated_with_the_logins_nonce_and_its_claims_reach_the_app() {
     require_node!();
     let app = InteropApp::start_oidc(POST_CLIENT, |p| p, |b| b).await;
     assert!(app.oauth.client().provider().is_openid());
@@ -74,8 +73,7 @@ async fn the_id_token_is_validated_with_the_logins_nonce_and_its_claims_reach_th
 
 /// Each kind of bad id_token: a clear page naming the failed check, no session, and the
 /// tokens of the exchange revoked at the provider.
-#[tokio::test]
-async fn tampered_wrong_audience_expired_and_replayed_id_tokens_are_refused() {
+pub async fn tampered_wrong_audience_expired_and_replayed_id_tokens_are_refused() {
     require_node!();
     let app = InteropApp::start_oidc(POST_CLIENT, |p| p, |b| b).await;
 
@@ -143,8 +141,7 @@ async fn tampered_wrong_audience_expired_and_replayed_id_tokens_are_refused() {
 
 /// The provider rotates its signing key: the next login's id_token names a key the app
 /// has not cached; it fetches the key set again (once) and accepts it — no restart.
-#[tokio::test]
-async fn a_key_rotation_at_the_provider_is_picked_up_without_a_restart() {
+pub async fn a_key_rotation_at_the_provider_is_picked_up_without_a_restart() {
     require_node!();
     let app = InteropApp::start_oidc(POST_CLIENT, |p| p, |b| b).await;
     app.login().await;
@@ -169,8 +166,7 @@ async fn a_key_rotation_at_the_provider_is_picked_up_without_a_restart() {
 
 /// RP-Initiated Logout: logout goes on to the provider's end-session endpoint with
 /// id_token_hint, client_id, post_logout_redirect_uri and state, and comes back.
-#[tokio::test]
-async fn logout_continues_at_the_providers_end_session_endpoint_and_comes_back() {
+pub async fn logout_continues_at_the_providers_end_session_endpoint_and_comes_back() {
     require_node!();
     let app = InteropApp::start_oidc(POST_CLIENT, |p| p, |b| b).await;
     app.login().await;
@@ -223,16 +219,14 @@ async fn backchannel_logout_ends_the_session(app: InteropApp) {
     );
 }
 
-#[tokio::test]
-async fn a_backchannel_logout_ends_a_cookie_session() {
+pub async fn a_backchannel_logout_ends_a_cookie_session() {
     require_node!();
     let app = InteropApp::start_oidc(POST_CLIENT, |p| p, |b| b).await;
     backchannel_logout_ends_the_session(app).await;
 }
 
 #[cfg(feature = "redis")]
-#[tokio::test]
-async fn a_backchannel_logout_ends_a_session_kept_in_redis() {
+pub async fn a_backchannel_logout_ends_a_session_kept_in_redis() {
     require_node!();
     let Some(redis) = crate::support::redis::RedisServer::start().await else {
         return;
@@ -253,8 +247,7 @@ async fn a_backchannel_logout_ends_a_session_kept_in_redis() {
 }
 
 /// A replayed or forged logout token is refused with a JSON 400, never cached.
-#[tokio::test]
-async fn the_backchannel_route_refuses_bad_logout_tokens() {
+pub async fn the_backchannel_route_refuses_bad_logout_tokens() {
     require_node!();
     let app = InteropApp::start_oidc(POST_CLIENT, |p| p, |b| b).await;
     let client = reqwest::Client::new();
@@ -288,8 +281,7 @@ async fn the_backchannel_route_refuses_bad_logout_tokens() {
 /// RFC 9068: with `jwt_access_tokens(resource)`, oidc-provider's JWT access tokens are
 /// checked locally — `/api/me` answers with zero calls to the provider — and an expired
 /// one, or one for another resource, is `401 invalid_token`.
-#[tokio::test]
-async fn jwt_access_tokens_are_checked_locally_without_calling_the_provider() {
+pub async fn jwt_access_tokens_are_checked_locally_without_calling_the_provider() {
     require_node!();
     let app = InteropApp::start_oidc(JWT_CLIENT, |p| p.jwt_access_tokens(RESOURCE), |b| b).await;
     app.login().await;
@@ -384,8 +376,7 @@ async fn jwt_access_tokens_are_checked_locally_without_calling_the_provider() {
 /// OpenID Connect Core §12.2: a refresh that brings a new id_token is checked like the
 /// login's (but the nonce) and must name the same user; the session's claims follow it.
 /// One naming another `sub` ends the session.
-#[tokio::test]
-async fn a_refreshed_id_token_is_validated_and_must_keep_the_user() {
+pub async fn a_refreshed_id_token_is_validated_and_must_keep_the_user() {
     require_node!();
     let app = InteropApp::start_oidc(POST_CLIENT, |p| p, |b| b).await;
     app.login().await;
@@ -447,8 +438,7 @@ async fn second_instance(
 /// back-channel logout to one of them; the other ends the session too, within its sync
 /// interval (100 ms here).
 #[cfg(feature = "redis")]
-#[tokio::test]
-async fn a_backchannel_logout_reaches_every_instance_through_a_shared_denylist() {
+pub async fn a_backchannel_logout_reaches_every_instance_through_a_shared_denylist() {
     use axum_oauth_login::CookieKey;
     use axum_oauth_login::store::RedisStore;
 
@@ -502,8 +492,7 @@ async fn a_backchannel_logout_reaches_every_instance_through_a_shared_denylist()
 /// Back-channel logout with sessions in Redis and no shared denylist: the record itself
 /// is deleted, so a second instance reading the same store ends the session too.
 #[cfg(feature = "redis")]
-#[tokio::test]
-async fn a_backchannel_logout_deletes_the_redis_record_for_every_instance() {
+pub async fn a_backchannel_logout_deletes_the_redis_record_for_every_instance() {
     use axum_oauth_login::CookieKey;
     use axum_oauth_login::store::RedisStore;
 

@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 repo=$(cd ../../.. && pwd)
-bin=${CARGO_TARGET_DIR:-$repo/target/bench}/release/peer-axum-login
+dir=release
+[[ ${BENCH_PROFILE:-} == dev ]] && dir=debug
+bin=${CARGO_TARGET_DIR:-$repo/target/bench}/$dir/peer-axum-login
 [[ -x $bin ]] || ./build.sh >&2
 
 out=$(mktemp)

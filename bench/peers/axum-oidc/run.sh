@@ -21,7 +21,9 @@ source "$here/../oidc-peer.sh"
 
 # --- prerequisites -------------------------------------------------------------------
 command -v node >/dev/null || { echo "SKIP node is not installed (oidc-provider needs it)"; exit 0; }
-bin=${CARGO_TARGET_DIR:-$repo/target/bench}/release/peer-axum-oidc
+dir=release
+[[ ${BENCH_PROFILE:-} == dev ]] && dir=debug
+bin=${CARGO_TARGET_DIR:-$repo/target/bench}/$dir/peer-axum-oidc
 if [[ ! -x $bin || ! -d $interop/node_modules/oidc-provider ]]; then
   "$here/build.sh" >&2 || fail "build.sh failed"
 fi
