@@ -32,6 +32,7 @@
 //!   presents the refused token again; the session ends when the access token expires.
 
 mod failure;
+mod lock;
 mod shared;
 mod stored;
 
@@ -50,7 +51,6 @@ use super::{CookieCodec, SessionConfig, SessionData, TimedStore};
 use crate::client::{Endpoint, OAuthClient, OAuthError, TokenSet};
 use crate::clock::Clock;
 use crate::secret::RefreshToken;
-use crate::store::SessionId;
 
 /// What [`Refresher::ensure_fresh`] decided.
 pub(crate) enum Freshness {
@@ -475,44 +475,6 @@ impl Refresher {
             Some(shared) => shared.take(&key).await.or(local),
             None => local,
         }
-    }
-
-    /// Runs `work` under the refresh lock `id` of `store`. While another holder has it,
-    /// waits — polling, bounded by the lock's TTL — unless `settled` finds that holder's
-    /// outcome first; the lock is released after `work`, whatever it answered.
-    async fn under_lock<S, W>(
-        &self,
-        store: &TimedStore,
-        id: &SessionId,
-        mut settled: impl FnMut() -> S,
-        work: impl FnOnce() -> W,
-    ) -> Outcome
-    where
-        S: Future<Output = Result<Option<TokenSet>, Arc<Refusal>>>,
-        W: Future<Output = Outcome>,
-    {
-        let ttl = self.lock_ttl(store);
-        let deadline = tokio::time::Instant::now() + ttl;
-        let token = loop {
-            if let Some(token) = store.lock(id, ttl).await.map_err(store_error)? {
-                break token;
-            }
-            if let Some(tokens) = settled().await? {
-                return Ok(tokens);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(store_error(crate::store::StoreError::new(
-                    "lock",
-                    "another instance held the refresh lock too long",
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        };
-        let outcome = work().await;
-        if let Err(e) = store.unlock(id, &token).await {
-            tracing::warn!(error = %e, "could not release the refresh lock; it expires by itself");
-        }
-        outcome
     }
 
     /// Revokes tokens a refresh got but cannot keep (the session ended meanwhile).
