@@ -22,19 +22,6 @@ async fn app_with(mock: MockProvider) -> TestApp {
     TestApp::spawn_with_mock(mock, |b| b.http_timeout(TIMEOUT).max_concurrent_lookups(8)).await
 }
 
-async fn refreshing_mock() -> MockProvider {
-    bounded(
-        "mock",
-        MockProvider::builder()
-            .refresh_tokens(true)
-            .rotate_refresh_tokens(true)
-            .token_lifetime(Duration::from_secs(120))
-            .start(),
-    )
-    .await
-    .expect("mock")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hanging_userinfo_is_503_within_the_timeout_and_sessions_stay_fast() {
     // A 2 s timeout: queueing for a turn and then waiting for the provider took twice
@@ -117,7 +104,7 @@ async fn hanging_token_endpoint_at_the_callback_is_504() {
 
 #[tokio::test]
 async fn hanging_refresh_is_503_and_keeps_the_session() {
-    let app = app_with(refreshing_mock().await).await;
+    let app = app_with(rotating_mock().await).await;
     app.login().await;
     advance(&app, 130); // expired
     app.mock.delay_next(MockEndpoint::Token, 1, HANG);
@@ -152,7 +139,7 @@ async fn hanging_introspection_is_503() {
 
 #[tokio::test]
 async fn hanging_revocation_does_not_hold_logout_up() {
-    let app = app_with(refreshing_mock().await).await;
+    let app = app_with(rotating_mock().await).await;
     app.login().await;
     app.mock.delay_next(MockEndpoint::Revoke, 10, HANG);
     let t = Instant::now();
@@ -164,7 +151,7 @@ async fn hanging_revocation_does_not_hold_logout_up() {
 
 #[tokio::test]
 async fn provider_down_is_503_or_502_never_500_or_a_logout() {
-    let app = app_with(refreshing_mock().await).await;
+    let app = app_with(rotating_mock().await).await;
     app.login().await;
     let authorize = app.new_browser().start_login(None).await;
     app.mock.shutdown().await;

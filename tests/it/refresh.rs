@@ -11,22 +11,8 @@ use serde_json::Value;
 use crate::harness::*;
 use crate::support::*;
 
-/// A mock that issues rotating refresh tokens and 120 s access tokens.
-async fn refreshing_mock() -> MockProvider {
-    bounded(
-        "mock",
-        MockProvider::builder()
-            .refresh_tokens(true)
-            .rotate_refresh_tokens(true)
-            .token_lifetime(Duration::from_secs(120))
-            .start(),
-    )
-    .await
-    .expect("mock starts")
-}
-
 async fn app() -> TestApp {
-    TestApp::spawn_with_mock(refreshing_mock().await, |b| b).await
+    TestApp::spawn_with_mock(rotating_mock().await, |b| b).await
 }
 
 #[tokio::test]
