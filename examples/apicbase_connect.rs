@@ -147,7 +147,7 @@ fn key_beside(vault: &Path) -> Result<CookieKey> {
         std::fs::create_dir_all(dir)?;
     }
     let mut bytes = [0u8; 64];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    getrandom::getrandom(&mut bytes)?;
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -9,7 +9,6 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
@@ -101,9 +100,16 @@ secret_type!(
 const RANDOM_BYTES: usize = 32;
 
 fn random_token() -> String {
-    let mut bytes = [0u8; RANDOM_BYTES];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    URL_SAFE_NO_PAD.encode(random_bytes::<RANDOM_BYTES>())
+}
+
+/// `N` bytes from the operating system's random source (what `rand`'s thread RNG seeds
+/// from; read directly, so the build carries one `getrandom`). Like `rand`, panics only
+/// if the OS has no random source at all, which no supported platform lacks.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::getrandom(&mut bytes).expect("the operating system's random source");
+    bytes
 }
 
 secret_type!(

@@ -37,7 +37,9 @@ use serde_json::{Map, Value};
 use answer::{api_error, clean, registered_app, validation_errors};
 use url::Url;
 
-use crate::client::{DEFAULT_MAX_BODY_BYTES, Endpoint, OAuthError, http_client, read_response};
+use crate::client::{
+    DEFAULT_MAX_BODY_BYTES, Endpoint, HttpConfig, OAuthError, http_client, read_response,
+};
 use crate::error::ConfigError;
 use crate::provider::{parse_endpoint, parse_secure_endpoint};
 use crate::secret::{AccessToken, ClientSecret};
@@ -262,6 +264,28 @@ impl VcitaApi {
     /// `test-util` for a dry run): an absolute `https` URL (plain `http` only on loopback)
     /// without query or fragment; a path is kept.
     pub fn with_base_url(base_url: &str) -> Result<Self, ConfigError> {
+        Self::build(base_url, &HttpConfig::default())
+    }
+
+    /// [`with_base_url`](Self::with_base_url) with the app's configuration of the HTTP
+    /// client (a proxy, roots, its own TLS, default headers), applied before the crate's
+    /// settings: redirects stay off (the directory token must not follow one) and the
+    /// timeouts stay 5 s and 10 s.
+    ///
+    /// ```
+    /// use axum_oauth_login::vcita::VcitaApi;
+    /// let api = VcitaApi::with_http_client(VcitaApi::DEFAULT_BASE_URL, |http| http.no_proxy())?;
+    /// # drop(api);
+    /// # Ok::<(), axum_oauth_login::ConfigError>(())
+    /// ```
+    pub fn with_http_client<F>(base_url: &str, configure: F) -> Result<Self, ConfigError>
+    where
+        F: Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    {
+        Self::build(base_url, &HttpConfig::new(configure))
+    }
+
+    fn build(base_url: &str, http: &HttpConfig) -> Result<Self, ConfigError> {
         // https, or loopback: the directory token travels to it.
         let mut apps_url = parse_secure_endpoint("base_url", base_url)?;
         if apps_url.query().is_some() || apps_url.fragment().is_some() {
@@ -273,7 +297,7 @@ impl VcitaApi {
         let path = format!("{}/platform/v1/apps", apps_url.path().trim_end_matches('/'));
         apps_url.set_path(&path);
         Ok(VcitaApi {
-            http: http_client(CONNECT_TIMEOUT, TIMEOUT)?,
+            http: http_client(CONNECT_TIMEOUT, TIMEOUT, http)?,
             apps_url,
             timeout: TIMEOUT,
         })

@@ -6,6 +6,7 @@
 //! provider cannot hang or flood the app.
 
 mod error;
+mod http_client;
 mod introspection;
 mod token;
 mod transport;
@@ -20,7 +21,8 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-pub(crate) use self::transport::{error_response, http_client, json_error_kind, read_response};
+pub(crate) use self::http_client::{HttpConfig, http_client};
+pub(crate) use self::transport::{error_response, json_error_kind, read_response};
 pub use error::{Endpoint, ErrorCode, OAuthError};
 pub(crate) use error::{misfit, sanitize};
 pub use introspection::Introspection;
@@ -126,6 +128,7 @@ pub struct OAuthClientBuilder {
     timeout: Duration,
     max_body_bytes: usize,
     clock: Clock,
+    http: HttpConfig,
 }
 
 impl std::fmt::Debug for OAuthClientBuilder {
@@ -177,6 +180,37 @@ impl OAuthClientBuilder {
         self
     }
 
+    /// The app's configuration of the HTTP client this client (and its JWKS fetches)
+    /// uses: a proxy, extra root certificates, its own TLS
+    /// (`tls_backend_preconfigured`), default headers. Applied after the crate's TLS and
+    /// user agent and before the settings the crate keeps: the redirect policy stays
+    /// `none` (a client following a 307 would re-POST the code and the secret) and the
+    /// timeouts stay [`connect_timeout`](Self::connect_timeout) and
+    /// [`timeout`](Self::timeout).
+    ///
+    /// ```
+    /// use axum_oauth_login::{OAuthClient, Provider};
+    /// let client = OAuthClient::builder(Provider::vcita(), "my-client-id", "my-secret")
+    ///     .redirect_uri("https://app.example.com/auth/callback")
+    ///     .http_client(|http| http.no_proxy().tcp_nodelay(true))
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), axum_oauth_login::ConfigError>(())
+    /// ```
+    pub fn http_client<F>(mut self, configure: F) -> Self
+    where
+        F: Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    {
+        self.http = HttpConfig::new(configure);
+        self
+    }
+
+    /// [`http_client`](Self::http_client) from an already shared setting.
+    pub(crate) fn http_config(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<OAuthClient, ConfigError> {
         if self.client_id.trim().is_empty() {
@@ -210,7 +244,7 @@ impl OAuthClientBuilder {
                 "must be greater than zero",
             ));
         }
-        let http = http_client(self.connect_timeout, self.timeout)?;
+        let http = http_client(self.connect_timeout, self.timeout, &self.http)?;
         let oidc = crate::oidc::Oidc::new(
             &self.provider,
             &self.client_id,
@@ -254,6 +288,7 @@ impl OAuthClient {
             timeout: Duration::from_secs(10),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             clock: Clock::system(),
+            http: HttpConfig::default(),
         }
     }
 

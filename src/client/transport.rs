@@ -1,29 +1,11 @@
-//! The HTTP plumbing every provider call shares (also vcita's platform API): one
-//! client with timeouts and no redirects, capped body reads, error bodies mapped to
-//! [`OAuthError`].
+//! The HTTP plumbing every provider call shares (also vcita's platform API): capped
+//! body reads, error bodies mapped to [`OAuthError`]. The client itself is built in
+//! `http_client`.
 
 use std::time::Duration;
 
 use super::error;
 use super::{Endpoint, ErrorCode, OAuthError};
-use crate::error::ConfigError;
-
-/// The HTTP client every provider call goes through (also vcita's platform API): a
-/// connect and a total timeout, no redirects, the crate's user agent.
-pub(crate) fn http_client(
-    connect_timeout: Duration,
-    timeout: Duration,
-) -> Result<reqwest::Client, ConfigError> {
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        .timeout(timeout)
-        // A token endpoint that redirects is misconfigured or hostile: following it
-        // would resend the code and client secret to another URL.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("axum-oauth-login/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| ConfigError::new("http_client", e.to_string()))
-}
 
 /// Sends `request` and reads at most `limit` body bytes. Transport failures, the
 /// `timeout` running out and oversized bodies are errors; every status is returned.

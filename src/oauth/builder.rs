@@ -10,7 +10,7 @@ use super::settings::{
     CookieSettings, FlowSettings, PageSettings, RefreshSettings, RouteSettings, SessionSettings,
     UserSettings,
 };
-use crate::client::OAuthClient;
+use crate::client::{HttpConfig, OAuthClient};
 use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::login::{Login, LoginHook, LoginRefusal};
@@ -43,6 +43,7 @@ pub struct OAuthBuilder {
     client_secret: ClientSecret,
     redirect_uri: Option<String>,
     http_timeout: Duration,
+    http: HttpConfig,
     clock: Clock,
     routes: RouteSettings,
     cookies: CookieSettings,
@@ -74,6 +75,7 @@ impl OAuthBuilder {
             client_secret,
             redirect_uri: None,
             http_timeout: Duration::from_secs(10),
+            http: HttpConfig::default(),
             clock: Clock::system(),
             routes: RouteSettings {
                 trusted_origins: Vec::new(),
@@ -266,6 +268,27 @@ impl OAuthBuilder {
         self.http_timeout = timeout;
         self
     }
+    /// The app's configuration of the provider client (a proxy, roots, its own TLS,
+    /// default headers); redirects stay off and the timeouts stay the crate's. See
+    /// [`OAuthClientBuilder::http_client`](crate::OAuthClientBuilder::http_client).
+    ///
+    /// ```
+    /// use axum_oauth_login::{CookieKey, OAuth, Provider};
+    /// let oauth = OAuth::builder(Provider::vcita(), "client-id", "client-secret")
+    ///     .redirect_uri("https://app.example.com/auth/callback")
+    ///     .cookie_key(CookieKey::generate())
+    ///     .http_client(|http| http.no_proxy())
+    ///     .build()?;
+    /// # drop(oauth);
+    /// # Ok::<(), axum_oauth_login::ConfigError>(())
+    /// ```
+    pub fn http_client<F>(mut self, configure: F) -> Self
+    where
+        F: Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    {
+        self.http = HttpConfig::new(configure);
+        self
+    }
     /// Forces `Secure` cookies on or off (default: on when the redirect URI is https).
     pub fn secure_cookies(mut self, secure: bool) -> Self {
         self.cookies.secure = Some(secure);
@@ -452,6 +475,7 @@ impl OAuthBuilder {
                 .redirect_uri(self.redirect_uri.unwrap_or_default())
                 .timeout(self.http_timeout)
                 .clock(self.clock.clone())
+                .http_config(self.http.clone())
                 .build()?;
         let redirect_uri = client
             .redirect_uri()

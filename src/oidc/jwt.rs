@@ -1,9 +1,7 @@
 //! A compact JWS (RFC 7515) checked against the provider's keys: the header parsed by
 //! this crate (so an algorithm outside the allow-list is named, not just refused), the
-//! signature verified by `jsonwebtoken`'s RustCrypto backend, the payload returned as a
-//! JSON object for the claim checks.
-
-use std::sync::Once;
+//! signature verified by the `jsonwebtoken` backend the crate's features chose, the
+//! payload returned as a JSON object for the claim checks.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -85,11 +83,12 @@ pub(crate) async fn verify(keys: &KeySet, token: &str) -> Result<Verified, JwtEr
     };
     let message = &token[..header_and_payload_len(token)];
     let candidates = keys.candidates(kid, alg).await?;
-    ensure_crypto_provider();
-    let verified = candidates.iter().any(|key| {
-        jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg)
-            .unwrap_or(false)
-    });
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| JwtError::Signature)?;
+    let verified = candidates
+        .iter()
+        .any(|key| verifies(message.as_bytes(), &signature, &key.decoding, alg));
     if !verified {
         return Err(JwtError::Signature);
     }
@@ -115,12 +114,30 @@ fn object(part: &str, what: &'static str) -> Result<Map<String, Value>, JwtError
     }
 }
 
-/// `jsonwebtoken` verifies through a process-wide provider it infers from its features;
-/// should another crate in the build enable its other backend, it could not infer one.
-/// Installing ours first (a no-op when one is installed) keeps verification working.
-fn ensure_crypto_provider() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
-    });
+/// Verifies with the backend the features chose, called directly: `jsonwebtoken`'s own
+/// `verify` goes through a process-wide provider, which it cannot infer when both of its
+/// backends are enabled somewhere in the build, and which this crate must not install
+/// for the app. aws-lc-rs when enabled (the app compiles it anyway), else RustCrypto;
+/// with neither (the TLS features off and no `jwt-*` feature) no signature verifies.
+fn verifies(
+    message: &[u8],
+    signature: &[u8],
+    key: &jsonwebtoken::DecodingKey,
+    alg: Algorithm,
+) -> bool {
+    #[cfg(feature = "jwt-aws-lc")]
+    let provider = Some(&jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER);
+    #[cfg(all(feature = "jwt-rust-crypto", not(feature = "jwt-aws-lc")))]
+    let provider = Some(&jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER);
+    #[cfg(not(any(feature = "jwt-rust-crypto", feature = "jwt-aws-lc")))]
+    let provider: Option<&jsonwebtoken::crypto::CryptoProvider> = None;
+    let Some(provider) = provider else {
+        tracing::error!(
+            "id_token refused: no JWT backend compiled in (enable a TLS feature or \
+             `jwt-rust-crypto` / `jwt-aws-lc`)"
+        );
+        return false;
+    };
+    (provider.verifier_factory)(&alg, key)
+        .is_ok_and(|verifier| verifier.verify(message, &signature.to_vec()).is_ok())
 }

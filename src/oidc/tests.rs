@@ -96,6 +96,10 @@ fn sign_with(pem: &str, kid: Option<&str>, typ: Option<&str>, claims: &Value) ->
     let mut header = Header::new(Algorithm::ES256);
     header.kid = kid.map(str::to_owned);
     header.typ = typ.map(str::to_owned);
+    // Signing goes through jsonwebtoken's process-wide provider; with `--all-features`
+    // both of its backends are on and it cannot infer one. The test process picks
+    // RustCrypto (the crate itself installs nothing and verifies with its own choice).
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
     jsonwebtoken::encode(
         &header,
         claims,

@@ -15,7 +15,9 @@ use url::Url;
 
 use super::{ClientAuth, Provider, ProviderBuilder, TokenBody};
 use super::{parse_endpoint, parse_secure_endpoint};
-use crate::client::{Endpoint, OAuthError, http_client, json_error_kind, read_response, sanitize};
+use crate::client::{
+    Endpoint, HttpConfig, OAuthError, http_client, json_error_kind, read_response, sanitize,
+};
 
 /// Bound on connecting to the provider.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -180,6 +182,39 @@ impl Provider {
     /// # }
     /// ```
     pub async fn discover(issuer: &str) -> Result<ProviderBuilder, DiscoveryError> {
+        Self::discover_with(issuer, &HttpConfig::default()).await
+    }
+
+    /// [`discover`](Self::discover) through an HTTP client the app configures (a proxy,
+    /// roots, its own TLS, default headers); redirects stay off and the timeouts stay
+    /// 5 s and 10 s, set after `configure`.
+    ///
+    /// ```no_run
+    /// use axum_oauth_login::Provider;
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let provider = Provider::discover_with_http_client("https://accounts.google.com", |http| {
+    ///     http.no_proxy()
+    /// })
+    /// .await?
+    /// .build()?;
+    /// # drop(provider);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn discover_with_http_client<F>(
+        issuer: &str,
+        configure: F,
+    ) -> Result<ProviderBuilder, DiscoveryError>
+    where
+        F: Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    {
+        Self::discover_with(issuer, &HttpConfig::new(configure)).await
+    }
+
+    async fn discover_with(
+        issuer: &str,
+        config: &HttpConfig,
+    ) -> Result<ProviderBuilder, DiscoveryError> {
         check_issuer(issuer)?;
         let url = format!("{}{WELL_KNOWN}", issuer.trim_end_matches('/'));
         let unreachable = |reason: String| DiscoveryError::Unreachable {
@@ -187,8 +222,8 @@ impl Provider {
             reason,
         };
         let target = Url::parse(&url).map_err(|e| unreachable(e.to_string()))?;
-        let http =
-            http_client(CONNECT_TIMEOUT, TIMEOUT).map_err(|e| unreachable(e.reason().into()))?;
+        let http = http_client(CONNECT_TIMEOUT, TIMEOUT, config)
+            .map_err(|e| unreachable(e.reason().into()))?;
         let request = http.get(target).header(ACCEPT, "application/json");
         let (status, body) = read_response(Endpoint::Api, request, MAX_BODY_BYTES, TIMEOUT)
             .await

@@ -196,8 +196,7 @@ impl CookieCodec {
         let json = serde_json::to_vec(value).ok()?;
         let compressed = miniz_oxide::deflate::compress_to_vec(&json, 6);
         let cipher = Aes256Gcm::new_from_slice(self.key.current.encryption()).ok()?;
-        let mut nonce = [0u8; 12];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
+        let nonce: [u8; 12] = crate::secret::random_bytes();
         let aad = self.aad_name(name);
         let sealed = cipher
             .encrypt(

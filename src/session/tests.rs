@@ -59,11 +59,10 @@ fn headers_with(cookie: &str) -> http::HeaderMap {
 /// A token of `len` random base64url characters (as real tokens are: barely
 /// compressible).
 fn random_token(len: usize) -> String {
-    use rand::Rng as _;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut rng = rand::rng();
+    // 64 symbols: the low six bits of each random byte pick one uniformly.
     (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .map(|_| ALPHABET[usize::from(crate::secret::random_bytes::<1>()[0] & 63)] as char)
         .collect()
 }
 

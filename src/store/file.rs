@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rand::RngCore as _;
-
 use super::{LockToken, SessionId, SessionStore, StoreError};
 
 /// The format version written in (and required of) the file.
@@ -296,7 +294,10 @@ fn write(path: &Path, document: &Document, operation: &'static str) -> Result<()
     let bytes = serde_json::to_vec_pretty(document).map_err(|e| fail(io::Error::other(e)))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temp = dir.join(format!(".{name}.{:016x}.tmp", rand::rng().next_u64()));
+    let temp = dir.join(format!(
+        ".{name}.{:016x}.tmp",
+        u64::from_ne_bytes(crate::secret::random_bytes())
+    ));
     let written = create_new(&temp).and_then(|mut file| {
         file.write_all(&bytes)?;
         file.write_all(b"\n")?;

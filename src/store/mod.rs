@@ -27,7 +27,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
 
 pub use self::file::FileStore;
 pub use self::memory::MemoryStore;
@@ -46,8 +45,7 @@ pub struct SessionId(String);
 impl SessionId {
     /// A new random id.
     pub fn random() -> SessionId {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
+        let bytes: [u8; 32] = crate::secret::random_bytes();
         SessionId(URL_SAFE_NO_PAD.encode(bytes))
     }
 
@@ -75,8 +73,7 @@ pub struct LockToken(String);
 impl LockToken {
     /// A new random token (each holder gets its own, so only the holder can release).
     pub fn random() -> LockToken {
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
+        let bytes: [u8; 16] = crate::secret::random_bytes();
         LockToken(URL_SAFE_NO_PAD.encode(bytes))
     }
 

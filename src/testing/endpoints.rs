@@ -77,6 +77,7 @@ pub(crate) fn record(headers: &HeaderMap, fields: Fields) -> RecordedRequest {
         content_type: header_string(headers, header::CONTENT_TYPE),
         authorization: header_string(headers, header::AUTHORIZATION),
         fields,
+        headers: headers.clone(),
     }
 }
 

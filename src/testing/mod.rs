@@ -75,6 +75,9 @@ pub struct RecordedRequest {
     /// Body fields (query parameters for `GET /app/oauth/authorize`): form fields, or a
     /// JSON object's members with strings as they are and other values as JSON text.
     pub fields: BTreeMap<String, String>,
+    /// Every header as received (for headers the fields above do not name, such as one
+    /// an app's [`http_client`](crate::OAuthClientBuilder::http_client) adds).
+    pub headers: http::HeaderMap,
 }
 
 impl RecordedRequest {
@@ -87,6 +90,7 @@ impl RecordedRequest {
     ///     content_type: None,
     ///     authorization: Some("Basic aWQ6c2VjcmV0".into()),
     ///     fields: Default::default(),
+    ///     headers: Default::default(),
     /// };
     /// assert_eq!(r.client_auth(), Some(ClientAuth::ClientSecretBasic));
     /// ```

@@ -344,13 +344,13 @@ impl Inner {
 
 /// 32 random bytes as 64 lowercase hex characters (vcita's access token shape).
 pub(crate) fn random_hex() -> String {
-    let bytes: [u8; 32] = rand::random();
+    let bytes: [u8; 32] = crate::secret::random_bytes();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// 32 random bytes, base64url without padding.
 pub(crate) fn random_base64url() -> String {
-    let bytes: [u8; 32] = rand::random();
+    let bytes: [u8; 32] = crate::secret::random_bytes();
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

@@ -135,6 +135,10 @@ pub(crate) fn sign(pem: &str, kid: &str, typ: &str, claims: &Value) -> String {
     header.kid = Some(kid.to_owned());
     header.typ = Some(typ.to_owned());
     let key = EncodingKey::from_ec_pem(pem.as_bytes()).expect("a P-256 key");
+    // Signing goes through jsonwebtoken's process-wide provider; with `--all-features`
+    // both of its backends are on and it cannot infer one. The test process picks
+    // RustCrypto (the crate itself installs nothing and verifies with its own choice).
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
     jsonwebtoken::encode(&header, claims, &key).expect("signs")
 }
 

@@ -24,7 +24,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
 use super::super::{Name, StoreNames, TimedStore};
@@ -76,8 +75,7 @@ pub(super) struct SharedLog {
 
 impl SharedLog {
     pub(super) fn new(store: TimedStore, names: &StoreNames, ttl: Duration) -> SharedLog {
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
+        let bytes: [u8; 16] = crate::secret::random_bytes();
         SharedLog {
             store,
             prefixes: names.every_keyed(Name::Denylist),
