@@ -452,6 +452,10 @@ async fn oidc_a_tampered_id_token_is_refused_with_a_page_and_no_session() {
 }
 
 fn main() -> std::process::ExitCode {
+    // With --all-features rustls has both of its providers (ring: the crate's default;
+    // aws-lc: the dev-dependencies' reqwest), so it cannot pick one by itself for the
+    // clients that ask for the process default (fantoccini's): the test process chooses.
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     // Ignored, not passed, without Chromium and chromedriver (a panic under CI=true);
     // the oidc_ tests need Node and oidc-provider as well.
     let chromium = harness::tools("browser suite").is_some();

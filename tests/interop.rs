@@ -636,6 +636,10 @@ async fn oidc_from_variables_is_discovered() {
 }
 
 fn main() -> std::process::ExitCode {
+    // With --all-features rustls has both of its providers (ring: the crate's default;
+    // aws-lc: the dev-dependencies' reqwest), so it cannot pick one by itself for the
+    // clients that ask for the process default (fantoccini's): the test process chooses.
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     // Ignored, not passed, without Node or the packages (a panic under CI=true).
     let node = harness::node_available();
     trial::run(trials![node;
