@@ -17,10 +17,16 @@ declare -A provides=(
     [wrk]=wrk
     [curl]=curl
     [util-linux]=taskset
+    [pkg-config]=pkg-config
+)
+# packages without a command: the file that proves them
+declare -A files=(
+    [libssl-dev]=/usr/include/openssl/ssl.h
 )
 packages=("$@")
 if [ ${#packages[@]} -eq 0 ]; then
-    packages=(chromium chromium-driver redis-server wrk curl util-linux)
+    # libssl-dev, pkg-config: the `native-tls` feature (OpenSSL) in --all-features builds
+    packages=(chromium chromium-driver redis-server wrk curl util-linux libssl-dev pkg-config)
 fi
 
 missing=()
@@ -28,6 +34,10 @@ for p in "${packages[@]}"; do
     cmd="${provides[$p]:-$p}"
     if [ "$p" = chromium ] && [ -x /usr/bin/chromium ]; then continue; fi
     if [ "$p" = chromium-driver ] && [ -x /usr/bin/chromedriver ]; then continue; fi
+    if [ -n "${files[$p]:-}" ]; then
+        [ -e "${files[$p]}" ] || missing+=("$p")
+        continue
+    fi
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then

@@ -63,20 +63,20 @@ pub(crate) fn http_client(
 
 /// `rustls-ring` alone: reqwest gets a ready `rustls::ClientConfig` on *ring*, since
 /// reqwest 0.13's rustls without a provider would otherwise need a process-wide one. When
-/// the app also chose `native-tls` or `aws-lc`, that explicit choice wins and reqwest
+/// the app also chose `native-tls` or `rustls` (aws-lc), that choice wins and reqwest
 /// uses its own backend.
 #[cfg(all(
     feature = "rustls-ring",
-    not(any(feature = "native-tls", feature = "aws-lc"))
+    not(any(feature = "native-tls", feature = "rustls"))
 ))]
 fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, ConfigError> {
     with_ring(builder, Vec::new())
 }
 
-/// The default choice's TLS; `extra_roots` only in tests (a local CA).
+/// The `rustls-ring` choice's TLS; `extra_roots` only in tests (a local CA).
 #[cfg(feature = "rustls-ring")]
 // Unused outside tests when another TLS feature takes precedence.
-#[cfg_attr(any(feature = "native-tls", feature = "aws-lc"), allow(dead_code))]
+#[cfg_attr(any(feature = "native-tls", feature = "rustls"), allow(dead_code))]
 pub(crate) fn with_ring(
     builder: reqwest::ClientBuilder,
     extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
@@ -86,7 +86,7 @@ pub(crate) fn with_ring(
 
 #[cfg(not(all(
     feature = "rustls-ring",
-    not(any(feature = "native-tls", feature = "aws-lc"))
+    not(any(feature = "native-tls", feature = "rustls"))
 )))]
 fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, ConfigError> {
     Ok(builder)

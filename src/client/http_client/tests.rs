@@ -1,4 +1,4 @@
-//! The app's hook reaches the provider, cannot turn redirects on, and the default TLS
+//! The app's hook reaches the provider, cannot turn redirects on, and the `rustls-ring`
 //! choice (rustls on ring, handed over preconfigured) completes a real handshake.
 
 use std::sync::Arc;
@@ -156,7 +156,7 @@ mod tls {
     }
 
     #[tokio::test]
-    async fn the_default_tls_completes_an_https_round_trip() {
+    async fn rustls_on_ring_completes_an_https_round_trip() {
         let addr = https_server().await;
         let ca = CertificateDer::from_pem_slice(CA).unwrap();
         let response = client(vec![ca])
@@ -169,7 +169,7 @@ mod tls {
     }
 
     #[tokio::test]
-    async fn the_default_tls_refuses_a_certificate_it_cannot_verify() {
+    async fn rustls_on_ring_refuses_a_certificate_it_cannot_verify() {
         let addr = https_server().await;
         let error = client(Vec::new())
             .get(format!("https://localhost:{}/", addr.port()))
@@ -180,7 +180,7 @@ mod tls {
     }
 
     #[test]
-    fn the_crates_own_clients_build_with_the_default_tls() {
+    fn the_crates_own_clients_build_on_ring_without_a_process_provider() {
         // The path every crate client takes (no process-wide provider installed).
         http_client(SECOND, SECOND, &HttpConfig::default()).unwrap();
     }
