@@ -123,6 +123,11 @@ fn args() -> Result<Args, BoxError> {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    // This app signs JWTs with jsonwebtoken itself (RustCrypto); the crate's default
+    // features enable jsonwebtoken's aws-lc-rs backend too, so jsonwebtoken can no longer
+    // infer a process-wide provider: an app that calls jsonwebtoken directly picks one
+    // (README, "TLS and the HTTP client"). The crate's own checks never use it.
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
     let all: Vec<String> = std::env::args().skip(1).collect();
     match all.first().map(String::as_str) {
         Some("economy-flights") => return economy::flights(&all[1..]).await,
