@@ -97,7 +97,7 @@ impl Policy {
                     format!(
                         "the resolved user does not fit `{}`: {}",
                         std::any::type_name::<U>(),
-                        crate::client::misfit(&e)
+                        crate::transport::misfit(&e)
                     )
                 })
             }));

@@ -924,10 +924,10 @@ mod tests {
             .collect();
         assert_eq!(params, expected);
         let oauth = cfg.into_builder().build().unwrap();
-        let state = crate::CsrfState::random();
+        let state = crate::secret::CsrfState::random();
         let url = oauth
             .client()
-            .authorize_url(&state, Some(&crate::PkceVerifier::random()));
+            .authorize_url(&state, Some(&crate::secret::PkceVerifier::random()));
         let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         for (k, v) in expected {
             assert!(pairs.contains(&(k.to_owned(), v.to_owned())), "{url}");

@@ -7,8 +7,10 @@ use std::time::Duration;
 use axum::response::Response;
 
 use crate::api::ProviderApi;
-use crate::client::{OAuthClient, TokenRef, TokenSet};
-use crate::session::{CookieCodec, CookieKey, LoginFlow, TimedStore, Vault};
+use crate::client::{OAuthClient, TokenSet};
+use crate::session::{
+    CookieCodec, CookieKey, LoginFlow, TimedStore, Vault, keep, revoke_connection as revoke,
+};
 use crate::state::Shared;
 use crate::store::{SessionStore, StoreError};
 
@@ -250,7 +252,7 @@ impl Connections {
 
     /// `account`'s current tokens, refreshed first when due (for calls the API client
     /// does not cover).
-    pub async fn tokens(&self, account: &str) -> Result<TokenSet, crate::ApiError> {
+    pub async fn tokens(&self, account: &str) -> Result<TokenSet, crate::api::ApiError> {
         Ok(self.vault.fresh(account).await?.tokens.clone())
     }
 
@@ -284,42 +286,4 @@ impl Connections {
         out.sort_by(|a, b| a.account.cmp(&b.account));
         Ok(out)
     }
-}
-
-/// Revokes an ended connection's tokens — its refresh and access tokens, and the access
-/// tokens its refreshes superseded that may still be live — bounded by one HTTP timeout.
-async fn revoke(client: &OAuthClient, ended: &crate::session::SessionData) {
-    let tokens = &ended.tokens;
-    let now = client.clock().now();
-    let targets = tokens
-        .refresh_token()
-        .map(TokenRef::Refresh)
-        .into_iter()
-        .chain([TokenRef::Access(tokens.access_token())])
-        .chain(
-            ended
-                .retired
-                .iter()
-                .filter(|r| r.until > now)
-                .map(|r| TokenRef::Access(&r.token)),
-        )
-        .collect();
-    client.revoke_all(targets).await;
-}
-
-/// Keeps `tokens` for `account` in `vault`, revoking the tokens they replace: the one
-/// way a connection is saved, by [`Connections::save`] and by the callback of a connect
-/// flow.
-pub(crate) async fn keep(
-    client: &OAuthClient,
-    vault: &Vault,
-    account: &str,
-    tokens: TokenSet,
-) -> Result<(), StoreError> {
-    for previous in vault.save(account, tokens.clone()).await? {
-        if previous.tokens.access_token().secret() != tokens.access_token().secret() {
-            revoke(client, &previous).await;
-        }
-    }
-    Ok(())
 }

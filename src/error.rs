@@ -1,4 +1,6 @@
-//! The error every builder returns: which setting is wrong, and why.
+//! The errors several layers share: [`ConfigError`] (every builder's: which setting is
+//! wrong, and why) and [`JwtError`] (why a signed token was refused: raised by `oidc`,
+//! carried by the transport's `OAuthError` and the callback's refusals).
 
 /// A setting was missing or invalid. Returned by every `build()` and by
 /// [`OAuthConfig::from_env`](crate::OAuthConfig::from_env); never at request time.
@@ -63,5 +65,64 @@ impl ConfigError {
             reason: self.reason,
             transient: self.transient,
         }
+    }
+}
+
+/// Why a signed token (id_token, logout token, JWT access token) was refused. Messages
+/// name the check that failed, never the token or a claim's value.
+///
+/// ```
+/// use axum_oauth_login::JwtError;
+/// let e = JwtError::Claim("aud", "does not name this client");
+/// assert_eq!(e.to_string(), "the token's `aud` does not name this client");
+/// assert!(!e.is_transient());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// Not a well-formed compact JWS.
+    #[error("the token is malformed: {0}")]
+    Malformed(&'static str),
+    /// The header's `alg` is not an accepted asymmetric algorithm (`none` and HMAC never
+    /// are).
+    #[error(
+        "the token's algorithm `{0}` is not accepted (RS256/384/512, PS256/384/512, ES256, \
+         ES384 and EdDSA are)"
+    )]
+    Algorithm(String),
+    /// No key of the provider's JWKS fits the token's `kid` and algorithm, in a set
+    /// fetched after the token arrived: the token is refused.
+    #[error("no signing key of the provider matches the token (kid {})", .0.as_deref().unwrap_or("absent"))]
+    UnknownKey(Option<String>),
+    /// The provider's JWKS could not be fetched — none is cached, or the cached set lacks
+    /// the token's key: try again later.
+    #[error("the provider's signing keys are unavailable: {0}")]
+    KeysUnavailable(String),
+    /// The cached keys lack the token's, and the set was fetched (or found without it)
+    /// a moment ago, so it is not fetched again yet: the provider may have just rotated
+    /// its keys, or the token is forged — only a later fetch can tell. Try again in a
+    /// few seconds.
+    #[error("no cached signing key matches the token (kid {}), and the provider's keys are not fetched again yet", .0.as_deref().unwrap_or("absent"))]
+    UnconfirmedKey(Option<String>),
+    /// The signature does not verify: the token was altered or not signed by the provider.
+    #[error("the token's signature does not verify")]
+    Signature,
+    /// A claim failed its check: the claim's name and what is wrong.
+    #[error("the token's `{0}` {1}")]
+    Claim(&'static str, &'static str),
+    /// The header's `typ` is not this kind of token's (an access token offered as an
+    /// id_token, ...).
+    #[error("the token's type is wrong: {0}")]
+    Type(&'static str),
+}
+
+impl JwtError {
+    /// The token's key cannot be known now (the provider's keys could not be fetched,
+    /// or not yet again): not the token's fault, try again later.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            JwtError::KeysUnavailable(_) | JwtError::UnconfirmedKey(_)
+        )
     }
 }

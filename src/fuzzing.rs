@@ -11,15 +11,16 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use http::HeaderMap;
 
+use crate::auth::AuthRejection;
 use crate::client::{Introspection, OAuthClient, TokenSet, UserInfo};
 use crate::clock::Clock;
+use crate::error::ConfigError;
 use crate::provider::Provider;
 use crate::secret::AccessToken;
 use crate::session::{
     Backend, CookieCodec, CookieKey, CookieNames, LoginUser, Refresher, SessionConfig, SessionData,
     SessionHandle,
 };
-use crate::{AuthRejection, ConfigError};
 
 /// The `Authorization: Bearer` parser the extractors and guards use.
 #[doc(hidden)]

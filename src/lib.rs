@@ -22,6 +22,8 @@ mod oauth;
 mod oidc;
 mod origin;
 mod pages;
+#[cfg(test)]
+mod proptests;
 mod provider;
 mod return_to;
 mod routes;
@@ -32,6 +34,7 @@ mod state;
 pub mod store;
 #[cfg(feature = "test-util")]
 pub mod testing;
+mod transport;
 mod typed;
 mod users;
 pub mod vcita;
@@ -39,19 +42,16 @@ pub mod vcita;
 pub use api::{ApiError, ApiRequest, ApiResponse, ProviderApi};
 pub use auth::{AuthRejection, TokenSource};
 pub use authz::Forbidden;
-pub use client::{
-    Endpoint, ErrorCode, Introspection, OAuthClient, OAuthClientBuilder, OAuthError, TokenRef,
-    TokenSet, UserInfo,
-};
+pub use client::{Introspection, OAuthClient, OAuthClientBuilder, TokenRef, TokenSet, UserInfo};
 pub use clock::Clock;
 pub use config::OAuthConfig;
 pub use connections::{Connection, ConnectionError, Connections};
-pub use error::ConfigError;
+pub use error::{ConfigError, JwtError};
 pub use extract::{AuthSession, BearerUser};
 pub use layer::{OAuthLayer, RequireLoginLayer};
 pub use login::{Login, LoginRefusal};
 pub use oauth::{OAuth, OAuthBuilder};
-pub use oidc::{IdClaims, JwtError};
+pub use oidc::IdClaims;
 pub use pages::{ErrorPage, Messages};
 pub use provider::discovery::DiscoveryError;
 pub use provider::{ClientAuth, Provider, ProviderBuilder, TokenBody, UserResolver};
@@ -62,3 +62,4 @@ pub use secret::{
 };
 pub use session::CookieKey;
 pub use startup::{serve_when_ready, serve_when_ready_with};
+pub use transport::{Endpoint, ErrorCode, OAuthError};

@@ -56,7 +56,7 @@ impl Login {
             LoginRefusal::failed(format!(
                 "the provider's user info does not fit `{}`: {}",
                 std::any::type_name::<T>(),
-                crate::client::misfit(&e)
+                crate::transport::misfit(&e)
             ))
         })
     }

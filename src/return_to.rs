@@ -103,7 +103,7 @@ mod proptests {
 
     use super::safe_return_to;
 
-    use crate::client::proptest_config as config;
+    use crate::proptests::config;
 
     /// Pieces that open-redirect payloads are made of.
     const PIECES: &[&str] = &[

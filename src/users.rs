@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::client::{OAuthClient, OAuthError, TokenRef};
+use crate::client::{OAuthClient, TokenRef};
 use crate::clock::Clock;
 use crate::provider::UserResolver;
 use crate::secret::AccessToken;
+use crate::transport::OAuthError;
 use crate::typed::Typed;
 
 /// How long a refused token is remembered as refused.
@@ -233,10 +234,10 @@ impl UserCache {
     }
 
     /// The endpoint users are resolved through.
-    fn endpoint(&self) -> crate::client::Endpoint {
+    fn endpoint(&self) -> crate::transport::Endpoint {
         match self.client.provider().user_resolver() {
-            UserResolver::Userinfo => crate::client::Endpoint::Userinfo,
-            UserResolver::Introspection => crate::client::Endpoint::Introspection,
+            UserResolver::Userinfo => crate::transport::Endpoint::Userinfo,
+            UserResolver::Introspection => crate::transport::Endpoint::Introspection,
         }
     }
 
@@ -253,13 +254,13 @@ impl UserCache {
         token: &AccessToken,
     ) -> Option<Result<Entry, OAuthError>> {
         Some(match oidc.access_token(token.secret()).await {
-            Err(crate::JwtError::Type(_)) => return None,
+            Err(crate::error::JwtError::Type(_)) => return None,
             Ok(checked) => Ok(Entry::User {
                 user: Resolved::new(Value::Object(checked.claims), checked.scope.map(Arc::from)),
                 until: checked.exp,
             }),
             Err(e) if e.is_transient() => Err(OAuthError::Transport {
-                endpoint: crate::client::Endpoint::Jwks,
+                endpoint: crate::transport::Endpoint::Jwks,
                 reason: e.to_string(),
             }),
             Err(e) => {
@@ -304,7 +305,7 @@ impl UserCache {
                     until: self.until(now, token_expires_at),
                 }),
                 Ok(_) => Err(OAuthError::Malformed {
-                    endpoint: crate::client::Endpoint::Userinfo,
+                    endpoint: crate::transport::Endpoint::Userinfo,
                     status: 200,
                     reason: "the user info is not a JSON object".into(),
                     excerpt: None,

@@ -37,12 +37,11 @@ use serde_json::{Map, Value};
 use answer::{api_error, clean, registered_app, validation_errors};
 use url::Url;
 
-use crate::client::{
-    DEFAULT_MAX_BODY_BYTES, Endpoint, HttpConfig, OAuthError, http_client, read_response,
-};
+use crate::client::DEFAULT_MAX_BODY_BYTES;
 use crate::error::ConfigError;
 use crate::provider::{parse_endpoint, parse_secure_endpoint};
 use crate::secret::{AccessToken, ClientSecret};
+use crate::transport::{Endpoint, HttpConfig, OAuthError, http_client, read_response};
 
 /// Field name → messages, for validation failures.
 type FieldErrors = BTreeMap<String, Vec<String>>;

@@ -339,7 +339,7 @@ impl ApiResponse {
             reason: format!(
                 "the answer does not fit `{}`: {}",
                 std::any::type_name::<T>(),
-                crate::client::misfit(&e)
+                crate::transport::misfit(&e)
             ),
         })
     }

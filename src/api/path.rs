@@ -88,7 +88,7 @@ mod tests {
 
     /// `path` under `base`, as the request would go.
     fn join(base: &str, path: &str) -> Result<String, ApiError> {
-        let provider = crate::Provider::custom("x")
+        let provider = crate::provider::Provider::custom("x")
             .authorize_url("https://id.example/auth")
             .token_url("https://id.example/token")
             .api_base(base)

@@ -109,7 +109,7 @@ mod proptests {
 
     use super::*;
 
-    use crate::client::proptest_config as config;
+    use crate::proptests::config;
 
     /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
     fn is_b64token(t: &str) -> bool {

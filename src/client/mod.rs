@@ -5,11 +5,8 @@
 //! total timeout, follows no redirects and caps response bodies, so a slow or hostile
 //! provider cannot hang or flood the app.
 
-mod error;
-mod http_client;
 mod introspection;
 mod token;
-mod transport;
 mod userinfo;
 
 use std::sync::Arc;
@@ -21,22 +18,22 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-pub(crate) use self::http_client::{HttpConfig, http_client};
-pub(crate) use self::transport::{error_response, json_error_kind, read_response};
-pub use error::{Endpoint, ErrorCode, OAuthError};
-pub(crate) use error::{misfit, sanitize};
 pub use introspection::Introspection;
 pub use token::TokenSet;
-#[cfg(test)]
-pub(crate) use token::proptests::config as proptest_config;
 pub use userinfo::UserInfo;
 pub(crate) use userinfo::subject_of;
 
 use crate::clock::Clock;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, JwtError};
+use crate::oidc::IdClaims;
 use crate::provider::{ClientAuth, Provider, TokenBody, parse_secure_endpoint};
 use crate::secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CsrfState, PkceVerifier, RefreshToken,
+    AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, Nonce, PkceVerifier,
+    RefreshToken,
+};
+use crate::transport::{
+    Endpoint, ErrorCode, HttpConfig, OAuthError, error_response, http_client, json_error_kind,
+    read_response,
 };
 
 /// Default cap on a provider response body.
@@ -320,12 +317,12 @@ impl OAuthClient {
     /// ```
     pub async fn verify_id_token(
         &self,
-        id_token: &crate::IdToken,
-        nonce: Option<&crate::Nonce>,
-    ) -> Result<crate::IdClaims, crate::JwtError> {
+        id_token: &IdToken,
+        nonce: Option<&Nonce>,
+    ) -> Result<IdClaims, JwtError> {
         match self.oidc() {
             Some(oidc) => oidc.id_token(id_token, nonce).await,
-            None => Err(crate::JwtError::KeysUnavailable(
+            None => Err(JwtError::KeysUnavailable(
                 "the provider has no jwks_url and issuer".to_owned(),
             )),
         }

@@ -5,8 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::error::{OAuthError, sanitize};
 use crate::secret::{AccessToken, IdToken, RefreshToken};
+use crate::transport::{OAuthError, sanitize};
 
 /// What a successful token response holds (RFC 6749 §5.1).
 ///
@@ -370,12 +370,7 @@ pub(crate) mod proptests {
 
     /// The crate's property-test settings: 256 cases (proptest's default, which reads
     /// `PROPTEST_CASES`), no persistence files.
-    pub(crate) fn config() -> ProptestConfig {
-        ProptestConfig {
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    pub(crate) use crate::proptests::config;
 
     /// Member names the parsers give a meaning to, and a few others.
     const KEYS: &[&str] = &[

@@ -93,7 +93,7 @@ impl<U> AuthSession<U> {
     ///     }
     /// }
     /// ```
-    pub fn id_claims(&self) -> Option<Arc<crate::IdClaims>> {
+    pub fn id_claims(&self) -> Option<Arc<crate::oidc::IdClaims>> {
         self.active.data.id_claims()
     }
     /// When the user logged in (unix seconds).
@@ -116,8 +116,8 @@ impl<U> AuthSession<U> {
     /// with the session's token, refreshed when due and once after a `401`; refreshed
     /// tokens are written back to the session (the cookie re-sealed on this response, or
     /// the store record updated). See [`ProviderApi`](crate::ProviderApi).
-    pub fn api(&self) -> crate::ProviderApi {
-        crate::ProviderApi::for_session(self.active.rs.clone())
+    pub fn api(&self) -> crate::api::ProviderApi {
+        crate::api::ProviderApi::for_session(self.active.rs.clone())
     }
     /// Ends the session: the cookie is removed with this response, and the tokens are
     /// revoked when the provider has a revocation endpoint (best effort).
@@ -179,7 +179,7 @@ where
         })),
         Err(e) if data.app_user => {
             tracing::warn!(
-                error = %crate::client::misfit(&e),
+                error = %crate::transport::misfit(&e),
                 user_type = std::any::type_name::<U>(),
                 "the session's user no longer fits the app's user type; ending the session \
                  (tokens revoked) so the login hook runs again"
@@ -193,7 +193,7 @@ where
         }
         Err(e) => {
             tracing::error!(
-                error = %crate::client::misfit(&e),
+                error = %crate::transport::misfit(&e),
                 user_type = std::any::type_name::<U>(),
                 "the provider's user snapshot does not fit the type AuthSession was asked for"
             );

@@ -133,7 +133,7 @@ fn into_user<U: DeserializeOwned + Send + Sync + 'static>(
     // Parsed once per resolved answer (a cache entry, or the session's kept user).
     let info = auth.typed.get::<U>(&auth.user).map_err(|e| {
         tracing::error!(
-            error = %crate::client::misfit(&e),
+            error = %crate::transport::misfit(&e),
             user_type = std::any::type_name::<U>(),
             "the provider's user info does not fit the type BearerUser was asked for"
         );

@@ -27,10 +27,10 @@ mod tests {
     #[test]
     fn extractor_futures_stay_small() {
         let (mut parts, ()) = http::Request::new(()).into_parts();
-        let bearer = BearerUser::<crate::UserInfo>::from_request_parts(&mut parts, &());
+        let bearer = BearerUser::<crate::client::UserInfo>::from_request_parts(&mut parts, &());
         let bearer_size = std::mem::size_of_val(&bearer);
         drop(bearer);
-        let session = AuthSession::<crate::UserInfo>::from_request_parts(&mut parts, &());
+        let session = AuthSession::<crate::client::UserInfo>::from_request_parts(&mut parts, &());
         let session_size = std::mem::size_of_val(&session);
         drop(session);
         assert!(

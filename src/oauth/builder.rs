@@ -10,7 +10,7 @@ use super::settings::{
     CookieSettings, FlowSettings, PageSettings, RefreshSettings, RouteSettings, SessionSettings,
     UserSettings,
 };
-use crate::client::{HttpConfig, OAuthClient};
+use crate::client::OAuthClient;
 use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::login::{Login, LoginHook, LoginRefusal};
@@ -22,6 +22,7 @@ use crate::session::{
     CookieKey, CookieNames, FlowStore, Refresher, SessionConfig, TimedStore, Vault,
 };
 use crate::state::Shared;
+use crate::transport::HttpConfig;
 
 /// Configures an [`OAuth`]; every setting is checked in [`build`](OAuthBuilder::build).
 ///
@@ -596,7 +597,7 @@ impl OAuthBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::OAuth;
+    use crate::oauth::OAuth;
 
     fn builder() -> OAuthBuilder {
         OAuth::builder(Provider::vcita(), "id", "secret")

@@ -113,9 +113,12 @@ impl OAuth {
     /// The connected accounts of this provider, when
     /// [`connections_store`](OAuthBuilder::connections_store) was set. Cheap to clone,
     /// e.g. into the router's state. See [`Connections`](crate::Connections).
-    pub fn connections(&self) -> Option<crate::Connections> {
+    pub fn connections(&self) -> Option<crate::connections::Connections> {
         let vault = self.shared.vault.clone()?;
-        Some(crate::Connections::for_app(self.shared.clone(), vault))
+        Some(crate::connections::Connections::for_app(
+            self.shared.clone(),
+            vault,
+        ))
     }
 
     /// The login, callback and logout routes, ready to `merge` into any router. Like every
@@ -215,7 +218,8 @@ mod tests {
     use tower::ServiceExt as _;
 
     use super::*;
-    use crate::{AuthSession, BearerUser};
+    use crate::extract::AuthSession;
+    use crate::extract::BearerUser;
 
     /// Every entry point of the crate, without the layer: the same clear 500.
     #[tokio::test]

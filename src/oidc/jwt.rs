@@ -70,7 +70,7 @@ pub(crate) async fn verify(keys: &KeySet, token: &str) -> Result<Verified, JwtEr
         .parse::<Algorithm>()
         .ok()
         .filter(|a| ALLOWED.contains(a))
-        .ok_or_else(|| JwtError::Algorithm(crate::client::sanitize(alg_name, 16)))?;
+        .ok_or_else(|| JwtError::Algorithm(crate::transport::sanitize(alg_name, 16)))?;
     let kid = match header.get("kid") {
         None => None,
         Some(Value::String(kid)) => Some(kid.as_str()),

@@ -23,8 +23,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::JwtError;
-use crate::client::{Endpoint, read_response};
 use crate::clock::Clock;
+use crate::transport::{Endpoint, read_response};
 
 /// After a successful fetch, an unknown `kid` fetches again only this much later. Short:
 /// until then a token under a just-rotated key is answered "try again".
@@ -266,11 +266,11 @@ impl KeySet {
 }
 
 fn unknown_key(kid: Option<&str>) -> JwtError {
-    JwtError::UnknownKey(kid.map(|k| crate::client::sanitize(k, 64)))
+    JwtError::UnknownKey(kid.map(|k| crate::transport::sanitize(k, 64)))
 }
 
 fn unconfirmed_key(kid: Option<&str>) -> JwtError {
-    JwtError::UnconfirmedKey(kid.map(|k| crate::client::sanitize(k, 64)))
+    JwtError::UnconfirmedKey(kid.map(|k| crate::transport::sanitize(k, 64)))
 }
 
 /// The usable signature keys of a JWKS document; keys of other types, for encryption,

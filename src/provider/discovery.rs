@@ -15,7 +15,7 @@ use url::Url;
 
 use super::{ClientAuth, Provider, ProviderBuilder, TokenBody};
 use super::{parse_endpoint, parse_secure_endpoint};
-use crate::client::{
+use crate::transport::{
     Endpoint, HttpConfig, OAuthError, http_client, json_error_kind, read_response, sanitize,
 };
 

@@ -29,7 +29,7 @@ pub(crate) use self::handle::{SessionHandle, SessionUnavailable, StartError};
 pub(crate) use self::names::{Name, StoreNames};
 pub(crate) use self::refresh::Refresher;
 pub(crate) use self::timed::TimedStore;
-pub(crate) use self::vault::{Vault, VaultError};
+pub(crate) use self::vault::{Vault, VaultError, keep, revoke as revoke_connection};
 use crate::clock::Clock;
 use crate::store::{SessionId, StoreError};
 

@@ -12,10 +12,11 @@ fn config_with(
     idle: Option<u64>,
     backend: Backend,
 ) -> Arc<SessionConfig> {
-    let client = crate::OAuthClient::builder(crate::Provider::vcita(), "id", "secret")
-        .redirect_uri("http://127.0.0.1/cb")
-        .build()
-        .unwrap();
+    let client =
+        crate::client::OAuthClient::builder(crate::provider::Provider::vcita(), "id", "secret")
+            .redirect_uri("http://127.0.0.1/cb")
+            .build()
+            .unwrap();
     let refresher = Refresher::new(
         client,
         Duration::from_secs(60),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::refresh::Freshness;
 use super::{Backend, CookieCodec, Name, Refresher, SessionConfig, SessionData, TimedStore};
-use crate::client::{OAuthClient, TokenSet};
+use crate::client::{OAuthClient, TokenRef, TokenSet};
 use crate::clock::Clock;
 use crate::secret::AccessToken;
 use crate::store::{SessionId, StoreError};
@@ -286,14 +286,52 @@ impl Vault {
     }
 }
 
+/// Revokes an ended connection's tokens — its refresh and access tokens, and the access
+/// tokens its refreshes superseded that may still be live — bounded by one HTTP timeout.
+pub(crate) async fn revoke(client: &OAuthClient, ended: &SessionData) {
+    let tokens = &ended.tokens;
+    let now = client.clock().now();
+    let targets = tokens
+        .refresh_token()
+        .map(TokenRef::Refresh)
+        .into_iter()
+        .chain([TokenRef::Access(tokens.access_token())])
+        .chain(
+            ended
+                .retired
+                .iter()
+                .filter(|r| r.until > now)
+                .map(|r| TokenRef::Access(&r.token)),
+        )
+        .collect();
+    client.revoke_all(targets).await;
+}
+
+/// Keeps `tokens` for `account` in `vault`, revoking the tokens they replace: the one
+/// way a connection is saved, by `Connections::save` and by the callback of a connect
+/// flow.
+pub(crate) async fn keep(
+    client: &OAuthClient,
+    vault: &Vault,
+    account: &str,
+    tokens: TokenSet,
+) -> Result<(), StoreError> {
+    for previous in vault.save(account, tokens.clone()).await? {
+        if previous.tokens.access_token().secret() != tokens.access_token().secret() {
+            revoke(client, &previous).await;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::CookieKey;
+    use crate::session::CookieKey;
     use crate::store::{MemoryStore, SessionStore};
 
     fn client() -> OAuthClient {
-        OAuthClient::builder(crate::Provider::vcita(), "id", "secret")
+        OAuthClient::builder(crate::provider::Provider::vcita(), "id", "secret")
             .redirect_uri("http://127.0.0.1/cb")
             .build()
             .unwrap()

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::{AppRegistration, FieldErrors, RegisteredApp};
-use crate::client::{Endpoint, OAuthError, error_response};
 use crate::secret::ClientSecret;
+use crate::transport::{Endpoint, OAuthError, error_response};
 
 /// Reads `{"status":"OK","data":{..}}` (a bare object with the same members is
 /// accepted). Lenient except for the credentials: the secret is shown only once, so a

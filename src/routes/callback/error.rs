@@ -3,10 +3,10 @@
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 
-use crate::client::{ErrorCode, OAuthError};
 use crate::login::{LoginRefusal, RefusalKind};
 use crate::session::StartError;
 use crate::state::Shared;
+use crate::transport::{ErrorCode, OAuthError};
 use crate::users::ResolveError;
 
 /// Every way a callback can fail. Each has a status, a machine-readable code and a
@@ -40,7 +40,7 @@ pub(crate) enum CallbackError {
     MissingIdToken,
     /// OpenID Connect: the id_token failed a check (signature, `iss`, `aud`, times,
     /// `nonce`).
-    IdToken(crate::JwtError),
+    IdToken(crate::error::JwtError),
     /// OpenID Connect: userinfo describes another `sub` than the id_token.
     SubjectMismatch,
 }
@@ -69,7 +69,9 @@ impl CallbackError {
             CallbackError::User(_) => StatusCode::BAD_GATEWAY,
             CallbackError::IdToken(e) if retryable(e) => StatusCode::SERVICE_UNAVAILABLE,
             // Another login's id_token: an injected or replayed answer.
-            CallbackError::IdToken(crate::JwtError::Claim("nonce", _)) => StatusCode::BAD_REQUEST,
+            CallbackError::IdToken(crate::error::JwtError::Claim("nonce", _)) => {
+                StatusCode::BAD_REQUEST
+            }
             CallbackError::IdToken(_)
             | CallbackError::MissingIdToken
             | CallbackError::SubjectMismatch => StatusCode::BAD_GATEWAY,
@@ -208,8 +210,8 @@ impl CallbackError {
 /// An id_token from the token endpoint itself whose key is not (yet) known: the keys
 /// are unavailable, or the provider just rotated and the re-fetch is rate-limited. The
 /// token came over the authenticated channel, so "try again in a moment" is the answer.
-fn retryable(e: &crate::JwtError) -> bool {
-    e.is_transient() || matches!(e, crate::JwtError::UnknownKey(_))
+fn retryable(e: &crate::error::JwtError) -> bool {
+    e.is_transient() || matches!(e, crate::error::JwtError::UnknownKey(_))
 }
 
 /// The kind of failure without the (already secret-free, but long) details.

@@ -16,7 +16,7 @@ use http::{HeaderValue, Request};
 use self::error::{CallbackError, Refusal};
 use super::query_params;
 use crate::auth::RequestSession;
-use crate::client::{ErrorCode, TokenSet, sanitize};
+use crate::client::TokenSet;
 use crate::login::Login;
 use crate::oidc::IdClaims;
 use crate::pages::redirect;
@@ -25,6 +25,7 @@ use crate::return_to::safe_return_to;
 use crate::secret::{AuthorizationCode, Nonce};
 use crate::session::{LoginFlow, LoginUser, SessionData};
 use crate::state::Shared;
+use crate::transport::{ErrorCode, sanitize};
 
 /// The callback's query: at most one value per parameter (RFC 6749 §3.1).
 struct Params(HashMap<String, Vec<String>>);
@@ -221,7 +222,7 @@ async fn connect(shared: &Shared, account: &str, tokens: TokenSet) -> Result<(),
             crate::store::StoreError::new("save", "no connections store is configured"),
         ));
     };
-    match crate::connections::keep(&shared.client, vault, account, tokens.clone()).await {
+    match crate::session::keep(&shared.client, vault, account, tokens.clone()).await {
         Ok(()) => {
             tracing::info!(
                 provider = shared.client.provider().name(),
@@ -344,7 +345,7 @@ pub(super) fn with_cookie(mut res: Response, set_cookie: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::{CallbackError, check_issuer, issuer_accepted};
-    use crate::Provider;
+    use crate::provider::Provider;
 
     fn provider(issuer: Option<&str>, in_callback: Option<bool>) -> Provider {
         let mut b = Provider::custom("x")

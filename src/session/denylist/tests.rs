@@ -4,9 +4,9 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use super::*;
-use crate::CookieKey;
 use crate::client::TokenSet;
 use crate::oidc::LogoutClaims;
+use crate::session::CookieKey;
 use crate::session::LoginUser;
 
 fn session(sub: &str, sid: Option<&str>, created_at: u64) -> SessionData {
@@ -394,7 +394,7 @@ mod tower {
         let engine = Arc::new(Engine::default());
         let store: Arc<dyn crate::store::SessionStore> =
             Arc::new(TowerSessionsStore::new(Shared(engine.clone())));
-        let names = super::names(&crate::CookieKey::generate());
+        let names = super::names(&crate::session::CookieKey::generate());
         let list = || {
             let timed = TimedStore::new(store.clone(), Duration::from_secs(5));
             Denylist::new(

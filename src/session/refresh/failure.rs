@@ -2,7 +2,7 @@
 //! how long the same session waits before calling the token endpoint again.
 
 use super::Refusal;
-use crate::client::{ErrorCode, OAuthError};
+use crate::transport::{ErrorCode, OAuthError};
 
 /// How a failed refresh is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub(super) fn spent_elsewhere(e: &Refusal) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::Endpoint;
+    use crate::transport::Endpoint;
 
     #[test]
     fn failures_are_classified_and_backed_off() {

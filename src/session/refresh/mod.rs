@@ -48,9 +48,10 @@ use self::failure::{Failure, spent_elsewhere};
 use self::shared::Shared as SharedOutcomes;
 use self::stored::Persist;
 use super::{CookieCodec, SessionConfig, SessionData, TimedStore};
-use crate::client::{Endpoint, OAuthClient, OAuthError, TokenSet};
+use crate::client::{OAuthClient, TokenSet};
 use crate::clock::Clock;
 use crate::secret::RefreshToken;
+use crate::transport::{Endpoint, OAuthError};
 
 /// What [`Refresher::ensure_fresh`] decided.
 pub(crate) enum Freshness {
@@ -426,7 +427,7 @@ impl Refresher {
         }
         match oidc.refreshed_id_token(new, check.sub.as_deref()).await {
             Ok(_) => Ok(tokens),
-            Err(e) if e.is_transient() || matches!(e, crate::JwtError::UnknownKey(_)) => {
+            Err(e) if e.is_transient() || matches!(e, crate::error::JwtError::UnknownKey(_)) => {
                 tracing::warn!(error = %e, "the refreshed id_token cannot be checked now; keeping the previous one");
                 tokens.forget_id_token();
                 Ok(tokens)

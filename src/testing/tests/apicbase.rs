@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::OAuthClient;
-use crate::client::{Endpoint as ClientEndpoint, OAuthError, TokenRef};
+use crate::client::TokenRef;
 use crate::secret::{AuthorizationCode, CsrfState, PkceVerifier, RefreshToken};
+use crate::transport::{Endpoint as ClientEndpoint, OAuthError};
 
 async fn apicbase() -> MockProvider {
     MockProvider::apicbase().start().await.unwrap()

@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::OAuthClient;
-use crate::client::ErrorCode;
 use crate::secret::{AuthorizationCode, CsrfState, PkceVerifier};
+use crate::transport::ErrorCode;
 
 fn copy_client(mock: &MockProvider) -> OAuthClient {
     OAuthClient::builder(mock.provider(), mock.client_id(), mock.client_secret())

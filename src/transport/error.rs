@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::error::JwtError;
+
 /// Which provider endpoint a request went to; named in every [`OAuthError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -254,7 +256,7 @@ pub enum OAuthError {
     #[error("the token endpoint's id_token was refused: {error}")]
     IdToken {
         /// Which check failed.
-        error: crate::JwtError,
+        error: JwtError,
     },
 }
 
