@@ -22,7 +22,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::{ClientAuth, Provider, TokenBody, UserResolver};
+use crate::provider::{ClientAuth, Provider, TokenBody, UserResolver};
 pub use accounts::{MockClient, MockUser, UnknownUser};
 pub use builder::MockProviderBuilder;
 use flavor::Flavor;

@@ -2,7 +2,7 @@
 //! rotating refresh tokens, introspection, and an `OAuthClient` login against it.
 
 use super::*;
-use crate::OAuthClient;
+use crate::client::OAuthClient;
 use crate::client::TokenRef;
 use crate::secret::{AuthorizationCode, CsrfState, PkceVerifier, RefreshToken};
 use crate::transport::{Endpoint as ClientEndpoint, OAuthError};
@@ -49,7 +49,7 @@ fn unix_now() -> u64 {
     state::unix_secs(std::time::SystemTime::now())
 }
 
-fn invalid_grant(result: Result<crate::TokenSet, OAuthError>) -> bool {
+fn invalid_grant(result: Result<crate::client::TokenSet, OAuthError>) -> bool {
     result.is_err_and(|e| e.is_invalid_grant())
 }
 
@@ -71,7 +71,10 @@ async fn provider_is_apicbase_shaped_with_the_mocks_urls() {
     assert!(p.userinfo_url().is_none() && p.revocation_url().is_none());
     assert_eq!(p.token_body(), TokenBody::Form);
     assert_eq!(p.client_auth(), ClientAuth::ClientSecretPost);
-    assert_eq!(p.user_resolver(), crate::UserResolver::Introspection);
+    assert_eq!(
+        p.user_resolver(),
+        crate::provider::UserResolver::Introspection
+    );
     assert_eq!(p.issuer(), Some(base.as_str()));
     let preset = Provider::apicbase();
     assert_eq!(

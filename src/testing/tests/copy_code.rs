@@ -3,7 +3,7 @@
 //! then exchanged without `redirect_uri`.
 
 use super::*;
-use crate::OAuthClient;
+use crate::client::OAuthClient;
 use crate::secret::{AuthorizationCode, CsrfState, PkceVerifier};
 use crate::transport::ErrorCode;
 
