@@ -5,23 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::OAuth;
 use super::settings::{
     CookieSettings, FlowSettings, PageSettings, RefreshSettings, RouteSettings, SessionSettings,
     UserSettings,
 };
-use crate::client::OAuthClient;
 use crate::clock::Clock;
-use crate::error::ConfigError;
 use crate::login::{Login, LoginHook, LoginRefusal};
-use crate::origin::Origins;
 use crate::pages::{ErrorPage, Messages};
 use crate::provider::Provider;
 use crate::secret::ClientSecret;
-use crate::session::{
-    CookieKey, CookieNames, FlowStore, Refresher, SessionConfig, TimedStore, Vault,
-};
-use crate::state::Shared;
+use crate::session::CookieKey;
 use crate::transport::HttpConfig;
 
 /// Configures an [`OAuth`]; every setting is checked in [`build`](OAuthBuilder::build).
@@ -39,22 +32,22 @@ use crate::transport::HttpConfig;
 /// ```
 #[must_use]
 pub struct OAuthBuilder {
-    provider: Provider,
-    client_id: String,
-    client_secret: ClientSecret,
-    redirect_uri: Option<String>,
-    http_timeout: Duration,
-    http: HttpConfig,
-    clock: Clock,
-    routes: RouteSettings,
-    cookies: CookieSettings,
-    sessions: SessionSettings,
-    flow: FlowSettings,
-    users: UserSettings,
-    refresh: RefreshSettings,
-    pages: PageSettings,
-    connections: Option<Arc<dyn crate::store::SessionStore>>,
-    denylist: Option<(Arc<dyn crate::store::SessionStore>, Duration)>,
+    pub(super) provider: Provider,
+    pub(super) client_id: String,
+    pub(super) client_secret: ClientSecret,
+    pub(super) redirect_uri: Option<String>,
+    pub(super) http_timeout: Duration,
+    pub(super) http: HttpConfig,
+    pub(super) clock: Clock,
+    pub(super) routes: RouteSettings,
+    pub(super) cookies: CookieSettings,
+    pub(super) sessions: SessionSettings,
+    pub(super) flow: FlowSettings,
+    pub(super) users: UserSettings,
+    pub(super) refresh: RefreshSettings,
+    pub(super) pages: PageSettings,
+    pub(super) connections: Option<Arc<dyn crate::store::SessionStore>>,
+    pub(super) denylist: Option<(Arc<dyn crate::store::SessionStore>, Duration)>,
 }
 
 impl std::fmt::Debug for OAuthBuilder {
@@ -467,234 +460,7 @@ impl OAuthBuilder {
         self.pages.render = Some(Arc::new(render));
         self
     }
-
-    /// Checks every setting and builds the [`OAuth`].
-    pub fn build(mut self) -> Result<OAuth, ConfigError> {
-        // Validate: the client checks its URL and credentials, each group itself.
-        let client =
-            OAuthClient::builder(self.provider, self.client_id, self.client_secret.secret())
-                .redirect_uri(self.redirect_uri.unwrap_or_default())
-                .timeout(self.http_timeout)
-                .clock(self.clock.clone())
-                .http_config(self.http.clone())
-                .build()?;
-        let redirect_uri = client
-            .redirect_uri()
-            .cloned()
-            .ok_or_else(|| ConfigError::new("redirect_uri", "is required"))?;
-        let paths = self.routes.paths(&redirect_uri)?;
-        let origins = Origins::new(&redirect_uri, &self.routes.trusted_origins)?;
-        self.cookies.validate()?;
-        self.sessions.validate(self.cookies.session_lifetime)?;
-        self.flow.validate()?;
-        self.users.validate()?;
-        self.refresh.validate()?;
-        self.pages.validate()?;
-
-        // Derive: what follows from the settings.
-        let secure = self.cookies.secure_for(&redirect_uri);
-        let names = CookieNames::new(&self.cookies.name, secure);
-        let flow_path = self.routes.flow_cookie_path(&paths, secure);
-        // Sealed to this client and provider: instances sharing a key cannot read each
-        // other's cookies.
-        let context = client.context();
-        let codec = self.cookies.codec(secure, context)?;
-
-        // Construct.
-        let refresher = Refresher::new(
-            client.clone(),
-            self.refresh.skew,
-            self.refresh.grace,
-            self.clock.clone(),
-        );
-        let users = self.users.cache(&client, &self.clock, self.http_timeout);
-        let vault = self.connections.map(|store| {
-            Arc::new(Vault::new(
-                &client,
-                codec.clone(),
-                TimedStore::new(store, self.sessions.store_timeout),
-                self.clock.clone(),
-                (self.refresh.skew, self.refresh.grace),
-            ))
-        });
-        if let Some((_, every)) = &self.denylist
-            && (every.is_zero() || *every > Duration::from_secs(3600))
-        {
-            return Err(ConfigError::new(
-                "logout_denylist",
-                "sync_every must be between a millisecond and an hour",
-            ));
-        }
-        let backend = self.sessions.backend();
-        // Cookie sessions on several instances coordinate their refreshes through the
-        // shared store, when the app configured one (the denylist's).
-        let refresher = match (&backend, &self.denylist) {
-            (crate::session::Backend::Cookie, Some((store, _))) => refresher.with_shared(
-                TimedStore::new(store.clone(), self.sessions.store_timeout),
-                codec.clone(),
-            ),
-            _ => refresher,
-        };
-        if client.oidc().is_some()
-            && self.denylist.is_none()
-            && matches!(backend, crate::session::Backend::Cookie)
-        {
-            tracing::info!(
-                "back-channel logout ends cookie sessions through this process's denylist; \
-                 with several instances, configure OAuthBuilder::logout_denylist with a \
-                 shared store"
-            );
-        }
-        let denylist = crate::session::Denylist::new(
-            client.context(),
-            self.denylist.as_ref().map(|(store, _)| {
-                let store = TimedStore::new(store.clone(), self.sessions.store_timeout);
-                (store, codec.names())
-            }),
-            self.cookies.session_lifetime.max(Duration::from_secs(1)),
-            self.denylist
-                .as_ref()
-                .map_or(crate::session::SYNC_EVERY, |(_, every)| *every),
-        );
-        let session = SessionConfig::new(
-            codec.clone(),
-            names.session,
-            (
-                self.cookies.session_lifetime.as_secs(),
-                self.sessions.idle_timeout.map(|d| d.as_secs()),
-            ),
-            self.clock.clone(),
-            backend,
-            refresher,
-        )
-        .with_denylist(denylist);
-        let flows = FlowStore::new(
-            codec,
-            names.flow_prefix,
-            flow_path,
-            self.flow.login_timeout.as_secs(),
-            self.flow.max_pending,
-        );
-        Ok(OAuth {
-            shared: Arc::new(Shared {
-                client,
-                session: Arc::new(session),
-                flows,
-                users,
-                origins,
-                fetch_user_on_login: self.users.fetch_on_login,
-                realm: self.routes.realm,
-                clock: self.clock,
-                pages: self.pages.pages(&paths.login),
-                on_login: self.users.on_login,
-                vault,
-                paths,
-            }),
-        })
-    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::oauth::OAuth;
-
-    fn builder() -> OAuthBuilder {
-        OAuth::builder(Provider::vcita(), "id", "secret")
-            .redirect_uri("http://127.0.0.1:3000/auth/callback")
-    }
-
-    #[test]
-    fn settings_are_checked_at_build() {
-        assert!(builder().cookie_key(CookieKey::generate()).build().is_ok());
-        let cases: Vec<(OAuthBuilder, &str)> = vec![
-            (
-                OAuth::builder(Provider::vcita(), "id", "secret"),
-                "redirect_uri",
-            ),
-            (builder().route_prefix("/a b"), "route_prefix"),
-            (builder().cookie_name("a;b"), "cookie_name"),
-            (
-                builder().after_logout("https://evil.example"),
-                "after_logout",
-            ),
-            (builder().max_pending_logins(0), "max_pending_logins"),
-            (
-                builder().max_concurrent_lookups(0),
-                "max_concurrent_lookups",
-            ),
-            (builder().realm("a\"b"), "realm"),
-            (
-                builder().refresh_grace(Duration::from_secs(u64::MAX)),
-                "refresh_grace",
-            ),
-            (
-                builder().refresh_skew(Duration::from_secs(365 * 86400)),
-                "refresh_skew",
-            ),
-            (builder().redirect_uri("http://x/cb/*rest"), "redirect_uri"),
-            (builder().redirect_uri("http://x/cb/:id"), "redirect_uri"),
-            (
-                builder()
-                    .route_prefix("/auth")
-                    .redirect_uri("http://x/auth/login"),
-                "redirect_uri",
-            ),
-            (
-                OAuth::builder(Provider::vcita(), "", "secret").redirect_uri("http://x/cb"),
-                "client_id",
-            ),
-        ];
-        for (b, setting) in cases {
-            let debug = format!("{b:?}");
-            let err = b.build().expect_err(&debug);
-            assert_eq!(err.setting(), setting, "{debug}");
-        }
-    }
-
-    #[test]
-    fn unsafe_startups_are_refused_with_the_fix_in_the_message() {
-        let https = || {
-            OAuth::builder(Provider::vcita(), "id", "secret")
-                .redirect_uri("https://app.example.com/auth/callback")
-        };
-        let err = https().build().unwrap_err();
-        assert_eq!(err.setting(), "cookie_key");
-        assert!(err.reason().contains("OAUTH_COOKIE_KEY=ephemeral"), "{err}");
-        assert!(https().ephemeral_cookie_key().build().is_ok());
-        let err = OAuth::builder(Provider::vcita(), "id", "secret")
-            .redirect_uri("http://app.example.com/auth/callback")
-            .build()
-            .unwrap_err();
-        assert_eq!(err.setting(), "redirect_uri");
-        assert!(err.reason().contains("https"), "{err}");
-        // Plain http stays possible on loopback, for development.
-        assert!(builder().build().is_ok());
-    }
-
-    #[test]
-    fn https_turns_on_host_prefix() {
-        let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
-            .redirect_uri("https://app.example.com/auth/callback")
-            .cookie_key(CookieKey::generate())
-            .build()
-            .unwrap();
-        let shared = oauth.shared();
-        assert_eq!(shared.session.cookie_name, "__Host-oauth_session");
-        let (prefix, path) = shared.flows.cookie_prefix_and_path();
-        assert!(prefix.starts_with("__Host-"));
-        assert_eq!(path, "/");
-        let root = OAuth::builder(Provider::vcita(), "id", "secret")
-            .redirect_uri("http://127.0.0.1/callback")
-            .route_prefix("/")
-            .build()
-            .unwrap();
-        assert_eq!(
-            root.shared().flows.cookie_prefix_and_path().1,
-            "/",
-            "never an empty Path"
-        );
-        let plain = builder().build().unwrap();
-        assert_eq!(plain.shared().flows.cookie_prefix_and_path().1, "/auth");
-    }
-}
+mod tests;

@@ -2,6 +2,7 @@
 //! out the layer, the routes and the `RequireLogin` route layer. It only builds: what the
 //! request path shares lives in `state`, below every module that serves requests.
 
+mod build;
 mod builder;
 mod settings;
 

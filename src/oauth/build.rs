@@ -1,0 +1,141 @@
+//! [`OAuthBuilder::build`]: validate (the client its URL and credentials, each settings
+//! group itself), derive what follows (cookie names, `Secure`, paths), construct the
+//! shared state every layer, route and extractor reads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::OAuth;
+use super::builder::OAuthBuilder;
+use crate::client::OAuthClient;
+use crate::error::ConfigError;
+use crate::origin::Origins;
+use crate::session::{CookieNames, FlowStore, Refresher, SessionConfig, TimedStore, Vault};
+use crate::state::Shared;
+
+impl OAuthBuilder {
+    /// Checks every setting and builds the [`OAuth`].
+    pub fn build(mut self) -> Result<OAuth, ConfigError> {
+        // Validate: the client checks its URL and credentials, each group itself.
+        let client =
+            OAuthClient::builder(self.provider, self.client_id, self.client_secret.secret())
+                .redirect_uri(self.redirect_uri.unwrap_or_default())
+                .timeout(self.http_timeout)
+                .clock(self.clock.clone())
+                .http_config(self.http.clone())
+                .build()?;
+        let redirect_uri = client
+            .redirect_uri()
+            .cloned()
+            .ok_or_else(|| ConfigError::new("redirect_uri", "is required"))?;
+        let paths = self.routes.paths(&redirect_uri)?;
+        let origins = Origins::new(&redirect_uri, &self.routes.trusted_origins)?;
+        self.cookies.validate()?;
+        self.sessions.validate(self.cookies.session_lifetime)?;
+        self.flow.validate()?;
+        self.users.validate()?;
+        self.refresh.validate()?;
+        self.pages.validate()?;
+
+        // Derive: what follows from the settings.
+        let secure = self.cookies.secure_for(&redirect_uri);
+        let names = CookieNames::new(&self.cookies.name, secure);
+        let flow_path = self.routes.flow_cookie_path(&paths, secure);
+        // Sealed to this client and provider: instances sharing a key cannot read each
+        // other's cookies.
+        let context = client.context();
+        let codec = self.cookies.codec(secure, context)?;
+
+        // Construct.
+        let refresher = Refresher::new(
+            client.clone(),
+            self.refresh.skew,
+            self.refresh.grace,
+            self.clock.clone(),
+        );
+        let users = self.users.cache(&client, &self.clock, self.http_timeout);
+        let vault = self.connections.map(|store| {
+            Arc::new(Vault::new(
+                &client,
+                codec.clone(),
+                TimedStore::new(store, self.sessions.store_timeout),
+                self.clock.clone(),
+                (self.refresh.skew, self.refresh.grace),
+            ))
+        });
+        if let Some((_, every)) = &self.denylist
+            && (every.is_zero() || *every > Duration::from_secs(3600))
+        {
+            return Err(ConfigError::new(
+                "logout_denylist",
+                "sync_every must be between a millisecond and an hour",
+            ));
+        }
+        let backend = self.sessions.backend();
+        // Cookie sessions on several instances coordinate their refreshes through the
+        // shared store, when the app configured one (the denylist's).
+        let refresher = match (&backend, &self.denylist) {
+            (crate::session::Backend::Cookie, Some((store, _))) => refresher.with_shared(
+                TimedStore::new(store.clone(), self.sessions.store_timeout),
+                codec.clone(),
+            ),
+            _ => refresher,
+        };
+        if client.oidc().is_some()
+            && self.denylist.is_none()
+            && matches!(backend, crate::session::Backend::Cookie)
+        {
+            tracing::info!(
+                "back-channel logout ends cookie sessions through this process's denylist; \
+                 with several instances, configure OAuthBuilder::logout_denylist with a \
+                 shared store"
+            );
+        }
+        let denylist = crate::session::Denylist::new(
+            client.context(),
+            self.denylist.as_ref().map(|(store, _)| {
+                let store = TimedStore::new(store.clone(), self.sessions.store_timeout);
+                (store, codec.names())
+            }),
+            self.cookies.session_lifetime.max(Duration::from_secs(1)),
+            self.denylist
+                .as_ref()
+                .map_or(crate::session::SYNC_EVERY, |(_, every)| *every),
+        );
+        let session = SessionConfig::new(
+            codec.clone(),
+            names.session,
+            (
+                self.cookies.session_lifetime.as_secs(),
+                self.sessions.idle_timeout.map(|d| d.as_secs()),
+            ),
+            self.clock.clone(),
+            backend,
+            refresher,
+        )
+        .with_denylist(denylist);
+        let flows = FlowStore::new(
+            codec,
+            names.flow_prefix,
+            flow_path,
+            self.flow.login_timeout.as_secs(),
+            self.flow.max_pending,
+        );
+        Ok(OAuth {
+            shared: Arc::new(Shared {
+                client,
+                session: Arc::new(session),
+                flows,
+                users,
+                origins,
+                fetch_user_on_login: self.users.fetch_on_login,
+                realm: self.routes.realm,
+                clock: self.clock,
+                pages: self.pages.pages(&paths.login),
+                on_login: self.users.on_login,
+                vault,
+                paths,
+            }),
+        })
+    }
+}
