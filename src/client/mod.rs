@@ -5,6 +5,7 @@
 //! total timeout, follows no redirects and caps response bodies, so a slow or hostile
 //! provider cannot hang or flood the app.
 
+mod builder;
 mod introspection;
 mod token;
 mod userinfo;
@@ -18,22 +19,22 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+pub use builder::OAuthClientBuilder;
 pub use introspection::Introspection;
 pub use token::TokenSet;
 pub use userinfo::UserInfo;
 pub(crate) use userinfo::subject_of;
 
 use crate::clock::Clock;
-use crate::error::{ConfigError, JwtError};
+use crate::error::JwtError;
 use crate::oidc::IdClaims;
-use crate::provider::{ClientAuth, Provider, TokenBody, parse_secure_endpoint};
+use crate::provider::{ClientAuth, Provider, TokenBody};
 use crate::secret::{
     AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, Nonce, PkceVerifier,
     RefreshToken,
 };
 use crate::transport::{
-    Endpoint, ErrorCode, HttpConfig, OAuthError, error_response, http_client, json_error_kind,
-    read_response,
+    Endpoint, ErrorCode, HttpConfig, OAuthError, error_response, json_error_kind, read_response,
 };
 
 /// Default cap on a provider response body.
@@ -83,20 +84,20 @@ impl TokenRef<'_> {
 /// ```
 #[derive(Clone)]
 pub struct OAuthClient {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    http: reqwest::Client,
-    provider: Provider,
-    client_id: String,
-    client_secret: ClientSecret,
-    redirect_uri: Option<Url>,
-    timeout: Duration,
-    max_body_bytes: usize,
-    clock: Clock,
+pub(super) struct Inner {
+    pub(super) http: reqwest::Client,
+    pub(super) provider: Provider,
+    pub(super) client_id: String,
+    pub(super) client_secret: ClientSecret,
+    pub(super) redirect_uri: Option<Url>,
+    pub(super) timeout: Duration,
+    pub(super) max_body_bytes: usize,
+    pub(super) clock: Clock,
     /// OpenID Connect token checks, for a provider with a JWKS and an issuer.
-    oidc: Option<crate::oidc::Oidc>,
+    pub(super) oidc: Option<crate::oidc::Oidc>,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -110,158 +111,6 @@ impl std::fmt::Debug for OAuthClient {
                 &self.inner.redirect_uri.as_ref().map(Url::as_str),
             )
             .finish_non_exhaustive()
-    }
-}
-
-/// Builds an [`OAuthClient`]; every setting is checked in [`build`](Self::build).
-#[must_use]
-pub struct OAuthClientBuilder {
-    provider: Provider,
-    client_id: String,
-    client_secret: ClientSecret,
-    redirect_uri: Option<String>,
-    without_redirect_uri: bool,
-    connect_timeout: Duration,
-    timeout: Duration,
-    max_body_bytes: usize,
-    clock: Clock,
-    http: HttpConfig,
-}
-
-impl std::fmt::Debug for OAuthClientBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthClientBuilder")
-            .field("provider", &self.provider.name())
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .finish_non_exhaustive()
-    }
-}
-
-impl OAuthClientBuilder {
-    /// The redirect URI registered with the provider. Required; always taken from here,
-    /// never from request headers.
-    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.redirect_uri = Some(uri.into());
-        self
-    }
-    /// For clients without a redirect URI (Apicbase: "if your application has no
-    /// redirect URL configured, you'll be redirected to an Apicbase page from where you
-    /// can copy the authorization code"): authorize and token requests then carry no
-    /// `redirect_uri` (RFC 6749 §4.1.1 makes it optional when the client registered
-    /// none). For command-line programs; a web app's login always has one.
-    pub fn without_redirect_uri(mut self) -> Self {
-        self.without_redirect_uri = true;
-        self.redirect_uri = None;
-        self
-    }
-    /// Time allowed to open a connection (default 5 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-    /// Time allowed for a whole request, body included (default 10 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-    /// Largest response body read from the provider (default 1 MiB).
-    pub fn max_body_bytes(mut self, limit: usize) -> Self {
-        self.max_body_bytes = limit;
-        self
-    }
-
-    /// The clock that token expiry is computed with (default: the system clock).
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The app's configuration of the HTTP client this client (and its JWKS fetches)
-    /// uses: a proxy, extra root certificates, its own TLS
-    /// (`tls_backend_preconfigured`), default headers. Applied after the crate's TLS and
-    /// user agent and before the settings the crate keeps: the redirect policy stays
-    /// `none` (a client following a 307 would re-POST the code and the secret) and the
-    /// timeouts stay [`connect_timeout`](Self::connect_timeout) and
-    /// [`timeout`](Self::timeout).
-    ///
-    /// ```
-    /// use axum_oauth_login::{OAuthClient, Provider};
-    /// let client = OAuthClient::builder(Provider::vcita(), "my-client-id", "my-secret")
-    ///     .redirect_uri("https://app.example.com/auth/callback")
-    ///     .http_client(|http| http.no_proxy().tcp_nodelay(true))
-    ///     .build()?;
-    /// # drop(client);
-    /// # Ok::<(), axum_oauth_login::ConfigError>(())
-    /// ```
-    pub fn http_client<F>(mut self, configure: F) -> Self
-    where
-        F: Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
-    {
-        self.http = HttpConfig::new(configure);
-        self
-    }
-
-    /// [`http_client`](Self::http_client) from an already shared setting.
-    pub(crate) fn http_config(mut self, http: HttpConfig) -> Self {
-        self.http = http;
-        self
-    }
-
-    /// Checks the settings and builds the client.
-    pub fn build(self) -> Result<OAuthClient, ConfigError> {
-        if self.client_id.trim().is_empty() {
-            return Err(ConfigError::new("client_id", "must not be empty"));
-        }
-        if self.client_secret.secret().is_empty() {
-            return Err(ConfigError::new("client_secret", "must not be empty"));
-        }
-        let redirect_uri = match &self.redirect_uri {
-            // https, or loopback for development: codes travel in it, and cookies are
-            // `Secure` only on https.
-            Some(uri) => Some(parse_secure_endpoint("redirect_uri", uri)?),
-            None if self.without_redirect_uri => None,
-            None => return Err(ConfigError::new("redirect_uri", "is required")),
-        };
-        if redirect_uri
-            .as_ref()
-            .is_some_and(|u| u.fragment().is_some())
-        {
-            return Err(ConfigError::new(
-                "redirect_uri",
-                "must not contain a fragment (RFC 6749 §3.1.2)",
-            ));
-        }
-        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
-            return Err(ConfigError::new("timeout", "must be greater than zero"));
-        }
-        if self.max_body_bytes == 0 {
-            return Err(ConfigError::new(
-                "max_body_bytes",
-                "must be greater than zero",
-            ));
-        }
-        let http = http_client(self.connect_timeout, self.timeout, &self.http)?;
-        let oidc = crate::oidc::Oidc::new(
-            &self.provider,
-            &self.client_id,
-            http.clone(),
-            self.timeout,
-            self.clock.clone(),
-        );
-        Ok(OAuthClient {
-            inner: Arc::new(Inner {
-                http,
-                provider: self.provider,
-                client_id: self.client_id,
-                client_secret: self.client_secret,
-                redirect_uri,
-                timeout: self.timeout,
-                max_body_bytes: self.max_body_bytes,
-                clock: self.clock,
-                oidc,
-            }),
-        })
     }
 }
 

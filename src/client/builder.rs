@@ -1,0 +1,165 @@
+//! [`OAuthClientBuilder`]: the client's settings (redirect URI, timeouts, body cap,
+//! clock, the app's HTTP hook), each checked in `build`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::error::ConfigError;
+use crate::provider::{Provider, parse_secure_endpoint};
+use crate::secret::ClientSecret;
+use crate::transport::{HttpConfig, http_client};
+
+use super::{Inner, OAuthClient};
+
+/// Builds an [`OAuthClient`]; every setting is checked in [`build`](Self::build).
+#[must_use]
+pub struct OAuthClientBuilder {
+    pub(super) provider: Provider,
+    pub(super) client_id: String,
+    pub(super) client_secret: ClientSecret,
+    pub(super) redirect_uri: Option<String>,
+    pub(super) without_redirect_uri: bool,
+    pub(super) connect_timeout: Duration,
+    pub(super) timeout: Duration,
+    pub(super) max_body_bytes: usize,
+    pub(super) clock: Clock,
+    pub(super) http: HttpConfig,
+}
+
+impl std::fmt::Debug for OAuthClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClientBuilder")
+            .field("provider", &self.provider.name())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthClientBuilder {
+    /// The redirect URI registered with the provider. Required; always taken from here,
+    /// never from request headers.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(uri.into());
+        self
+    }
+    /// For clients without a redirect URI (Apicbase: "if your application has no
+    /// redirect URL configured, you'll be redirected to an Apicbase page from where you
+    /// can copy the authorization code"): authorize and token requests then carry no
+    /// `redirect_uri` (RFC 6749 §4.1.1 makes it optional when the client registered
+    /// none). For command-line programs; a web app's login always has one.
+    pub fn without_redirect_uri(mut self) -> Self {
+        self.without_redirect_uri = true;
+        self.redirect_uri = None;
+        self
+    }
+    /// Time allowed to open a connection (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    /// Time allowed for a whole request, body included (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// Largest response body read from the provider (default 1 MiB).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// The clock that token expiry is computed with (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The app's configuration of the HTTP client this client (and its JWKS fetches)
+    /// uses: a proxy, extra root certificates, its own TLS
+    /// (`tls_backend_preconfigured`), default headers. Applied after the crate's TLS and
+    /// user agent and before the settings the crate keeps: the redirect policy stays
+    /// `none` (a client following a 307 would re-POST the code and the secret) and the
+    /// timeouts stay [`connect_timeout`](Self::connect_timeout) and
+    /// [`timeout`](Self::timeout).
+    ///
+    /// ```
+    /// use axum_oauth_login::{OAuthClient, Provider};
+    /// let client = OAuthClient::builder(Provider::vcita(), "my-client-id", "my-secret")
+    ///     .redirect_uri("https://app.example.com/auth/callback")
+    ///     .http_client(|http| http.no_proxy().tcp_nodelay(true))
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), axum_oauth_login::ConfigError>(())
+    /// ```
+    pub fn http_client<F>(mut self, configure: F) -> Self
+    where
+        F: Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    {
+        self.http = HttpConfig::new(configure);
+        self
+    }
+
+    /// [`http_client`](Self::http_client) from an already shared setting.
+    pub(crate) fn http_config(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<OAuthClient, ConfigError> {
+        if self.client_id.trim().is_empty() {
+            return Err(ConfigError::new("client_id", "must not be empty"));
+        }
+        if self.client_secret.secret().is_empty() {
+            return Err(ConfigError::new("client_secret", "must not be empty"));
+        }
+        let redirect_uri = match &self.redirect_uri {
+            // https, or loopback for development: codes travel in it, and cookies are
+            // `Secure` only on https.
+            Some(uri) => Some(parse_secure_endpoint("redirect_uri", uri)?),
+            None if self.without_redirect_uri => None,
+            None => return Err(ConfigError::new("redirect_uri", "is required")),
+        };
+        if redirect_uri
+            .as_ref()
+            .is_some_and(|u| u.fragment().is_some())
+        {
+            return Err(ConfigError::new(
+                "redirect_uri",
+                "must not contain a fragment (RFC 6749 §3.1.2)",
+            ));
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(ConfigError::new("timeout", "must be greater than zero"));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError::new(
+                "max_body_bytes",
+                "must be greater than zero",
+            ));
+        }
+        let http = http_client(self.connect_timeout, self.timeout, &self.http)?;
+        let oidc = crate::oidc::Oidc::new(
+            &self.provider,
+            &self.client_id,
+            http.clone(),
+            self.timeout,
+            self.clock.clone(),
+        );
+        Ok(OAuthClient {
+            inner: Arc::new(Inner {
+                http,
+                provider: self.provider,
+                client_id: self.client_id,
+                client_secret: self.client_secret,
+                redirect_uri,
+                timeout: self.timeout,
+                max_body_bytes: self.max_body_bytes,
+                clock: self.clock,
+                oidc,
+            }),
+        })
+    }
+}
