@@ -30,8 +30,6 @@ mod session;
 mod startup;
 mod state;
 pub mod store;
-#[cfg(feature = "test-util")]
-pub mod testing;
 mod typed;
 mod users;
 pub mod vcita;

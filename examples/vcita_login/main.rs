@@ -41,8 +41,8 @@ use std::error::Error;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum_oauth_login::testing::MockProvider;
 use axum_oauth_login::{OAuth, OAuthConfig, serve_when_ready};
+use axum_oauth_login_mock::MockProvider;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 

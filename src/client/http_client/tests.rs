@@ -1,40 +1,19 @@
-//! The app's hook reaches the provider, cannot turn redirects on, and the `rustls-ring`
-//! choice (rustls on ring, handed over preconfigured) completes a real handshake.
+//! The app's hook cannot turn redirects on (that it reaches the provider is
+//! `tests/it/http_client.rs`), and the `rustls-ring` choice (rustls on ring, handed over
+//! preconfigured) completes a real handshake.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 
 use super::{HttpConfig, http_client};
-use crate::OAuthClient;
-use crate::secret::RefreshToken;
-use crate::testing::{MockEndpoint, MockProvider};
 
 const SECOND: Duration = Duration::from_secs(1);
-
-#[tokio::test]
-async fn the_apps_client_configuration_reaches_the_provider() {
-    let mock = MockProvider::start().await.unwrap();
-    let client = OAuthClient::builder(mock.provider(), mock.client_id(), mock.client_secret())
-        .redirect_uri("http://127.0.0.1:9/callback")
-        .http_client(|http| {
-            let mut headers = reqwest::header::HeaderMap::new();
-            headers.insert("x-app-egress", HeaderValue::from_static("proxy-7"));
-            http.default_headers(headers)
-        })
-        .build()
-        .unwrap();
-    // An unknown refresh token: refused, but the request was made by the app's client.
-    let _ = client.refresh(&RefreshToken::new("unknown")).await;
-    let recorded = mock.requests(MockEndpoint::Token);
-    assert_eq!(recorded.len(), 1);
-    assert_eq!(recorded[0].headers["x-app-egress"], "proxy-7");
-}
 
 #[tokio::test]
 async fn redirects_stay_off_even_when_the_apps_hook_turns_them_on() {

@@ -2,9 +2,10 @@
 //! rotating refresh tokens, introspection, and an `OAuthClient` login against it.
 
 use super::*;
-use crate::OAuthClient;
-use crate::client::{Endpoint as ClientEndpoint, OAuthError, TokenRef};
-use crate::secret::{AuthorizationCode, CsrfState, PkceVerifier, RefreshToken};
+use axum_oauth_login::{
+    AuthorizationCode, CsrfState, Endpoint as ClientEndpoint, OAuthClient, OAuthError,
+    PkceVerifier, RefreshToken, TokenRef,
+};
 
 async fn apicbase() -> MockProvider {
     MockProvider::apicbase().start().await.unwrap()
@@ -48,7 +49,7 @@ fn unix_now() -> u64 {
     state::unix_secs(std::time::SystemTime::now())
 }
 
-fn invalid_grant(result: Result<crate::TokenSet, OAuthError>) -> bool {
+fn invalid_grant(result: Result<axum_oauth_login::TokenSet, OAuthError>) -> bool {
     result.is_err_and(|e| e.is_invalid_grant())
 }
 
@@ -70,7 +71,10 @@ async fn provider_is_apicbase_shaped_with_the_mocks_urls() {
     assert!(p.userinfo_url().is_none() && p.revocation_url().is_none());
     assert_eq!(p.token_body(), TokenBody::Form);
     assert_eq!(p.client_auth(), ClientAuth::ClientSecretPost);
-    assert_eq!(p.user_resolver(), crate::UserResolver::Introspection);
+    assert_eq!(
+        p.user_resolver(),
+        axum_oauth_login::UserResolver::Introspection
+    );
     assert_eq!(p.issuer(), Some(base.as_str()));
     let preset = Provider::apicbase();
     assert_eq!(

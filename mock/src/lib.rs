@@ -1,5 +1,6 @@
-//! Test utilities (feature `test-util`): [`MockProvider`], an in-process, vcita-shaped
-//! OAuth 2.0 authorization server on loopback.
+//! [`MockProvider`]: an in-process, vcita-shaped OAuth 2.0 authorization server on
+//! loopback, for testing (and demoing) apps built with
+//! [`axum-oauth-login`](axum_oauth_login).
 //!
 //! It serves what vcita serves — a login page, a consent page, a JSON token endpoint,
 //! userinfo — plus introspection (RFC 7662), revocation (RFC 7009) and vcita's app
@@ -9,6 +10,12 @@
 //! remember which of them logged in, and a user's info can change while it runs
 //! ([`MockProvider::set_user_info`]).
 //! [`MockProvider::apicbase`] makes it behave like Apicbase instead.
+//!
+//! It uses only the library's public API. Add it as a dev-dependency for tests; see the
+//! README for shipping a demo binary that falls back to it when no credentials are set.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::io;
@@ -22,8 +29,8 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::{ClientAuth, Provider, TokenBody, UserResolver};
 pub use accounts::{MockClient, MockUser, UnknownUser};
+use axum_oauth_login::{ClientAuth, Provider, TokenBody, UserResolver};
 pub use builder::MockProviderBuilder;
 use flavor::Flavor;
 use state::{CannedResponse, Shared};
@@ -76,7 +83,7 @@ pub struct RecordedRequest {
     /// JSON object's members with strings as they are and other values as JSON text.
     pub fields: BTreeMap<String, String>,
     /// Every header as received (for headers the fields above do not name, such as one
-    /// an app's [`http_client`](crate::OAuthClientBuilder::http_client) adds).
+    /// an app's [`http_client`](axum_oauth_login::OAuthClientBuilder::http_client) adds).
     pub headers: http::HeaderMap,
 }
 
@@ -85,7 +92,8 @@ impl RecordedRequest {
     /// neither.
     ///
     /// ```
-    /// use axum_oauth_login::{ClientAuth, testing::RecordedRequest};
+    /// use axum_oauth_login::ClientAuth;
+    /// use axum_oauth_login_mock::RecordedRequest;
     /// let r = RecordedRequest {
     ///     content_type: None,
     ///     authorization: Some("Basic aWQ6c2VjcmV0".into()),
@@ -131,7 +139,7 @@ impl RecordedRequest {
 /// [`authorize_for_code`](MockProvider::authorize_for_code)).
 ///
 /// ```
-/// use axum_oauth_login::testing::{MockEndpoint, MockProvider};
+/// use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -187,7 +195,7 @@ impl RecordedRequest {
 ///   a shape of the mock's own, not Apicbase's.
 ///
 /// ```
-/// use axum_oauth_login::testing::{MockEndpoint, MockProvider};
+/// use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -250,7 +258,8 @@ impl MockProvider {
     /// Every other builder setting can still be changed after the preset.
     ///
     /// ```
-    /// use axum_oauth_login::{TokenBody, UserResolver, testing::MockProvider};
+    /// use axum_oauth_login::{TokenBody, UserResolver};
+    /// use axum_oauth_login_mock::MockProvider;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
@@ -295,7 +304,7 @@ impl MockProvider {
     /// resolver, no userinfo), with `{base}/api/v1/` as the API base.
     ///
     /// ```
-    /// use axum_oauth_login::testing::MockProvider;
+    /// use axum_oauth_login_mock::MockProvider;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
@@ -347,7 +356,7 @@ impl MockProvider {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
-    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// let mock = axum_oauth_login_mock::MockProvider::start().await?;
     /// assert_eq!(mock.directory_token(), "mock-directory-token");
     /// # Ok(())
     /// # }
@@ -374,7 +383,7 @@ impl MockProvider {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
-    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// let mock = axum_oauth_login_mock::MockProvider::start().await?;
     /// let owner = mock.user();
     /// assert_eq!((owner.email.as_str(), owner.password.as_str()), ("owner@example.com", "password"));
     /// assert_eq!(owner.info["role"], "owner");
@@ -394,7 +403,7 @@ impl MockProvider {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
-    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// let mock = axum_oauth_login_mock::MockProvider::start().await?;
     /// let emails: Vec<String> = mock.users().into_iter().map(|u| u.email).collect();
     /// assert_eq!(emails, ["owner@example.com", "staff@example.com"]);
     /// # Ok(())
@@ -411,7 +420,7 @@ impl MockProvider {
     /// provider loses access once the cached user info expires".
     ///
     /// ```
-    /// use axum_oauth_login::testing::{MockProvider, UnknownUser};
+    /// use axum_oauth_login_mock::{MockProvider, UnknownUser};
     /// use serde_json::json;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
@@ -449,7 +458,7 @@ impl MockProvider {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// let mock = axum_oauth_login_mock::MockProvider::start().await?;
     /// mock.update_user_info("OWNER@example.com", |info| info["role"] = "staff".into())?;
     /// assert_eq!(mock.user().info["role"], "staff");
     /// assert!(mock.update_user_info("nobody@example.com", |_| {}).is_err());
@@ -539,7 +548,7 @@ impl MockProvider {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::time::Duration;
-    /// let mock = axum_oauth_login::testing::MockProvider::start().await.unwrap();
+    /// let mock = axum_oauth_login_mock::MockProvider::start().await.unwrap();
     /// mock.delay_token_answer_next(1, Duration::from_millis(300));
     /// # }
     /// ```
@@ -579,7 +588,7 @@ impl MockProvider {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// let mock = axum_oauth_login_mock::MockProvider::start().await?;
     /// let token = mock.issue_token();
     /// let answer: serde_json::Value = reqwest::Client::new()
     ///     .post(mock.provider().introspection_url().unwrap().clone())
@@ -610,7 +619,7 @@ impl MockProvider {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let mock = axum_oauth_login::testing::MockProvider::start().await?;
+    /// let mock = axum_oauth_login_mock::MockProvider::start().await?;
     /// let token = mock.issue_token_for("staff@example.com")?;
     /// let info: serde_json::Value = reqwest::Client::new()
     ///     .get(mock.provider().userinfo_url().unwrap().clone())
@@ -643,7 +652,7 @@ impl MockProvider {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let mock = axum_oauth_login::testing::MockProvider::start().await.unwrap();
+    /// let mock = axum_oauth_login_mock::MockProvider::start().await.unwrap();
     /// let token = mock.issue_token();
     /// assert_eq!(mock.live_access_tokens(), vec![token]);
     /// mock.revoke_all();
@@ -694,7 +703,7 @@ impl MockProvider {
     /// request is sent.
     ///
     /// ```
-    /// use axum_oauth_login::testing::MockProvider;
+    /// use axum_oauth_login_mock::MockProvider;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -745,7 +754,7 @@ impl MockProvider {
     ///
     /// ```
     /// use axum_oauth_login::{AuthorizationCode, CsrfState, OAuthClient, PkceVerifier};
-    /// use axum_oauth_login::testing::MockProvider;
+    /// use axum_oauth_login_mock::MockProvider;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

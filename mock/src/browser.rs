@@ -126,7 +126,7 @@ pub(crate) fn code_element(page: &str, id: &str) -> Option<String> {
     Some(unescape(&page[start..end]))
 }
 
-/// Undoes `crate::pages::escape`.
+/// Undoes [`escape`](super::pages::escape).
 fn unescape(text: &str) -> String {
     text.replace("&lt;", "<")
         .replace("&gt;", ">")

@@ -33,7 +33,7 @@ const APICBASE_CODE_LIFETIME: Duration = Duration::from_secs(60);
 ///
 /// ```
 /// use std::time::Duration;
-/// use axum_oauth_login::testing::{MockClient, MockProvider};
+/// use axum_oauth_login_mock::{MockClient, MockProvider};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
@@ -131,7 +131,7 @@ impl MockProviderBuilder {
     /// only user.
     ///
     /// ```
-    /// use axum_oauth_login::testing::{MockProvider, MockUser};
+    /// use axum_oauth_login_mock::{MockProvider, MockUser};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
@@ -163,7 +163,7 @@ impl MockProviderBuilder {
     /// user.
     ///
     /// ```
-    /// use axum_oauth_login::testing::{MockProvider, MockUser};
+    /// use axum_oauth_login_mock::{MockProvider, MockUser};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
