@@ -11,8 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use super::flavor::{Flavor, Paths};
+use super::provider::Running;
 use super::state::{Config, Shared};
-use super::{MockClient, MockProvider, MockUser, Running, api, apps, endpoints, pages};
+use super::{MockClient, MockProvider, MockUser, api, apps, endpoints, pages};
 
 /// The default client's id.
 const DEFAULT_CLIENT_ID: &str = "mock-client-id";

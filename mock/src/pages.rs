@@ -10,8 +10,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use url::{Host, Url};
 
-use super::endpoints::{Fields, parse_form, record};
 use super::flavor::Flavor;
+use super::request::{Fields, parse_form, record};
 use super::state::{Inner, PendingAuthorization, Shared, random_base64url};
 use super::{MockClient, MockEndpoint};
 
