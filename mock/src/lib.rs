@@ -1,19 +1,4 @@
-//! [`MockProvider`]: an in-process, vcita-shaped OAuth 2.0 authorization server on
-//! loopback, for testing (and demoing) apps built with
-//! [`axum-oauth-login`](axum_oauth_login).
-//!
-//! It serves what vcita serves — a login page, a consent page, a JSON token endpoint,
-//! userinfo — plus introspection (RFC 7662), revocation (RFC 7009) and vcita's app
-//! creation endpoint, plus one API endpoint to spend access tokens on
-//! ([`MockEndpoint::Api`]), with knobs for expiry, refresh tokens, failures and delays. It
-//! knows two users, an owner and a staff member ([`MockUser`]); codes and tokens
-//! remember which of them logged in, and a user's info can change while it runs
-//! ([`MockProvider::set_user_info`]).
-//! [`MockProvider::apicbase`] makes it behave like Apicbase instead.
-//!
-//! It uses only the library's public API. Add it as a dev-dependency for tests; see the
-//! README for shipping a demo binary that falls back to it when no credentials are set.
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -21,8 +6,6 @@ use std::collections::BTreeMap;
 
 pub use accounts::{MockClient, MockUser, UnknownUser};
 use axum_oauth_login::ClientAuth;
-#[cfg(doc)]
-use axum_oauth_login::Provider;
 pub use builder::MockProviderBuilder;
 pub use provider::MockProvider;
 
@@ -61,10 +44,11 @@ pub enum MockEndpoint {
     /// `POST /platform/v1/apps` (vcita app creation).
     RegisterApp,
     /// The mock's sliver of the provider's REST API, below
-    /// [`Provider::api_base`]: `GET /platform/v1/businesses/{business_id}` (vcita) or
-    /// `GET /api/v1/library/` (Apicbase mode). Both want `Authorization: Bearer` with a
-    /// live access token from this mock; see [`MockProvider`] for the answers. Recorded
-    /// requests carry the query parameters as their fields.
+    /// [`Provider::api_base`](axum_oauth_login::Provider::api_base):
+    /// `GET /platform/v1/businesses/{business_id}` (vcita) or `GET /api/v1/library/`
+    /// (Apicbase mode). Both want `Authorization: Bearer` with a live access token from
+    /// this mock; see [`MockProvider`] for the answers. Recorded requests carry the query
+    /// parameters as their fields.
     Api,
 }
 
