@@ -6,7 +6,9 @@
 //!
 //! Without `OAUTH_CLIENT_ID` in the environment it starts the embedded MockProvider (a
 //! vcita-shaped authorization server on loopback) and prints the demo credentials;
-//! `OAUTH_PROVIDER=apicbase` makes the mock Apicbase-shaped instead. With
+//! `OAUTH_PROVIDER=apicbase` makes the mock Apicbase-shaped instead. The mock is the
+//! `axum-oauth-login-mock` crate, a dev-dependency of this repository; a binary of your
+//! own that falls back to it takes it as a normal dependency (`mock/README.md`). With
 //! `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` and `OAUTH_REDIRECT_URI` set it logs in with
 //! real vcita (or `OAUTH_PROVIDER=apicbase|custom`, or `oidc` with `OAUTH_ISSUER`: discovered
 //! at startup); see the README. With an OpenID Connect provider the login hook names the
