@@ -28,8 +28,8 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use axum_oauth_login::testing::MockProvider;
 use axum_oauth_login::{AuthSession, BearerUser, CookieKey, OAuth, UserInfo};
+use axum_oauth_login_mock::MockProvider;
 use http::Request;
 use tower::ServiceExt as _;
 

@@ -14,8 +14,8 @@
 use std::process::ExitCode;
 
 use axum_oauth_login::AccessToken;
-use axum_oauth_login::testing::MockProvider;
 use axum_oauth_login::vcita::{AppRegistration, RegisterError, VcitaApi};
+use axum_oauth_login_mock::MockProvider;
 
 const DEFAULT_NAME: &str = "My OAuth App";
 const DEFAULT_CODE_NAME: &str = "myoauthapp";

@@ -32,8 +32,6 @@ mod session;
 mod startup;
 mod state;
 pub mod store;
-#[cfg(feature = "test-util")]
-pub mod testing;
 mod transport;
 mod typed;
 mod users;

@@ -6,12 +6,13 @@
 //!
 //! ```
 //! use axum_oauth_login::AccessToken;
-//! use axum_oauth_login::testing::MockProvider;
 //! use axum_oauth_login::vcita::{AppRegistration, VcitaApi};
+//! use axum_oauth_login_mock::MockProvider;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // The embedded mock stands in for vcita here; `VcitaApi::new()` talks to api.vcita.biz.
+//! // The mock (crate `axum-oauth-login-mock`) stands in for vcita here; `VcitaApi::new()`
+//! // talks to api.vcita.biz.
 //! let mock = MockProvider::start().await?;
 //! let api = VcitaApi::with_base_url(&mock.base_url())?;
 //! let directory_token = AccessToken::new(mock.directory_token());
@@ -259,9 +260,9 @@ impl VcitaApi {
         Self::with_base_url(Self::DEFAULT_BASE_URL)
     }
 
-    /// A client for another host (a sandbox, or the `MockProvider` of feature
-    /// `test-util` for a dry run): an absolute `https` URL (plain `http` only on loopback)
-    /// without query or fragment; a path is kept.
+    /// A client for another host (a sandbox, or the `MockProvider` of crate
+    /// `axum-oauth-login-mock` for a dry run): an absolute `https` URL (plain `http` only
+    /// on loopback) without query or fragment; a path is kept.
     pub fn with_base_url(base_url: &str) -> Result<Self, ConfigError> {
         Self::build(base_url, &HttpConfig::default())
     }

@@ -32,7 +32,7 @@ mod interop_harness;
 
 use std::time::{Duration, Instant};
 
-use axum_oauth_login::testing::MockUser;
+use axum_oauth_login_mock::MockUser;
 use fantoccini::Locator;
 use harness::{Browser, WAIT, run, run_oidc};
 use interop_harness::{EMAIL, LOGIN, OidcProvider};

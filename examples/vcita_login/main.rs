@@ -6,7 +6,9 @@
 //!
 //! Without `OAUTH_CLIENT_ID` in the environment it starts the embedded MockProvider (a
 //! vcita-shaped authorization server on loopback) and prints the demo credentials;
-//! `OAUTH_PROVIDER=apicbase` makes the mock Apicbase-shaped instead. With
+//! `OAUTH_PROVIDER=apicbase` makes the mock Apicbase-shaped instead. The mock is the
+//! `axum-oauth-login-mock` crate, a dev-dependency of this repository; a binary of your
+//! own that falls back to it takes it as a normal dependency (`mock/README.md`). With
 //! `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` and `OAUTH_REDIRECT_URI` set it logs in with
 //! real vcita (or `OAUTH_PROVIDER=apicbase|custom`, or `oidc` with `OAUTH_ISSUER`: discovered
 //! at startup); see the README. With an OpenID Connect provider the login hook names the
@@ -41,8 +43,8 @@ use std::error::Error;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum_oauth_login::testing::MockProvider;
 use axum_oauth_login::{OAuth, OAuthConfig, serve_when_ready};
+use axum_oauth_login_mock::MockProvider;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 

@@ -16,8 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum_oauth_login::testing::MockProvider;
 use axum_oauth_login::{OAuth, OAuthConfig};
+use axum_oauth_login_mock::MockProvider;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;

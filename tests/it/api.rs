@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{TokenBody, UserResolver};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use axum_oauth_login::testing::{MockProvider, MockUser};
 use axum_oauth_login::{Clock, CookieKey, OAuth, Provider};
+use axum_oauth_login_mock::{MockProvider, MockUser};
 use reqwest::StatusCode;
 use serde_json::Value;
 

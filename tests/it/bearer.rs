@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum_oauth_login::testing::MockEndpoint;
+use axum_oauth_login_mock::MockEndpoint;
 use reqwest::StatusCode;
 use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 

@@ -9,15 +9,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
-use axum_oauth_login::testing::{
-    MockClient, MockEndpoint, MockProvider, MockProviderBuilder, RecordedRequest,
-};
 use axum_oauth_login::{AccessToken, AuthorizationCode, CsrfState, PkceVerifier, RefreshToken};
 use axum_oauth_login::{
     ClientAuth, Clock, CookieKey, OAuth, OAuthClient, OAuthError, Provider, ProviderBuilder,
     TokenBody, TokenSet, UserInfo,
 };
 use axum_oauth_login::{Endpoint, ErrorCode, Introspection, OAuthClientBuilder, TokenRef};
+use axum_oauth_login_mock::{
+    MockClient, MockEndpoint, MockProvider, MockProviderBuilder, RecordedRequest,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};

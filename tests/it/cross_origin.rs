@@ -1,7 +1,7 @@
 //! Cross-origin unsafe requests: another site (a sibling subdomain included) cannot use
 //! the session cookie that travels with its form posts, and cannot connect an account.
 
-use axum_oauth_login::testing::MockEndpoint;
+use axum_oauth_login_mock::MockEndpoint;
 use reqwest::StatusCode;
 
 use crate::connections::{accounts, apicbase_app, connect};

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_oauth_login::store::{MemoryStore, SessionStore};
-use axum_oauth_login::testing::MockProvider;
 use axum_oauth_login::{Clock, CookieKey, OAuth, OAuthBuilder};
+use axum_oauth_login_mock::MockProvider;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 

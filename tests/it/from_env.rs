@@ -4,8 +4,8 @@
 
 use axum::Router;
 use axum::routing::get;
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{BearerUser, ClientAuth, Clock, OAuth, OAuthConfig};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use base64::Engine as _;
 use reqwest::StatusCode;
 use url::Url;

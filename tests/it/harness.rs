@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::ops::Deref;
 use std::time::Duration;
 
-use axum_oauth_login::testing::MockProvider;
 use axum_oauth_login::{Clock, CookieKey, OAuth, OAuthBuilder};
+use axum_oauth_login_mock::MockProvider;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 use tokio::net::TcpListener;

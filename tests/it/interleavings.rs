@@ -16,8 +16,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{Clock, CookieKey, OAuthBuilder};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 
 use crate::delete_wins::{Shared, instance, logout_with, open, tokens_with};

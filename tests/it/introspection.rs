@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum_oauth_login::UserResolver;
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum_oauth_login::testing::MockEndpoint;
 use axum_oauth_login::{Clock, CookieKey, OAuth};
+use axum_oauth_login_mock::MockEndpoint;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use reqwest::header::RETRY_AFTER;

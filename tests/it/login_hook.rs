@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{Login, LoginRefusal, UserInfo};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 use serde_json::Value;
 

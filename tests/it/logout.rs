@@ -1,6 +1,6 @@
 //! Logout: local state always goes; tokens are revoked (RFC 7009) where the provider can.
 
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 
 use crate::harness::*;

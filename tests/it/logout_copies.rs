@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_oauth_login::store::{MemoryStore, SessionStore};
-use axum_oauth_login::testing::MockProvider;
 use axum_oauth_login::{Clock, CookieKey, OAuth};
+use axum_oauth_login_mock::MockProvider;
 use reqwest::StatusCode;
 
 use crate::harness::*;

@@ -25,6 +25,7 @@ mod cross_origin;
 mod delete_wins;
 mod faults;
 mod from_env;
+mod http_client;
 mod introspection;
 mod jwks_rotation;
 mod login_flow;

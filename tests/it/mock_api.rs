@@ -2,8 +2,8 @@
 //! `OAuthClient` as a command-line program would: no redirect URI, a code copied from
 //! the provider's page, then API calls with the access token.
 
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{AuthorizationCode, CsrfState, OAuthClient, PkceVerifier, TokenRef};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;

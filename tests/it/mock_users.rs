@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use axum_oauth_login::testing::{MockEndpoint, MockUser, UnknownUser};
+use axum_oauth_login_mock::{MockEndpoint, MockUser, UnknownUser};
 use reqwest::StatusCode;
 use serde_json::json;
 

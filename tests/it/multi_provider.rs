@@ -3,8 +3,8 @@
 
 use axum::Router;
 use axum::routing::get;
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{AuthSession, BearerUser, Clock, OAuth};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 use url::Url;
 

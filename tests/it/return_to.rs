@@ -57,8 +57,7 @@ async fn open_redirect_attempts_fall_back_to_root() {
         assert_eq!(target, "/", "{label:?} must fall back to /");
     }
     assert_eq!(
-        app.mock
-            .hits(axum_oauth_login::testing::MockEndpoint::Token),
+        app.mock.hits(axum_oauth_login_mock::MockEndpoint::Token),
         attempts.len()
     );
 }

@@ -4,7 +4,6 @@
 use std::fmt::{Debug, Display};
 use std::time::Duration;
 
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{
     AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, PkceVerifier, RefreshToken,
 };
@@ -12,6 +11,7 @@ use axum_oauth_login::{
     CookieKey, OAuth, OAuthClient, OAuthConfig, OAuthError, Provider, TokenSet, UserInfo,
 };
 use axum_oauth_login::{Endpoint, ErrorCode, TokenRef};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;

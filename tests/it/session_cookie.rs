@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum_oauth_login::testing::{MockClient, MockProvider};
+use axum_oauth_login_mock::{MockClient, MockProvider};
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;
 use url::Url;

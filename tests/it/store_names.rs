@@ -109,8 +109,8 @@ mod backchannel {
     use std::time::Duration;
 
     use axum_oauth_login::store::{LockToken, MemoryStore, SessionId, SessionStore, StoreError};
-    use axum_oauth_login::testing::MockProvider;
     use axum_oauth_login::{Clock, CookieKey, OAuth};
+    use axum_oauth_login_mock::MockProvider;
     use reqwest::StatusCode;
     use serde_json::json;
     use sha2::{Digest as _, Sha256};

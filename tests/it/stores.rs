@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_oauth_login::store::{MemoryStore, SessionStore};
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{CookieKey, OAuthBuilder};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 

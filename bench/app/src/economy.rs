@@ -27,8 +27,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_oauth_login::store::RedisStore;
-use axum_oauth_login::testing::{MockEndpoint, MockProvider};
 use axum_oauth_login::{BearerUser, Clock, CookieKey, OAuth, Provider, UserInfo};
+use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use serde_json::{Value, json};
 
 use crate::{BoxError, login};

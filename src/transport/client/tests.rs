@@ -1,5 +1,6 @@
-//! The app's hook cannot turn redirects on or the crate's timeouts off, and the `rustls-ring`
-//! choice (rustls on ring, handed over preconfigured) completes a real handshake.
+//! The app's hook cannot turn redirects on or the crate's timeouts off (that it reaches
+//! the provider is `tests/it/http_client.rs`), and the `rustls-ring` choice (rustls on
+//! ring, handed over preconfigured) completes a real handshake.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

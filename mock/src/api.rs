@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::MockEndpoint;
 use super::MockUser;
-use super::endpoints::{authorization_param, json_response, parse_form, record};
 use super::flavor::Flavor;
+use super::request::{authorization_param, json_response, parse_form, record};
 use super::state::{Inner, Shared};
 
 /// Counts and records an API request (query parameters as its fields) and applies the

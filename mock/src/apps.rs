@@ -10,7 +10,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use super::endpoints::{authorization_param, json_response, record};
+use super::request::{authorization_param, json_response, record};
 use super::state::{Shared, flatten_json, random_hex};
 use super::{MockClient, MockEndpoint};
 

@@ -2,10 +2,10 @@
 //! rotating refresh tokens, introspection, and an `OAuthClient` login against it.
 
 use super::*;
-use crate::client::OAuthClient;
-use crate::client::TokenRef;
-use crate::secret::{AuthorizationCode, CsrfState, PkceVerifier, RefreshToken};
-use crate::transport::{Endpoint as ClientEndpoint, OAuthError};
+use axum_oauth_login::{
+    AuthorizationCode, CsrfState, Endpoint as ClientEndpoint, OAuthClient, OAuthError,
+    PkceVerifier, RefreshToken, TokenRef,
+};
 
 async fn apicbase() -> MockProvider {
     MockProvider::apicbase().start().await.unwrap()
@@ -49,7 +49,7 @@ fn unix_now() -> u64 {
     state::unix_secs(std::time::SystemTime::now())
 }
 
-fn invalid_grant(result: Result<crate::client::TokenSet, OAuthError>) -> bool {
+fn invalid_grant(result: Result<axum_oauth_login::TokenSet, OAuthError>) -> bool {
     result.is_err_and(|e| e.is_invalid_grant())
 }
 
@@ -73,7 +73,7 @@ async fn provider_is_apicbase_shaped_with_the_mocks_urls() {
     assert_eq!(p.client_auth(), ClientAuth::ClientSecretPost);
     assert_eq!(
         p.user_resolver(),
-        crate::provider::UserResolver::Introspection
+        axum_oauth_login::UserResolver::Introspection
     );
     assert_eq!(p.issuer(), Some(base.as_str()));
     let preset = Provider::apicbase();

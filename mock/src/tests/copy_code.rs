@@ -3,9 +3,7 @@
 //! then exchanged without `redirect_uri`.
 
 use super::*;
-use crate::client::OAuthClient;
-use crate::secret::{AuthorizationCode, CsrfState, PkceVerifier};
-use crate::transport::ErrorCode;
+use axum_oauth_login::{AuthorizationCode, CsrfState, ErrorCode, OAuthClient, PkceVerifier};
 
 fn copy_client(mock: &MockProvider) -> OAuthClient {
     OAuthClient::builder(mock.provider(), mock.client_id(), mock.client_secret())

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use url::{Host, Url};
 
-use super::endpoints::{Fields, parse_form, record};
 use super::flavor::Flavor;
+use super::request::{Fields, parse_form, record};
 use super::state::{Inner, PendingAuthorization, Shared, random_base64url};
 use super::{MockClient, MockEndpoint};
 
@@ -20,7 +20,21 @@ pub(crate) const SESSION_COOKIE: &str = "mock_session";
 /// The hidden field carrying the id of the pending authorization request.
 pub(crate) const REQUEST_FIELD: &str = "request";
 
-use crate::pages::escape;
+/// Escapes text for HTML element content and double- or single-quoted attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(

@@ -11,7 +11,7 @@ use serde_json::json;
 /// [`add_user`](super::MockProviderBuilder::add_user).
 ///
 /// ```
-/// let user = axum_oauth_login::testing::MockUser::default();
+/// let user = axum_oauth_login_mock::MockUser::default();
 /// assert_eq!(user.email, "owner@example.com");
 /// assert_eq!(user.info["business_name"], "Demo Salon");
 /// ```
@@ -31,7 +31,7 @@ impl MockUser {
     /// `chef@example.com` / `password`, with minimal info.
     ///
     /// ```
-    /// let chef = axum_oauth_login::testing::MockUser::apicbase();
+    /// let chef = axum_oauth_login_mock::MockUser::apicbase();
     /// assert_eq!(chef.info["email"], "chef@example.com");
     /// ```
     pub fn apicbase() -> MockUser {
@@ -47,7 +47,7 @@ impl MockUser {
     /// "u-1002"` and `"role": "staff"`.
     ///
     /// ```
-    /// use axum_oauth_login::testing::MockUser;
+    /// use axum_oauth_login_mock::MockUser;
     /// let staff = MockUser::staff();
     /// assert_eq!(staff.email, "staff@example.com");
     /// assert_eq!(staff.info["role"], "staff");
@@ -97,7 +97,7 @@ fn vcita_user(email: &str, sub: &str, role: &str) -> MockUser {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
-/// use axum_oauth_login::testing::{MockProvider, UnknownUser};
+/// use axum_oauth_login_mock::{MockProvider, UnknownUser};
 ///
 /// let mock = MockProvider::start().await?;
 /// let err = mock.issue_token_for("nobody@example.com").unwrap_err();
@@ -116,7 +116,7 @@ pub struct UnknownUser {
 /// An OAuth client (a vcita "app") registered with the mock.
 ///
 /// ```
-/// use axum_oauth_login::testing::MockClient;
+/// use axum_oauth_login_mock::MockClient;
 /// let c = MockClient::new("id", "secret");
 /// assert!(c.redirect_uris.is_empty() && !c.trusted);
 /// ```

@@ -342,15 +342,23 @@ impl Inner {
     }
 }
 
+/// 32 bytes from the operating system's random source (like `rand`, panics only if the
+/// OS has none at all, which no supported platform lacks).
+fn random_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).expect("the operating system's random source");
+    bytes
+}
+
 /// 32 random bytes as 64 lowercase hex characters (vcita's access token shape).
 pub(crate) fn random_hex() -> String {
-    let bytes: [u8; 32] = crate::secret::random_bytes();
+    let bytes = random_bytes();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// 32 random bytes, base64url without padding.
 pub(crate) fn random_base64url() -> String {
-    let bytes: [u8; 32] = crate::secret::random_bytes();
+    let bytes = random_bytes();
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

@@ -1,10 +1,11 @@
-//! A browser-less walk through the mock's login and consent pages over real HTTP.
+//! A browser-less walk through the mock's login and consent pages over real HTTP, and the
+//! [`MockProvider`] methods that play the browser with it.
 
 use http::{HeaderValue, StatusCode, header};
 use url::Url;
 
-use super::MockUser;
-use super::pages::{REQUEST_FIELD, SESSION_COOKIE};
+use crate::pages::{REQUEST_FIELD, SESSION_COOKIE};
+use crate::{MockProvider, MockUser, UnknownUser};
 
 /// The id of the element carrying the code on the copy-the-code page.
 pub(crate) const CODE_ELEMENT: &str = "authorization-code";
@@ -126,7 +127,7 @@ pub(crate) fn code_element(page: &str, id: &str) -> Option<String> {
     Some(unescape(&page[start..end]))
 }
 
-/// Undoes `crate::pages::escape`.
+/// Undoes [`escape`](super::pages::escape).
 fn unescape(text: &str) -> String {
     text.replace("&lt;", "<")
         .replace("&gt;", ">")
@@ -184,4 +185,108 @@ fn attribute_after(page: &str, marker: &str) -> Option<String> {
 /// Values are ids from an URL-safe alphabet, so no unescaping is needed.
 pub(crate) fn hidden_field(page: &str, name: &str) -> Option<String> {
     attribute_after(page, &format!("name=\"{name}\" value=\""))
+}
+
+impl MockProvider {
+    /// Plays the browser: opens `authorize_url`, logs the primary user
+    /// ([`user`](Self::user)) in, clicks "Allow" and returns the redirect's `Location`
+    /// (`redirect_uri?code=..&state=..`) without following it. When the mock answers
+    /// the authorize request itself with an error redirect (`error=..`), that location
+    /// is returned. An error page (unknown client, unregistered redirect URI) or a
+    /// refused login is an `Err`, and so is the copy-the-code page (see
+    /// [`authorize_for_code`](Self::authorize_for_code)).
+    pub async fn authorize(&self, authorize_url: &str) -> Result<url::Url, String> {
+        walk(authorize_url, &self.user(), "allow").await
+    }
+
+    /// Like [`authorize`](Self::authorize), but logs in as the known user with this
+    /// login email (compared case-insensitively), with that user's password: the code
+    /// in the returned location, and the tokens it is exchanged for, are that user's.
+    /// An email no user has is an `Err` (the [`UnknownUser`] message), before any
+    /// request is sent.
+    ///
+    /// ```
+    /// use axum_oauth_login_mock::MockProvider;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = MockProvider::start().await?;
+    /// let authorize = format!(
+    ///     "{}/app/oauth/authorize?response_type=code&client_id={}&redirect_uri={}",
+    ///     mock.base_url(),
+    ///     mock.client_id(),
+    ///     "http://127.0.0.1:3000/callback",
+    /// );
+    /// let callback = mock.authorize_as("staff@example.com", &authorize).await?;
+    /// assert!(callback.query_pairs().any(|(k, _)| k == "code"));
+    ///
+    /// let err = mock.authorize_as("nobody@example.com", &authorize).await.unwrap_err();
+    /// assert!(err.contains("nobody@example.com"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn authorize_as(&self, email: &str, authorize_url: &str) -> Result<url::Url, String> {
+        let user = self
+            .inner
+            .shared
+            .lock()
+            .user(email)
+            .cloned()
+            .ok_or_else(|| {
+                UnknownUser {
+                    email: email.to_owned(),
+                }
+                .to_string()
+            })?;
+        walk(authorize_url, &user, "allow").await
+    }
+
+    /// The copy-the-code flow (Apicbase mode): opens `authorize_url`, which carries no
+    /// `redirect_uri`, logs the primary user ([`user`](Self::user)) in, clicks "Allow"
+    /// and returns the code the mock then shows on its page (in
+    /// `<code id="authorization-code">`, the state in `<code id="state">`) instead of
+    /// redirecting, like Apicbase does for apps with no redirect URL configured.
+    ///
+    /// The mock shows that page in Apicbase mode for an authorize request without
+    /// `redirect_uri` from a client with no registered redirect URIs (a client with one
+    /// is sent to it, as usual). The code is exchanged without a `redirect_uri`; a token
+    /// request naming one is refused (`invalid_grant`), while codes issued for a
+    /// `redirect_uri` still need it. The vcita mock has no such page: there an authorize
+    /// request without `redirect_uri` gets a 400 error page, which is an `Err` here, as
+    /// are a redirect (the URL carried a `redirect_uri`) and a refused login.
+    ///
+    /// ```
+    /// use axum_oauth_login::{AuthorizationCode, CsrfState, OAuthClient, PkceVerifier};
+    /// use axum_oauth_login_mock::MockProvider;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = MockProvider::apicbase().start().await?;
+    /// let client = OAuthClient::builder(mock.provider(), mock.client_id(), mock.client_secret())
+    ///     .without_redirect_uri()
+    ///     .build()?;
+    /// let verifier = PkceVerifier::random();
+    /// let url = client.authorize_url(&CsrfState::random(), Some(&verifier));
+    /// let code = mock.authorize_for_code(url.as_str()).await?;
+    /// let tokens = client.exchange_code(AuthorizationCode::new(code), Some(&verifier)).await?;
+    /// assert!(tokens.refresh_token().is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn authorize_for_code(&self, authorize_url: &str) -> Result<String, String> {
+        match walk_to_end(authorize_url, &self.user(), "allow").await? {
+            Outcome::CodePage(page) => code_element(&page, CODE_ELEMENT)
+                .ok_or_else(|| "the code page carries no code".to_owned()),
+            Outcome::Redirect(location) => Err(format!(
+                "the mock redirected to {location} instead of showing the code \
+                 (does the authorize URL carry a redirect_uri?)"
+            )),
+        }
+    }
+
+    /// Like [`authorize`](Self::authorize), but clicks "Deny": the location carries
+    /// `error=access_denied`.
+    pub async fn deny(&self, authorize_url: &str) -> Result<url::Url, String> {
+        walk(authorize_url, &self.user(), "deny").await
+    }
 }

@@ -1,23 +1,25 @@
 //! The OAuth API endpoints: token, userinfo, introspection and revocation.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::flavor::Flavor;
-use super::state::{AccessGrant, Inner, Shared, flatten_json, later, unix_secs};
-use super::{MockClient, MockEndpoint, RecordedRequest};
-
-pub(crate) type Fields = BTreeMap<String, String>;
+use crate::MockEndpoint;
+use crate::client_auth::authenticate_client;
+use crate::flavor::Flavor;
+use crate::request::{
+    Fields, authorization_param, begin_with_fields, json_response, media_type, oauth_error, record,
+    with_header,
+};
+use crate::state::{AccessGrant, Inner, Shared, later, unix_secs};
 
 /// The `token` field of an introspection or revocation request (RFC 7662 §2.1,
 /// RFC 7009 §2.1), or the `invalid_request` answer when it is missing.
@@ -30,206 +32,6 @@ fn required_token(fields: &Fields) -> Result<&String, Response> {
             "token is required",
         )
     })
-}
-
-/// The media type of a request, lower-cased and without parameters.
-fn media_type(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    Some(essence.to_ascii_lowercase())
-}
-
-fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-}
-
-/// Parses `application/x-www-form-urlencoded` pairs; a repeated parameter is an error
-/// (RFC 6749 §3.1, §3.2).
-pub(crate) fn parse_form(bytes: &[u8]) -> Result<Fields, String> {
-    let mut fields = Fields::new();
-    for (k, v) in url::form_urlencoded::parse(bytes) {
-        if fields.insert(k.to_string(), v.into_owned()).is_some() {
-            return Err(format!("parameter `{k}` is repeated"));
-        }
-    }
-    Ok(fields)
-}
-
-/// Reads body fields from a JSON object or a form, whichever the content type says.
-fn read_fields(headers: &HeaderMap, body: &[u8]) -> Result<Fields, String> {
-    match media_type(headers).as_deref() {
-        Some("application/json") => match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => Ok(flatten_json(&map)),
-            Ok(_) => Err("the JSON body must be an object".into()),
-            Err(e) => Err(format!("malformed JSON body: {e}")),
-        },
-        Some("application/x-www-form-urlencoded") => parse_form(body),
-        _ if body.is_empty() => Ok(Fields::new()),
-        Some(other) => Err(format!("unsupported Content-Type `{other}`")),
-        None => Err("missing Content-Type".into()),
-    }
-}
-
-pub(crate) fn record(headers: &HeaderMap, fields: Fields) -> RecordedRequest {
-    RecordedRequest {
-        content_type: header_string(headers, header::CONTENT_TYPE),
-        authorization: header_string(headers, header::AUTHORIZATION),
-        fields,
-        headers: headers.clone(),
-    }
-}
-
-/// An RFC 6749 §5.2 error body; every token-endpoint answer is `no-store`.
-pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json_response(
-        status,
-        &json!({ "error": error, "error_description": description }),
-    )
-}
-
-pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::PRAGMA, "no-cache"),
-        ],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn with_header(mut response: Response, name: header::HeaderName, value: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        response.headers_mut().insert(name, v);
-    }
-    response
-}
-
-/// A failed client authentication; becomes the RFC 6749 §5.2 answer.
-struct ClientAuthError {
-    /// HTTP Basic was tried, so the 401 must carry `WWW-Authenticate: Basic`.
-    basic: bool,
-    error: &'static str,
-    description: &'static str,
-}
-
-fn invalid_client(basic: bool, description: &'static str) -> ClientAuthError {
-    ClientAuthError {
-        basic,
-        error: "invalid_client",
-        description,
-    }
-}
-
-impl IntoResponse for ClientAuthError {
-    fn into_response(self) -> Response {
-        if self.error != "invalid_client" {
-            return oauth_error(StatusCode::BAD_REQUEST, self.error, self.description);
-        }
-        let response = oauth_error(StatusCode::UNAUTHORIZED, self.error, self.description);
-        if self.basic {
-            with_header(
-                response,
-                header::WWW_AUTHENTICATE,
-                r#"Basic realm="vcita-mock""#,
-            )
-        } else {
-            response
-        }
-    }
-}
-
-/// The credentials after `scheme` in the Authorization header (scheme compared
-/// case-insensitively; empty when only the scheme is there), if that scheme is used.
-pub(crate) fn authorization_param<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (given, rest) = value.split_once(' ').unwrap_or((value, ""));
-    given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
-}
-
-/// RFC 6749 §2.3.1: Basic credentials are the form-urlencoded id and secret.
-fn decode_basic(param: &str) -> Option<(String, String)> {
-    let decoded = String::from_utf8(STANDARD.decode(param).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-    };
-    Some((unescape(id)?, unescape(secret)?))
-}
-
-/// Authenticates the client by `client_secret_basic` or `client_secret_post` and
-/// returns its id, or the 401 to send.
-fn authenticate_client(
-    inner: &Inner,
-    headers: &HeaderMap,
-    fields: &Fields,
-) -> Result<String, ClientAuthError> {
-    let basic = authorization_param(headers, "basic");
-    let has_basic = basic.is_some();
-    let (id, secret) = if let Some(credentials) = basic {
-        let Some((id, secret)) = decode_basic(credentials) else {
-            return Err(invalid_client(true, "malformed Basic credentials"));
-        };
-        if fields.contains_key("client_secret") {
-            return Err(ClientAuthError {
-                basic: true,
-                error: "invalid_request",
-                description: "client authenticated by more than one method",
-            });
-        }
-        if fields
-            .get("client_id")
-            .is_some_and(|body_id| *body_id != id)
-        {
-            return Err(invalid_client(
-                true,
-                "client_id does not match the Basic credentials",
-            ));
-        }
-        (id, secret)
-    } else {
-        match (fields.get("client_id"), fields.get("client_secret")) {
-            (Some(id), Some(secret)) => (id.clone(), secret.clone()),
-            _ => return Err(invalid_client(false, "client authentication required")),
-        }
-    };
-    let known = inner.clients.get(&id).is_some_and(|c: &MockClient| {
-        bool::from(c.client_secret.as_bytes().ct_eq(secret.as_bytes()))
-    });
-    if known {
-        Ok(id)
-    } else {
-        Err(invalid_client(
-            has_basic,
-            "unknown client or wrong client secret",
-        ))
-    }
-}
-
-/// Parses, counts, records and applies faults; then hands the fields on.
-async fn begin_with_fields(
-    shared: &Shared,
-    endpoint: MockEndpoint,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Fields, Response> {
-    let parsed = read_fields(headers, body);
-    let fields = parsed.clone().unwrap_or_default();
-    let is_refresh = endpoint == MockEndpoint::Token
-        && fields.get("grant_type").map(String::as_str) == Some("refresh_token");
-    if let Some(canned) = shared
-        .begin(endpoint, record(headers, fields), is_refresh)
-        .await
-    {
-        return Err(canned);
-    }
-    parsed.map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e))
 }
 
 /// `POST /oauth/token` (Apicbase: `/oauth/token/`).

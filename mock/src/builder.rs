@@ -11,8 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use super::flavor::{Flavor, Paths};
+use super::provider::Running;
 use super::state::{Config, Shared};
-use super::{MockClient, MockProvider, MockUser, Running, api, apps, endpoints, pages};
+use super::{MockClient, MockProvider, MockUser, api, apps, endpoints, pages};
 
 /// The default client's id.
 const DEFAULT_CLIENT_ID: &str = "mock-client-id";
@@ -33,7 +34,7 @@ const APICBASE_CODE_LIFETIME: Duration = Duration::from_secs(60);
 ///
 /// ```
 /// use std::time::Duration;
-/// use axum_oauth_login::testing::{MockClient, MockProvider};
+/// use axum_oauth_login_mock::{MockClient, MockProvider};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
@@ -131,7 +132,7 @@ impl MockProviderBuilder {
     /// only user.
     ///
     /// ```
-    /// use axum_oauth_login::testing::{MockProvider, MockUser};
+    /// use axum_oauth_login_mock::{MockProvider, MockUser};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
@@ -163,7 +164,7 @@ impl MockProviderBuilder {
     /// user.
     ///
     /// ```
-    /// use axum_oauth_login::testing::{MockProvider, MockUser};
+    /// use axum_oauth_login_mock::{MockProvider, MockUser};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
