@@ -1,7 +1,7 @@
 //! The error every builder returns: which setting is wrong, and why.
 
 /// A setting was missing or invalid. Returned by every `build()` and by
-/// [`OAuthConfig::from_env`](crate::OAuthConfig::from_env); never at request time.
+/// [`OAuthConfig::from_env`](crate::config::OAuthConfig::from_env); never at request time.
 ///
 /// The message names the setting (or environment variable) and never contains its value
 /// when the value may be a secret.
