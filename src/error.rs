@@ -67,7 +67,7 @@ impl ConfigError {
 }
 
 /// Which environment variable each setting came from (`route_prefix` →
-/// `OAUTH_ROUTE_PREFIX`): [`OAuthConfig`](crate::config::OAuthConfig) fills it, and the
+/// `OAUTH_ROUTE_PREFIX`): `OAuthConfig` fills it, and the
 /// provider's and the builder's errors about those settings are renamed through it, so
 /// they name the variable. A setting the app sets in code afterwards is forgotten.
 #[derive(Debug, Clone, Default)]

@@ -265,7 +265,8 @@ rows! { APP: OAuthBuilder {
     "COOKIE_KEYS" => cookie_key = |b, v| {
         let mut keys = list(v).map(|k| CookieKey::from_base64(k).map_err(reason));
         let newest = keys.next().unwrap_or_else(|| Err("lists no key".into()))?;
-        Ok(b.cookie_key(keys.try_fold(newest, |all, old| Ok::<_, String>(all.with_previous(old?)))?))
+        let all = keys.try_fold(newest, |all, old| Ok::<_, String>(all.with_previous(old?)));
+        Ok(b.cookie_key(all?))
     },
     "SESSION_STORE" => session_store = |b, v| Ok(match session_store(v)? {
         Some(store) => b.session_store_arc(store),

@@ -54,7 +54,7 @@ pub struct OAuthBuilder {
     pages: PageSettings,
     connections: Option<Arc<dyn crate::store::SessionStore>>,
     denylist: Option<(Arc<dyn crate::store::SessionStore>, Duration)>,
-    /// The variables [`OAuthConfig`](crate::config::OAuthConfig) read settings from.
+    /// The variables `OAuthConfig` read settings from.
     sources: Sources,
 }
 
