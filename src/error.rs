@@ -3,7 +3,7 @@
 //! carried by the transport's `OAuthError` and the callback's refusals).
 
 /// A setting was missing or invalid. Returned by every `build()` and by
-/// [`OAuthConfig::from_env`](crate::OAuthConfig::from_env); never at request time.
+/// [`OAuthConfig::from_env`](crate::config::OAuthConfig::from_env); never at request time.
 ///
 /// The message names the setting (or environment variable) and never contains its value
 /// when the value may be a secret.
@@ -124,5 +124,36 @@ impl JwtError {
             self,
             JwtError::KeysUnavailable(_) | JwtError::UnconfirmedKey(_)
         )
+    }
+}
+
+/// Which environment variable each setting came from (`route_prefix` →
+/// `OAUTH_ROUTE_PREFIX`): `OAuthConfig` fills it, and the
+/// provider's and the builder's errors about those settings are renamed through it, so
+/// they name the variable. A setting the app sets in code afterwards is forgotten.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sources(Vec<(&'static str, String)>);
+
+impl Sources {
+    /// `variable` configures `setting`; one that `is_set` wins over one that is not.
+    pub(crate) fn note(&mut self, setting: &'static str, variable: String, is_set: bool) {
+        match self.0.iter_mut().find(|(s, _)| *s == setting) {
+            Some(entry) if is_set => entry.1 = variable,
+            Some(_) => {}
+            None => self.0.push((setting, variable)),
+        }
+    }
+
+    /// The app set `setting` in code: its errors name the setting again.
+    pub(crate) fn forget(&mut self, setting: &str) {
+        self.0.retain(|(s, _)| *s != setting);
+    }
+
+    /// The one rename: an error about a setting a variable configures names the variable.
+    pub(crate) fn rename(&self, error: ConfigError) -> ConfigError {
+        match self.0.iter().find(|(s, _)| *s == error.setting()) {
+            Some((_, variable)) => error.for_variable(variable),
+            None => error,
+        }
     }
 }

@@ -606,15 +606,18 @@ async fn oidc_from_variables_is_discovered() {
     .await
     .expect("the configuration is discovered");
     let discovered = provider.discover().await.build().unwrap();
-    assert_eq!(config.provider.issuer(), Some(provider.issuer.as_str()));
-    assert_eq!(config.provider.token_url(), discovered.token_url());
-    assert_eq!(config.provider.authorize_url(), discovered.authorize_url());
+    assert_eq!(config.provider().issuer(), Some(provider.issuer.as_str()));
+    assert_eq!(config.provider().token_url(), discovered.token_url());
     assert_eq!(
-        config.provider.end_session_url(),
+        config.provider().authorize_url(),
+        discovered.authorize_url()
+    );
+    assert_eq!(
+        config.provider().end_session_url(),
         discovered.end_session_url()
     );
     assert_eq!(
-        config.provider.scopes(),
+        config.provider().scopes(),
         ["openid", "email"],
         "variables override"
     );

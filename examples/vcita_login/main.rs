@@ -8,7 +8,9 @@
 //! vcita-shaped authorization server on loopback) and prints the demo credentials;
 //! `OAUTH_PROVIDER=apicbase` makes the mock Apicbase-shaped instead. The mock is the
 //! `axum-oauth-login-mock` crate, a dev-dependency of this repository; a binary of your
-//! own that falls back to it takes it as a normal dependency (`mock/README.md`). With
+//! own that falls back to it takes it as a normal dependency (`mock/README.md`).
+//! `OAUTH_COOKIE_KEY`, `OAUTH_SESSION_STORE`, `OAUTH_ROUTE_PREFIX`, ... apply to the mock
+//! too (`OAuthConfig::from_vars_for`: provider and credentials from the mock). With
 //! `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` and `OAUTH_REDIRECT_URI` set it logs in with
 //! real vcita (or `OAUTH_PROVIDER=apicbase|custom`, or `oidc` with `OAUTH_ISSUER`: discovered
 //! at startup); see the README. With an OpenID Connect provider the login hook names the
@@ -43,7 +45,7 @@ use std::error::Error;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum_oauth_login::{OAuth, OAuthConfig, serve_when_ready};
+use axum_oauth_login::{OAuthConfig, serve_when_ready};
 use axum_oauth_login_mock::MockProvider;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -87,7 +89,7 @@ async fn oauth_setup(addr: SocketAddr) -> Result<(Router, Option<MockProvider>),
         let router = serve_when_ready(|| async {
             let config = OAuthConfig::from_env_async().await?;
             tracing::info!(
-                provider = config.provider.name(),
+                provider = config.provider().name(),
                 "using the configured provider"
             );
             Ok(app::app(&app::configure(config.into_builder()).build()?))
@@ -103,11 +105,18 @@ async fn oauth_setup(addr: SocketAddr) -> Result<(Router, Option<MockProvider>),
     } else {
         MockProvider::start().await?
     };
-    let oauth = app::configure(
-        OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-            .redirect_uri(format!("http://{addr}/auth/callback")),
-    )
-    .build()?;
+    // The provider and credentials from the mock, everything else (`OAUTH_COOKIE_KEY`,
+    // `OAUTH_SESSION_STORE`, `OAUTH_ROUTE_PREFIX`, ...) from the environment.
+    // `OAUTH_PROVIDER` chose the mock's shape above, so it is not passed on.
+    let vars = std::env::vars().filter(|(k, _)| k != "OAUTH_PROVIDER");
+    let (provider, id, secret) = (mock.provider(), mock.client_id(), mock.client_secret());
+    let config = OAuthConfig::from_vars_for("OAUTH", vars, provider, id, secret)?;
+    let redirect_from_env = config.redirect_uri().is_some();
+    let mut builder = config.into_builder();
+    if !redirect_from_env {
+        builder = builder.redirect_uri(format!("http://{addr}/auth/callback"));
+    }
+    let oauth = app::configure(builder).build()?;
     let router = app::app(&oauth);
     println!(
         "No OAUTH_CLIENT_ID set: using the embedded mock provider `{}` at {}",

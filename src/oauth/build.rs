@@ -14,8 +14,15 @@ use crate::session::{CookieNames, FlowStore, Refresher, SessionConfig, TimedStor
 use crate::state::Shared;
 
 impl OAuthBuilder {
-    /// Checks every setting and builds the [`OAuth`].
+    /// Checks every setting and builds the [`OAuth`]. An error about a setting that
+    /// [`OAuthConfig`](crate::config::OAuthConfig) read from a variable (and the app did
+    /// not set again in code) names the variable.
     pub fn build(mut self) -> Result<OAuth, ConfigError> {
+        let sources = std::mem::take(&mut self.sources);
+        self.construct().map_err(|e| sources.rename(e))
+    }
+
+    fn construct(mut self) -> Result<OAuth, ConfigError> {
         // Validate: the client checks its URL and credentials, each group itself.
         let client =
             OAuthClient::builder(self.provider, self.client_id, self.client_secret.secret())

@@ -10,6 +10,7 @@ use super::settings::{
     UserSettings,
 };
 use crate::clock::Clock;
+use crate::error::Sources;
 use crate::login::{Login, LoginHook, LoginRefusal};
 use crate::pages::{ErrorPage, Messages};
 use crate::provider::Provider;
@@ -48,6 +49,8 @@ pub struct OAuthBuilder {
     pub(super) pages: PageSettings,
     pub(super) connections: Option<Arc<dyn crate::store::SessionStore>>,
     pub(super) denylist: Option<(Arc<dyn crate::store::SessionStore>, Duration)>,
+    /// The variables `OAuthConfig` read settings from.
+    pub(super) sources: Sources,
 }
 
 impl std::fmt::Debug for OAuthBuilder {
@@ -108,7 +111,23 @@ impl OAuthBuilder {
             pages: PageSettings::default(),
             connections: None,
             denylist: None,
+            sources: Sources::default(),
         }
+    }
+
+    /// Errors about these settings name their variables (see [`Sources`]).
+    pub(crate) fn with_sources(mut self, sources: Sources) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// The provider, the client id and the redirect URI, for `OAuthConfig`'s accessors.
+    pub(crate) fn parts(&self) -> (&Provider, &str, Option<&str>) {
+        (
+            &self.provider,
+            &self.client_id,
+            self.redirect_uri.as_deref(),
+        )
     }
 }
 
@@ -118,6 +137,7 @@ impl OAuthBuilder {
     /// An `https` URI turns on `Secure` cookies with the `__Host-` prefix.
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uri = Some(uri.into());
+        self.sources.forget("redirect_uri");
         self
     }
     /// The key that seals cookies (and server-side records). Required with an https
@@ -125,6 +145,7 @@ impl OAuthBuilder {
     /// [`CookieKey::from_base64`]. Give every instance of the app the same key.
     pub fn cookie_key(mut self, key: CookieKey) -> Self {
         self.cookies.key = Some(key);
+        self.sources.forget("cookie_key");
         self
     }
     /// Origins besides the redirect URI's whose pages may send this app's session
@@ -137,6 +158,7 @@ impl OAuthBuilder {
         T: Into<String>,
     {
         self.routes.trusted_origins = origins.into_iter().map(Into::into).collect();
+        self.sources.forget("trusted_origins");
         self
     }
     /// Uses a random key made at startup instead of a configured one: every restart then
@@ -144,22 +166,26 @@ impl OAuthBuilder {
     /// single-process tools; on https it must be chosen explicitly like this.
     pub fn ephemeral_cookie_key(mut self) -> Self {
         self.cookies.ephemeral = true;
+        self.sources.forget("cookie_key");
         self
     }
     /// Where the login and logout routes live (default `/auth`).
     pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.routes.prefix = prefix.into();
+        self.sources.forget("route_prefix");
         self
     }
     /// The session cookie's base name (default `oauth_session`; `__Host-` is prepended on
     /// https). Give each provider its own when several share an app.
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookies.name = name.into();
+        self.sources.forget("cookie_name");
         self
     }
     /// How long a session lasts after login (default 7 days).
     pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
         self.cookies.session_lifetime = lifetime;
+        self.sources.forget("session_lifetime");
         self
     }
     /// Ends a session nobody used for this long (default: none; only the absolute
@@ -167,11 +193,16 @@ impl OAuthBuilder {
     /// written again at most once per tenth of the timeout, not on every request.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.sessions.idle_timeout = Some(timeout);
+        self.sources.forget("idle_timeout");
         self
     }
     /// Keeps sessions on the server (only a sealed id in the cookie): logout then ends a
     /// session everywhere, large token sets fit, and instances share sessions and
     /// coordinate refreshes. Default: sessions live in the encrypted cookie.
+    ///
+    /// On a builder from [`OAuthConfig::into_builder`](crate::config::OAuthConfig::into_builder),
+    /// this replaces the store `OAUTH_SESSION_STORE` chose: like every builder call made
+    /// after `into_builder`, the code wins over the variable.
     ///
     /// ```
     /// use axum_oauth_login::{OAuth, Provider, store::MemoryStore};
@@ -184,11 +215,13 @@ impl OAuthBuilder {
     /// ```
     pub fn session_store(mut self, store: impl crate::store::SessionStore) -> Self {
         self.sessions.store = Some(Arc::new(store));
+        self.sources.forget("session_store");
         self
     }
     /// The same, for a store already behind an `Arc` (shared by several `OAuth`s).
     pub fn session_store_arc(mut self, store: Arc<dyn crate::store::SessionStore>) -> Self {
         self.sessions.store = Some(store);
+        self.sources.forget("session_store");
         self
     }
     /// How long each session store call may take before the request answers `503`
@@ -211,6 +244,7 @@ impl OAuthBuilder {
     /// Where logout sends the browser (default `/`).
     pub fn after_logout(mut self, path: impl Into<String>) -> Self {
         self.routes.after_logout = path.into();
+        self.sources.forget("after_logout");
         self
     }
     /// Where the provider sends the browser after logging out at its end-session
@@ -230,6 +264,7 @@ impl OAuthBuilder {
     /// ```
     pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.routes.post_logout_redirect_uri = Some(uri.into());
+        self.sources.forget("post_logout_redirect_uri");
         self
     }
     /// How long a resolved user is cached (default 5 min) and how many are kept

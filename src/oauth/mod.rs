@@ -9,7 +9,6 @@ mod settings;
 use std::sync::Arc;
 
 pub use self::builder::OAuthBuilder;
-pub(crate) use self::settings::{check_cookie_name, normalize_prefix};
 use crate::client::OAuthClient;
 use crate::layer::{OAuthLayer, RequireLoginLayer};
 use crate::provider::Provider;
