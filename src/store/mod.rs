@@ -15,6 +15,7 @@
 //! | `RedisStore` | `redis` | yes (`SET NX PX`, compare-and-delete) | yes (a compare-and-set script) |
 //! | `TowerSessionsStore` | `tower-sessions` | no: rotating refresh tokens across instances need a locking store | narrowed, not closed: no compare-and-set in tower-sessions |
 
+#[cfg(feature = "file-store")]
 mod file;
 mod memory;
 #[cfg(feature = "redis")]
@@ -28,6 +29,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+#[cfg(feature = "file-store")]
 pub use self::file::FileStore;
 pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
