@@ -11,7 +11,7 @@
 //! | store | feature | locks refresh across instances | a write after a load never undoes a delete |
 //! |---|---|---|---|
 //! | [`MemoryStore`] | — | yes, within one process | yes (atomic compare-and-set) |
-//! | [`FileStore`] | — | no: one process at a time (one JSON file, mode `0600`) | yes (within its process) |
+//! | `FileStore` | `file-store` | yes, within its one process (one JSON file, mode `0600`; one process at a time) | yes (within its process) |
 //! | `RedisStore` | `redis` | yes (`SET NX PX`, compare-and-delete) | yes (a compare-and-set script) |
 //! | `TowerSessionsStore` | `tower-sessions` | no: rotating refresh tokens across instances need a locking store | narrowed, not closed: no compare-and-set in tower-sessions |
 

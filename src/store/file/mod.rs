@@ -28,9 +28,13 @@ use super::{LockToken, SessionId, SessionStore, StoreError};
 ///   and [`open`](Self::open) refuses an existing file that other users may read or
 ///   write.
 /// * **One process at a time.** Within a process, operations on one file are serialised
-///   (every `FileStore` opened on the same file shares one queue) and the refresh lock
-///   excludes other requests of the process; nothing excludes another process, so
-///   [`locks`](SessionStore::locks) is `false`.
+///   (every `FileStore` opened on the same file shares one queue), so
+///   [`save_if_unchanged`](SessionStore::save_if_unchanged) and
+///   [`take`](SessionStore::take) are single steps, and the refresh lock excludes every
+///   other holder in the process ([`locks`](SessionStore::locks) is `true`, as for
+///   `MemoryStore`): two `OAuth`s or `Connections` of one program on the file refresh
+///   a session once. Nothing excludes another process: two programs on one file at once
+///   may lose each other's writes and spend one refresh token twice.
 ///
 /// File I/O runs on tokio's blocking pool, never on the runtime's workers; only
 /// [`open`](Self::open) does its (small) I/O in place.
@@ -238,10 +242,6 @@ impl SessionStore for FileStore {
             Ok(removed.filter(|e| e.live(now)).map(|e| e.record))
         })
         .await
-    }
-
-    fn locks(&self) -> bool {
-        false
     }
 
     async fn lock(&self, id: &SessionId, ttl: Duration) -> Result<Option<LockToken>, StoreError> {
