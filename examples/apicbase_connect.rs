@@ -5,13 +5,14 @@
 //! one minute and works once.
 //!
 //! ```text
-//! OAUTH_CLIENT_ID=... OAUTH_CLIENT_SECRET=... cargo run --example apicbase_connect
+//! OAUTH_CLIENT_ID=... OAUTH_CLIENT_SECRET=... cargo run --example apicbase_connect --features file-store
 //! ```
 //!
 //! The first run prints the authorize URL, reads the pasted code, exchanges it at once
-//! and keeps the token set in a vault: a sealed file (mode 0600) at
-//! `$APICBASE_VAULT` (default `./apicbase-vault.json`, its key in `….key` beside it, or
-//! `OAUTH_COOKIE_KEY`), or the store `OAUTH_SESSION_STORE` names (`redis://...`).
+//! and keeps the token set in a vault: a sealed file (`store::FileStore`, feature
+//! `file-store`; mode 0600) at `$APICBASE_VAULT` (default `./apicbase-vault.json`, its key
+//! in `….key` beside it, or `OAUTH_COOKIE_KEY`), or the store `OAUTH_SESSION_STORE` names
+//! (`redis://...`, feature `redis`).
 //! Later runs refresh the tokens when due and make one API call (`GET library/`).
 //! `OAUTH_AUTHORIZE_URL`, `OAUTH_TOKEN_URL`, `OAUTH_INTROSPECTION_URL` and
 //! `OAUTH_API_BASE` override the Apicbase preset's URLs (the tests point them at the

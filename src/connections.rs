@@ -16,7 +16,7 @@ use crate::store::{SessionStore, StoreError};
 
 /// Connected accounts: token sets kept under app-chosen account ids in a server-side
 /// store ([`MemoryStore`](crate::store::MemoryStore), `RedisStore`,
-/// `TowerSessionsStore`, [`FileStore`](crate::store::FileStore)), sealed at rest with the
+/// `TowerSessionsStore`, `FileStore` (feature `file-store`)), sealed at rest with the
 /// cookie key, independent of any browser session. For background jobs: an Apicbase
 /// partner connecting many libraries with one client, a vcita app acting for a business.
 ///

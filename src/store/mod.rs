@@ -11,10 +11,11 @@
 //! | store | feature | locks refresh across instances | a write after a load never undoes a delete |
 //! |---|---|---|---|
 //! | [`MemoryStore`] | — | yes, within one process | yes (atomic compare-and-set) |
-//! | [`FileStore`] | — | no: one process at a time (one JSON file, mode `0600`) | yes (within its process) |
+//! | `FileStore` | `file-store` | yes, within its one process (one JSON file, mode `0600`; one process at a time) | yes (within its process) |
 //! | `RedisStore` | `redis` | yes (`SET NX PX`, compare-and-delete) | yes (a compare-and-set script) |
 //! | `TowerSessionsStore` | `tower-sessions` | no: rotating refresh tokens across instances need a locking store | narrowed, not closed: no compare-and-set in tower-sessions |
 
+#[cfg(feature = "file-store")]
 mod file;
 mod memory;
 #[cfg(feature = "redis")]
@@ -28,6 +29,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+#[cfg(feature = "file-store")]
 pub use self::file::FileStore;
 pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]

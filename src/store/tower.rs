@@ -212,19 +212,78 @@ impl<S: tower_sessions_core::SessionStore> SessionStore for TowerSessionsStore<S
         let mut live = Vec::with_capacity(ids.len());
         let mut latest = None::<OffsetDateTime>;
         for id in &ids {
+            // Live, and still saved with `key`: a save with other keys leaves the id here.
+            // (A record of 0.2 names no keys: kept.)
             if let Some(record) = self
                 .live(session_id(&SessionId::from_stored(id.as_str())), "find")
                 .await?
+                .filter(|r| {
+                    r.data
+                        .get("lookup")
+                        .is_none_or(|keys| strings(Some(keys)).iter().any(|k| k == key))
+                })
             {
                 latest = Some(latest.map_or(record.expiry_date, |l| l.max(record.expiry_date)));
                 live.push(id.clone());
             }
         }
         if live.len() != ids.len() {
-            // Expired records leave the index, and its expiry follows the live ones.
+            // Expired records, and those saved since with other keys, leave the index; its
+            // expiry follows the live ones.
             let expires = latest.unwrap_or_else(OffsetDateTime::now_utc);
             self.write_index(key, live.clone(), expires, "find").await?;
         }
         Ok(live.into_iter().map(SessionId::from_stored).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tower_sessions_sqlx_store::SqliteStore;
+    use tower_sessions_sqlx_store::sqlx::SqlitePool;
+
+    use super::*;
+
+    /// A record saved again with other keys is no longer found under the old ones (and
+    /// leaves their index on that read); a record written before records named their keys
+    /// is still found where it was filed.
+    #[tokio::test]
+    async fn find_answers_the_keys_a_record_was_last_saved_with() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let inner = SqliteStore::new(pool);
+        inner.migrate().await.unwrap();
+        let store = TowerSessionsStore::new(inner.clone());
+        let ttl = Duration::from_secs(600);
+        let (moved, older) = (SessionId::random(), SessionId::random());
+        store
+            .save(&moved, "r", &["sub:a".to_owned()], ttl)
+            .await
+            .unwrap();
+        store
+            .save(&moved, "r", &["sub:b".to_owned()], ttl)
+            .await
+            .unwrap();
+        // As the adapter wrote records before they named their keys.
+        tower_sessions_core::SessionStore::save(
+            &inner,
+            &Record {
+                id: session_id(&older),
+                data: HashMap::from([("record".to_owned(), json!("r0"))]),
+                expiry_date: expiry(ttl),
+            },
+        )
+        .await
+        .unwrap();
+        let (mut ids, expires) = store.index_of("sub:a").await.unwrap().expect("index");
+        ids.push(older.as_str().to_owned());
+        store
+            .write_index("sub:a", ids, expires, "test")
+            .await
+            .unwrap();
+
+        assert_eq!(store.find("sub:a").await.unwrap(), vec![older.clone()]);
+        assert_eq!(store.find("sub:b").await.unwrap(), vec![moved]);
+        let (left, _) = store.index_of("sub:a").await.unwrap().expect("index");
+        assert_eq!(left, vec![older.as_str().to_owned()]);
     }
 }

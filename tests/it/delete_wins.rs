@@ -2,7 +2,7 @@
 //! shown on the race that broke it:
 //!
 //! * **Delete wins**: a refresh in flight on instance A when the user logs out on B does
-//!   not bring the session back (memory, Redis, SQLite through tower-sessions), and
+//!   not bring the session back (memory, file, Redis, SQLite through tower-sessions), and
 //!   revokes what it got.
 //! * **Nothing issued is orphaned**: logout revokes the access tokens the session's
 //!   refreshes superseded (the mock, like Doorkeeper, leaves them live until they expire).
@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::harness::*;
 use crate::support::redis::RedisServer;
-use crate::support::{bind, bounded, example};
+use crate::support::{TempDir, bind, bounded, example};
 
 /// One instance of the app: its own `OAuth`, sharing the cookie key, the clock and the
 /// mock with the others; `configure` picks where sessions live.
@@ -45,25 +45,51 @@ pub(crate) async fn instance(
 }
 
 /// A server-side store shared by the instances of one test.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shared {
     Memory,
+    /// `FileStore` on a file in a directory of the test's own.
+    #[cfg(feature = "file-store")]
+    File,
     #[cfg(feature = "redis")]
     Redis,
     #[cfg(feature = "tower-sessions")]
     Sqlite,
 }
 
+/// What keeps a store alive for the test: its Redis server (killed when dropped) or its
+/// directory (removed when dropped).
+#[derive(Default)]
+pub(crate) struct Keep {
+    _redis: Option<RedisServer>,
+    _dir: Option<TempDir>,
+}
+
 /// The store (and what keeps it alive), or `None` where it cannot run here.
-pub(crate) async fn open(kind: Shared) -> Option<(Arc<dyn SessionStore>, Option<RedisServer>)> {
+pub(crate) async fn open(kind: Shared) -> Option<(Arc<dyn SessionStore>, Keep)> {
     Some(match kind {
-        Shared::Memory => (Arc::new(MemoryStore::new(10_000)), None),
+        Shared::Memory => (Arc::new(MemoryStore::new(10_000)), Keep::default()),
+        #[cfg(feature = "file-store")]
+        Shared::File => {
+            let dir = TempDir::new("file-store");
+            let store = axum_oauth_login::store::FileStore::open(dir.join("sessions.json"))
+                .expect("FileStore opens");
+            let keep = Keep {
+                _dir: Some(dir),
+                ..Keep::default()
+            };
+            (Arc::new(store), keep)
+        }
         #[cfg(feature = "redis")]
         Shared::Redis => {
             let server = RedisServer::start().await?;
             let store =
                 axum_oauth_login::store::RedisStore::open(&server.url()).expect("RedisStore opens");
-            (Arc::new(store), Some(server))
+            let keep = Keep {
+                _redis: Some(server),
+                ..Keep::default()
+            };
+            (Arc::new(store), keep)
         }
         #[cfg(feature = "tower-sessions")]
         Shared::Sqlite => {
@@ -78,7 +104,7 @@ pub(crate) async fn open(kind: Shared) -> Option<(Arc<dyn SessionStore>, Option<
                 .expect("migrated");
             (
                 Arc::new(axum_oauth_login::store::TowerSessionsStore::new(store)),
-                None,
+                Keep::default(),
             )
         }
     })
@@ -140,6 +166,8 @@ fn assert_nothing_live(mock: &MockProvider) {
 macro_rules! on_every_store {
     ($($test:ident),+ $(,)?) => {
         mod memory { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test(super::Shared::Memory).await })+ }
+        #[cfg(feature = "file-store")]
+        mod file { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test(super::Shared::File).await })+ }
         #[cfg(feature = "redis")]
         mod redis { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test(super::Shared::Redis).await })+ }
         #[cfg(feature = "tower-sessions")]

@@ -229,6 +229,12 @@ async fn memory() {
     interleave(Shared::Memory).await;
 }
 
+#[cfg(feature = "file-store")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file() {
+    interleave(Shared::File).await;
+}
+
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis() {

@@ -45,5 +45,6 @@ mod return_to;
 mod secrets_redacted;
 mod session_cookie;
 mod startup;
+mod store_contract;
 mod store_names;
 mod stores;

@@ -1,6 +1,7 @@
 //! Where sessions live. One flow suite ([`flows`]) runs against every backend — the
-//! browser's encrypted cookie (no store), [`MemoryStore`], `RedisStore` on a real
-//! `redis-server`, and SQLite through `TowerSessionsStore` — and then what only a shared
+//! browser's encrypted cookie (no store), [`MemoryStore`], `FileStore` in a directory of
+//! the test's own, `RedisStore` on a real `redis-server`, and SQLite through
+//! `TowerSessionsStore` — and then what only a shared
 //! server-side store does ([`shared_redis`]): two instances with one session and one
 //! refresh, records sealed at rest, and a Redis outage that is a `503`, never a logout.
 //!
@@ -23,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 use crate::support::redis::RedisServer;
-use crate::support::{body, bounded, element_text, example};
+use crate::support::{TempDir, body, bounded, element_text, example};
 
 // ---------------------------------------------------------------------------------------
 // Backends
@@ -36,6 +37,9 @@ enum Kind {
     Cookie,
     /// `MemoryStore::new(10_000)`.
     Memory,
+    /// `FileStore` on a file in a directory of the test's own.
+    #[cfg(feature = "file-store")]
+    File,
     /// `RedisStore` on a `redis-server` of the test's own.
     #[cfg(feature = "redis")]
     Redis,
@@ -50,28 +54,43 @@ struct Backend {
     store: Option<Arc<dyn SessionStore>>,
     /// The Redis server of a Redis backend (killed when the test ends).
     _redis: Option<RedisServer>,
+    /// The directory of a file backend (removed when the test ends).
+    _dir: Option<TempDir>,
 }
 
 impl Backend {
     /// `None` when the backend cannot run on this machine (`redis-server` missing outside
     /// CI; a loud notice was printed): the test returns early.
     async fn start(kind: Kind) -> Option<Backend> {
-        let (store, redis): (Option<Arc<dyn SessionStore>>, Option<RedisServer>) = match kind {
-            Kind::Cookie => (None, None),
-            Kind::Memory => (Some(Arc::new(MemoryStore::new(10_000))), None),
+        type Parts = (
+            Option<Arc<dyn SessionStore>>,
+            Option<RedisServer>,
+            Option<TempDir>,
+        );
+        let (store, redis, dir): Parts = match kind {
+            Kind::Cookie => (None, None, None),
+            Kind::Memory => (Some(Arc::new(MemoryStore::new(10_000))), None, None),
+            #[cfg(feature = "file-store")]
+            Kind::File => {
+                let dir = TempDir::new("file-store");
+                let store = axum_oauth_login::store::FileStore::open(dir.join("sessions.json"))
+                    .expect("FileStore opens");
+                (Some(Arc::new(store)), None, Some(dir))
+            }
             #[cfg(feature = "redis")]
             Kind::Redis => {
                 let server = RedisServer::start().await?;
                 let store = axum_oauth_login::store::RedisStore::open(&server.url())
                     .expect("RedisStore opens");
-                (Some(Arc::new(store)), Some(server))
+                (Some(Arc::new(store)), Some(server), None)
             }
             #[cfg(feature = "tower-sessions")]
-            Kind::Sqlite => (Some(Arc::new(sqlite().await)), None),
+            Kind::Sqlite => (Some(Arc::new(sqlite().await)), None, None),
         };
         Some(Backend {
             store,
             _redis: redis,
+            _dir: dir,
         })
     }
 
@@ -249,6 +268,8 @@ macro_rules! store_suite {
 store_suite! {
     cookie => super::Kind::Cookie;
     memory => super::Kind::Memory;
+    #[cfg(feature = "file-store")]
+    file => super::Kind::File;
     #[cfg(feature = "redis")]
     redis => super::Kind::Redis;
     #[cfg(feature = "tower-sessions")]

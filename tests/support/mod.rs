@@ -6,7 +6,8 @@
 //! * response readers ([`location`], [`body`], [`json`]), URL helpers ([`urls`]) and
 //!   an HTML reader ([`html`]);
 //! * [`app`]: the `vcita_login` example's router, served with the test-only routes;
-//! * [`redis`]: a throwaway `redis-server` for the session-store tests.
+//! * [`redis`]: a throwaway `redis-server` for the session-store tests;
+//! * [`TempDir`]: a throwaway directory (the file store's tests).
 //!
 //! Helpers for one binary only live next to it (`tests/it/harness.rs`,
 //! `tests/interop/harness.rs`, `tests/browser/harness.rs`).
@@ -161,4 +162,34 @@ pub async fn json(res: Response) -> Value {
     bounded("reading a JSON body", res.json())
         .await
         .expect("JSON body")
+}
+
+/// A fresh directory under the system's temp dir, created now and removed (with what is
+/// in it) when dropped.
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "axum-oauth-login-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        TempDir(dir)
+    }
+
+    /// `name` inside the directory.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
