@@ -1,6 +1,7 @@
 //! [`OAuthBuilder::build`]: validate (the client its URL and credentials, each settings
 //! group itself), derive what follows (cookie names, `Secure`, paths), construct the
-//! shared state every layer, route and extractor reads.
+//! shared state every layer, route and extractor reads; and what `OAuthConfig` hands
+//! the builder (the variables its settings came from) and reads back.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,12 +9,28 @@ use std::time::Duration;
 use super::OAuth;
 use super::builder::OAuthBuilder;
 use crate::client::OAuthClient;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Sources};
 use crate::origin::Origins;
+use crate::provider::Provider;
 use crate::session::{CookieNames, FlowStore, Refresher, SessionConfig, TimedStore, Vault};
 use crate::state::Shared;
 
 impl OAuthBuilder {
+    /// Errors about these settings name their variables (see `Sources`).
+    pub(crate) fn with_sources(mut self, sources: Sources) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// The provider, the client id and the redirect URI, for `OAuthConfig`'s accessors.
+    pub(crate) fn parts(&self) -> (&Provider, &str, Option<&str>) {
+        (
+            &self.provider,
+            &self.client_id,
+            self.redirect_uri.as_deref(),
+        )
+    }
+
     /// Checks every setting and builds the [`OAuth`]. An error about a setting that
     /// [`OAuthConfig`](crate::config::OAuthConfig) read from a variable (and the app did
     /// not set again in code) names the variable.

@@ -114,21 +114,6 @@ impl OAuthBuilder {
             sources: Sources::default(),
         }
     }
-
-    /// Errors about these settings name their variables (see [`Sources`]).
-    pub(crate) fn with_sources(mut self, sources: Sources) -> Self {
-        self.sources = sources;
-        self
-    }
-
-    /// The provider, the client id and the redirect URI, for `OAuthConfig`'s accessors.
-    pub(crate) fn parts(&self) -> (&Provider, &str, Option<&str>) {
-        (
-            &self.provider,
-            &self.client_id,
-            self.redirect_uri.as_deref(),
-        )
-    }
 }
 
 impl OAuthBuilder {
