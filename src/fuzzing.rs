@@ -1,7 +1,7 @@
 //! Internal: entry points for the fuzz targets in `fuzz/`; not a public API.
 //!
-//! Thin wrappers over crate-internal parsers, compiled only with the `fuzzing` feature,
-//! so the fuzz targets reach them without widening the real API. Nothing here is
+//! Thin wrappers over crate-internal parsers, compiled only under `cfg(fuzzing)` (set by
+//! cargo-fuzz, never by a feature), so the fuzz targets reach them without widening the real API. Nothing here is
 //! covered by semver.
 
 use std::collections::HashMap;

@@ -13,7 +13,7 @@ mod config;
 mod connections;
 mod error;
 mod extract;
-#[cfg(feature = "fuzzing")]
+#[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod layer;
