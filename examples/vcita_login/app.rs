@@ -276,7 +276,7 @@ mod pages {
                     dt { "Role" } dd #role { (field(|u| u.role.as_deref())) }
                     dt { "Business" } dd #business { (field(|u| u.business.as_deref())) }
                     dt { "Provider" } dd #provider { (session.provider()) }
-                    dt { "Logged in at" } dd #logged-in-at { (session.logged_in_at()) " (unix time)" }
+                    dt { "Logged in at" } dd #logged-in-at { (super::login_time(session.logged_in_at())) }
                 }
                 p {
                     a #home href="/" { "Home" } " · "
@@ -386,4 +386,9 @@ mod pages {
         .badge{background:#fff;color:var(--brand);border-radius:999px;padding:.1rem .6rem;\
           font-size:.85em;font-weight:600}\
         dt{font-weight:600}dd{margin:0 0 .5rem}";
+}
+
+/// A session's login time (unix seconds) as people read it: `Sun, 06 Dec 2026 19:58:29 GMT`.
+fn login_time(unix_seconds: u64) -> String {
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix_seconds))
 }

@@ -18,7 +18,7 @@ use crate::secret::ClientSecret;
 use crate::session::CookieKey;
 use crate::transport::HttpConfig;
 
-/// Configures an [`OAuth`]; every setting is checked in [`build`](OAuthBuilder::build).
+/// Configures an [`OAuth`](super::OAuth); every setting is checked in [`build`](OAuthBuilder::build).
 ///
 /// ```
 /// use std::time::Duration;
@@ -341,7 +341,7 @@ impl OAuthBuilder {
     /// just issued are revoked, and the person sees the reason on a `403` page.
     ///
     /// The hook runs once per login, not per request: for checks that must follow
-    /// changes at the provider (a demoted owner), use [`OAuth::require`] on the resolved
+    /// changes at the provider (a demoted owner), use [`OAuth::require`](super::OAuth::require) on the resolved
     /// user. A session too large for its cookie is refused with a clear error, never
     /// shortened by dropping the user; keep `U` small or use a server-side store.
     ///
@@ -387,7 +387,7 @@ impl OAuthBuilder {
     }
 
     /// Keeps connected accounts (see [`Connections`](crate::Connections)) in `store`:
-    /// [`OAuth::connections`] then connects, uses and disconnects them. It can be the
+    /// [`OAuth::connections`](super::OAuth::connections) then connects, uses and disconnects them. It can be the
     /// session store; records are sealed with the cookie key and never collide with
     /// sessions. Several instances refreshing one account need a locking store
     /// (memory within one process, Redis across processes).
@@ -458,13 +458,15 @@ impl OAuthBuilder {
     /// API clients keep getting the JSON form (`{"error", "error_description"}`).
     ///
     /// ```
-    /// use axum::response::{Html, IntoResponse};
+    /// use axum::response::IntoResponse;
     /// use axum_oauth_login::{ErrorPage, OAuth, Provider};
     ///
     /// let oauth = OAuth::builder(Provider::vcita(), "client-id", "client-secret")
     ///     .redirect_uri("http://127.0.0.1:3000/auth/callback")
     ///     .error_page(|page: &ErrorPage| {
-    ///         Html(format!("<main class=\"error\"><h1>{}</h1></main>", page.title()))
+    ///         // A template engine that escapes (maud here): the message can quote the
+    ///         // provider, so never paste it into HTML with `format!`.
+    ///         maud::html! { main.error { h1 { (page.title()) } p { (page.message()) } } }
     ///             .into_response()
     ///     })
     ///     .build()

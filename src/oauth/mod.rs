@@ -81,13 +81,19 @@ impl OAuth {
     /// use axum_oauth_login::{OAuth, Provider, UserInfo, vcita};
     /// # let oauth = OAuth::builder(Provider::vcita(), "id", "secret")
     /// #     .redirect_uri("http://127.0.0.1:3000/auth/callback").build().unwrap();
+    /// // Each guard on its own route: `Router::route_layer` would wrap every route
+    /// // added before it, so a second router-level guard would also guard `/owner`.
     /// let app: Router = Router::new()
-    ///     .route("/owner", get(|| async { "owners only" }))
-    ///     .route_layer(oauth.require(vcita::role("owner")))
-    ///     .route("/salon", get(|| async { "Demo Salon's staff only" }))
-    ///     .route_layer(oauth.require(|u: &UserInfo| {
-    ///         u.business_name.as_deref() == Some("Demo Salon")
-    ///     }))
+    ///     .route(
+    ///         "/owner",
+    ///         get(|| async { "owners only" }).route_layer(oauth.require(vcita::role("owner"))),
+    ///     )
+    ///     .route(
+    ///         "/salon",
+    ///         get(|| async { "Demo Salon's staff only" }).route_layer(oauth.require(
+    ///             |u: &UserInfo| u.business_name.as_deref() == Some("Demo Salon"),
+    ///         )),
+    ///     )
     ///     .merge(oauth.routes())
     ///     .layer(oauth.layer());
     /// ```
