@@ -214,7 +214,9 @@ impl IntoResponse for Forbidden {
                 &[("scope", scope)],
             ),
             Denial::Predicate => pages.page(StatusCode::FORBIDDEN, "forbidden", "forbidden", &[]),
-        };
+        }
+        // Logged in already: "log in again" would land here again.
+        .without_retry();
         tracing::info!(code = page.code(), "request forbidden");
         if self.navigation {
             return pages.respond_to(&page, true);

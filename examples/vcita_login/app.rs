@@ -327,7 +327,9 @@ mod pages {
                     p #message { (page.message()) }
                     p { "Error code: " code #code { (page.code()) } }
                     p {
-                        a #retry .button href=(page.retry_href()) { "Log in again" } " "
+                        @if let Some(href) = page.retry_href() {
+                            a #retry .button href=(href) { "Log in again" } " "
+                        }
                         a href="/" { "Home" }
                     }
                 }

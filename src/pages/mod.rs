@@ -29,7 +29,7 @@ pub struct ErrorPage {
     code: String,
     title: String,
     message: String,
-    retry_href: String,
+    retry_href: Option<String>,
 }
 
 impl ErrorPage {
@@ -50,9 +50,18 @@ impl ErrorPage {
     pub fn message(&self) -> &str {
         &self.message
     }
-    /// Where "try again" points: the login route.
-    pub fn retry_href(&self) -> &str {
-        &self.retry_href
+    /// Where "log in again" points (the login route), or `None` when logging in again
+    /// would not change the answer: a logged-in caller refused by a guard (`403`
+    /// `forbidden` / `insufficient_scope`), whom such a link would only send round in a
+    /// loop.
+    pub fn retry_href(&self) -> Option<&str> {
+        self.retry_href.as_deref()
+    }
+
+    /// The same page without a "log in again" link (see [`retry_href`](Self::retry_href)).
+    pub(crate) fn without_retry(mut self) -> Self {
+        self.retry_href = None;
+        self
     }
 }
 
@@ -99,7 +108,7 @@ impl Pages {
             code: code.to_owned(),
             title,
             message,
-            retry_href: self.login.clone(),
+            retry_href: Some(self.login.clone()),
         }
     }
 
@@ -136,13 +145,19 @@ impl Pages {
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>{title}</title></head>\n<body style=\"font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem\">\
              <h1>{title}</h1>\n<p id=\"message\">{message}</p>\n<p>{label}: <code id=\"code\">{code}</code></p>\n\
-             <p><a id=\"retry\" href=\"{href}\">{retry}</a> · <a href=\"/\">{home}</a></p>\n</body></html>\n",
+             <p>{retry}<a href=\"/\">{home}</a></p>\n</body></html>\n",
             title = escape(&page.title),
             message = escape(&page.message),
             code = escape(&page.code),
-            href = escape(&page.retry_href),
             label = escape(&self.messages.text("label_code")),
-            retry = escape(&self.messages.text("link_retry")),
+            retry = page
+                .retry_href
+                .as_deref()
+                .map_or(String::new(), |href| format!(
+                    "<a id=\"retry\" href=\"{}\">{}</a> · ",
+                    escape(href),
+                    escape(&self.messages.text("link_retry"))
+                )),
             home = escape(&self.messages.text("link_home")),
         )
     }
@@ -230,6 +245,27 @@ mod tests {
             escape("<a href=\"x\">'&"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;"
         );
+    }
+
+    #[test]
+    fn a_refused_logged_in_caller_is_not_offered_to_log_in_again() {
+        let pages = pages();
+        let mut navigation = HeaderMap::new();
+        navigation.insert("sec-fetch-mode", HeaderValue::from_static("navigate"));
+        let html = |page: &ErrorPage| pages.default_html(page);
+        let denied = pages.page(StatusCode::FORBIDDEN, "access_denied", "access_denied", &[]);
+        assert_eq!(denied.retry_href(), Some("/auth/login"));
+        assert!(html(&denied).contains("id=\"retry\" href=\"/auth/login\""));
+        let refused = pages
+            .page(StatusCode::FORBIDDEN, "forbidden", "forbidden", &[])
+            .without_retry();
+        assert_eq!(refused.retry_href(), None);
+        assert!(
+            !html(&refused).contains("id=\"retry\""),
+            "{}",
+            html(&refused)
+        );
+        assert!(html(&refused).contains("<a href=\"/\">Home</a>"));
     }
 
     #[test]

@@ -194,6 +194,8 @@ async fn the_owner_page_is_for_vcita_owners_only() {
         "the app's 403 page: {page}"
     );
     assert_eq!(element_text(&page, "code").as_deref(), Some("forbidden"));
+    // Logged in but not allowed: no "Log in again" that would only come back here.
+    assert!(!page.contains("id=\"retry\""), "{page}");
     let res = staff.get_with("/owner", &[JSON]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(challenge(&res), "", "a predicate is not a token problem");
