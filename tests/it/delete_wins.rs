@@ -163,6 +163,8 @@ fn assert_nothing_live(mock: &MockProvider) {
     );
 }
 
+/// Instantiates each test once per store, `{module}::{store}::{test}`: memory, and file,
+/// Redis and SQLite when their features are on. Also used by `store_contract`.
 macro_rules! on_every_store {
     ($($test:ident),+ $(,)?) => {
         mod memory { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test(super::Shared::Memory).await })+ }
@@ -174,6 +176,8 @@ macro_rules! on_every_store {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test(super::Shared::Sqlite).await })+ }
     };
 }
+
+pub(crate) use on_every_store;
 
 on_every_store!(
     a_refresh_in_flight_does_not_undo_a_logout,

@@ -19,26 +19,12 @@ use std::time::Duration;
 
 use axum_oauth_login::store::{LockToken, SessionId, SessionStore};
 
-use crate::delete_wins::{Shared, open};
+use crate::delete_wins::{Shared, on_every_store, open};
 use crate::support::bounded;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// Instantiates every test of the contract in one module per store:
-/// `store_contract::{store}::{test}`.
-macro_rules! contract {
-    ($($test:ident),+ $(,)?) => {
-        mod memory { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test(super::Shared::Memory).await })+ }
-        #[cfg(feature = "file-store")]
-        mod file { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test(super::Shared::File).await })+ }
-        #[cfg(feature = "redis")]
-        mod redis { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test(super::Shared::Redis).await })+ }
-        #[cfg(feature = "tower-sessions")]
-        mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { super::$test(super::Shared::Sqlite).await })+ }
-    };
-}
-
-contract!(
+on_every_store!(
     saves_loads_overwrites_and_deletes,
     save_if_unchanged_writes_only_over_the_record_loaded,
     take_deletes_and_returns_the_record,

@@ -137,6 +137,42 @@ impl FileStore {
         .await
         .map_err(|e| StoreError::new(operation, format!("the file task failed: {e}")))?
     }
+
+    /// Writes `record` under `id` in one step on the file: always (`expected` `None`,
+    /// `save`), or only over the live record `expected` (`save_if_unchanged`). Whether
+    /// it wrote.
+    async fn put(
+        &self,
+        id: &SessionId,
+        expected: Option<&str>,
+        record: &str,
+        lookup: &[String],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let id = id.as_str().to_owned();
+        let expected = expected.map(str::to_owned);
+        let (record, lookup) = (record.to_owned(), lookup.to_vec());
+        self.with_file("save", move |path| {
+            let mut document = read(path, "save")?;
+            let now = now();
+            document.prune(now);
+            if let Some(expected) = expected {
+                let current = document.sessions.get(&id).map(|entry| &entry.record);
+                if current != Some(&expected) {
+                    return Ok(false);
+                }
+            }
+            let expires_at = expires_at(now, ttl);
+            let entry = Entry {
+                record,
+                lookup,
+                expires_at,
+            };
+            document.sessions.insert(id, entry);
+            write(path, &document, "save").map(|()| true)
+        })
+        .await
+    }
 }
 
 #[async_trait::async_trait]
@@ -162,26 +198,7 @@ impl SessionStore for FileStore {
         lookup: &[String],
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let id = id.as_str().to_owned();
-        let entry = Entry {
-            record: record.to_owned(),
-            lookup: lookup.to_vec(),
-            expires_at: 0,
-        };
-        self.with_file("save", move |path| {
-            let mut document = read(path, "save")?;
-            let now = now();
-            document.prune(now);
-            document.sessions.insert(
-                id,
-                Entry {
-                    expires_at: expires_at(now, ttl),
-                    ..entry
-                },
-            );
-            write(path, &document, "save")
-        })
-        .await
+        self.put(id, None, record, lookup, ttl).await.map(drop)
     }
 
     async fn save_if_unchanged(
@@ -192,27 +209,7 @@ impl SessionStore for FileStore {
         lookup: &[String],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let id = id.as_str().to_owned();
-        let (expected, record, lookup) = (expected.to_owned(), record.to_owned(), lookup.to_vec());
-        // One step on the file: this process's stores of the file take turns.
-        self.with_file("save", move |path| {
-            let mut document = read(path, "save")?;
-            let now = now();
-            document.prune(now);
-            let Some(entry) = document.sessions.get_mut(&id) else {
-                return Ok(false);
-            };
-            if entry.record != expected {
-                return Ok(false);
-            }
-            *entry = Entry {
-                record,
-                lookup,
-                expires_at: expires_at(now, ttl),
-            };
-            write(path, &document, "save").map(|()| true)
-        })
-        .await
+        self.put(id, Some(expected), record, lookup, ttl).await
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
