@@ -33,6 +33,22 @@ pub(crate) async fn walk(
     }
 }
 
+/// The walker's client, built once per process: building one loads the system's CA
+/// bundle (tens of milliseconds in a debug build), and the suites walk thousands of
+/// logins. No idle connections are kept: a mock on a reused port is a new server.
+fn walker() -> Result<reqwest::Client, String> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+    Ok(CLIENT.get_or_init(|| client).clone())
+}
+
 /// Opens `authorize_url`, logs `user` in, answers the consent page with `decision`
 /// (`allow` or `deny`) and returns the redirect's `Location` without following it, or
 /// the copy-the-code page.
@@ -46,10 +62,7 @@ pub(crate) async fn walk_to_end(
     decision: &str,
 ) -> Result<Outcome, String> {
     let start = Url::parse(authorize_url).map_err(|e| format!("bad authorize URL: {e}"))?;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+    let http = walker()?;
     let send = |request: reqwest::RequestBuilder| async move {
         request
             .send()

@@ -182,7 +182,7 @@ impl ChromeDriver {
     /// Polls `GET /status` until chromedriver answers ready, it exits, or [`STARTUP`].
     async fn wait_ready(&mut self) -> Result<(), String> {
         let status = format!("http://127.0.0.1:{}/status", self.port);
-        let http = reqwest::Client::builder()
+        let http = crate::support::client_builder()
             .timeout(Duration::from_secs(2))
             .build()
             .expect("HTTP client");
@@ -433,7 +433,7 @@ impl<P> Browser<P> {
             .map(|c| format!("{}={}", c.name(), c.value()))
             .collect::<Vec<_>>()
             .join("; ");
-        let http = reqwest::Client::builder()
+        let http = crate::support::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(WAIT)
             .build()

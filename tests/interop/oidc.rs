@@ -250,7 +250,7 @@ pub async fn a_backchannel_logout_ends_a_session_kept_in_redis() {
 pub async fn the_backchannel_route_refuses_bad_logout_tokens() {
     require_node!();
     let app = InteropApp::start_oidc(POST_CLIENT, |p| p, |b| b).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::client_builder().build().expect("client");
     let post = |form: Vec<(&'static str, String)>| {
         client
             .post(app.url("/auth/backchannel-logout"))
@@ -296,7 +296,7 @@ pub async fn jwt_access_tokens_are_checked_locally_without_calling_the_provider(
     assert_eq!(user["email"], crate::harness::EMAIL, "{user}");
 
     let userinfo_calls = count(&app, "http GET /me").await;
-    let bearer = reqwest::Client::new();
+    let bearer = crate::support::client_builder().build().expect("client");
     let me = |token: String| {
         bearer
             .get(app.url("/api/me"))

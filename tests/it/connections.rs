@@ -205,7 +205,9 @@ async fn disconnect_revokes_at_the_provider() {
         .expect("api base")
         .join("platform/v1/businesses/b-42")
         .unwrap();
-    let res = reqwest::Client::new()
+    let res = crate::support::client_builder()
+        .build()
+        .expect("client")
         .get(url)
         .bearer_auth(&token)
         .send()

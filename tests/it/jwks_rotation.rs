@@ -309,7 +309,7 @@ async fn a_backchannel_logout_under_a_new_key_is_retryable_then_ends_the_session
     jwks.rotate_to_b();
     app.clock.advance(Duration::from_secs(1));
     let token = logout_token(&app, PEM_B, "b");
-    let provider = reqwest::Client::new();
+    let provider = crate::support::client_builder().build().expect("client");
     let post = async || {
         let req = provider
             .post(app.url("/auth/backchannel-logout"))

@@ -19,7 +19,10 @@ fn client(mock: &MockProvider, redirect_uri: Option<&str>) -> OAuthClient {
 }
 
 async fn get(url: Url, token: Option<&str>) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().get(url);
+    let mut request = crate::support::client_builder()
+        .build()
+        .expect("client")
+        .get(url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }

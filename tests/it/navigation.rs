@@ -14,7 +14,7 @@ async fn plain(
     path: &str,
     headers: &[(&str, &str)],
 ) -> reqwest::Response {
-    let client = reqwest::Client::builder()
+    let client = crate::support::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

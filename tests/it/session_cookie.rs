@@ -13,7 +13,7 @@ use crate::support::*;
 
 /// A client without a cookie jar: cookies are sent by hand.
 fn bare_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::support::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(STEP_TIMEOUT)
         .build()

@@ -156,7 +156,9 @@ mod backchannel {
                             "iat": app.clock.now(), "jti": "logout-of-u-1001",
                             "events": {BACKCHANNEL_EVENT: {}}});
         let token = sign(PEM_A, "a", "logout+jwt", &claims);
-        let req = reqwest::Client::new()
+        let req = crate::support::client_builder()
+            .build()
+            .expect("client")
             .post(app.url("/auth/backchannel-logout"))
             .form(&[("logout_token", token.as_str())]);
         let res = bounded("back-channel logout", req.send())

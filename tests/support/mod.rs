@@ -3,6 +3,7 @@
 //!
 //! * [`bounded`]: a time limit on every step;
 //! * [`Http`]: a cookie-keeping HTTP client that never follows redirects;
+//! * [`client_builder`]: every test client's builder (loopback http: no system roots);
 //! * response readers ([`location`], [`body`], [`json`]), URL helpers ([`urls`]) and
 //!   an HTML reader ([`html`]);
 //! * [`app`]: the `vcita_login` example's router, served with the test-only routes;
@@ -75,6 +76,22 @@ impl Drop for Server {
     }
 }
 
+/// A `reqwest::ClientBuilder` for the tests' loopback http: its TLS is one rustls
+/// configuration without roots, made once per process. A default builder would load the
+/// system's CA bundle for every client (about 50 ms in a debug build — native-tls under
+/// `--all-features` — and the suites build thousands of clients: a third of `it`'s time).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto::ring};
+    static PLAIN: std::sync::LazyLock<ClientConfig> = std::sync::LazyLock::new(|| {
+        ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("rustls protocol versions")
+            .with_root_certificates(RootCertStore::empty())
+            .with_no_client_auth()
+    });
+    reqwest::Client::builder().tls_backend_preconfigured(PLAIN.clone())
+}
+
 /// An HTTP client with its own cookie jar that never follows redirects: what a browser
 /// does, one request at a time, with every redirect visible to the test.
 #[derive(Clone)]
@@ -102,7 +119,7 @@ impl Http {
                 "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
             ),
         );
-        let client = reqwest::Client::builder()
+        let client = client_builder()
             .default_headers(navigation)
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())

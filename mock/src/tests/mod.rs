@@ -22,11 +22,17 @@ use super::*;
 
 pub(super) const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
+/// One client for every test (building one loads the system's CA bundle); no idle
+/// connections kept, since every test starts its own mock.
 pub(super) fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    });
+    CLIENT.clone()
 }
 
 pub(super) fn authorize_url(mock: &MockProvider, extra: &[(&str, &str)]) -> String {
