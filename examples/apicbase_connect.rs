@@ -25,7 +25,10 @@ use std::sync::Arc;
 
 use axum_oauth_login::store::{FileStore, SessionStore};
 use axum_oauth_login::{
-    AuthorizationCode, Connections, CookieKey, CsrfState, OAuthClient, PkceVerifier, Provider,
+    CookieKey, Provider,
+    client::OAuthClient,
+    connections::Connections,
+    secret::{AuthorizationCode, CsrfState, PkceVerifier},
 };
 use base64::Engine as _;
 

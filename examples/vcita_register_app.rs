@@ -13,7 +13,7 @@
 
 use std::process::ExitCode;
 
-use axum_oauth_login::AccessToken;
+use axum_oauth_login::secret::AccessToken;
 use axum_oauth_login::vcita::{AppRegistration, RegisterError, VcitaApi};
 use axum_oauth_login_mock::MockProvider;
 

@@ -36,7 +36,7 @@ use crate::store::{SessionStore, StoreError};
 /// ```no_run
 /// use axum::{Router, extract::{Path, State}, http::request::Parts, response::Response};
 /// use axum::routing::get;
-/// use axum_oauth_login::{AuthSession, Connections, OAuth, Provider, store::MemoryStore};
+/// use axum_oauth_login::{AuthSession, OAuth, Provider, store::MemoryStore, connections::Connections};
 ///
 /// let oauth = OAuth::builder(Provider::apicbase(), "client-id", "client-secret")
 ///     .redirect_uri("http://127.0.0.1:3000/auth/callback")
@@ -65,7 +65,7 @@ use crate::store::{SessionStore, StoreError};
 /// //                      <button>Connect</button></form>
 ///
 /// // In a background job:
-/// # async fn job(connections: Connections) -> Result<(), axum_oauth_login::ApiError> {
+/// # async fn job(connections: Connections) -> Result<(), axum_oauth_login::api::ApiError> {
 /// let products = connections.api("library-42").get("products/").send().await?;
 /// # Ok(()) }
 /// # let _ = app;

@@ -38,7 +38,7 @@ impl ConfigError {
 
     /// An error that may pass by itself: the provider could not be reached (down, a
     /// timeout, a 5xx) while its metadata was read. Retrying can help; fixing a setting
-    /// is not needed. See [`serve_when_ready`](crate::serve_when_ready).
+    /// is not needed. See [`serve_when_ready`](crate::startup::serve_when_ready).
     pub fn is_transient(&self) -> bool {
         self.transient
     }
@@ -72,7 +72,7 @@ impl ConfigError {
 /// name the check that failed, never the token or a claim's value.
 ///
 /// ```
-/// use axum_oauth_login::JwtError;
+/// use axum_oauth_login::oidc::JwtError;
 /// let e = JwtError::Claim("aud", "does not name this client");
 /// assert_eq!(e.to_string(), "the token's `aud` does not name this client");
 /// assert!(!e.is_transient());

@@ -3,14 +3,14 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod api;
+pub mod api;
 mod audience;
 mod auth;
 mod authz;
-mod client;
+pub mod client;
 mod clock;
 mod config;
-mod connections;
+pub mod connections;
 mod error;
 mod extract;
 #[cfg(fuzzing)]
@@ -19,17 +19,17 @@ pub mod fuzzing;
 pub mod layer;
 mod login;
 mod oauth;
-mod oidc;
+pub mod oidc;
 mod origin;
 mod pages;
 #[cfg(test)]
 mod proptests;
-mod provider;
+pub mod provider;
 mod return_to;
 mod routes;
-mod secret;
+pub mod secret;
 mod session;
-mod startup;
+pub mod startup;
 mod state;
 pub mod store;
 mod transport;
@@ -37,27 +37,18 @@ mod typed;
 mod users;
 pub mod vcita;
 
-pub use api::{ApiError, ApiRequest, ApiResponse, ProviderApi};
+// What apps write, at the root; the rest in the public modules above.
 pub use auth::{AuthRejection, TokenSource};
 pub use authz::Forbidden;
-pub use client::{Introspection, OAuthClient, OAuthClientBuilder, TokenRef, TokenSet, UserInfo};
+pub use client::token::TokenSet;
+pub use client::userinfo::UserInfo;
 pub use clock::Clock;
 pub use config::OAuthConfig;
-pub use connections::{Connection, ConnectionError, Connections};
-pub use error::{ConfigError, JwtError};
+pub use error::ConfigError;
 pub use extract::{AuthSession, BearerUser};
-pub use layer::{OAuthLayer, RequireLoginLayer};
 pub use login::{Login, LoginRefusal};
 pub use oauth::{OAuth, OAuthBuilder};
-pub use oidc::IdClaims;
 pub use pages::{ErrorPage, Messages};
-pub use provider::discovery::DiscoveryError;
-pub use provider::{ClientAuth, Provider, ProviderBuilder, TokenBody, UserResolver};
+pub use provider::server::Provider;
 pub use return_to::safe_return_to;
-pub use secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, Nonce, PkceVerifier,
-    RefreshToken,
-};
 pub use session::CookieKey;
-pub use startup::{serve_when_ready, serve_when_ready_with};
-pub use transport::{Endpoint, ErrorCode, OAuthError};

@@ -50,7 +50,7 @@ secret_type!(
     /// The OAuth client secret issued by the provider.
     ///
     /// ```
-    /// use axum_oauth_login::ClientSecret;
+    /// use axum_oauth_login::secret::ClientSecret;
     /// let s = ClientSecret::new("s3cr3t");
     /// assert_eq!(format!("{s:?}"), "ClientSecret([redacted])");
     /// ```
@@ -60,7 +60,7 @@ secret_type!(
     /// An authorization code from the provider's redirect (RFC 6749 §4.1.2).
     ///
     /// ```
-    /// use axum_oauth_login::AuthorizationCode;
+    /// use axum_oauth_login::secret::AuthorizationCode;
     /// let c = AuthorizationCode::new("abc");
     /// assert!(!format!("{c:?}").contains("abc"));
     /// ```
@@ -70,7 +70,7 @@ secret_type!(
     /// An access token (RFC 6749 §1.4).
     ///
     /// ```
-    /// use axum_oauth_login::AccessToken;
+    /// use axum_oauth_login::secret::AccessToken;
     /// let t = AccessToken::new("74639aa9");
     /// assert_eq!(t.secret(), "74639aa9");
     /// assert!(!format!("{t:?}").contains("74639aa9"));
@@ -81,7 +81,7 @@ secret_type!(
     /// A refresh token (RFC 6749 §1.5).
     ///
     /// ```
-    /// use axum_oauth_login::RefreshToken;
+    /// use axum_oauth_login::secret::RefreshToken;
     /// assert!(!format!("{:?}", RefreshToken::new("r1")).contains("r1"));
     /// ```
     RefreshToken
@@ -90,7 +90,7 @@ secret_type!(
     /// An OpenID Connect ID token (validated by the login routes for an OpenID Connect provider).
     ///
     /// ```
-    /// use axum_oauth_login::IdToken;
+    /// use axum_oauth_login::secret::IdToken;
     /// assert!(!format!("{:?}", IdToken::new("eyJ")).contains("eyJ"));
     /// ```
     IdToken
@@ -119,7 +119,7 @@ secret_type!(
     /// constant time.
     ///
     /// ```
-    /// use axum_oauth_login::CsrfState;
+    /// use axum_oauth_login::secret::CsrfState;
     /// let state = CsrfState::random();
     /// assert!(state.matches(state.secret()));
     /// assert!(!state.matches("forged"));
@@ -145,7 +145,7 @@ secret_type!(
     /// kept in its flow cookie; the id_token must carry it back.
     ///
     /// ```
-    /// use axum_oauth_login::Nonce;
+    /// use axum_oauth_login::secret::Nonce;
     /// let n = Nonce::random();
     /// assert!(n.matches(n.secret()) && !n.matches("other"));
     /// assert_eq!(format!("{n:?}"), "Nonce([redacted])");
@@ -169,7 +169,7 @@ secret_type!(
     /// A PKCE code verifier (RFC 7636 §4.1): 43 characters of base64url from 256 random bits.
     ///
     /// ```
-    /// use axum_oauth_login::PkceVerifier;
+    /// use axum_oauth_login::secret::PkceVerifier;
     /// let v = PkceVerifier::random();
     /// assert_eq!(v.secret().len(), 43);
     /// // RFC 7636 appendix B test vector

@@ -36,7 +36,7 @@ pub const MAX_DELAY: Duration = Duration::from_secs(60);
 ///   error, at once — a startup error, never retried.
 ///
 /// ```no_run
-/// use axum_oauth_login::{OAuthConfig, serve_when_ready};
+/// use axum_oauth_login::{OAuthConfig, startup::serve_when_ready};
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let app = serve_when_ready(|| async {
 ///     let oauth = OAuthConfig::from_env_async().await?.into_builder().build()?;
@@ -56,8 +56,9 @@ where
     serve_when_ready_with(build, FIRST_DELAY).await
 }
 
-/// [`serve_when_ready`] with the first retry after `first_delay` (tests shorten it).
-#[doc(hidden)]
+/// [`serve_when_ready`] with the first retry after `first_delay` instead of
+/// [`FIRST_DELAY`] (each next one twice as long, up to [`MAX_DELAY`]): for an app whose
+/// provider usually comes back within milliseconds, or a test.
 pub async fn serve_when_ready_with<B, F>(
     build: B,
     first_delay: Duration,

@@ -5,7 +5,7 @@
 //! carries the client secret once and never again, so store it at once.
 //!
 //! ```
-//! use axum_oauth_login::AccessToken;
+//! use axum_oauth_login::secret::AccessToken;
 //! use axum_oauth_login::vcita::{AppRegistration, VcitaApi};
 //! use axum_oauth_login_mock::MockProvider;
 //!
@@ -132,7 +132,7 @@ impl AppRegistration {
 /// `Display` shows the code name, app id and client id.
 ///
 /// ```
-/// use axum_oauth_login::ClientSecret;
+/// use axum_oauth_login::secret::ClientSecret;
 /// use axum_oauth_login::vcita::RegisteredApp;
 /// let app = RegisteredApp {
 ///     app_id: "app-1".into(),
@@ -224,7 +224,7 @@ fn summary(errors: &FieldErrors) -> String {
 }
 
 /// A small client for vcita's platform API, with the same safety as
-/// [`OAuthClient`](crate::OAuthClient): 5 s connect and 10 s total timeouts, no
+/// [`OAuthClient`](crate::client::OAuthClient): 5 s connect and 10 s total timeouts, no
 /// redirects followed, response bodies capped at 1 MiB.
 ///
 /// ```

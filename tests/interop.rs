@@ -22,9 +22,11 @@ mod trial;
 
 use std::time::Duration;
 
-use axum_oauth_login::{AccessToken, AuthorizationCode, CsrfState, PkceVerifier, RefreshToken};
-use axum_oauth_login::{ClientAuth, OAuthError, Provider, UserInfo};
-use axum_oauth_login::{ErrorCode, Introspection, OAuthClient, TokenRef};
+use axum_oauth_login::client::{ErrorCode, Introspection, OAuthClient, TokenRef};
+use axum_oauth_login::secret::{
+    AccessToken, AuthorizationCode, CsrfState, PkceVerifier, RefreshToken,
+};
+use axum_oauth_login::{Provider, UserInfo, client::OAuthError, provider::ClientAuth};
 use harness::{BASIC_CLIENT, EMAIL, InteropApp, LOGIN, OidcProvider, POST_CLIENT, walk_provider};
 use reqwest::StatusCode;
 use support::{Http, body, bounded, element_text, json, query_param, with_param, without_param};

@@ -9,8 +9,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_oauth_login::{
-    ApiError, AuthSession, BearerUser, ErrorPage, Login, LoginRefusal, OAuth, OAuthBuilder,
-    UserInfo, vcita,
+    AuthSession, BearerUser, ErrorPage, Login, LoginRefusal, OAuth, OAuthBuilder, UserInfo,
+    api::ApiError, vcita,
 };
 use maud::Markup;
 use serde::{Deserialize, Serialize};

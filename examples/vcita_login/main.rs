@@ -45,7 +45,7 @@ use std::error::Error;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum_oauth_login::{OAuthConfig, serve_when_ready};
+use axum_oauth_login::{OAuthConfig, startup::serve_when_ready};
 use axum_oauth_login_mock::MockProvider;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;

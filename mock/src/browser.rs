@@ -269,7 +269,7 @@ impl MockProvider {
     /// are a redirect (the URL carried a `redirect_uri`) and a refused login.
     ///
     /// ```
-    /// use axum_oauth_login::{AuthorizationCode, CsrfState, OAuthClient, PkceVerifier};
+    /// use axum_oauth_login::{secret::{AuthorizationCode, CsrfState, PkceVerifier}, client::OAuthClient};
     /// use axum_oauth_login_mock::MockProvider;
     ///
     /// # #[tokio::main(flavor = "current_thread")]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 pub use accounts::{MockClient, MockUser, UnknownUser};
-use axum_oauth_login::ClientAuth;
+use axum_oauth_login::provider::ClientAuth;
 pub use builder::MockProviderBuilder;
 pub use provider::MockProvider;
 
@@ -63,7 +63,7 @@ pub struct RecordedRequest {
     /// JSON object's members with strings as they are and other values as JSON text.
     pub fields: BTreeMap<String, String>,
     /// Every header as received (for headers the fields above do not name, such as one
-    /// an app's [`http_client`](axum_oauth_login::OAuthClientBuilder::http_client) adds).
+    /// an app's [`http_client`](axum_oauth_login::client::OAuthClientBuilder::http_client) adds).
     pub headers: http::HeaderMap,
 }
 
@@ -72,7 +72,7 @@ impl RecordedRequest {
     /// neither.
     ///
     /// ```
-    /// use axum_oauth_login::ClientAuth;
+    /// use axum_oauth_login::provider::ClientAuth;
     /// use axum_oauth_login_mock::RecordedRequest;
     /// let r = RecordedRequest {
     ///     content_type: None,

@@ -8,7 +8,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum_oauth_login::{ClientAuth, Provider, TokenBody, UserResolver};
+use axum_oauth_login::{
+    Provider,
+    provider::{ClientAuth, TokenBody, UserResolver},
+};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -156,7 +159,7 @@ impl MockProvider {
     /// Every other builder setting can still be changed after the preset.
     ///
     /// ```
-    /// use axum_oauth_login::{TokenBody, UserResolver};
+    /// use axum_oauth_login::provider::{TokenBody, UserResolver};
     /// use axum_oauth_login_mock::MockProvider;
     ///
     /// # #[tokio::main(flavor = "current_thread")]

@@ -41,7 +41,7 @@ pub enum ApiError {
     /// refresh with).
     #[error("the provider's API refused the token")]
     Unauthorized,
-    /// The API answered a non-success status to [`ApiRequest::send_json`](crate::ApiRequest::send_json).
+    /// The API answered a non-success status to [`ApiRequest::send_json`](crate::api::ApiRequest::send_json).
     #[error("the provider's API answered {status}")]
     Status {
         /// The status.

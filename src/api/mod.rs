@@ -36,10 +36,10 @@ enum Source {
 
 /// The provider's API, as one user or connected account: from
 /// [`AuthSession::api`](crate::AuthSession::api) or
-/// [`Connections::api`](crate::Connections::api).
+/// [`Connections::api`](crate::connections::Connections::api).
 ///
 /// * The token goes **only** to the provider's API base
-///   ([`ProviderBuilder::api_base`](crate::ProviderBuilder::api_base); vcita:
+///   ([`ProviderBuilder::api_base`](crate::provider::ProviderBuilder::api_base); vcita:
 ///   `https://api.vcita.biz`, Apicbase: `https://api.apicbase.com/api/v1`): paths are
 ///   relative to it, and absolute URLs, other hosts, dot segments (`..`, `%2e%2e`,
 ///   `..;x`, `%252e%252e`: each segment is decoded until it no longer changes) and
@@ -54,7 +54,7 @@ enum Source {
 /// * No error or log line carries the token.
 ///
 /// ```no_run
-/// use axum_oauth_login::{ApiError, AuthSession};
+/// use axum_oauth_login::{AuthSession, api::ApiError};
 ///
 /// async fn business(session: AuthSession) -> Result<String, ApiError> {
 ///     let id = session.user().and_then(|u| u.business_id.clone()).unwrap_or_default();

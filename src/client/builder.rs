@@ -85,7 +85,7 @@ impl OAuthClientBuilder {
     /// [`timeout`](Self::timeout).
     ///
     /// ```
-    /// use axum_oauth_login::{OAuthClient, Provider};
+    /// use axum_oauth_login::{Provider, client::OAuthClient};
     /// let client = OAuthClient::builder(Provider::vcita(), "my-client-id", "my-secret")
     ///     .redirect_uri("https://app.example.com/auth/callback")
     ///     .http_client(|http| http.no_proxy().tcp_nodelay(true))

@@ -11,7 +11,7 @@ use super::userinfo::UserInfo;
 /// unknown, expired or revoked.
 ///
 /// ```
-/// use axum_oauth_login::Introspection;
+/// use axum_oauth_login::client::Introspection;
 /// // Usually from `OAuthClient::introspect`.
 /// let mut i = Introspection::default();
 /// assert!(!i.active, "unknown, expired or revoked");

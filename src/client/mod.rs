@@ -7,8 +7,8 @@
 
 mod builder;
 mod introspection;
-mod token;
-mod userinfo;
+pub(crate) mod token;
+pub(crate) mod userinfo;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +19,12 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+pub use crate::transport::{Endpoint, ErrorCode, OAuthError};
 pub use builder::OAuthClientBuilder;
 pub use introspection::Introspection;
-pub use token::TokenSet;
-pub use userinfo::UserInfo;
+// At the crate root, where apps name them (each type is exported once).
+pub(crate) use token::TokenSet;
+pub(crate) use userinfo::UserInfo;
 pub(crate) use userinfo::subject_of;
 
 use crate::clock::Clock;
@@ -33,9 +35,7 @@ use crate::secret::{
     AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, Nonce, PkceVerifier,
     RefreshToken,
 };
-use crate::transport::{
-    Endpoint, ErrorCode, HttpConfig, OAuthError, error_response, json_error_kind, read_response,
-};
+use crate::transport::{HttpConfig, error_response, json_error_kind, read_response};
 
 /// Default cap on a provider response body.
 pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -69,8 +69,8 @@ impl TokenRef<'_> {
 /// Cheap to clone (one `Arc`); clones share the connection pool.
 ///
 /// ```no_run
-/// use axum_oauth_login::{CsrfState, OAuthClient, PkceVerifier, Provider};
-/// # async fn run(code: axum_oauth_login::AuthorizationCode) -> Result<(), Box<dyn std::error::Error>> {
+/// use axum_oauth_login::{Provider, secret::{CsrfState, PkceVerifier}, client::OAuthClient};
+/// # async fn run(code: axum_oauth_login::secret::AuthorizationCode) -> Result<(), Box<dyn std::error::Error>> {
 /// let client = OAuthClient::builder(Provider::vcita(), "my-client-id", "my-secret")
 ///     .redirect_uri("https://app.example.com/auth/callback")
 ///     .build()?;
@@ -152,11 +152,11 @@ impl OAuthClient {
     ///
     /// The login routes do this at every callback and refresh; this is for apps that
     /// run the protocol themselves. A provider without a [JWKS](Provider::jwks_url)
-    /// answers [`JwtError::KeysUnavailable`](crate::JwtError::KeysUnavailable).
+    /// answers [`JwtError::KeysUnavailable`].
     ///
     /// ```no_run
-    /// # async fn run(client: axum_oauth_login::OAuthClient, tokens: axum_oauth_login::TokenSet,
-    /// #              nonce: axum_oauth_login::Nonce) -> Result<(), axum_oauth_login::JwtError> {
+    /// # async fn run(client: axum_oauth_login::client::OAuthClient, tokens: axum_oauth_login::TokenSet,
+    /// #              nonce: axum_oauth_login::secret::Nonce) -> Result<(), axum_oauth_login::oidc::JwtError> {
     /// if let Some(id_token) = tokens.id_token() {
     ///     let claims = client.verify_id_token(id_token, Some(&nonce)).await?;
     ///     println!("signed in: {}", claims.sub);

@@ -15,7 +15,7 @@ use crate::transport::{OAuthError, sanitize};
 /// [`extra`](TokenSet::extra)). `Debug` shows no secret and only the names of extra fields.
 ///
 /// ```
-/// use axum_oauth_login::{AccessToken, TokenSet};
+/// use axum_oauth_login::{TokenSet, secret::AccessToken};
 /// // Usually from `OAuthClient::exchange_code` or `AuthSession::tokens`.
 /// let tokens = TokenSet::bearer(AccessToken::new("74639aa9"));
 /// assert_eq!(tokens.access_token().secret(), "74639aa9");
@@ -143,7 +143,7 @@ impl TokenSet {
     }
     /// The OpenID Connect ID token, if one was issued. For a provider with a JWKS and an
     /// issuer ([`Provider::is_openid`](crate::Provider::is_openid)) the login routes validate it
-    /// before a session holds it; [`OAuthClient::verify_id_token`](crate::OAuthClient::verify_id_token)
+    /// before a session holds it; [`OAuthClient::verify_id_token`](crate::client::OAuthClient::verify_id_token)
     /// checks one by hand.
     pub fn id_token(&self) -> Option<&IdToken> {
         self.id_token.as_ref()
@@ -157,7 +157,7 @@ impl TokenSet {
     /// A token without a known expiry never counts as expiring.
     ///
     /// ```
-    /// # use axum_oauth_login::{AccessToken, TokenSet};
+    /// # use axum_oauth_login::{TokenSet, secret::AccessToken};
     /// let t = TokenSet::bearer(AccessToken::new("b"));
     /// assert!(!t.expires_within(u64::MAX, 60), "no expiry known: never expiring");
     /// ```

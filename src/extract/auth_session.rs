@@ -115,7 +115,7 @@ impl<U> AuthSession<U> {
     /// The provider's API as this session's user: requests to the provider's API base
     /// with the session's token, refreshed when due and once after a `401`; refreshed
     /// tokens are written back to the session (the cookie re-sealed on this response, or
-    /// the store record updated). See [`ProviderApi`](crate::ProviderApi).
+    /// the store record updated). See [`ProviderApi`](crate::api::ProviderApi).
     pub fn api(&self) -> crate::api::ProviderApi {
         crate::api::ProviderApi::for_session(self.active.rs.clone())
     }

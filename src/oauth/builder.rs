@@ -284,7 +284,7 @@ impl OAuthBuilder {
     }
     /// The app's configuration of the provider client (a proxy, roots, its own TLS,
     /// default headers); redirects stay off and the timeouts stay the crate's. See
-    /// [`OAuthClientBuilder::http_client`](crate::OAuthClientBuilder::http_client).
+    /// [`OAuthClientBuilder::http_client`](crate::client::OAuthClientBuilder::http_client).
     ///
     /// ```
     /// use axum_oauth_login::{CookieKey, OAuth, Provider};
@@ -386,7 +386,7 @@ impl OAuthBuilder {
         self
     }
 
-    /// Keeps connected accounts (see [`Connections`](crate::Connections)) in `store`:
+    /// Keeps connected accounts (see [`Connections`](crate::connections::Connections)) in `store`:
     /// [`OAuth::connections`](super::OAuth::connections) then connects, uses and disconnects them. It can be the
     /// session store; records are sealed with the cookie key and never collide with
     /// sessions. Several instances refreshing one account need a locking store

@@ -118,7 +118,7 @@ impl OAuth {
 
     /// The connected accounts of this provider, when
     /// [`connections_store`](OAuthBuilder::connections_store) was set. Cheap to clone,
-    /// e.g. into the router's state. See [`Connections`](crate::Connections).
+    /// e.g. into the router's state. See [`Connections`](crate::connections::Connections).
     pub fn connections(&self) -> Option<crate::connections::Connections> {
         let vault = self.shared.vault.clone()?;
         Some(crate::connections::Connections::for_app(

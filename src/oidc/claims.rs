@@ -18,7 +18,7 @@ pub(crate) const LEEWAY_SECS: u64 = 60;
 /// audience and times only: the rest is personal data.
 ///
 /// ```
-/// use axum_oauth_login::IdClaims;
+/// use axum_oauth_login::oidc::IdClaims;
 /// let claims: IdClaims = serde_json::from_value(serde_json::json!({
 ///     "iss": "https://id.example", "sub": "248289761001", "aud": "app",
 ///     "exp": 1700000600, "iat": 1700000000, "email": "jane@example.com",

@@ -272,7 +272,7 @@ impl Provider {
     /// The returned builder builds as it is; change what you need first.
     ///
     /// ```
-    /// use axum_oauth_login::{ClientAuth, Provider};
+    /// use axum_oauth_login::{Provider, provider::ClientAuth};
     /// let doc = br#"{
     ///     "issuer": "https://id.example/realms/main",
     ///     "authorization_endpoint": "https://id.example/realms/main/auth",

@@ -1,4 +1,6 @@
 //! Unit tests of the provider presets and builder.
+use url::Url;
+
 use super::*;
 
 #[test]

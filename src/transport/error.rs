@@ -39,7 +39,7 @@ impl fmt::Display for Endpoint {
 /// An OAuth error code from the provider (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1).
 ///
 /// ```
-/// use axum_oauth_login::ErrorCode;
+/// use axum_oauth_login::client::ErrorCode;
 /// assert_eq!(ErrorCode::parse("invalid_grant"), ErrorCode::InvalidGrant);
 /// assert_eq!(ErrorCode::parse("slow_down").as_str(), "slow_down");
 /// ```
@@ -168,7 +168,7 @@ pub(crate) fn sanitize(text: &str, max: usize) -> String {
 /// query: `Display` and `Debug` are safe to log.
 ///
 /// ```
-/// use axum_oauth_login::{Endpoint, ErrorCode, OAuthError};
+/// use axum_oauth_login::client::{Endpoint, ErrorCode, OAuthError};
 /// let err = OAuthError::Provider {
 ///     endpoint: Endpoint::Token,
 ///     status: 400,

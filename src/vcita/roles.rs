@@ -3,7 +3,7 @@
 use crate::client::UserInfo;
 
 /// A predicate for [`OAuth::require`](crate::OAuth::require) and
-/// [`RequireLoginLayer::require`](crate::RequireLoginLayer::require): true when the
+/// [`RequireLoginLayer::require`](crate::layer::RequireLoginLayer::require): true when the
 /// user's vcita `role` (userinfo's `role`, e.g. `owner` or `staff`) is `role`, compared
 /// without regard to case. A user without a role is refused.
 ///

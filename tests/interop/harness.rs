@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum_oauth_login::{
-    ClientAuth, Clock, CookieKey, OAuth, OAuthBuilder, Provider, ProviderBuilder,
+    Clock, CookieKey, OAuth, OAuthBuilder, Provider,
+    provider::{ClientAuth, ProviderBuilder},
 };
 use reqwest::StatusCode;
 use serde_json::Value;

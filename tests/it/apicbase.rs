@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum_oauth_login::{TokenBody, UserResolver};
+use axum_oauth_login::provider::{TokenBody, UserResolver};
 use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -9,12 +9,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
-use axum_oauth_login::{AccessToken, AuthorizationCode, CsrfState, PkceVerifier, RefreshToken};
-use axum_oauth_login::{
-    ClientAuth, Clock, CookieKey, OAuth, OAuthClient, OAuthError, Provider, ProviderBuilder,
-    TokenBody, TokenSet, UserInfo,
+use axum_oauth_login::client::{Endpoint, ErrorCode, Introspection, OAuthClientBuilder, TokenRef};
+use axum_oauth_login::secret::{
+    AccessToken, AuthorizationCode, CsrfState, PkceVerifier, RefreshToken,
 };
-use axum_oauth_login::{Endpoint, ErrorCode, Introspection, OAuthClientBuilder, TokenRef};
+use axum_oauth_login::{
+    Clock, CookieKey, OAuth, Provider, TokenSet, UserInfo,
+    client::{OAuthClient, OAuthError},
+    provider::{ClientAuth, ProviderBuilder, TokenBody},
+};
 use axum_oauth_login_mock::{
     MockClient, MockEndpoint, MockProvider, MockProviderBuilder, RecordedRequest,
 };

@@ -331,7 +331,9 @@ async fn encoded_separators_never_take_the_token_out_of_the_api_base() {
 #[cfg(feature = "redis")]
 mod shared_redis {
     use axum_oauth_login::store::RedisStore;
-    use axum_oauth_login::{Clock, Connections, CookieKey, OAuth, OAuthClient};
+    use axum_oauth_login::{
+        Clock, CookieKey, OAuth, client::OAuthClient, connections::Connections,
+    };
 
     use super::*;
     use crate::support::bind;

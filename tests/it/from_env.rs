@@ -4,7 +4,7 @@
 
 use axum::Router;
 use axum::routing::get;
-use axum_oauth_login::{BearerUser, ClientAuth, Clock, OAuth, OAuthConfig};
+use axum_oauth_login::{BearerUser, Clock, OAuth, OAuthConfig, provider::ClientAuth};
 use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use base64::Engine as _;
 use reqwest::StatusCode;

@@ -4,7 +4,7 @@
 //! `src/client/http_client`.)
 
 use axum::http::HeaderValue;
-use axum_oauth_login::{OAuthClient, RefreshToken};
+use axum_oauth_login::{client::OAuthClient, secret::RefreshToken};
 use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 
 #[tokio::test]

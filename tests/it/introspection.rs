@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use axum_oauth_login::UserResolver;
+use axum_oauth_login::provider::UserResolver;
 use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 use serde_json::Value;

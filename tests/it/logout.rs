@@ -75,7 +75,7 @@ async fn provider_without_revocation_endpoint_just_logs_out() {
         .authorize_url(mock.provider().authorize_url().as_str())
         .token_url(mock.provider().token_url().as_str())
         .userinfo_url(mock.provider().userinfo_url().unwrap().as_str())
-        .token_body(axum_oauth_login::TokenBody::Json)
+        .token_body(axum_oauth_login::provider::TokenBody::Json)
         .build()
         .unwrap();
     let (listener, port) = bind().await;

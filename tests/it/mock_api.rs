@@ -2,7 +2,10 @@
 //! `OAuthClient` as a command-line program would: no redirect URI, a code copied from
 //! the provider's page, then API calls with the access token.
 
-use axum_oauth_login::{AuthorizationCode, CsrfState, OAuthClient, PkceVerifier, TokenRef};
+use axum_oauth_login::{
+    client::{OAuthClient, TokenRef},
+    secret::{AuthorizationCode, CsrfState, PkceVerifier},
+};
 use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -79,7 +79,7 @@ async fn a_request_with_the_pre_refresh_cookie_is_not_logged_out() {
     assert_eq!(app.mock.refresh_hits(), 1);
 
     // The provider rotated: the old refresh token is dead.
-    let old_refresh = axum_oauth_login::RefreshToken::new(
+    let old_refresh = axum_oauth_login::secret::RefreshToken::new(
         before["refresh_token"]
             .as_str()
             .expect("refresh token")

@@ -2,9 +2,9 @@
 //! loopback: success and a login with the new credentials, a refused directory token,
 //! server- and client-side validation, and no secret in any output.
 
+use axum_oauth_login::client::{OAuthClient, OAuthError};
+use axum_oauth_login::secret::{AccessToken, AuthorizationCode, CsrfState, PkceVerifier};
 use axum_oauth_login::vcita::{AppRegistration, RegisterError, RegisteredApp, VcitaApi};
-use axum_oauth_login::{AccessToken, AuthorizationCode, CsrfState, PkceVerifier};
-use axum_oauth_login::{OAuthClient, OAuthError};
 use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 
 const REDIRECT: &str = "http://127.0.0.1:9/oauth/callback";

@@ -4,13 +4,14 @@
 use std::fmt::{Debug, Display};
 use std::time::Duration;
 
-use axum_oauth_login::{
+use axum_oauth_login::client::{Endpoint, ErrorCode, TokenRef};
+use axum_oauth_login::secret::{
     AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, PkceVerifier, RefreshToken,
 };
 use axum_oauth_login::{
-    CookieKey, OAuth, OAuthClient, OAuthConfig, OAuthError, Provider, TokenSet, UserInfo,
+    CookieKey, OAuth, OAuthConfig, Provider, TokenSet, UserInfo,
+    client::{OAuthClient, OAuthError},
 };
-use axum_oauth_login::{Endpoint, ErrorCode, TokenRef};
 use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

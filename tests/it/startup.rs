@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::get;
-use axum_oauth_login::{OAuthConfig, serve_when_ready_with};
+use axum_oauth_login::{OAuthConfig, startup::serve_when_ready_with};
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -369,8 +369,9 @@ mod flows {
         assert_eq!(app.mock.refresh_hits(), 1);
 
         // The provider rotated: the old refresh token is dead.
-        let old_refresh =
-            axum_oauth_login::RefreshToken::new(str_of(&before, "refresh_token").to_owned());
+        let old_refresh = axum_oauth_login::secret::RefreshToken::new(
+            str_of(&before, "refresh_token").to_owned(),
+        );
         let err = app.oauth.client().refresh(&old_refresh).await.unwrap_err();
         assert!(err.is_invalid_grant(), "{err}");
         assert_eq!(app.mock.refresh_hits(), 2);

@@ -3,7 +3,7 @@
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use axum_oauth_login::{AuthSession, BearerUser, Connections, Forbidden, OAuth};
+use axum_oauth_login::{AuthSession, BearerUser, Forbidden, OAuth, connections::Connections};
 use serde_json::{Value, json};
 
 use self::example::AppUser;

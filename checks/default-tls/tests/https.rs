@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum_oauth_login::{OAuthClient, Provider, RefreshToken, UserInfo};
+use axum_oauth_login::{Provider, UserInfo, client::OAuthClient, secret::RefreshToken};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
@@ -116,7 +116,10 @@ async fn the_default_features_refuse_a_certificate_they_cannot_verify() {
         .expect_err("an unknown CA was trusted");
     // A transport error, not an answer: the handshake failed.
     assert!(
-        matches!(error, axum_oauth_login::OAuthError::Transport { .. }),
+        matches!(
+            error,
+            axum_oauth_login::client::OAuthError::Transport { .. }
+        ),
         "{error:?}"
     );
 }

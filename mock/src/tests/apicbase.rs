@@ -3,8 +3,8 @@
 
 use super::*;
 use axum_oauth_login::{
-    AuthorizationCode, CsrfState, Endpoint as ClientEndpoint, OAuthClient, OAuthError,
-    PkceVerifier, RefreshToken, TokenRef,
+    client::{Endpoint as ClientEndpoint, OAuthClient, OAuthError, TokenRef},
+    secret::{AuthorizationCode, CsrfState, PkceVerifier, RefreshToken},
 };
 
 async fn apicbase() -> MockProvider {
@@ -73,7 +73,7 @@ async fn provider_is_apicbase_shaped_with_the_mocks_urls() {
     assert_eq!(p.client_auth(), ClientAuth::ClientSecretPost);
     assert_eq!(
         p.user_resolver(),
-        axum_oauth_login::UserResolver::Introspection
+        axum_oauth_login::provider::UserResolver::Introspection
     );
     assert_eq!(p.issuer(), Some(base.as_str()));
     let preset = Provider::apicbase();

@@ -3,7 +3,10 @@
 //! then exchanged without `redirect_uri`.
 
 use super::*;
-use axum_oauth_login::{AuthorizationCode, CsrfState, ErrorCode, OAuthClient, PkceVerifier};
+use axum_oauth_login::{
+    client::{ErrorCode, OAuthClient},
+    secret::{AuthorizationCode, CsrfState, PkceVerifier},
+};
 
 fn copy_client(mock: &MockProvider) -> OAuthClient {
     OAuthClient::builder(mock.provider(), mock.client_id(), mock.client_secret())

@@ -10,7 +10,7 @@ mod users;
 
 use std::time::{Duration, Instant};
 
-use axum_oauth_login::{Provider, TokenBody};
+use axum_oauth_login::{Provider, provider::TokenBody};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::StatusCode;

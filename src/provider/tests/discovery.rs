@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::{Value, json};
+use url::Url;
 
 use super::*;
 use crate::provider::discovery::DiscoveryError;
