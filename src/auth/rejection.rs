@@ -14,6 +14,7 @@ use serde_json::json;
 /// | `MissingCredentials` | 401 | `Bearer realm="…"` (no error code, §3.1) |
 /// | `InvalidRequest` | 400 | `Bearer realm="…", error="invalid_request"` |
 /// | `InvalidToken` | 401 | `Bearer realm="…", error="invalid_token"` |
+/// | `SessionRequired` | 400 | `Bearer realm="…", error="invalid_request"` |
 /// | `ProviderUnavailable` | 503 + `Retry-After` | — |
 /// | `StoreUnavailable` | 503 + `Retry-After` | — |
 /// | `ProviderError` | 502 | — |
@@ -53,6 +54,18 @@ pub enum AuthRejection {
         /// The protection space.
         realm: String,
     },
+    /// The request's caller is a Bearer token (the header counts first, for guards and
+    /// every extractor alike), but the route asked for a login session
+    /// ([`AuthSession`](crate::AuthSession)): send no `Authorization` header to use the
+    /// session, or call a route that takes [`BearerUser`](crate::BearerUser).
+    #[error(
+        "this route needs a login session and the request's caller is its Bearer token: \
+         send it without the Authorization header, or call a route for Bearer tokens"
+    )]
+    SessionRequired {
+        /// The protection space.
+        realm: String,
+    },
     /// The provider could not be asked; try again later. Never a reason to log out.
     #[error("the identity provider is unavailable")]
     ProviderUnavailable,
@@ -81,7 +94,8 @@ impl AuthRejection {
             AuthRejection::MissingCredentials { realm } => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", Some(realm))
             }
-            AuthRejection::InvalidRequest { realm, .. } => {
+            AuthRejection::InvalidRequest { realm, .. }
+            | AuthRejection::SessionRequired { realm } => {
                 (StatusCode::BAD_REQUEST, "invalid_request", Some(realm))
             }
             AuthRejection::InvalidToken { realm } => {

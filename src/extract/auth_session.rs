@@ -28,6 +28,14 @@ use crate::client::{TokenSet, UserInfo};
 /// case it cannot decide: the access token expired and the provider cannot refresh it
 /// right now).
 ///
+/// **One caller per request.** Guards, [`BearerUser`](crate::BearerUser) and
+/// `AuthSession` agree on who is calling: an `Authorization: Bearer` header first, else
+/// the login session (innermost layer first). A request whose caller is a header's token
+/// has no login session: `AuthSession` answers `400` with `error="invalid_request"`
+/// ([`AuthRejection::SessionRequired`]) and `Option<AuthSession>` is `None` — even when
+/// the same request also carries a session cookie, so a guard that let the token's user
+/// in never hands the handler another user's session.
+///
 /// ```
 /// use axum_oauth_login::AuthSession;
 ///
@@ -129,23 +137,30 @@ impl<U> AuthSession<U> {
     }
 }
 
-/// The first session among the request's providers (innermost layer first), with its
-/// tokens refreshed when due; what a guard found first.
+/// The request's caller, when it is a login session: what a guard found, else the same
+/// lookup every extractor and guard makes (the `Authorization: Bearer` header first,
+/// then the sessions, innermost layer first, refreshed when due). `Err(SessionRequired)`
+/// when the caller is a header's token: one caller per request.
 async fn find_session(parts: &Parts) -> Result<Option<ActiveSession>, AuthRejection> {
-    if let Some(Credential::Session(active)) = parts.extensions.get::<Credential>() {
-        return Ok(Some(active.clone()));
-    }
-    // Boxed: a refresh's state would otherwise make this future kilobytes large.
-    match Box::pin(find(
-        &parts.extensions,
-        &parts.method,
-        &parts.headers,
-        Scope::Sessions,
-    ))
-    .await?
-    {
+    let credential = match parts.extensions.get::<Credential>() {
+        Some(found) => Some(found.clone()),
+        // Boxed: a refresh's state would otherwise make this future kilobytes large.
+        None => {
+            Box::pin(find(
+                &parts.extensions,
+                &parts.method,
+                &parts.headers,
+                Scope::Any,
+            ))
+            .await?
+        }
+    };
+    match credential {
         Some(Credential::Session(active)) => Ok(Some(active)),
-        _ => Ok(None),
+        Some(Credential::Header { rs, .. }) => Err(AuthRejection::SessionRequired {
+            realm: rs.shared.realm.clone(),
+        }),
+        None => Ok(None),
     }
 }
 
@@ -237,6 +252,10 @@ where
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        extract(parts).await
+        match extract(parts).await {
+            // The caller is a Bearer token: it has no login session.
+            Err(AuthRejection::SessionRequired { .. }) => Ok(None),
+            other => other,
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::error::ConfigError;
 /// An authorization server: where its endpoints are and how it wants to be spoken to.
 ///
 /// ```
-/// use axum_oauth_login::{Provider, TokenBody};
+/// use axum_oauth_login::{Provider, provider::TokenBody};
 /// let vcita = Provider::vcita();
 /// assert_eq!(vcita.token_body(), TokenBody::Json);
 /// assert_eq!(vcita.authorize_url().as_str(), "https://app.vcita.com/app/oauth/authorize");
@@ -112,7 +112,7 @@ impl Provider {
     /// Describes any other provider. `authorize_url` and `token_url` are required.
     ///
     /// ```
-    /// use axum_oauth_login::{ClientAuth, Provider, TokenBody};
+    /// use axum_oauth_login::{Provider, provider::{ClientAuth, TokenBody}};
     /// let p = Provider::custom("acme")
     ///     .authorize_url("https://id.acme.example/authorize")
     ///     .token_url("https://id.acme.example/token")

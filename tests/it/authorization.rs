@@ -231,3 +231,59 @@ async fn an_owner_demoted_at_the_provider_loses_access_after_the_cache_ttl() {
     // The session itself is intact: a demotion is not a logout.
     assert_eq!(app.get("/me").await.status(), StatusCode::OK);
 }
+
+/// One caller per request: a Bearer header counts first for the guard, `BearerUser` and
+/// `AuthSession` alike, whatever session cookie came along.
+#[tokio::test]
+async fn the_guard_and_every_extractor_see_the_same_caller() {
+    let app = TestApp::spawn().await;
+    let owner_token = app.mock.issue_token_for("owner@example.com").unwrap();
+    let staff_token = app.mock.issue_token_for("staff@example.com").unwrap();
+
+    // An owner's cookie, a staff member's token: the token is the caller everywhere.
+    login_as(&app, "owner@example.com").await;
+    let staff_header = bearer(&staff_token);
+    let headers = [JSON, ("authorization", staff_header.as_str())];
+    let with_staff = |path| app.get_with(path, &headers);
+    assert_eq!(with_staff("/owner").await.status(), StatusCode::FORBIDDEN);
+    let me: Value = with_staff("/api/me").await.json().await.unwrap();
+    assert_eq!(me["sub"], MockUser::staff().info["sub"], "BearerUser");
+    let res = with_staff("/app-user").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "AuthSession");
+    assert!(
+        challenge(&res).contains("error=\"invalid_request\""),
+        "{}",
+        challenge(&res)
+    );
+    let answer: Value = res.json().await.unwrap();
+    assert!(
+        answer["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("needs a login session"),
+        "{answer}"
+    );
+    // `Option<AuthSession>`: the token's caller has no session.
+    let res = app
+        .send(
+            app.http
+                .client
+                .post(app.url("/api/orders"))
+                .header("authorization", bearer(&staff_token))
+                .header("accept", "application/json"),
+        )
+        .await;
+    assert_eq!(body(res).await, "anonymous order");
+    // Without the header, the cookie is the caller again.
+    assert_eq!(app.get("/owner").await.status(), StatusCode::OK);
+
+    // A staff cookie, an owner's token: the guard lets the owner in, and the handler's
+    // `AuthSession` never hands it the staff member's session.
+    let staff = app.new_browser();
+    login_as(&staff, MockUser::staff().email.as_str()).await;
+    let res = staff
+        .get_with("/owner", &[JSON, ("authorization", &bearer(&owner_token))])
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "not the staff session");
+    assert_eq!(staff.get("/owner").await.status(), StatusCode::FORBIDDEN);
+}
