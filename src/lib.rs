@@ -41,7 +41,7 @@ pub mod vcita;
 pub use auth::{AuthRejection, TokenSource};
 pub use authz::Forbidden;
 pub use client::token::TokenSet;
-pub use client::userinfo::UserInfo;
+pub use client::userinfo::{ProviderUser, UserInfo};
 pub use clock::Clock;
 pub use config::OAuthConfig;
 pub use error::ConfigError;

@@ -24,8 +24,8 @@ pub use builder::OAuthClientBuilder;
 pub use introspection::Introspection;
 // At the crate root, where apps name them (each type is exported once).
 pub(crate) use token::TokenSet;
-pub(crate) use userinfo::UserInfo;
 pub(crate) use userinfo::subject_of;
+pub(crate) use userinfo::{ProviderUser, UserInfo};
 
 use crate::clock::Clock;
 use crate::error::JwtError;

@@ -1,7 +1,46 @@
 //! The user a token belongs to, as the provider describes it.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+/// A type that reads **the provider's** description of a user: the userinfo (or
+/// introspection) answer, as the provider gives it *now*. [`BearerUser<U>`] and guard
+/// predicates ([`OAuth::require`]) take such a type; the login hook's user type — what
+/// [`AuthSession<U>`] hands back — is another kind, and the compiler keeps them apart:
+///
+/// ```compile_fail
+/// // The app's own user (made by the login hook) is not the provider's answer:
+/// #[derive(serde::Deserialize)]
+/// struct AppUser { id: u64 }
+/// async fn handler(user: axum_oauth_login::BearerUser<AppUser>) {} // error: not a ProviderUser
+/// ```
+///
+/// Implemented for [`UserInfo`] (vcita's fields) and `serde_json::Value`; declare your
+/// own type of the provider's fields with one line:
+///
+/// ```
+/// use axum_oauth_login::{BearerUser, ProviderUser};
+/// #[derive(serde::Deserialize)]
+/// struct VcitaProfile { sub: String, role: Option<String> }
+/// impl ProviderUser for VcitaProfile {}
+/// async fn handler(user: BearerUser<VcitaProfile>) -> String { user.info().sub.clone() }
+/// ```
+///
+/// **Why a Bearer caller gets the provider's user, not the app's:** the login hook runs
+/// once per login — it may refuse the login, create the app's records and is handed the
+/// refresh token — while a Bearer token is not a login: running the hook for every new
+/// API token would log in whoever holds one. A handler that needs the app's user for a
+/// Bearer caller looks it up by the provider's `sub` ([`BearerUser::info`]).
+///
+/// [`BearerUser<U>`]: crate::BearerUser
+/// [`BearerUser::info`]: crate::BearerUser::info
+/// [`AuthSession<U>`]: crate::AuthSession
+/// [`OAuth::require`]: crate::OAuth::require
+pub trait ProviderUser: DeserializeOwned + Send + Sync + 'static {}
+
+impl ProviderUser for UserInfo {}
+impl ProviderUser for Value {}
 
 /// The user behind a token: vcita's userinfo fields typed, everything else kept in
 /// [`extra`](UserInfo::extra).

@@ -4,14 +4,13 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
-use serde::de::DeserializeOwned;
 
 use super::is_navigation;
 use crate::auth::{
     AuthRejection, Authenticated, Credential, Scope, TokenSource, authenticate, find, missing,
 };
 use crate::authz::{Forbidden, missing_scopes};
-use crate::client::UserInfo;
+use crate::client::{ProviderUser, UserInfo};
 use crate::secret::AccessToken;
 use crate::state::Shared;
 
@@ -19,8 +18,10 @@ use crate::state::Shared;
 /// session, resolved to a user by the provider's userinfo (or introspection) endpoint
 /// through a bounded TTL cache with single-flight.
 ///
-/// `U` is any type the userinfo JSON deserialises into; the default [`UserInfo`] types
-/// vcita's fields. A `U` that does not fit the provider's answer is the app's bug: `500`,
+/// `U` is a [`ProviderUser`]: a type of the provider's answer, never the login hook's
+/// user (that one is [`AuthSession<U>`](crate::AuthSession)'s; see [`ProviderUser`] for
+/// why a Bearer caller is the provider's user); the default [`UserInfo`] types vcita's
+/// fields. A `U` that does not fit the provider's answer is the app's bug: `500`,
 /// with a log line naming the type and the field. Rejections follow RFC 6750 (see
 /// [`AuthRejection`]): no credentials → 401, malformed header → 400, refused token → 401
 /// (and a session holding it ends), provider down → 503 — never 401.
@@ -60,13 +61,13 @@ use crate::state::Shared;
 ///     .route("/api/orders", axum::routing::post(place_order));
 /// ```
 #[derive(Clone)]
-pub struct BearerUser<U = UserInfo> {
+pub struct BearerUser<U: ProviderUser = UserInfo> {
     info: Arc<U>,
     auth: Authenticated,
     navigation: bool,
 }
 
-impl<U: std::fmt::Debug> std::fmt::Debug for BearerUser<U> {
+impl<U: ProviderUser + std::fmt::Debug> std::fmt::Debug for BearerUser<U> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BearerUser")
             .field("info", &self.info)
@@ -76,7 +77,7 @@ impl<U: std::fmt::Debug> std::fmt::Debug for BearerUser<U> {
     }
 }
 
-impl<U> BearerUser<U> {
+impl<U: ProviderUser> BearerUser<U> {
     /// The user.
     pub fn info(&self) -> &U {
         &self.info
@@ -126,7 +127,7 @@ impl<U> BearerUser<U> {
     }
 }
 
-fn into_user<U: DeserializeOwned + Send + Sync + 'static>(
+fn into_user<U: ProviderUser>(
     auth: Authenticated,
     navigation: bool,
 ) -> Result<BearerUser<U>, AuthRejection> {
@@ -149,7 +150,7 @@ fn into_user<U: DeserializeOwned + Send + Sync + 'static>(
 impl<S, U> FromRequestParts<S> for BearerUser<U>
 where
     S: Send + Sync,
-    U: DeserializeOwned + Send + Sync + 'static,
+    U: ProviderUser,
 {
     type Rejection = AuthRejection;
 
@@ -180,7 +181,7 @@ where
 impl<S, U> OptionalFromRequestParts<S> for BearerUser<U>
 where
     S: Send + Sync,
-    U: DeserializeOwned + Send + Sync + 'static,
+    U: ProviderUser,
 {
     type Rejection = AuthRejection;
 

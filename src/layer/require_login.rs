@@ -11,7 +11,6 @@ use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use http::{HeaderValue, Request, StatusCode};
-use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -21,6 +20,7 @@ use crate::auth::{
     AuthRejection, Authenticated, Credential, Found, Scope, authenticate, find, find_now,
 };
 use crate::authz::{Denial, Forbidden, Policy};
+use crate::client::ProviderUser;
 use crate::pages::redirect;
 use crate::return_to::safe_return_to;
 use crate::state::Shared;
@@ -92,8 +92,9 @@ impl RequireLoginLayer {
     /// Also requires `predicate` to hold for the caller's user, **as the provider
     /// describes them now**: the resolved user (userinfo or introspection, cached for the
     /// user cache's TTL), not the snapshot taken at login. A user whose role changes at
-    /// the provider gains or loses access within that TTL. `U` is any type the provider's
-    /// answer deserialises into (like [`BearerUser<U>`](crate::BearerUser)); one that
+    /// the provider gains or loses access within that TTL. `U` is a
+    /// [`ProviderUser`](crate::ProviderUser), a type of the provider's answer (like
+    /// [`BearerUser<U>`](crate::BearerUser)); one that
     /// does not fit is the app's bug (`500`, logged with the type and field).
     ///
     /// False → `403` (a page for browsers, JSON `{"error":"forbidden"}` for APIs);
@@ -104,7 +105,7 @@ impl RequireLoginLayer {
     /// logged when built, `500` for every logged-in caller (it fails closed).
     pub fn require<U, F>(self, predicate: F) -> Self
     where
-        U: DeserializeOwned + Send + Sync + 'static,
+        U: ProviderUser,
         F: Fn(&U) -> bool + Send + Sync + 'static,
     {
         if let Some(hook) = self.shared.on_login.as_ref().filter(|h| h.returns::<U>()) {

@@ -99,7 +99,7 @@ impl OAuth {
     /// ```
     pub fn require<U, F>(&self, predicate: F) -> RequireLoginLayer
     where
-        U: serde::de::DeserializeOwned + Send + Sync + 'static,
+        U: crate::client::ProviderUser,
         F: Fn(&U) -> bool + Send + Sync + 'static,
     {
         self.require_login().require(predicate)

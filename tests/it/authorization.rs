@@ -284,6 +284,10 @@ async fn the_guard_and_every_extractor_see_the_same_caller() {
     let res = staff
         .get_with("/owner", &[JSON, ("authorization", &bearer(&owner_token))])
         .await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "not the staff session");
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "not the staff session"
+    );
     assert_eq!(staff.get("/owner").await.status(), StatusCode::FORBIDDEN);
 }

@@ -102,6 +102,8 @@ struct Strict {
     loyalty_tier: String,
 }
 
+impl axum_oauth_login::ProviderUser for Strict {}
+
 async fn strict(user: BearerUser<Strict>) -> &'static str {
     let _ = user.info();
     "strict"
@@ -199,6 +201,8 @@ pub static COUNTED_PARSES: std::sync::atomic::AtomicUsize = std::sync::atomic::A
 pub struct Counted {
     pub email: Option<String>,
 }
+
+impl axum_oauth_login::ProviderUser for Counted {}
 
 impl<'de> serde::Deserialize<'de> for Counted {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
