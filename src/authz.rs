@@ -11,6 +11,7 @@ use http::{HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::audience::Audience;
 use crate::state::Shared;
 use crate::typed::Typed;
 
@@ -163,7 +164,7 @@ pub(crate) fn missing_scopes<S: AsRef<str>>(
 pub struct Forbidden {
     shared: Arc<Shared>,
     denial: Denial,
-    navigation: bool,
+    audience: Audience,
 }
 
 impl std::fmt::Debug for Forbidden {
@@ -186,11 +187,11 @@ impl std::fmt::Display for Forbidden {
 impl std::error::Error for Forbidden {}
 
 impl Forbidden {
-    pub(crate) fn new(shared: Arc<Shared>, denial: Denial, navigation: bool) -> Forbidden {
+    pub(crate) fn new(shared: Arc<Shared>, denial: Denial, audience: Audience) -> Forbidden {
         Forbidden {
             shared,
             denial,
-            navigation,
+            audience,
         }
     }
 
@@ -218,7 +219,7 @@ impl IntoResponse for Forbidden {
         // Logged in already: "log in again" would land here again.
         .without_retry();
         tracing::info!(code = page.code(), "request forbidden");
-        if self.navigation {
+        if self.audience == Audience::Navigation {
             return pages.respond_to(&page, true);
         }
         let mut body = json!({ "error": page.code(), "error_description": page.message() });
@@ -239,6 +240,13 @@ impl IntoResponse for Forbidden {
         };
         res.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // htmx 2 swaps no 4xx answer: the page would stay as it was. It follows
+        // `HX-Redirect` whatever the status, to the 403 page's own URL.
+        if matches!(self.audience, Audience::Htmx { .. })
+            && let Ok(value) = HeaderValue::try_from(self.shared.paths.forbidden.as_str())
+        {
+            res.headers_mut().insert("hx-redirect", value);
+        }
         res
     }
 }

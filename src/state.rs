@@ -19,6 +19,8 @@ pub(crate) struct Paths {
     pub(crate) login: String,
     pub(crate) callback: String,
     pub(crate) logout: String,
+    /// The 403 page htmx is sent to (`HX-Redirect`): htmx 2 swaps no `4xx` answer.
+    pub(crate) forbidden: String,
     /// OpenID Connect Back-Channel Logout: where the provider posts logout tokens.
     pub(crate) backchannel_logout: String,
     pub(crate) after_logout: String,

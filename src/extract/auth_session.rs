@@ -7,7 +7,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::is_navigation;
+use crate::audience::Audience;
 use crate::auth::{ActiveSession, AuthRejection, Credential, Scope, find, missing};
 use crate::authz::{Forbidden, missing_scopes};
 use crate::client::{TokenSet, UserInfo};
@@ -49,7 +49,7 @@ use crate::client::{TokenSet, UserInfo};
 pub struct AuthSession<U = UserInfo> {
     active: ActiveSession,
     user: Option<Arc<U>>,
-    navigation: bool,
+    audience: Audience,
 }
 
 impl<U> Clone for AuthSession<U> {
@@ -57,7 +57,7 @@ impl<U> Clone for AuthSession<U> {
         AuthSession {
             active: self.active.clone(),
             user: self.user.clone(),
-            navigation: self.navigation,
+            audience: self.audience.clone(),
         }
     }
 }
@@ -117,7 +117,7 @@ impl<U> AuthSession<U> {
     {
         let required: Vec<S> = required.into_iter().collect();
         missing_scopes(&required, self.tokens().scope()).map_err(|denial| {
-            Forbidden::new(self.active.rs.shared.clone(), denial, self.navigation)
+            Forbidden::new(self.active.rs.shared.clone(), denial, self.audience.clone())
         })
     }
     /// The provider's API as this session's user: requests to the provider's API base
@@ -167,7 +167,7 @@ async fn find_session(parts: &Parts) -> Result<Option<ActiveSession>, AuthReject
 /// The session with its user as `U`, or why not.
 async fn typed<U>(
     active: ActiveSession,
-    navigation: bool,
+    audience: Audience,
 ) -> Result<Option<AuthSession<U>>, AuthRejection>
 where
     U: DeserializeOwned + Send + Sync + 'static,
@@ -190,7 +190,7 @@ where
         Ok(user) => Ok(Some(AuthSession {
             active,
             user,
-            navigation,
+            audience,
         })),
         Err(e) if data.app_user => {
             tracing::warn!(
@@ -222,7 +222,7 @@ where
     U: DeserializeOwned + Send + Sync + 'static,
 {
     match find_session(parts).await? {
-        Some(active) => typed(active, is_navigation(&parts.headers)).await,
+        Some(active) => typed(active, Audience::of(&parts.headers)).await,
         None => Ok(None),
     }
 }

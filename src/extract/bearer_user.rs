@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
-use super::is_navigation;
+use crate::audience::Audience;
 use crate::auth::{
     AuthRejection, Authenticated, Credential, Scope, TokenSource, authenticate, find, missing,
 };
@@ -64,7 +64,7 @@ use crate::state::Shared;
 pub struct BearerUser<U: ProviderUser = UserInfo> {
     info: Arc<U>,
     auth: Authenticated,
-    navigation: bool,
+    audience: Audience,
 }
 
 impl<U: ProviderUser + std::fmt::Debug> std::fmt::Debug for BearerUser<U> {
@@ -119,7 +119,7 @@ impl<U: ProviderUser> BearerUser<U> {
     {
         let required: Vec<S> = required.into_iter().collect();
         missing_scopes(&required, self.scopes())
-            .map_err(|denial| Forbidden::new(self.shared().clone(), denial, self.navigation))
+            .map_err(|denial| Forbidden::new(self.shared().clone(), denial, self.audience.clone()))
     }
 
     fn shared(&self) -> &Arc<Shared> {
@@ -129,7 +129,7 @@ impl<U: ProviderUser> BearerUser<U> {
 
 fn into_user<U: ProviderUser>(
     auth: Authenticated,
-    navigation: bool,
+    audience: Audience,
 ) -> Result<BearerUser<U>, AuthRejection> {
     // Parsed once per resolved answer (a cache entry, or the session's kept user).
     let info = auth.typed.get::<U>(&auth.user).map_err(|e| {
@@ -143,7 +143,7 @@ fn into_user<U: ProviderUser>(
     Ok(BearerUser {
         info,
         auth,
-        navigation,
+        audience,
     })
 }
 
@@ -155,10 +155,10 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let navigation = is_navigation(&parts.headers);
+        let audience = Audience::of(&parts.headers);
         if let Some(auth) = parts.extensions.get::<Authenticated>() {
             // A guard (or an earlier extractor) already resolved this request's caller.
-            return into_user(auth.clone(), navigation);
+            return into_user(auth.clone(), audience);
         }
         let credential = match parts.extensions.get::<Credential>() {
             Some(found) => found.clone(),
@@ -174,7 +174,7 @@ where
         };
         let auth = authenticate(credential).await?;
         parts.extensions.insert(auth.clone());
-        into_user(auth, navigation)
+        into_user(auth, audience)
     }
 }
 

@@ -260,8 +260,7 @@ fn refuse(
 }
 
 fn forbidden(shared: &Arc<Shared>, denial: Denial, req: &Request<Body>) -> Response {
-    let navigation = Audience::of(req.headers()) == Audience::Navigation;
-    Forbidden::new(shared.clone(), denial, navigation).into_response()
+    Forbidden::new(shared.clone(), denial, Audience::of(req.headers())).into_response()
 }
 
 /// No session and no token: browsers go to the login route, htmx is told to go there,

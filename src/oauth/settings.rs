@@ -69,7 +69,8 @@ impl RouteSettings {
         };
         let (login, logout) = (format!("{prefix}/login"), format!("{prefix}/logout"));
         let backchannel_logout = format!("{prefix}/backchannel-logout");
-        if callback == login || callback == logout || callback == backchannel_logout {
+        let forbidden = format!("{prefix}/forbidden");
+        if [&login, &logout, &backchannel_logout, &forbidden].contains(&&callback) {
             return Err(ConfigError::new(
                 "redirect_uri",
                 "its path collides with the login or logout route",
@@ -79,6 +80,7 @@ impl RouteSettings {
             login,
             callback,
             logout,
+            forbidden,
             backchannel_logout,
             after_logout: self.after_logout.clone(),
             post_logout_redirect_uri,

@@ -30,7 +30,8 @@ where
     let mut router = Router::new()
         .route(&paths.login, get(login::login))
         .route(&paths.callback, get(callback::callback))
-        .route(&paths.logout, post(logout::logout));
+        .route(&paths.logout, post(logout::logout))
+        .route(&paths.forbidden, get(forbidden));
     if shared.client.oidc().is_some() {
         router = router.route(
             &paths.backchannel_logout,
@@ -38,6 +39,19 @@ where
         );
     }
     router.with_state(shared.clone())
+}
+
+/// The 403 page on its own URL, where a guard sends htmx (`HX-Redirect`): htmx 2 swaps
+/// no `4xx` answer into the page, so a refusal it received in place would show nothing.
+async fn forbidden(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    headers: http::HeaderMap,
+) -> axum::response::Response {
+    let page = shared
+        .pages
+        .page(http::StatusCode::FORBIDDEN, "forbidden", "forbidden", &[])
+        .without_retry();
+    shared.pages.respond(&page, &headers)
 }
 
 /// Parses a query string keeping every value of each name, so duplicates can be refused

@@ -291,3 +291,40 @@ async fn the_guard_and_every_extractor_see_the_same_caller() {
     );
     assert_eq!(staff.get("/owner").await.status(), StatusCode::FORBIDDEN);
 }
+
+/// htmx 2 swaps no `4xx` answer: a refusal it received in place would leave the page as
+/// it was ("loading…"). A guard's `403` tells htmx to go to the 403 page instead, which
+/// is a page of its own; a `401` keeps its login `HX-Redirect`.
+#[tokio::test]
+async fn htmx_is_sent_to_a_visible_403_page() {
+    let app = TestApp::spawn().await;
+    let htmx = [
+        ("hx-request", "true"),
+        ("hx-current-url", "http://127.0.0.1/dashboard"),
+    ];
+    let res = app.get_with("/owner", &htmx).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        res.headers()["hx-redirect"]
+            .to_str()
+            .unwrap()
+            .starts_with("/auth/login?return_to=%2Fdashboard")
+    );
+
+    let staff = app.new_browser();
+    login_as(&staff, MockUser::staff().email.as_str()).await;
+    let res = staff.get_with("/owner", &htmx).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.headers()["hx-redirect"], "/auth/forbidden");
+    // Where htmx sends the browser: the app's 403 page, without "Log in again".
+    let res = staff.get("/auth/forbidden").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let page = body(res).await;
+    assert!(page.contains("id=\"app-error\""), "{page}");
+    assert_eq!(element_text(&page, "code").as_deref(), Some("forbidden"));
+    assert!(!page.contains("id=\"retry\""), "{page}");
+    // An API client's 403 is unchanged: JSON, no htmx header.
+    let res = staff.get_with("/owner", &[JSON]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers().get("hx-redirect").is_none());
+}
