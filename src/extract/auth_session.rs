@@ -28,6 +28,24 @@ use crate::client::{TokenSet, UserInfo};
 /// case it cannot decide: the access token expired and the provider cannot refresh it
 /// right now).
 ///
+/// **A public page while the store is down.** `Option<AuthSession>` cannot tell "no
+/// session" from "cannot know" when a server-side store is unreachable, and answers
+/// `503`. A page that should render for everyone anyway takes
+/// `Result<AuthSession, AuthRejection>` (axum hands the rejection over) and treats every
+/// error as anonymous; the crate has logged the outage (a `warn` line):
+///
+/// ```
+/// use axum_oauth_login::{AuthRejection, AuthSession};
+///
+/// async fn home(session: Result<AuthSession, AuthRejection>) -> String {
+///     match session {
+///         Ok(s) => format!("Hello, {}", s.user().map_or("you", |u| u.display_name())),
+///         // No session, or the store / provider cannot answer now: the public page.
+///         Err(_) => "Log in with vcita".into(),
+///     }
+/// }
+/// ```
+///
 /// **One caller per request.** Guards, [`BearerUser`](crate::BearerUser) and
 /// `AuthSession` agree on who is calling: an `Authorization: Bearer` header first, else
 /// the login session (innermost layer first). A request whose caller is a header's token

@@ -913,6 +913,16 @@ mod shared_redis {
             "/me (navigation)"
         );
         assert!(app.session_cookie().is_some(), "still logged in");
+        // `Option<AuthSession>` cannot tell "no session" from "cannot know": 503. A public
+        // page that takes `Result<AuthSession, AuthRejection>` renders as anonymous.
+        assert_eq!(
+            app.get("/").await.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Option<AuthSession>"
+        );
+        let res = app.get("/public").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(body(res).await, "anonymous (session store unavailable)");
 
         // A login cannot keep its session now: a clear 503, no cookie.
         let newcomer = app.new_browser();

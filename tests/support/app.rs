@@ -3,7 +3,9 @@
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use axum_oauth_login::{AuthSession, BearerUser, Forbidden, OAuth, connections::Connections};
+use axum_oauth_login::{
+    AuthRejection, AuthSession, BearerUser, Forbidden, OAuth, connections::Connections,
+};
 use serde_json::{Value, json};
 
 use self::example::AppUser;
@@ -46,6 +48,7 @@ pub fn test_app(oauth: &OAuth) -> Router {
             post(orders).route_layer(oauth.require_login()),
         )
         .route("/app-user", get(app_user))
+        .route("/public", get(public))
         .route(
             "/api/scoped",
             get(|| async { "scoped" }).route_layer(oauth.require_scopes(["orders:write"])),
@@ -83,6 +86,15 @@ async fn maybe(user: Option<BearerUser>) -> String {
     match user {
         Some(u) => format!("user {}", u.info().display_name()),
         None => "anonymous".to_owned(),
+    }
+}
+
+/// A public page that renders as anonymous while the session store is down.
+async fn public(session: Result<AuthSession<AppUser>, AuthRejection>) -> String {
+    match session {
+        Ok(_) => "logged in".to_owned(),
+        Err(AuthRejection::StoreUnavailable) => "anonymous (session store unavailable)".to_owned(),
+        Err(_) => "anonymous".to_owned(),
     }
 }
 
