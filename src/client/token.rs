@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::secret::{AccessToken, IdToken, RefreshToken};
@@ -37,17 +38,6 @@ pub struct TokenSet {
     extra: Map<String, Value>,
 }
 
-/// Fields of a token response that have a meaning here; everything else goes to `extra`.
-const KNOWN_FIELDS: &[&str] = &[
-    "access_token",
-    "token_type",
-    "expires_in",
-    "created_at",
-    "refresh_token",
-    "scope",
-    "id_token",
-];
-
 impl TokenSet {
     /// A token set with only an access token, e.g. from an `Authorization` header.
     pub fn bearer(access_token: AccessToken) -> Self {
@@ -65,56 +55,53 @@ impl TokenSet {
     /// `created_at + expires_in` when the provider sends `created_at` (never later than
     /// now), else `now + expires_in`.
     ///
-    /// The error names the field at fault and never contains its value.
+    /// The error names the field at fault and never contains its value. Fields are
+    /// checked in a fixed order, whatever their order in the body.
     pub(crate) fn from_json(body: &[u8], now: u64) -> Result<TokenSet, TokenParseError> {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|_| TokenParseError::Malformed("the body is not JSON"))?;
-        let Value::Object(mut map) = value else {
-            return Err(TokenParseError::Malformed("the body is not a JSON object"));
+        use TokenParseError::Malformed;
+        // Through a `Value`: a syntax error anywhere is "not JSON", even after a bad
+        // member, and of a member given twice the last one counts.
+        let value: Value =
+            serde_json::from_slice(body).map_err(|_| Malformed("the body is not JSON"))?;
+        let Value::Object(members) = value else {
+            return Err(Malformed("the body is not a JSON object"));
         };
-        let access_token = match map.remove("access_token") {
-            Some(Value::String(s)) if !s.is_empty() => AccessToken::new(s),
-            Some(_) => {
-                return Err(TokenParseError::Malformed(
-                    "`access_token` is not a non-empty string",
-                ));
-            }
-            None => return Err(TokenParseError::Malformed("`access_token` is missing")),
+        // Not `#[serde(flatten)]`: serde buffers flattened members in a type without
+        // 128-bit integers, which serde_json's `arbitrary_precision` (an app may turn it
+        // on) yields for numbers beyond 64 bits: `extra` would fail on one.
+        let (known, extra): (Map<_, _>, Map<_, _>) = members
+            .into_iter()
+            .partition(|(name, _)| KNOWN_FIELDS.contains(&name.as_str()));
+        // Cannot fail: every member of `Wire` deserializes (`Checked`).
+        let wire = Wire::deserialize(Value::Object(known))
+            .map_err(|_| Malformed("the body is not a JSON object"))?;
+        let access_token = match wire.access_token {
+            Checked::Valid(s) if !s.is_empty() => AccessToken::new(s),
+            Checked::Absent => return Err(Malformed("`access_token` is missing")),
+            _ => return Err(Malformed("`access_token` is not a non-empty string")),
         };
-        match map.get("token_type") {
-            // Some providers omit it; a missing type is taken as Bearer.
-            None | Some(Value::Null) => {}
-            Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
-            Some(Value::String(t)) => return Err(TokenParseError::unsupported(t)),
-            Some(_) => return Err(TokenParseError::Malformed("`token_type` is not a string")),
+        // Some providers omit it; a missing type is taken as Bearer.
+        if let Some(t) = wire.token_type.optional("`token_type` is not a string")?
+            && !t.eq_ignore_ascii_case("bearer")
+        {
+            return Err(TokenParseError::unsupported(&t));
         }
-        let expires_in = seconds(map.get("expires_in"), "`expires_in` is not a number")?;
-        let created_at = seconds(map.get("created_at"), "`created_at` is not a number")?;
-        let issued = created_at.map_or(now, |c| c.min(now));
-        let expires_at = expires_in.map(|e| issued.saturating_add(e));
-        let refresh_token = optional_string(&mut map, "refresh_token")?.map(RefreshToken::new);
-        let id_token = optional_string(&mut map, "id_token")?.map(IdToken::new);
-        let scope = match map.remove("scope") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            // A few providers send scopes as an array.
-            Some(Value::Array(items)) => Some(
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-            Some(_) => return Err(TokenParseError::Malformed("`scope` is not a string")),
-        };
-        map.retain(|k, _| !KNOWN_FIELDS.contains(&k.as_str()));
+        let expires_in = wire.expires_in.optional("`expires_in` is not a number")?;
+        let created_at = wire.created_at.optional("`created_at` is not a number")?;
+        let issued = created_at.map_or(now, |Seconds(c)| c.min(now));
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        let refresh_token = wire
+            .refresh_token
+            .optional("`refresh_token` is not a string")?;
+        let id_token = wire.id_token.optional("`id_token` is not a string")?;
+        let scope = wire.scope.optional("`scope` is not a string")?;
         Ok(TokenSet {
             access_token,
-            expires_at,
-            refresh_token,
-            scope,
-            id_token,
-            extra: map,
+            expires_at: expires_in.map(|Seconds(e)| issued.saturating_add(e)),
+            refresh_token: refresh_token.and_then(non_empty).map(RefreshToken::new),
+            scope: scope.map(|Scope(s)| s),
+            id_token: id_token.and_then(non_empty).map(IdToken::new),
+            extra,
         })
     }
 
@@ -215,40 +202,96 @@ impl fmt::Debug for TokenSet {
     }
 }
 
-fn seconds(value: Option<&Value>, err: &'static str) -> Result<Option<u64>, TokenParseError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .or_else(|| n.as_i64().map(|i| i.max(0) as u64))
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.is_finite())
-                    .map(|f| f.max(0.0) as u64)
-            })
-            .map(Some)
-            .ok_or(TokenParseError::Malformed(err)),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| TokenParseError::Malformed(err)),
-        Some(_) => Err(TokenParseError::Malformed(err)),
+/// The members of a token response that have a meaning here (RFC 6749 §5.1), each taken
+/// whatever its shape ([`Checked`]) so that `from_json` reports the first one at fault
+/// in a fixed order. `null` is absent.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Wire {
+    access_token: Checked<String>,
+    token_type: Checked<Option<String>>,
+    expires_in: Checked<Option<Seconds>>,
+    created_at: Checked<Option<Seconds>>,
+    refresh_token: Checked<Option<String>>,
+    scope: Checked<Option<Scope>>,
+    id_token: Checked<Option<String>>,
+}
+
+/// `Wire`'s member names; everything else goes to `extra`.
+const KNOWN_FIELDS: &[&str] = &[
+    "access_token",
+    "token_type",
+    "expires_in",
+    "created_at",
+    "refresh_token",
+    "scope",
+    "id_token",
+];
+
+/// A member's value, or the fact that it has the wrong shape. Deserializing one never
+/// fails: serde's error, whose text may quote the value, is dropped unread.
+#[derive(Default)]
+enum Checked<T> {
+    #[default]
+    Absent,
+    Bad,
+    Valid(T),
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Checked<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Ok(T::deserialize(value).map_or(Checked::Bad, Checked::Valid))
     }
 }
 
-fn optional_string(
-    map: &mut Map<String, Value>,
-    field: &'static str,
-) -> Result<Option<String>, TokenParseError> {
-    match map.remove(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(TokenParseError::Malformed(match field {
-            "refresh_token" => "`refresh_token` is not a string",
-            _ => "`id_token` is not a string",
-        })),
+impl<T> Checked<Option<T>> {
+    /// The value of an optional member (absent or `null`: `None`), or `reason`.
+    fn optional(self, reason: &'static str) -> Result<Option<T>, TokenParseError> {
+        match self {
+            Checked::Absent => Ok(None),
+            Checked::Bad => Err(TokenParseError::Malformed(reason)),
+            Checked::Valid(value) => Ok(value),
+        }
+    }
+}
+
+/// `expires_in`, `created_at`: a number (a negative one is 0, a fraction is cut off) or
+/// a string of digits, spaces around them allowed. (This and `Scope` read a `Value`, not
+/// an untagged enum: serde buffers those without 128-bit integers, see `from_json`.)
+struct Seconds(u64);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let seconds = match Value::deserialize(deserializer)? {
+            // `as_f64` takes every number `as_u64` does not, negative integers included.
+            Value::Number(n) => n.as_u64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.max(0.0) as u64)
+            }),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        seconds
+            .map(Seconds)
+            .ok_or_else(|| D::Error::custom("not seconds"))
+    }
+}
+
+/// `scope`: a string, or (a few providers) an array whose strings are joined by spaces.
+struct Scope(String);
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(s) => Ok(Scope(s)),
+            Value::Array(items) => {
+                let items: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                Ok(Scope(items.join(" ")))
+            }
+            _ => Err(D::Error::custom("not a scope")),
+        }
     }
 }
 

@@ -55,3 +55,158 @@ fn serde_round_trip() {
     assert_eq!(back.refresh_token().unwrap().secret(), "r");
     assert_eq!(back.extra().get("extra_field"), Some(&Value::Bool(true)));
 }
+
+/// The error text, which must not contain the test's secrets (`sekrit`, 4815162342).
+fn error_without_secrets(body: &str) -> String {
+    let e = TokenSet::from_json(body.as_bytes(), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("sekrit") && !e.contains("4815162342"), "{e}");
+    e
+}
+
+#[test]
+fn values_in_the_wrong_field_stay_out_of_the_error() {
+    let cases = [
+        (
+            r#"{"access_token":["sekrit-1"]}"#,
+            "`access_token` is not a non-empty string",
+        ),
+        (
+            r#"{"access_token":{"t":"sekrit-1"}}"#,
+            "`access_token` is not a non-empty string",
+        ),
+        (
+            r#"{"access_token":"a","token_type":["sekrit-1"]}"#,
+            "`token_type` is not a string",
+        ),
+        (
+            r#"{"access_token":"a","created_at":"sekrit-1"}"#,
+            "`created_at` is not a number",
+        ),
+        (
+            r#"{"access_token":"a","expires_in":true}"#,
+            "`expires_in` is not a number",
+        ),
+        (
+            r#"{"access_token":"a","refresh_token":4815162342}"#,
+            "`refresh_token` is not a string",
+        ),
+        (
+            r#"{"access_token":"a","id_token":["sekrit-1"]}"#,
+            "`id_token` is not a string",
+        ),
+        (
+            r#"{"access_token":"a","scope":{"sekrit-1":1}}"#,
+            "`scope` is not a string",
+        ),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(error_without_secrets(body), expected, "{body}");
+    }
+    // The one value an error holds: an unsupported token_type, sanitised.
+    assert_eq!(
+        error_without_secrets(r#"{"access_token":"a","token_type":"mac\u0007"}"#),
+        "unsupported token_type `mac`"
+    );
+}
+
+#[test]
+fn the_first_field_at_fault_in_a_fixed_order() {
+    // Whatever the members' order in the body: access_token, token_type, expires_in,
+    // created_at, refresh_token, id_token, scope.
+    let e = |body: &str| {
+        TokenSet::from_json(body.as_bytes(), 0)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        e(r#"{"scope":1,"expires_in":"x"}"#),
+        "`access_token` is missing"
+    );
+    assert_eq!(
+        e(r#"{"access_token":null}"#),
+        "`access_token` is not a non-empty string"
+    );
+    assert_eq!(
+        e(r#"{"access_token":""}"#),
+        "`access_token` is not a non-empty string"
+    );
+    assert_eq!(
+        e(r#"{"scope":1,"expires_in":"x","token_type":"mac","access_token":"a"}"#),
+        "unsupported token_type `mac`"
+    );
+    assert_eq!(
+        e(r#"{"scope":1,"id_token":1,"created_at":"x","expires_in":"x","access_token":"a"}"#),
+        "`expires_in` is not a number"
+    );
+    assert_eq!(
+        e(r#"{"scope":1,"id_token":1,"refresh_token":1,"access_token":"a"}"#),
+        "`refresh_token` is not a string"
+    );
+    assert_eq!(
+        e(r#"{"scope":1,"id_token":1,"access_token":"a"}"#),
+        "`id_token` is not a string"
+    );
+    // A syntax error after a bad member is still "not JSON"; a non-object is named so.
+    assert_eq!(e(r#"{"access_token":1,"#), "the body is not JSON");
+    assert_eq!(e(r#"[{"access_token":"a"}, x"#), "the body is not JSON");
+    assert_eq!(e(r#"{"access_token":"a"} {}"#), "the body is not JSON");
+    for body in [r#"[{"access_token":"a"}]"#, r#""a""#, "null", "1"] {
+        assert_eq!(e(body), "the body is not a JSON object", "{body}");
+    }
+}
+
+#[test]
+fn a_member_given_twice_is_the_last_one() {
+    let body = br#"{"access_token":"first","expires_in":"x","access_token":"second","expires_in":5,"x":1,"x":2}"#;
+    let t = TokenSet::from_json(body, 10).unwrap();
+    assert_eq!(t.access_token().secret(), "second");
+    assert_eq!(t.expires_at(), Some(15));
+    assert_eq!(t.extra().get("x"), Some(&Value::from(2)));
+}
+
+#[test]
+fn null_and_empty_are_absent_and_never_extra() {
+    let body = br#"{"access_token":"a","token_type":null,"expires_in":null,"created_at":null,"refresh_token":"","scope":null,"id_token":"","x_other":null}"#;
+    let t = TokenSet::from_json(body, 10).unwrap();
+    assert_eq!(t.expires_at(), None);
+    assert!(t.refresh_token().is_none() && t.id_token().is_none() && t.scope().is_none());
+    assert_eq!(t.extra().keys().collect::<Vec<_>>(), ["x_other"]);
+    let t = TokenSet::from_json(
+        br#"{"access_token":"a","refresh_token":null,"id_token":null}"#,
+        0,
+    );
+    assert!(t.unwrap().extra().is_empty());
+}
+
+#[test]
+fn seconds_and_scope_shapes() {
+    let at = |expires_in: &str| {
+        let body = format!(r#"{{"access_token":"a","expires_in":{expires_in}}}"#);
+        TokenSet::from_json(body.as_bytes(), 100).map(|t| t.expires_at())
+    };
+    assert_eq!(at("-5"), Ok(Some(100)));
+    assert_eq!(at("-0.5"), Ok(Some(100)));
+    assert_eq!(at("1.99"), Ok(Some(101)));
+    assert_eq!(at("18446744073709551615"), Ok(Some(u64::MAX)));
+    assert_eq!(at("1e300"), Ok(Some(u64::MAX)));
+    assert_eq!(at(r#""\t7\n""#), Ok(Some(107)));
+    for bad in [
+        r#""-1""#, r#""1.5""#, r#""1e3""#, r#""""#, "[1]", "{}", "false",
+    ] {
+        assert!(at(bad).is_err(), "{bad}");
+    }
+    let created = br#"{"access_token":"a","expires_in":10,"created_at":" 50 "}"#;
+    assert_eq!(
+        TokenSet::from_json(created, 100).unwrap().expires_at(),
+        Some(60)
+    );
+    let scope = br#"{"access_token":"a","scope":["openid",1,null,"email",["x"]]}"#;
+    assert_eq!(
+        TokenSet::from_json(scope, 0).unwrap().scope(),
+        Some("openid email")
+    );
+    let scope = br#"{"access_token":"a","scope":[]}"#;
+    assert_eq!(TokenSet::from_json(scope, 0).unwrap().scope(), Some(""));
+}
