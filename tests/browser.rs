@@ -18,7 +18,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-#[path = "browser/harness.rs"]
+#[path = "browser/harness/mod.rs"]
 mod harness;
 #[macro_use]
 #[path = "support/trial.rs"]
@@ -26,8 +26,8 @@ mod trial;
 
 // oidc-provider as a child process (`OidcProvider`); the rest of it serves the interop
 // suite.
-#[allow(dead_code, unused_macros)]
-#[path = "interop/harness.rs"]
+#[allow(dead_code, unused_macros, unused_imports)]
+#[path = "interop/harness/mod.rs"]
 mod interop_harness;
 
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 // GETs the start URL and follows every redirect by hand (to oidc-provider and back),
 // keeping one cookie jar per origin. On an oidc-provider page it submits the page's first
 // form with its hidden fields (plus `login`/`password` on the login page; the consent
-// page is a plain submit), as tests/interop/harness.rs `walk_provider` does. Ends on the
+// page is a plain submit), as tests/interop/harness/walk.rs `walk_provider` does. Ends on the
 // first non-redirect answer from the peer's origin, which must be a 200; then prints the
 // peer origin's cookies as one `Cookie:` header value on stdout (the trace goes to stderr).
 const start = new URL(process.argv[2] ?? '');

@@ -11,7 +11,7 @@
 //! * [`TempDir`]: a throwaway directory (the file store's tests).
 //!
 //! Helpers for one binary only live next to it (`tests/it/harness.rs`,
-//! `tests/interop/harness.rs`, `tests/browser/harness.rs`).
+//! `tests/interop/harness/`, `tests/browser/harness/`).
 // Each binary uses a part of this module.
 #![allow(dead_code, unused_imports)]
 
