@@ -133,6 +133,7 @@ async fn a_copied_cookie_is_refused_on_another_instance_through_a_shared_memory_
     logout_reaches_the_other_instance(shared.clone(), shared).await;
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn a_copied_cookie_is_refused_on_another_instance_through_redis() {
     use axum_oauth_login::store::RedisStore;
