@@ -16,12 +16,12 @@ use http::{HeaderMap, Method};
 use crate::return_to::safe_return_to;
 
 /// Who sent a request, as far as the response's shape is concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Audience {
     /// A browser navigating to a page (any method; only `GET`/`HEAD` are redirected).
     Navigation,
-    /// htmx; `return_to` is the page it was on (`HX-Current-URL`), when same-site.
-    Htmx { return_to: Option<String> },
+    /// htmx ([`htmx_page`](Self::htmx_page): the page it was on).
+    Htmx,
     /// Anything else: `fetch()`, XHR, curl, API clients.
     Api,
 }
@@ -34,18 +34,7 @@ impl Audience {
             return Audience::Api;
         }
         if header_is(headers, &HX_REQUEST, "true") {
-            let return_to = headers
-                .get(HX_CURRENT_URL)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|current| url::Url::parse(current).ok())
-                .and_then(|url| {
-                    let path = match url.query() {
-                        Some(q) => format!("{}?{q}", url.path()),
-                        None => url.path().to_owned(),
-                    };
-                    safe_return_to(&path).map(str::to_owned)
-                });
-            return Audience::Htmx { return_to };
+            return Audience::Htmx;
         }
         match headers.get(SEC_FETCH_MODE).and_then(|v| v.to_str().ok()) {
             Some(mode) if mode.eq_ignore_ascii_case("navigate") => Audience::Navigation,
@@ -53,6 +42,18 @@ impl Audience {
             None if accept_prefers_html(headers) => Audience::Navigation,
             None => Audience::Api,
         }
+    }
+
+    /// The page an htmx request was sent from (`HX-Current-URL`), as a same-site path,
+    /// for the login to come back to. Read only when a login is due, not per request.
+    pub(crate) fn htmx_page(headers: &HeaderMap) -> Option<String> {
+        let current = headers.get(HX_CURRENT_URL)?.to_str().ok()?;
+        let url = url::Url::parse(current).ok()?;
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        safe_return_to(&path).map(str::to_owned)
     }
 
     /// Whether a login redirect (`303`) is the right answer: a `GET`/`HEAD` navigation.
@@ -120,12 +121,16 @@ fn accept_prefers_html(headers: &HeaderMap) -> bool {
 mod tests {
     use super::*;
 
-    fn of(pairs: &[(&'static str, &'static str)]) -> Audience {
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
             h.append(*k, v.parse().unwrap());
         }
-        Audience::of(&h)
+        h
+    }
+
+    fn of(pairs: &[(&'static str, &'static str)]) -> Audience {
+        Audience::of(&headers(pairs))
     }
 
     #[test]
@@ -165,22 +170,16 @@ mod tests {
 
     #[test]
     fn htmx_requests_carry_their_page() {
+        let page = |current: &'static str| {
+            let headers = headers(&[("hx-request", "true"), ("hx-current-url", current)]);
+            assert_eq!(Audience::of(&headers), Audience::Htmx);
+            Audience::htmx_page(&headers)
+        };
         assert_eq!(
-            of(&[
-                ("hx-request", "true"),
-                ("hx-current-url", "http://app.test/orders?p=2")
-            ]),
-            Audience::Htmx {
-                return_to: Some("/orders?p=2".into())
-            }
+            page("http://app.test/orders?p=2"),
+            Some("/orders?p=2".into())
         );
-        assert_eq!(
-            of(&[
-                ("hx-request", "true"),
-                ("hx-current-url", "javascript:alert(1)")
-            ]),
-            Audience::Htmx { return_to: None }
-        );
+        assert_eq!(page("javascript:alert(1)"), None);
     }
 
     #[test]

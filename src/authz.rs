@@ -242,7 +242,7 @@ impl IntoResponse for Forbidden {
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         // htmx 2 swaps no 4xx answer: the page would stay as it was. It follows
         // `HX-Redirect` whatever the status, to the 403 page's own URL.
-        if matches!(self.audience, Audience::Htmx { .. })
+        if self.audience == Audience::Htmx
             && let Ok(value) = HeaderValue::try_from(self.shared.paths.forbidden.as_str())
         {
             res.headers_mut().insert("hx-redirect", value);

@@ -75,7 +75,7 @@ impl<U> Clone for AuthSession<U> {
         AuthSession {
             active: self.active.clone(),
             user: self.user.clone(),
-            audience: self.audience.clone(),
+            audience: self.audience,
         }
     }
 }
@@ -134,9 +134,8 @@ impl<U> AuthSession<U> {
         S: AsRef<str>,
     {
         let required: Vec<S> = required.into_iter().collect();
-        missing_scopes(&required, self.tokens().scope()).map_err(|denial| {
-            Forbidden::new(self.active.rs.shared.clone(), denial, self.audience.clone())
-        })
+        missing_scopes(&required, self.tokens().scope())
+            .map_err(|denial| Forbidden::new(self.active.rs.shared.clone(), denial, self.audience))
     }
     /// The provider's API as this session's user: requests to the provider's API base
     /// with the session's token, refreshed when due and once after a `401`; refreshed

@@ -119,7 +119,7 @@ impl<U: ProviderUser> BearerUser<U> {
     {
         let required: Vec<S> = required.into_iter().collect();
         missing_scopes(&required, self.scopes())
-            .map_err(|denial| Forbidden::new(self.shared().clone(), denial, self.audience.clone()))
+            .map_err(|denial| Forbidden::new(self.shared().clone(), denial, self.audience))
     }
 
     fn shared(&self) -> &Arc<Shared> {

@@ -278,8 +278,9 @@ fn unauthenticated(shared: &Shared, req: &Request<Body>) -> Response {
             let here = uri.path_and_query().map_or("/", |pq| pq.as_str());
             redirect(&shared.paths.login_to(safe_return_to(here).unwrap_or("/")))
         }
-        Audience::Htmx { return_to } => {
+        Audience::Htmx => {
             let mut res = missing().into_response();
+            let return_to = Audience::htmx_page(req.headers());
             let login = shared.paths.login_to(return_to.as_deref().unwrap_or("/"));
             if let Ok(value) = HeaderValue::try_from(login) {
                 res.headers_mut().insert("hx-redirect", value);

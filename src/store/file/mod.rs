@@ -213,17 +213,7 @@ impl SessionStore for FileStore {
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        let id = id.as_str().to_owned();
-        self.with_file("delete", move |path| {
-            let mut document = read(path, "delete")?;
-            let removed = document.sessions.remove(&id).is_some();
-            let pruned = document.prune(now());
-            if removed || pruned {
-                write(path, &document, "delete")?;
-            }
-            Ok(())
-        })
-        .await
+        self.take(id).await.map(drop)
     }
 
     async fn take(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
