@@ -331,33 +331,22 @@ async fn encoded_separators_never_take_the_token_out_of_the_api_base() {
 #[cfg(feature = "redis")]
 mod shared_redis {
     use axum_oauth_login::store::RedisStore;
-    use axum_oauth_login::{
-        Clock, CookieKey, OAuth, client::OAuthClient, connections::Connections,
-    };
+    use axum_oauth_login::{Clock, CookieKey, client::OAuthClient, connections::Connections};
 
     use super::*;
-    use crate::support::bind;
     use crate::support::redis::RedisServer;
 
-    /// One instance of the app: its own `OAuth` and Redis connection, sharing the cookie
-    /// key, the clock, the mock and the Redis server with the others.
-    async fn instance(
+    /// One instance of the app ([`instance`]) keeping its connected accounts in `server`.
+    async fn redis_instance(
         server: &RedisServer,
         mock: &MockProvider,
         key: &CookieKey,
         clock: &Clock,
     ) -> TestApp {
-        let (listener, port) = bind().await;
-        let oauth = example::configure(
-            OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-                .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
-                .clock(clock.clone())
-                .cookie_key(key.clone())
-                .connections_store(RedisStore::open(&server.url()).expect("RedisStore opens")),
-        )
-        .build()
-        .expect("OAuth builds");
-        TestApp::serve(mock.clone(), listener, oauth, clock.clone())
+        instance(mock, key, clock, |b| {
+            b.connections_store(RedisStore::open(&server.url()).expect("RedisStore opens"))
+        })
+        .await
     }
 
     /// A worker without a web server: `Connections` over the same Redis and key.
@@ -387,8 +376,8 @@ mod shared_redis {
         let mock = apicbase_mock().await;
         let key = CookieKey::generate();
         let clock = Clock::manual_from_now();
-        let a = instance(&server, &mock, &key, &clock).await;
-        let b = instance(&server, &mock, &key, &clock).await;
+        let a = redis_instance(&server, &mock, &key, &clock).await;
+        let b = redis_instance(&server, &mock, &key, &clock).await;
         let worker = worker(&server, &mock, &key, &clock);
 
         a.login().await;

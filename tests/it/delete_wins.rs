@@ -16,33 +16,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_oauth_login::store::{MemoryStore, SessionStore};
-use axum_oauth_login::{Clock, CookieKey, OAuth, OAuthBuilder};
+use axum_oauth_login::{Clock, CookieKey, OAuthBuilder};
 use axum_oauth_login_mock::MockProvider;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
 use crate::harness::*;
 use crate::support::redis::RedisServer;
-use crate::support::{TempDir, bind, bounded, example};
-
-/// One instance of the app: its own `OAuth`, sharing the cookie key, the clock and the
-/// mock with the others; `configure` picks where sessions live.
-pub(crate) async fn instance(
-    mock: &MockProvider,
-    key: &CookieKey,
-    clock: &Clock,
-    configure: impl FnOnce(OAuthBuilder) -> OAuthBuilder,
-) -> TestApp {
-    let (listener, port) = bind().await;
-    let builder = example::configure(
-        OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-            .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
-            .clock(clock.clone())
-            .cookie_key(key.clone()),
-    );
-    let oauth = configure(builder).build().expect("OAuth builds");
-    TestApp::serve(mock.clone(), listener, oauth, clock.clone())
-}
+use crate::support::{TempDir, bounded};
 
 /// A server-side store shared by the instances of one test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

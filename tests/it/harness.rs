@@ -21,6 +21,25 @@ use crate::support::{
 /// The default (http) session cookie name.
 pub const SESSION_COOKIE: &str = "oauth_session";
 
+/// One instance of the app: its own `OAuth`, sharing the cookie key, the clock and the
+/// mock with the others; `configure` picks where sessions live.
+pub async fn instance(
+    mock: &MockProvider,
+    key: &CookieKey,
+    clock: &Clock,
+    configure: impl FnOnce(OAuthBuilder) -> OAuthBuilder,
+) -> TestApp {
+    let (listener, port) = bind().await;
+    let builder = example::configure(
+        OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
+            .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
+            .clock(clock.clone())
+            .cookie_key(key.clone()),
+    );
+    let oauth = configure(builder).build().expect("OAuth builds");
+    TestApp::serve(mock.clone(), listener, oauth, clock.clone())
+}
+
 pub async fn start_mock() -> MockProvider {
     bounded("starting the mock", MockProvider::start())
         .await

@@ -20,7 +20,7 @@ use axum_oauth_login::{Clock, CookieKey, OAuthBuilder};
 use axum_oauth_login_mock::{MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 
-use crate::delete_wins::{Shared, instance, logout_with, open, tokens_with};
+use crate::delete_wins::{Shared, logout_with, open, tokens_with};
 use crate::harness::*;
 use crate::support::bounded;
 

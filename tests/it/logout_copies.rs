@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_oauth_login::store::{MemoryStore, SessionStore};
-use axum_oauth_login::{Clock, CookieKey, OAuth};
+use axum_oauth_login::{Clock, CookieKey};
 use axum_oauth_login_mock::MockProvider;
 use reqwest::StatusCode;
 
 use crate::harness::*;
 use crate::support::redis::RedisServer;
-use crate::support::*;
 
 /// How often the instances of these tests pull the shared denylist.
 const SYNC: Duration = Duration::from_millis(20);
@@ -65,21 +64,15 @@ async fn a_copied_cookie_is_refused_right_after_logout() {
     );
 }
 
-/// One instance of a two-instance deployment: the cookie store, `key`, and `shared` as
-/// the logout denylist's store.
-async fn instance(mock: &MockProvider, key: &CookieKey, shared: Arc<dyn SessionStore>) -> TestApp {
-    let (listener, port) = bind().await;
+/// One instance of a two-instance deployment ([`instance`], its own clock): the cookie
+/// store, `key`, and `shared` as the logout denylist's store.
+async fn denylist_instance(
+    mock: &MockProvider,
+    key: &CookieKey,
+    shared: Arc<dyn SessionStore>,
+) -> TestApp {
     let clock = Clock::manual_from_now();
-    let oauth = example::configure(
-        OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-            .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
-            .clock(clock.clone())
-            .cookie_key(key.clone())
-            .logout_denylist_arc(shared, SYNC),
-    )
-    .build()
-    .expect("OAuth builds");
-    TestApp::serve(mock.clone(), listener, oauth, clock)
+    instance(mock, key, &clock, |b| b.logout_denylist_arc(shared, SYNC)).await
 }
 
 /// Logs in on A, logs out on A, and expects the copy refused on A at once and on B
@@ -90,8 +83,8 @@ async fn logout_reaches_the_other_instance(
 ) {
     let mock = start_mock().await;
     let key = CookieKey::generate();
-    let a = instance(&mock, &key, a_store).await;
-    let b = instance(&mock, &key, b_store).await;
+    let a = denylist_instance(&mock, &key, a_store).await;
+    let b = denylist_instance(&mock, &key, b_store).await;
     let copy = login_and_copy(&a).await;
     let on_b = b.new_browser();
     assert_eq!(with_copy(&on_b, "/api/me", &copy).await, StatusCode::OK);

@@ -3,32 +3,23 @@
 
 use std::sync::Arc;
 
+use axum_oauth_login::Clock;
 use axum_oauth_login::store::RedisStore;
-use axum_oauth_login::{Clock, OAuth};
 
 use super::*;
 use crate::support::redis::RedisServer;
-use crate::support::{bind, example};
 
-/// One instance of the app: its own `OAuth` (and Redis connection), sharing the
-/// cookie key, the clock, the mock's client and the Redis server with the others.
-async fn instance(
+/// One instance of the app ([`instance`]) with its own connection to `server`.
+async fn redis_instance(
     server: &RedisServer,
     mock: &MockProvider,
     key: &CookieKey,
     clock: &Clock,
 ) -> TestApp {
-    let (listener, port) = bind().await;
-    let oauth = example::configure(
-        OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-            .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
-            .clock(clock.clone())
-            .cookie_key(key.clone())
-            .session_store(RedisStore::open(&server.url()).expect("RedisStore opens")),
-    )
-    .build()
-    .expect("OAuth builds");
-    TestApp::serve(mock.clone(), listener, oauth, clock.clone())
+    instance(mock, key, clock, |b| {
+        b.session_store(RedisStore::open(&server.url()).expect("RedisStore opens"))
+    })
+    .await
 }
 
 /// A raw connection to the test's Redis, to look at what the store wrote.
@@ -61,8 +52,8 @@ async fn two_instances_share_a_session_and_refresh_once() {
     let mock = rotating_mock().await;
     let key = CookieKey::generate();
     let clock = Clock::manual_from_now();
-    let a = instance(&server, &mock, &key, &clock).await;
-    let b = instance(&server, &mock, &key, &clock).await;
+    let a = redis_instance(&server, &mock, &key, &clock).await;
+    let b = redis_instance(&server, &mock, &key, &clock).await;
 
     a.login().await;
     let cookie = a.session_cookie().expect("session on A");
