@@ -42,10 +42,8 @@ pub(crate) struct ActiveSession {
 #[derive(Clone, Copy)]
 pub(crate) enum Scope<'a> {
     /// The Bearer header (for the innermost provider), else the first provider session,
-    /// innermost first: `BearerUser`.
+    /// innermost first: `BearerUser` and `AuthSession` (one caller per request).
     Any,
-    /// Sessions only, innermost first: `AuthSession`.
-    Sessions,
     /// One provider's Bearer header or session: its `RequireLogin`.
     Provider(&'a Arc<Shared>),
 }
@@ -71,9 +69,7 @@ fn candidates<'a>(
     scope: Scope<'_>,
 ) -> Result<Candidates<'a>, AuthRejection> {
     Ok(match scope {
-        Scope::Any | Scope::Sessions => {
-            Candidates::All(RequestSessions::of(extensions)?.innermost_first())
-        }
+        Scope::Any => Candidates::All(RequestSessions::of(extensions)?.innermost_first()),
         Scope::Provider(shared) => Candidates::One(Some(RequestSession::of(extensions, shared)?)),
     })
 }
@@ -106,9 +102,7 @@ pub(crate) fn find_now(
     let Some(&innermost) = candidates.peek() else {
         return Err(AuthRejection::MissingLayer);
     };
-    if !matches!(scope, Scope::Sessions)
-        && let Some(token) = bearer_token(headers, &innermost.shared.realm)?
-    {
+    if let Some(token) = bearer_token(headers, &innermost.shared.realm)? {
         return Ok(Found::Credential(Credential::Header {
             token,
             rs: innermost.clone(),

@@ -254,7 +254,7 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         extract(parts)
             .await?
-            .ok_or_else(|| missing(&parts.extensions, Scope::Sessions))
+            .ok_or_else(|| missing(&parts.extensions, Scope::Any))
     }
 }
 
