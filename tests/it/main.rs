@@ -54,3 +54,4 @@ mod startup;
 mod store_contract;
 mod store_names;
 mod stores;
+mod user_cache;
