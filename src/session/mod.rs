@@ -16,6 +16,7 @@ mod names;
 mod refresh;
 mod timed;
 mod vault;
+mod verified;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub(crate) use self::names::{Name, StoreNames};
 pub(crate) use self::refresh::Refresher;
 pub(crate) use self::timed::TimedStore;
 pub(crate) use self::vault::{Vault, VaultError, keep, revoke as revoke_connection};
+use self::verified::Verified;
 use crate::clock::Clock;
 use crate::store::{SessionId, StoreError};
 
@@ -45,11 +47,6 @@ pub(crate) enum Backend {
 /// Largest record sealed at rest in a server-side store.
 const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
-/// How many bytes of verified session cookies are remembered (keys are the cookies
-/// themselves), and for how long.
-const VERIFIED_CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
-const VERIFIED_TTL: Duration = Duration::from_secs(300);
-
 /// Where sessions live and for how long: the cookie name, codec, lifetimes, clock, store.
 pub(crate) struct SessionConfig {
     pub(crate) codec: CookieCodec,
@@ -60,13 +57,10 @@ pub(crate) struct SessionConfig {
     pub(crate) idle_secs: Option<u64>,
     pub(crate) clock: Clock,
     pub(crate) backend: Backend,
-    /// Cookie values already opened and parsed, keyed by the sealed value itself: a
-    /// session's cookie is immutable, so a hit skips AES-GCM and JSON on the hot path.
-    /// Lookups compare the whole value; the hash is foldhash with a random seed. Only
-    /// values that opened with the current key get in; expiry is checked on every read.
-    verified: moka::sync::Cache<String, Arc<SessionData>, foldhash::fast::RandomState>,
+    /// Cookie-held sessions already opened and parsed (a hit skips AES-GCM and JSON).
+    verified: Verified<Arc<SessionData>>,
     /// Server-side stores: cookie values already opened, to the id they hold.
-    verified_ids: moka::sync::Cache<String, SessionId, foldhash::fast::RandomState>,
+    verified_ids: Verified<SessionId>,
     refresher: Refresher,
     /// Sessions the provider ended by back-channel logout.
     pub(crate) denylist: Arc<Denylist>,
@@ -105,7 +99,6 @@ impl SessionConfig {
         backend: Backend,
         refresher: Refresher,
     ) -> Self {
-        let weigh = |sealed: &String| u32::try_from(sealed.len()).unwrap_or(u32::MAX);
         SessionConfig {
             codec,
             cookie_name,
@@ -114,16 +107,8 @@ impl SessionConfig {
             clock,
             backend,
             refresher,
-            verified: moka::sync::Cache::builder()
-                .weigher(move |sealed: &String, _: &Arc<SessionData>| weigh(sealed))
-                .max_capacity(VERIFIED_CAPACITY_BYTES)
-                .time_to_live(VERIFIED_TTL)
-                .build_with_hasher(foldhash::fast::RandomState::default()),
-            verified_ids: moka::sync::Cache::builder()
-                .weigher(move |sealed: &String, _: &SessionId| weigh(sealed))
-                .max_capacity(VERIFIED_CAPACITY_BYTES)
-                .time_to_live(VERIFIED_TTL)
-                .build_with_hasher(foldhash::fast::RandomState::default()),
+            verified: Verified::new(),
+            verified_ids: Verified::new(),
             denylist: Denylist::new(
                 String::new(),
                 None,
@@ -147,7 +132,7 @@ impl SessionConfig {
 
     /// Remembers that the cookie value `sealed` holds `data` (it was just written).
     fn remember(&self, sealed: &str, data: Arc<SessionData>) {
-        self.verified.insert(sealed.to_owned(), data);
+        self.verified.insert(sealed, data);
     }
 
     #[cfg(test)]
@@ -213,7 +198,7 @@ impl SessionConfig {
         )?;
         let data = Arc::new(opened.value);
         if !opened.old_key {
-            self.verified.insert(sealed.to_owned(), data.clone());
+            self.verified.insert(sealed, data.clone());
         }
         self.check(data, opened.old_key)
     }
@@ -229,8 +214,7 @@ impl SessionConfig {
             cookie::MAX_COOKIE_VALUE,
         )?;
         if !opened.old_key {
-            self.verified_ids
-                .insert(sealed.to_owned(), opened.value.clone());
+            self.verified_ids.insert(sealed, opened.value.clone());
         }
         Some((opened.value, opened.old_key))
     }

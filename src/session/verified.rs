@@ -1,0 +1,72 @@
+//! Cookie values already opened: a session's cookie is immutable, so a request that
+//! presents one seen before skips AES-GCM and JSON. Keyed by the sealed value itself
+//! (the lookup compares the whole value; the hash is foldhash with a random seed), bounded
+//! by the bytes of those values. Only values that opened with the current key get in;
+//! the session's expiry, idle timeout and the denylist are checked on every read, by the
+//! caller, so an entry needs no lifetime of its own.
+
+/// How many bytes of verified cookie values are remembered (the keys are the values).
+const CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A typical sealed session cookie, for the table's initial size.
+const TYPICAL_BYTES: u64 = 512;
+
+/// Weighs an entry by its cookie value's length.
+#[derive(Clone, Copy)]
+struct ByLength;
+
+impl<V> quick_cache::Weighter<String, V> for ByLength {
+    fn weight(&self, sealed: &String, _: &V) -> u64 {
+        sealed.len() as u64
+    }
+}
+
+/// Sealed cookie value → what it holds (the session, or a store's session id).
+pub(crate) struct Verified<V>(quick_cache::sync::Cache<String, V, ByLength>);
+
+impl<V: Clone> Verified<V> {
+    pub(crate) fn new() -> Self {
+        let items = usize::try_from(CAPACITY_BYTES / TYPICAL_BYTES).unwrap_or(usize::MAX);
+        Verified(quick_cache::sync::Cache::with_weighter(
+            items,
+            CAPACITY_BYTES,
+            ByLength,
+        ))
+    }
+
+    /// What `sealed` held when it was opened, if it was.
+    pub(crate) fn get(&self, sealed: &str) -> Option<V> {
+        self.0.get(sealed)
+    }
+
+    /// Remembers that `sealed` holds `value` (it opened with the current key).
+    pub(crate) fn insert(&self, sealed: &str, value: V) {
+        self.0.insert(sealed.to_owned(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_by_the_bytes_of_the_values() {
+        let verified = Verified::<u32>::new();
+        let sealed = "x".repeat(64 * 1024);
+        verified.insert(&sealed, 1);
+        assert_eq!(verified.get(&sealed), Some(1));
+        assert_eq!(
+            verified.get(&sealed[1..]),
+            None,
+            "the whole value is the key"
+        );
+        for i in 0..(CAPACITY_BYTES / (64 * 1024) * 2) {
+            verified.insert(&format!("{i:08}{}", &sealed[8..]), 2);
+        }
+        assert!(
+            verified.0.weight() <= CAPACITY_BYTES,
+            "{}",
+            verified.0.weight()
+        );
+    }
+}
