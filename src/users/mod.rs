@@ -296,7 +296,7 @@ impl UserCache {
         // provider costs a caller at most the HTTP timeout, never a queue of them.
         let outcome = tokio::time::timeout(self.wait, boarding.flight.get_or_init(|| fetch))
             .await
-            .map(Clone::clone)
+            .cloned()
             .unwrap_or_else(|_| {
                 Err(Arc::new(OAuthError::Timeout {
                     endpoint: self.endpoint(),
