@@ -12,7 +12,9 @@ use crate::client::OAuthClient;
 use crate::error::{ConfigError, Sources};
 use crate::origin::Origins;
 use crate::provider::Provider;
-use crate::session::{CookieNames, FlowStore, Refresher, SessionConfig, TimedStore, Vault};
+use crate::session::{
+    CookieNames, FlowStore, Refresher, SessionConfig, SharedUsers, TimedStore, Vault,
+};
 use crate::state::Shared;
 
 impl OAuthBuilder {
@@ -77,7 +79,11 @@ impl OAuthBuilder {
             self.refresh.grace,
             self.clock.clone(),
         );
-        let users = self.users.cache(&client, &self.clock, self.http_timeout);
+        let mut users = self.users.cache(&client, &self.clock, self.http_timeout);
+        if let Some(store) = &self.users.shared {
+            let store = TimedStore::new(store.clone(), self.sessions.store_timeout);
+            users = users.with_shared(Arc::new(SharedUsers::new(store, codec.clone())));
+        }
         let vault = self.connections.map(|store| {
             Arc::new(Vault::new(
                 &client,

@@ -103,6 +103,7 @@ impl OAuthBuilder {
                 max_concurrent_lookups: 64,
                 fetch_on_login: true,
                 on_login: None,
+                shared: None,
             },
             refresh: RefreshSettings {
                 skew: Duration::from_secs(60),
@@ -386,65 +387,6 @@ impl OAuthBuilder {
         self
     }
 
-    /// Keeps connected accounts (see [`Connections`](crate::connections::Connections)) in `store`:
-    /// [`OAuth::connections`](super::OAuth::connections) then connects, uses and disconnects them. It can be the
-    /// session store; records are sealed with the cookie key and never collide with
-    /// sessions. Several instances refreshing one account need a locking store
-    /// (memory within one process, Redis across processes).
-    pub fn connections_store(mut self, store: impl crate::store::SessionStore) -> Self {
-        self.connections = Some(Arc::new(store));
-        self
-    }
-
-    /// Where logouts of cookie-held sessions are kept so that every instance of the app
-    /// honours them: the app's own logout, and OpenID Connect Back-Channel Logout.
-    ///
-    /// A logout reaches one instance. Sessions in a server-side store are deleted there,
-    /// which every instance sees; sessions in cookies cannot be deleted, so they go on a
-    /// denylist until they would have expired: by session id at the app's logout (a copy
-    /// of the cookie dies too), by the provider's `sid`, or by `sub` for every session
-    /// begun before a back-channel logout. Without this setting the denylist is this
-    /// process's alone: right for one instance, but **with several instances the others
-    /// keep honouring the session**. With a shared `store` (Redis), each instance pulls
-    /// what changed every `sync_every` (the receiving one refuses the session at once);
-    /// a pull reads one record per instance that wrote and one per new logout, whatever
-    /// the number of entries.
-    ///
-    /// ```no_run
-    /// # #[cfg(feature = "redis")]
-    /// # async fn run(builder: axum_oauth_login::OAuthBuilder) -> Result<(), Box<dyn std::error::Error>> {
-    /// use std::time::Duration;
-    /// use axum_oauth_login::store::RedisStore;
-    /// let shared = RedisStore::open("redis://127.0.0.1/")?;
-    /// let oauth = builder.logout_denylist(shared, Duration::from_secs(2)).build()?;
-    /// # drop(oauth); Ok(())
-    /// # }
-    /// ```
-    pub fn logout_denylist(
-        mut self,
-        store: impl crate::store::SessionStore,
-        sync_every: Duration,
-    ) -> Self {
-        self.denylist = Some((Arc::new(store), sync_every));
-        self
-    }
-
-    /// [`logout_denylist`](Self::logout_denylist) with a store shared with other settings.
-    pub fn logout_denylist_arc(
-        mut self,
-        store: Arc<dyn crate::store::SessionStore>,
-        sync_every: Duration,
-    ) -> Self {
-        self.denylist = Some((store, sync_every));
-        self
-    }
-
-    /// [`connections_store`](Self::connections_store) with a shared store.
-    pub fn connections_store_arc(mut self, store: Arc<dyn crate::store::SessionStore>) -> Self {
-        self.connections = Some(store);
-        self
-    }
-
     /// The words of the crate's pages (default: English). See [`Messages`].
     pub fn messages(mut self, messages: Messages) -> Self {
         self.pages.messages = messages;
@@ -484,5 +426,6 @@ impl OAuthBuilder {
     }
 }
 
+mod shared;
 #[cfg(test)]
 mod tests;

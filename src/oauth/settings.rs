@@ -271,6 +271,8 @@ pub(super) struct UserSettings {
     pub(super) fetch_on_login: bool,
     /// The app's login hook: its own user from the provider's answer.
     pub(super) on_login: Option<LoginHook>,
+    /// Where answers are shared with other instances (opt-in).
+    pub(super) shared: Option<std::sync::Arc<dyn crate::store::SessionStore>>,
 }
 
 impl UserSettings {

@@ -35,6 +35,8 @@ pub(crate) enum Name<'a> {
     Accounts,
     /// The prefix of the shared denylist's log.
     Denylist,
+    /// A token's user in the shared user cache (the MAC covers the token itself).
+    User(&'a str),
 }
 
 impl Name<'_> {
@@ -46,6 +48,7 @@ impl Name<'_> {
             Name::Account(account) => ("acct", account),
             Name::Accounts => ("accounts", ""),
             Name::Denylist => ("denylist", ""),
+            Name::User(token) => ("user", token),
         }
     }
 }
@@ -144,6 +147,9 @@ fn legacy(name: Name<'_>, context: &str) -> String {
         ),
         Name::Accounts => "vault:accounts".to_owned(),
         Name::Denylist => hashed("denylist", context),
+        // 0.2 kept no users in a store: its unkeyed name names nothing (and covers no
+        // token: a bare hash of one would be a name anyone holding it could compute).
+        Name::User(_) => hashed("user", ""),
     }
 }
 

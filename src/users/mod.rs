@@ -17,12 +17,18 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::client::{OAuthClient, TokenRef};
+use crate::client::OAuthClient;
 use crate::clock::Clock;
 use crate::provider::UserResolver;
 use crate::secret::AccessToken;
 use crate::transport::OAuthError;
 use crate::typed::Typed;
+
+use self::shared::Turn;
+pub(crate) use self::shared::{Kept, SharedAnswers};
+
+mod ask;
+mod shared;
 
 /// How long a refused token is remembered as refused.
 const NEGATIVE_TTL_SECS: u64 = 30;
@@ -144,6 +150,8 @@ pub(crate) struct UserCache {
     /// The most recently used users, parsed: a hit here is the whole hit path.
     hot: Arc<quick_cache::sync::Cache<Key, Resolved>>,
     flights: Arc<Mutex<HashMap<Key, Flight>>>,
+    /// The second level, shared with other instances (opt-in).
+    shared: Option<Arc<dyn SharedAnswers>>,
     ttl_secs: u64,
     clock: Clock,
     /// Caps concurrent calls to the provider: every *new* token costs one, so a flood of
@@ -221,6 +229,7 @@ impl UserCache {
                 (capacity / 8).clamp(1, HOT_CAPACITY),
             )),
             flights: Arc::default(),
+            shared: None,
             ttl_secs: ttl.as_secs().max(1),
             clock,
             upstream: Arc::new(tokio::sync::Semaphore::new(lookups.max_concurrent)),
@@ -316,11 +325,22 @@ impl UserCache {
         self.answers.len() as u64
     }
 
-    /// Forgets a token (after logout or revocation).
+    /// Forgets a token (after logout or revocation): here, and in the shared store,
+    /// where no instance writes its user again.
     pub(crate) async fn forget(&self, token: &AccessToken) {
         let key = token_key(token);
         self.hot.remove(&key);
         self.answers.remove(&key);
+        if let Some(shared) = &self.shared {
+            let ttl = Duration::from_secs(self.ttl_secs);
+            shared::bury(&**shared, token, ttl, self.wait / 2).await;
+        }
+    }
+
+    /// Shares answers with other instances through `shared` (a second-level cache).
+    pub(crate) fn with_shared(mut self, shared: Arc<dyn SharedAnswers>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     fn until(&self, now: u64, token_expires_at: Option<u64>) -> u64 {
@@ -336,38 +356,8 @@ impl UserCache {
         }
     }
 
-    /// A JWT access token checked against the provider's keys (RFC 9068): no call to the
-    /// provider; the answer is cached until the token's `exp`, so a token's signature is
-    /// verified once. Revocation at the provider is not seen: the token's lifetime is
-    /// the bound.
-    ///
-    /// `None` for a JWT that is not an `at+jwt` access token (some providers sign their
-    /// access tokens as plain `JWT`): the provider resolves those.
-    async fn check_locally(
-        &self,
-        oidc: &crate::oidc::Oidc,
-        token: &AccessToken,
-    ) -> Option<Result<Answer, Arc<OAuthError>>> {
-        Some(match oidc.access_token(token.secret()).await {
-            Err(crate::error::JwtError::Type(_)) => return None,
-            Ok(checked) => Ok(Answer::User(Resolved::new(
-                Value::Object(checked.claims),
-                checked.scope.map(Arc::from),
-                checked.exp,
-            ))),
-            Err(e) if e.is_transient() => Err(Arc::new(OAuthError::Transport {
-                endpoint: crate::transport::Endpoint::Jwks,
-                reason: e.to_string(),
-            })),
-            Err(e) => {
-                tracing::debug!(error = %e, "JWT access token refused");
-                Ok(Answer::Refused {
-                    until: self.clock.now() + NEGATIVE_TTL_SECS,
-                })
-            }
-        })
-    }
-
+    /// A local miss: a JWT access token checked here; else another instance's answer
+    /// through the shared store, or the provider's (shared when it is a user).
     async fn fetch(
         &self,
         token: AccessToken,
@@ -379,73 +369,41 @@ impl UserCache {
         {
             return entry;
         }
-        let endpoint = self.endpoint();
-        let _turn = match tokio::time::timeout(self.wait, self.upstream.acquire()).await {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                tracing::warn!("too many user lookups in flight; answering 503");
-                return Err(Arc::new(OAuthError::Timeout {
-                    endpoint,
-                    timeout: self.wait,
-                }));
-            }
+        let Some(shared) = &self.shared else {
+            return self.ask(token, token_expires_at).await;
         };
-        let now = self.clock.now();
-        let refused = Answer::Refused {
-            until: now + NEGATIVE_TTL_SECS,
-        };
-        match self.client.provider().user_resolver() {
-            UserResolver::Userinfo => match self.client.userinfo::<Value>(&token).await {
-                Ok(value) if value.is_object() => Ok(Answer::User(Resolved::new(
-                    value,
-                    None,
-                    self.until(now, token_expires_at),
-                ))),
-                Ok(_) => Err(Arc::new(OAuthError::Malformed {
-                    endpoint: crate::transport::Endpoint::Userinfo,
-                    status: 200,
-                    reason: "the user info is not a JSON object".into(),
-                    excerpt: None,
-                })),
-                Err(e) if e.is_invalid_token() => Ok(refused),
-                Err(e) => Err(Arc::new(e)),
-            },
-            UserResolver::Introspection => {
-                let answer = self
-                    .client
-                    .introspect(TokenRef::Access(&token))
-                    .await
-                    .map_err(Arc::new)?;
-                let expired = answer.exp.is_some_and(|exp| exp <= now);
-                // A token the provider issued to another app must not log anyone in here
-                // (token substitution, RFC 7662 §4), and a refresh token is no bearer token.
-                let foreign = answer
-                    .client_id
-                    .as_deref()
-                    .is_some_and(|id| id != self.client.client_id());
-                let refresh = answer.token_type.as_deref() == Some("refresh_token");
-                if !answer.active || expired || foreign || refresh {
-                    if foreign || refresh {
-                        tracing::warn!(
-                            foreign,
-                            refresh,
-                            "introspected token refused: not an access token of this client"
-                        );
-                    }
-                    return Ok(refused);
+        let now = || self.clock.now();
+        // Half the lookup's time for another instance's answer, the rest for our own.
+        let claim = match shared::take_turn(&**shared, &token, now, self.wait, self.wait / 2).await
+        {
+            Turn::Found(kept) => match serde_json::from_str::<Value>(&kept.json) {
+                Ok(user) if user.is_object() => {
+                    let scope = kept.scope.map(Arc::from);
+                    return Ok(Answer::User(Resolved::new(user, scope, kept.until)));
                 }
-                let exp = match (answer.exp, token_expires_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                let value = serde_json::to_value(answer.to_user_info()).unwrap_or(Value::Null);
-                Ok(Answer::User(Resolved::new(
-                    value,
-                    answer.scope.as_deref().map(Arc::from),
-                    self.until(now, exp),
-                )))
+                _ => None,
+            },
+            Turn::Mine(claim) => Some(claim),
+            Turn::Alone => None,
+        };
+        let answer = self.ask(token.clone(), token_expires_at).await;
+        let Some(claim) = claim else { return answer };
+        if let Ok(Answer::User(user)) = &answer {
+            let kept = Kept {
+                json: user.user.to_string(),
+                scope: user.scope.as_deref().map(str::to_owned),
+                until: user.until,
+                gone: false,
+            };
+            let ttl = Duration::from_secs(user.until.saturating_sub(now()).max(1));
+            if let Err(e) = shared.save(&token, &kept, ttl).await {
+                tracing::warn!(error = %e, "could not share a resolved user");
             }
         }
+        if let Err(e) = shared.release(&token, &claim).await {
+            tracing::debug!(error = %e, "could not release a shared user claim");
+        }
+        answer
     }
 }
 

@@ -102,6 +102,7 @@ fn flow_user_and_refresh_settings() {
         max_concurrent_lookups: max,
         fetch_on_login: true,
         on_login: None,
+        shared: None,
     };
     assert!(users(300, 10, 64).validate().is_ok());
     assert_eq!(

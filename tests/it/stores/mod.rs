@@ -27,6 +27,8 @@ mod backend;
 mod flows;
 #[cfg(feature = "redis")]
 mod shared_redis;
+#[cfg(feature = "redis")]
+mod shared_users;
 
 use backend::{Backend, Kind, spawn};
 
