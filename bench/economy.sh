@@ -11,7 +11,8 @@
 # Tables:
 #   1. userinfo calls for ONE new token, N connections hitting `BearerUser` at once (the
 #      mock answers that first call 300 ms late, so the burst piles up behind it); one
-#      instance and two (each its own OAuth, its own user cache).
+#      instance and two (each its own OAuth, its own user cache), and two sharing a user
+#      cache in Redis (`shared_user_cache`).
 #   2. refresh calls for ONE session at expiry, N connections on `/me` at once (the mock
 #      answers the refresh 300 ms late); cookie and Redis stores, one and two instances.
 #   2b. cookie sessions on two instances with rotating refresh tokens: the pre-refresh
@@ -125,13 +126,23 @@ fi
 if wants 1; then
 say "## 1. One new token, $connections connections at once → userinfo calls"
 say ""
-say "| instances | requests | non-2xx | userinfo calls |"
-say "|---:|---:|---:|---:|"
-for n in 1 2; do
-  start_flights --instances "$n"
+say "| instances | shared user cache | requests | non-2xx | userinfo calls |"
+say "|---:|---|---:|---:|---:|"
+for row in "1 none" "2 none" "2 redis"; do
+  read -r n users <<<"$row"
+  users_args=()
+  if [[ $users == redis ]]; then
+    if [[ -z $redis_url ]]; then
+      [[ ${CI:-} == true ]] && die "redis-server is not installed or did not start"
+      say "| $n | redis | – | – | skipped: no redis-server |"
+      continue
+    fi
+    users_args=(--users "$redis_url")
+  fi
+  start_flights --instances "$n" "${users_args[@]}"
   token=$(curl -sS --max-time 10 -X POST "$ctl/ctl/token")
   read -r requests errors < <(burst_instances /api/me "Authorization: Bearer $token")
-  say "| $n | $requests | $errors | $(json "$ctl/ctl/stats" userinfo) |"
+  say "| $n | $users | $requests | $errors | $(json "$ctl/ctl/stats" userinfo) |"
   stop flights
 done
 say ""

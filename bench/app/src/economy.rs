@@ -4,7 +4,7 @@
 //!
 //! | subcommand | what it serves |
 //! |---|---|
-//! | `economy-flights [--instances N] [--store URL] [--shared URL]` | the crate's `MockProvider` and N independent instances of an app (each its own `OAuth`: its own user cache and refresh table; one cookie key; with `--store`, one Redis), each on its own port, plus a control port |
+//! | `economy-flights [--instances N] [--store URL] [--shared URL] [--users URL]` | the crate's `MockProvider` and N independent instances of an app (each its own `OAuth`: its own user cache and refresh table; one cookie key; with `--store`, one Redis), each on its own port, plus a control port |
 //! | `economy-stub` | a userinfo endpoint that accepts any Bearer token (the user's `sub` is the token), counting calls: the upstream of `economy-cache`, in its own process so it is not in the measured RSS |
 //! | `economy-cache --upstream URL [--capacity N]` | one app whose `/api/me` resolves any token through `URL/userinfo`, user cache of N (default: the crate's default bound); `GET /ctl/stats` → cached users |
 //!
@@ -79,6 +79,8 @@ pub async fn flights(args: &[String]) -> Result<(), BoxError> {
     let store = opt(args, "--store")?;
     // Cookie sessions: a shared store (Redis) to coordinate their refreshes through.
     let shared = opt(args, "--shared")?;
+    // Bearer users: a shared user cache (Redis) across the instances.
+    let users = opt(args, "--users")?;
     let mock = MockProvider::builder()
         .token_lifetime(TOKEN_LIFETIME)
         // Rotating refresh tokens (the mock's default; Apicbase, Doorkeeper): a spent
@@ -103,6 +105,9 @@ pub async fn flights(args: &[String]) -> Result<(), BoxError> {
         }
         if let Some(url) = &shared {
             builder = builder.logout_denylist(RedisStore::open(url)?, Duration::from_secs(2));
+        }
+        if let Some(url) = &users {
+            builder = builder.shared_user_cache(RedisStore::open(url)?);
         }
         let oauth = builder.build()?;
         let app = Router::new()
