@@ -109,8 +109,8 @@ impl SessionConfig {
             clock,
             backend,
             refresher,
-            verified: Verified::new(),
-            verified_ids: Verified::new(),
+            verified: Verified::new(verified::SESSIONS),
+            verified_ids: Verified::new(verified::IDS),
             denylist: Denylist::new(
                 String::new(),
                 None,

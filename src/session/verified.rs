@@ -4,20 +4,30 @@
 //! by the bytes of those values. Only values that opened with the current key get in;
 //! the session's expiry, idle timeout and the denylist are checked on every read, by the
 //! caller, so an entry needs no lifetime of its own.
+//!
+//! The bound is an estimate of the memory held: each entry weighs its cookie value's
+//! length times a factor for what it opened to (a parsed session is ~3× its sealed,
+//! deflated cookie: [`SESSIONS`]; a session id is small: [`IDS`]). At 32 MiB that is
+//! ~16,000 sessions of a typical 500-byte cookie, or ~60,000 session ids.
 
-/// How many bytes of verified cookie values are remembered (the keys are the values).
-const CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
+/// The estimated bytes every cache of verified values stays within.
+const CAPACITY_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Weight per byte of the cookie value, for a cache of opened sessions.
+pub(crate) const SESSIONS: u64 = 4;
+/// Weight per byte of the cookie value, for a cache of store-held sessions' ids.
+pub(crate) const IDS: u64 = 1;
 
 /// A typical sealed session cookie, for the table's initial size.
 const TYPICAL_BYTES: u64 = 512;
 
-/// Weighs an entry by its cookie value's length.
+/// Weighs an entry by its cookie value's length, times a factor.
 #[derive(Clone, Copy)]
-struct ByLength;
+struct ByLength(u64);
 
 impl<V> quick_cache::Weighter<String, V> for ByLength {
     fn weight(&self, sealed: &String, _: &V) -> u64 {
-        sealed.len() as u64
+        sealed.len() as u64 * self.0
     }
 }
 
@@ -25,12 +35,13 @@ impl<V> quick_cache::Weighter<String, V> for ByLength {
 pub(crate) struct Verified<V>(quick_cache::sync::Cache<String, V, ByLength>);
 
 impl<V: Clone> Verified<V> {
-    pub(crate) fn new() -> Self {
-        let items = usize::try_from(CAPACITY_BYTES / TYPICAL_BYTES).unwrap_or(usize::MAX);
+    /// A cache whose entries weigh `factor` per byte of their cookie value.
+    pub(crate) fn new(factor: u64) -> Self {
+        let items = CAPACITY_BYTES / (TYPICAL_BYTES * factor);
         Verified(quick_cache::sync::Cache::with_weighter(
-            items,
+            usize::try_from(items).unwrap_or(usize::MAX),
             CAPACITY_BYTES,
-            ByLength,
+            ByLength(factor),
         ))
     }
 
@@ -51,7 +62,7 @@ mod tests {
 
     #[test]
     fn bounded_by_the_bytes_of_the_values() {
-        let verified = Verified::<u32>::new();
+        let verified = Verified::<u32>::new(SESSIONS);
         let sealed = "x".repeat(64 * 1024);
         verified.insert(&sealed, 1);
         assert_eq!(verified.get(&sealed), Some(1));
@@ -60,7 +71,7 @@ mod tests {
             None,
             "the whole value is the key"
         );
-        for i in 0..(CAPACITY_BYTES / (64 * 1024) * 2) {
+        for i in 0..(CAPACITY_BYTES / (64 * 1024)) {
             verified.insert(&format!("{i:08}{}", &sealed[8..]), 2);
         }
         assert!(
