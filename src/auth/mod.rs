@@ -105,19 +105,67 @@ pub enum TokenSource {
     Session,
 }
 
-/// A caller whose token the provider accepted.
-#[derive(Clone, Debug)]
+/// A caller whose token the provider accepted: the credential it presented and the
+/// provider's answer, both shared (cloning one copies no token and no scope).
+#[derive(Clone)]
 pub(crate) struct Authenticated {
-    pub(crate) token: AccessToken,
-    pub(crate) user: Arc<Value>,
-    /// `user` parsed into the app's type, once per resolved answer.
-    pub(crate) typed: crate::typed::Typed,
+    pub(crate) credential: Credential,
+    pub(crate) resolved: crate::users::Resolved,
+}
+
+impl Authenticated {
+    /// The access token the caller presented (the header's, or the session's).
+    pub(crate) fn token(&self) -> &AccessToken {
+        match &self.credential {
+            Credential::Header { token, .. } => token,
+            Credential::Session(active) => active.data.tokens.access_token(),
+        }
+    }
+
     /// The scopes the token carries (space-separated), when known: the session's token
     /// set, else the provider's introspection answer.
-    pub(crate) scope: Option<Arc<str>>,
-    pub(crate) source: TokenSource,
+    pub(crate) fn scope(&self) -> Option<&str> {
+        let session = match &self.credential {
+            Credential::Session(active) => active.data.tokens.scope(),
+            Credential::Header { .. } => None,
+        };
+        session.or(self.resolved.scope.as_deref())
+    }
+
+    /// Where the token came from.
+    pub(crate) fn source(&self) -> TokenSource {
+        match &self.credential {
+            Credential::Header { .. } => TokenSource::Header,
+            Credential::Session(_) => TokenSource::Session,
+        }
+    }
+
     /// The provider that accepted it.
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        match &self.credential {
+            Credential::Header { rs, .. } => &rs.shared,
+            Credential::Session(active) => &active.rs.shared,
+        }
+    }
+
+    /// The provider's user.
+    pub(crate) fn user(&self) -> &Arc<Value> {
+        &self.resolved.user
+    }
+
+    /// `user` parsed into the app's type, once per resolved answer.
+    pub(crate) fn typed(&self) -> &crate::typed::Typed {
+        &self.resolved.typed
+    }
+}
+
+impl std::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("token", self.token())
+            .field("source", &self.source())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Logs the request's session out: a cookie-held session goes on the denylist until it

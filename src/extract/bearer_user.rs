@@ -71,8 +71,8 @@ impl<U: ProviderUser + std::fmt::Debug> std::fmt::Debug for BearerUser<U> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BearerUser")
             .field("info", &self.info)
-            .field("token", &self.auth.token)
-            .field("source", &self.auth.source)
+            .field("token", self.auth.token())
+            .field("source", &self.auth.source())
             .finish_non_exhaustive()
     }
 }
@@ -96,17 +96,17 @@ impl<U: ProviderUser> BearerUser<U> {
     }
     /// The access token, to call the provider's API on the user's behalf.
     pub fn token(&self) -> &AccessToken {
-        &self.auth.token
+        self.auth.token()
     }
     /// Whether the token came from a header or from the session.
     pub fn source(&self) -> TokenSource {
-        self.auth.source
+        self.auth.source()
     }
     /// The scopes the token carries (space-separated), when the provider says: the
     /// session's token set, or an introspection answer. `None` when the provider does
     /// not report scopes (vcita's token and userinfo answers carry none).
     pub fn scopes(&self) -> Option<&str> {
-        self.auth.scope.as_deref()
+        self.auth.scope()
     }
     /// `Ok` when the token carries every scope of `required`; else [`Forbidden`] — `403`
     /// with `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` for API
@@ -123,7 +123,7 @@ impl<U: ProviderUser> BearerUser<U> {
     }
 
     fn shared(&self) -> &Arc<Shared> {
-        &self.auth.shared
+        self.auth.shared()
     }
 }
 
@@ -132,7 +132,7 @@ fn into_user<U: ProviderUser>(
     audience: Audience,
 ) -> Result<BearerUser<U>, AuthRejection> {
     // Parsed once per resolved answer (a cache entry, or the session's kept user).
-    let info = auth.typed.get::<U>(&auth.user).map_err(|e| {
+    let info = auth.typed().get::<U>(auth.user()).map_err(|e| {
         tracing::error!(
             error = %crate::transport::misfit(&e),
             user_type = std::any::type_name::<U>(),

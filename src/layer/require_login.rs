@@ -236,20 +236,20 @@ fn refuse(
     let authenticated = req
         .extensions()
         .get::<Authenticated>()
-        .filter(|a| Arc::ptr_eq(&a.shared, shared));
+        .filter(|a| Arc::ptr_eq(a.shared(), shared));
     let granted = match found {
         Credential::Session(active) => active
             .data
             .tokens
             .scope()
-            .or_else(|| authenticated.and_then(|a| a.scope.as_deref())),
-        Credential::Header { .. } => authenticated.and_then(|a| a.scope.as_deref()),
+            .or_else(|| authenticated.and_then(Authenticated::scope)),
+        Credential::Header { .. } => authenticated.and_then(Authenticated::scope),
     };
     if let Err(denial) = policy.check_scopes(granted) {
         return Some(forbidden(shared, denial, req));
     }
     let authenticated = authenticated.filter(|_| policy.needs_user())?;
-    match policy.check_user(&authenticated.user, &authenticated.typed) {
+    match policy.check_user(authenticated.user(), authenticated.typed()) {
         Ok(Ok(())) => None,
         Ok(Err(denial)) => Some(forbidden(shared, denial, req)),
         Err(misfit) => {
