@@ -46,6 +46,8 @@ impl RequestSession {
                 extensions.insert(RequestSessions {
                     outermost: self,
                     inner: Vec::new(),
+                    found: None,
+                    authenticated: None,
                 });
             }
         }
@@ -66,11 +68,17 @@ impl RequestSession {
 }
 
 /// Every [`RequestSession`] of a request: the outermost layer's, then the others from
-/// the outside in (the common single layer needs no list).
+/// the outside in (the common single layer needs no list); and what a guard or extractor
+/// found, for the extractors behind it. Those are kept here, not as extensions of their
+/// own: one entry fewer in the request's map, which then does not grow per request.
 #[derive(Clone)]
 pub(crate) struct RequestSessions {
     outermost: RequestSession,
     inner: Vec<RequestSession>,
+    /// The credential the last guard found.
+    found: Option<Credential>,
+    /// The caller the last guard or extractor resolved.
+    authenticated: Option<Authenticated>,
 }
 
 /// [`RequestSessions`] from the innermost layer (closest to the handler) outwards.
@@ -85,6 +93,31 @@ impl RequestSessions {
         extensions
             .get::<RequestSessions>()
             .ok_or(AuthRejection::MissingLayer)
+    }
+
+    /// The credential a guard found for this request, if one did.
+    pub(crate) fn found(extensions: &Extensions) -> Option<&Credential> {
+        extensions.get::<RequestSessions>()?.found.as_ref()
+    }
+
+    /// The caller a guard or extractor resolved for this request, if one did.
+    pub(crate) fn authenticated(extensions: &Extensions) -> Option<&Authenticated> {
+        extensions.get::<RequestSessions>()?.authenticated.as_ref()
+    }
+
+    /// Keeps the credential a guard found, for the extractors behind it. (A credential
+    /// is only found through a layer's sessions: without them there is nothing to keep.)
+    pub(crate) fn keep_found(extensions: &mut Extensions, found: Credential) {
+        if let Some(list) = extensions.get_mut::<RequestSessions>() {
+            list.found = Some(found);
+        }
+    }
+
+    /// Keeps the resolved caller, for the extractors behind the guard or extractor.
+    pub(crate) fn keep_authenticated(extensions: &mut Extensions, authenticated: Authenticated) {
+        if let Some(list) = extensions.get_mut::<RequestSessions>() {
+            list.authenticated = Some(authenticated);
+        }
     }
 
     /// Sessions from the innermost layer (closest to the handler) outwards.

@@ -7,7 +7,7 @@ use http::request::Parts;
 
 use crate::audience::Audience;
 use crate::auth::{
-    AuthRejection, Authenticated, Credential, Scope, TokenSource, authenticate, find, missing,
+    AuthRejection, Authenticated, RequestSessions, Scope, TokenSource, authenticate, find, missing,
 };
 use crate::authz::{Forbidden, missing_scopes};
 use crate::client::{ProviderUser, UserInfo};
@@ -156,11 +156,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let audience = Audience::of(&parts.headers);
-        if let Some(auth) = parts.extensions.get::<Authenticated>() {
+        if let Some(auth) = RequestSessions::authenticated(&parts.extensions) {
             // A guard (or an earlier extractor) already resolved this request's caller.
             return into_user(auth.clone(), audience);
         }
-        let credential = match parts.extensions.get::<Credential>() {
+        let credential = match RequestSessions::found(&parts.extensions) {
             Some(found) => found.clone(),
             // Boxed: a refresh's state would otherwise make this future kilobytes large.
             None => Box::pin(find(
@@ -173,7 +173,7 @@ where
             .ok_or_else(|| missing(&parts.extensions, Scope::Any))?,
         };
         let auth = authenticate(credential).await?;
-        parts.extensions.insert(auth.clone());
+        RequestSessions::keep_authenticated(&mut parts.extensions, auth.clone());
         into_user(auth, audience)
     }
 }
