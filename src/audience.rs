@@ -11,7 +11,7 @@
 //!   (`Accept: */*`) are API calls.
 
 use http::header::{ACCEPT, AUTHORIZATION, HeaderName};
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method};
 
 use crate::return_to::safe_return_to;
 
@@ -30,16 +30,30 @@ impl Audience {
     /// Classifies a request by its headers (the method matters only for redirects: see
     /// [`redirectable`](Self::redirectable)).
     pub(crate) fn of(headers: &HeaderMap) -> Audience {
-        if has_bearer_scheme(headers) {
-            return Audience::Api;
+        // One pass over the headers, not a lookup per name (each hashes its name): most
+        // requests carry few headers. The first `HX-Request` and `Sec-Fetch-Mode` count,
+        // as a lookup would read them; every `Authorization` header does.
+        let (mut htmx, mut mode, mut accept) = (None, None, false);
+        for (name, value) in headers {
+            if name == AUTHORIZATION {
+                if is_bearer_scheme(value) {
+                    return Audience::Api;
+                }
+            } else if name == ACCEPT {
+                accept = true;
+            } else if name == HX_REQUEST {
+                htmx.get_or_insert(value);
+            } else if name == SEC_FETCH_MODE {
+                mode.get_or_insert(value);
+            }
         }
-        if header_is(headers, &HX_REQUEST, "true") {
+        if htmx.is_some_and(|v| value_is(v, "true")) {
             return Audience::Htmx;
         }
-        match headers.get(SEC_FETCH_MODE).and_then(|v| v.to_str().ok()) {
+        match mode.and_then(|v| v.to_str().ok()) {
             Some(mode) if mode.eq_ignore_ascii_case("navigate") => Audience::Navigation,
             Some(_) => Audience::Api,
-            None if accept_prefers_html(headers) => Audience::Navigation,
+            None if accept && accept_prefers_html(headers) => Audience::Navigation,
             None => Audience::Api,
         }
     }
@@ -68,24 +82,19 @@ const HX_REQUEST: HeaderName = HeaderName::from_static("hx-request");
 const HX_CURRENT_URL: HeaderName = HeaderName::from_static("hx-current-url");
 const SEC_FETCH_MODE: HeaderName = HeaderName::from_static("sec-fetch-mode");
 
-fn header_is(headers: &HeaderMap, name: &HeaderName, value: &str) -> bool {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
+fn value_is(value: &HeaderValue, expected: &str) -> bool {
+    value
+        .to_str()
+        .is_ok_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }
 
-/// Whether any `Authorization` header uses the Bearer scheme (well-formed or not).
+/// Whether an `Authorization` header value uses the Bearer scheme (well-formed or not).
 /// Other schemes (`Basic` in front of a staging site) do not make a request an API call.
-pub(crate) fn has_bearer_scheme(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            let scheme = v.split(' ').next().unwrap_or_default();
-            scheme.eq_ignore_ascii_case("bearer")
-        })
+fn is_bearer_scheme(value: &HeaderValue) -> bool {
+    value.to_str().is_ok_and(|v| {
+        let scheme = v.split(' ').next().unwrap_or_default();
+        scheme.eq_ignore_ascii_case("bearer")
+    })
 }
 
 /// Whether the `Accept` headers (all of them) rank HTML above JSON. `*/*` alone ranks

@@ -194,49 +194,44 @@ pub(crate) fn missing(extensions: &Extensions, scope: Scope<'_>) -> AuthRejectio
 /// Resolves a credential to its user through the provider's cache. A session token the
 /// provider refuses ends that session.
 pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated, AuthRejection> {
-    let (rs, token, expires_at, source, scope, session) = match credential {
-        Credential::Header { token, rs } => (rs, token, None, TokenSource::Header, None, None),
-        Credential::Session(ActiveSession { rs, data }) => {
-            let token = data.tokens.access_token().clone();
-            let scope = data.tokens.scope().map(Arc::from);
-            let expires_at = data.tokens.expires_at();
-            (
-                rs,
-                token,
-                expires_at,
-                TokenSource::Session,
-                scope,
-                Some(data),
-            )
+    let resolved = match &credential {
+        Credential::Header { token, rs } => {
+            // Boxed: the cache's futures would otherwise make every extractor's future
+            // (which axum allocates and moves on every request) as large, also on the
+            // session path that never gets here.
+            Box::pin(rs.shared.users.resolve(token, None)).await
         }
+        Credential::Session(ActiveSession { rs, data }) => {
+            // A session value keeps the user it resolved while that answer is fresh: no
+            // hash, no cache lookup per request.
+            match data.resolved_user(rs.shared.clock.now()) {
+                Some(kept) => Ok(kept),
+                None => {
+                    let tokens = &data.tokens;
+                    let resolved = Box::pin(
+                        rs.shared
+                            .users
+                            .resolve(tokens.access_token(), tokens.expires_at()),
+                    )
+                    .await;
+                    if let Ok(resolved) = &resolved {
+                        data.keep_resolved(resolved.clone(), resolved.until);
+                    }
+                    resolved
+                }
+            }
+        }
+    };
+    let (rs, source) = match &credential {
+        Credential::Header { rs, .. } => (rs, TokenSource::Header),
+        Credential::Session(active) => (&active.rs, TokenSource::Session),
     };
     let shared = &rs.shared;
-    // A session value keeps the user it resolved while that answer is fresh: no hash,
-    // no cache lookup per request.
-    let kept = session
-        .as_ref()
-        .and_then(|data| data.resolved_user(shared.clock.now()));
-    let resolved = match kept {
-        Some(resolved) => Ok(resolved),
-        // Boxed: the cache's futures would otherwise make every extractor's future
-        // (which axum allocates and moves on every request) as large, also on the
-        // session path that never gets here.
-        None => Box::pin(shared.users.resolve(&token, expires_at)).await,
-    };
     match resolved {
-        Ok(resolved) => {
-            if let Some(data) = &session {
-                data.keep_resolved(resolved.clone(), resolved.until);
-            }
-            Ok(Authenticated {
-                token,
-                user: resolved.user,
-                typed: resolved.typed,
-                scope: scope.or(resolved.scope),
-                source,
-                shared: shared.clone(),
-            })
-        }
+        Ok(resolved) => Ok(Authenticated {
+            credential,
+            resolved,
+        }),
         Err(ResolveError::InvalidToken) => {
             if source == TokenSource::Session {
                 tracing::info!("the provider refused the session's token; ending the session");

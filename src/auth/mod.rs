@@ -46,6 +46,8 @@ impl RequestSession {
                 extensions.insert(RequestSessions {
                     outermost: self,
                     inner: Vec::new(),
+                    found: None,
+                    authenticated: None,
                 });
             }
         }
@@ -66,11 +68,17 @@ impl RequestSession {
 }
 
 /// Every [`RequestSession`] of a request: the outermost layer's, then the others from
-/// the outside in (the common single layer needs no list).
+/// the outside in (the common single layer needs no list); and what a guard or extractor
+/// found, for the extractors behind it. Those are kept here, not as extensions of their
+/// own: one entry fewer in the request's map, which then does not grow per request.
 #[derive(Clone)]
 pub(crate) struct RequestSessions {
     outermost: RequestSession,
     inner: Vec<RequestSession>,
+    /// The credential the last guard found.
+    found: Option<Credential>,
+    /// The caller the last guard or extractor resolved.
+    authenticated: Option<Authenticated>,
 }
 
 /// [`RequestSessions`] from the innermost layer (closest to the handler) outwards.
@@ -85,6 +93,31 @@ impl RequestSessions {
         extensions
             .get::<RequestSessions>()
             .ok_or(AuthRejection::MissingLayer)
+    }
+
+    /// The credential a guard found for this request, if one did.
+    pub(crate) fn found(extensions: &Extensions) -> Option<&Credential> {
+        extensions.get::<RequestSessions>()?.found.as_ref()
+    }
+
+    /// The caller a guard or extractor resolved for this request, if one did.
+    pub(crate) fn authenticated(extensions: &Extensions) -> Option<&Authenticated> {
+        extensions.get::<RequestSessions>()?.authenticated.as_ref()
+    }
+
+    /// Keeps the credential a guard found, for the extractors behind it. (A credential
+    /// is only found through a layer's sessions: without them there is nothing to keep.)
+    pub(crate) fn keep_found(extensions: &mut Extensions, found: Credential) {
+        if let Some(list) = extensions.get_mut::<RequestSessions>() {
+            list.found = Some(found);
+        }
+    }
+
+    /// Keeps the resolved caller, for the extractors behind the guard or extractor.
+    pub(crate) fn keep_authenticated(extensions: &mut Extensions, authenticated: Authenticated) {
+        if let Some(list) = extensions.get_mut::<RequestSessions>() {
+            list.authenticated = Some(authenticated);
+        }
     }
 
     /// Sessions from the innermost layer (closest to the handler) outwards.
@@ -105,19 +138,67 @@ pub enum TokenSource {
     Session,
 }
 
-/// A caller whose token the provider accepted.
-#[derive(Clone, Debug)]
+/// A caller whose token the provider accepted: the credential it presented and the
+/// provider's answer, both shared (cloning one copies no token and no scope).
+#[derive(Clone)]
 pub(crate) struct Authenticated {
-    pub(crate) token: AccessToken,
-    pub(crate) user: Arc<Value>,
-    /// `user` parsed into the app's type, once per resolved answer.
-    pub(crate) typed: crate::typed::Typed,
+    pub(crate) credential: Credential,
+    pub(crate) resolved: crate::users::Resolved,
+}
+
+impl Authenticated {
+    /// The access token the caller presented (the header's, or the session's).
+    pub(crate) fn token(&self) -> &AccessToken {
+        match &self.credential {
+            Credential::Header { token, .. } => token,
+            Credential::Session(active) => active.data.tokens.access_token(),
+        }
+    }
+
     /// The scopes the token carries (space-separated), when known: the session's token
     /// set, else the provider's introspection answer.
-    pub(crate) scope: Option<Arc<str>>,
-    pub(crate) source: TokenSource,
+    pub(crate) fn scope(&self) -> Option<&str> {
+        let session = match &self.credential {
+            Credential::Session(active) => active.data.tokens.scope(),
+            Credential::Header { .. } => None,
+        };
+        session.or(self.resolved.scope.as_deref())
+    }
+
+    /// Where the token came from.
+    pub(crate) fn source(&self) -> TokenSource {
+        match &self.credential {
+            Credential::Header { .. } => TokenSource::Header,
+            Credential::Session(_) => TokenSource::Session,
+        }
+    }
+
     /// The provider that accepted it.
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        match &self.credential {
+            Credential::Header { rs, .. } => &rs.shared,
+            Credential::Session(active) => &active.rs.shared,
+        }
+    }
+
+    /// The provider's user.
+    pub(crate) fn user(&self) -> &Arc<Value> {
+        &self.resolved.user
+    }
+
+    /// `user` parsed into the app's type, once per resolved answer.
+    pub(crate) fn typed(&self) -> &crate::typed::Typed {
+        &self.resolved.typed
+    }
+}
+
+impl std::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("token", self.token())
+            .field("source", &self.source())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Logs the request's session out: a cookie-held session goes on the denylist until it

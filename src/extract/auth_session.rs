@@ -8,7 +8,9 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::audience::Audience;
-use crate::auth::{ActiveSession, AuthRejection, Credential, Scope, find, missing};
+use crate::auth::{
+    ActiveSession, AuthRejection, Credential, RequestSessions, Scope, find, missing,
+};
 use crate::authz::{Forbidden, missing_scopes};
 use crate::client::{TokenSet, UserInfo};
 
@@ -159,7 +161,7 @@ impl<U> AuthSession<U> {
 /// then the sessions, innermost layer first, refreshed when due). `Err(SessionRequired)`
 /// when the caller is a header's token: one caller per request.
 async fn find_session(parts: &Parts) -> Result<Option<ActiveSession>, AuthRejection> {
-    let credential = match parts.extensions.get::<Credential>() {
+    let credential = match RequestSessions::found(&parts.extensions) {
         Some(found) => Some(found.clone()),
         // Boxed: a refresh's state would otherwise make this future kilobytes large.
         None => {

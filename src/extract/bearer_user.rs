@@ -7,7 +7,7 @@ use http::request::Parts;
 
 use crate::audience::Audience;
 use crate::auth::{
-    AuthRejection, Authenticated, Credential, Scope, TokenSource, authenticate, find, missing,
+    AuthRejection, Authenticated, RequestSessions, Scope, TokenSource, authenticate, find, missing,
 };
 use crate::authz::{Forbidden, missing_scopes};
 use crate::client::{ProviderUser, UserInfo};
@@ -71,8 +71,8 @@ impl<U: ProviderUser + std::fmt::Debug> std::fmt::Debug for BearerUser<U> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BearerUser")
             .field("info", &self.info)
-            .field("token", &self.auth.token)
-            .field("source", &self.auth.source)
+            .field("token", self.auth.token())
+            .field("source", &self.auth.source())
             .finish_non_exhaustive()
     }
 }
@@ -96,17 +96,17 @@ impl<U: ProviderUser> BearerUser<U> {
     }
     /// The access token, to call the provider's API on the user's behalf.
     pub fn token(&self) -> &AccessToken {
-        &self.auth.token
+        self.auth.token()
     }
     /// Whether the token came from a header or from the session.
     pub fn source(&self) -> TokenSource {
-        self.auth.source
+        self.auth.source()
     }
     /// The scopes the token carries (space-separated), when the provider says: the
     /// session's token set, or an introspection answer. `None` when the provider does
     /// not report scopes (vcita's token and userinfo answers carry none).
     pub fn scopes(&self) -> Option<&str> {
-        self.auth.scope.as_deref()
+        self.auth.scope()
     }
     /// `Ok` when the token carries every scope of `required`; else [`Forbidden`] — `403`
     /// with `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` for API
@@ -123,7 +123,7 @@ impl<U: ProviderUser> BearerUser<U> {
     }
 
     fn shared(&self) -> &Arc<Shared> {
-        &self.auth.shared
+        self.auth.shared()
     }
 }
 
@@ -132,7 +132,7 @@ fn into_user<U: ProviderUser>(
     audience: Audience,
 ) -> Result<BearerUser<U>, AuthRejection> {
     // Parsed once per resolved answer (a cache entry, or the session's kept user).
-    let info = auth.typed.get::<U>(&auth.user).map_err(|e| {
+    let info = auth.typed().get::<U>(auth.user()).map_err(|e| {
         tracing::error!(
             error = %crate::transport::misfit(&e),
             user_type = std::any::type_name::<U>(),
@@ -156,11 +156,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let audience = Audience::of(&parts.headers);
-        if let Some(auth) = parts.extensions.get::<Authenticated>() {
+        if let Some(auth) = RequestSessions::authenticated(&parts.extensions) {
             // A guard (or an earlier extractor) already resolved this request's caller.
             return into_user(auth.clone(), audience);
         }
-        let credential = match parts.extensions.get::<Credential>() {
+        let credential = match RequestSessions::found(&parts.extensions) {
             Some(found) => found.clone(),
             // Boxed: a refresh's state would otherwise make this future kilobytes large.
             None => Box::pin(find(
@@ -173,7 +173,7 @@ where
             .ok_or_else(|| missing(&parts.extensions, Scope::Any))?,
         };
         let auth = authenticate(credential).await?;
-        parts.extensions.insert(auth.clone());
+        RequestSessions::keep_authenticated(&mut parts.extensions, auth.clone());
         into_user(auth, audience)
     }
 }

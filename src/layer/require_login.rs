@@ -17,7 +17,8 @@ use tower_service::Service;
 use super::inner_accessors;
 use crate::audience::Audience;
 use crate::auth::{
-    AuthRejection, Authenticated, Credential, Found, Scope, authenticate, find, find_now,
+    AuthRejection, Authenticated, Credential, Found, RequestSessions, Scope, authenticate, find,
+    find_now,
 };
 use crate::authz::{Denial, Forbidden, Policy};
 use crate::client::ProviderUser;
@@ -168,7 +169,7 @@ where
                 {
                     return RequireLoginFuture::ready(forbidden(&self.shared, denial, &req));
                 }
-                req.extensions_mut().insert(found);
+                RequestSessions::keep_found(req.extensions_mut(), found);
                 return RequireLoginFuture::inner(self.inner.call(req));
             }
             Ok(Found::Nothing) => {
@@ -195,7 +196,7 @@ where
             if is_header || policy.as_ref().is_some_and(|p| p.needs_user()) {
                 match authenticate(found.clone()).await {
                     Ok(authenticated) => {
-                        req.extensions_mut().insert(authenticated);
+                        RequestSessions::keep_authenticated(req.extensions_mut(), authenticated);
                     }
                     // The session's token was refused and the session ended: a browser
                     // logs in again.
@@ -210,7 +211,7 @@ where
             if let Some(refused) = policy.and_then(|p| refuse(&shared, &p, &found, &req)) {
                 return Ok(refused);
             }
-            req.extensions_mut().insert(found);
+            RequestSessions::keep_found(req.extensions_mut(), found);
             futures_util::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
             inner.call(req).await
         }))
@@ -233,23 +234,21 @@ fn refuse(
         return Some(AuthRejection::Misconfigured.into_response());
     }
     // Only this provider's resolution counts (an outer layer's may be in the request).
-    let authenticated = req
-        .extensions()
-        .get::<Authenticated>()
-        .filter(|a| Arc::ptr_eq(&a.shared, shared));
+    let authenticated = RequestSessions::authenticated(req.extensions())
+        .filter(|a| Arc::ptr_eq(a.shared(), shared));
     let granted = match found {
         Credential::Session(active) => active
             .data
             .tokens
             .scope()
-            .or_else(|| authenticated.and_then(|a| a.scope.as_deref())),
-        Credential::Header { .. } => authenticated.and_then(|a| a.scope.as_deref()),
+            .or_else(|| authenticated.and_then(Authenticated::scope)),
+        Credential::Header { .. } => authenticated.and_then(Authenticated::scope),
     };
     if let Err(denial) = policy.check_scopes(granted) {
         return Some(forbidden(shared, denial, req));
     }
     let authenticated = authenticated.filter(|_| policy.needs_user())?;
-    match policy.check_user(&authenticated.user, &authenticated.typed) {
+    match policy.check_user(authenticated.user(), authenticated.typed()) {
         Ok(Ok(())) => None,
         Ok(Err(denial)) => Some(forbidden(shared, denial, req)),
         Err(misfit) => {

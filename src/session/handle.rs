@@ -11,7 +11,8 @@ use crate::store::{SessionId, StoreError};
 
 /// The session cookie's value inside a request's `Cookie` header: a slice of the header
 /// (a reference-counted clone, no copy) when it is one cookie, the joined chunks when the
-/// session spans several.
+/// session spans several. Read as bytes: the header is looked at as text once, by
+/// [`find`](Sealed::find), and a value is checked again only when it is opened.
 enum Sealed {
     Slice {
         header: http::HeaderValue,
@@ -25,16 +26,23 @@ impl Sealed {
     /// pass over the `Cookie` headers, no allocation unless the session spans chunks.
     fn find(headers: &http::HeaderMap, name: &str) -> (Option<Sealed>, usize) {
         let mut first = None;
+        let mut first_value = "";
         // `chunks[i]`: the value of `{name}.{i}` (index 0 unused); the first one wins.
         let mut chunks: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
         for header in headers.get_all(http::header::COOKIE) {
-            let Ok(text) = header.to_str() else { continue };
+            // UTF-8 rather than `to_str`'s byte-by-byte check: a `HeaderValue` holds no
+            // control characters, and the session's value must still match a value this
+            // server sealed (or open as one) to count.
+            let Ok(text) = std::str::from_utf8(header.as_bytes()) else {
+                continue;
+            };
             for (cookie, value) in header_cookies(text) {
                 if cookie == name {
                     if first.is_none() {
                         // `value` points into `text`: its offset is the distance between
                         // the two.
                         let start = value.as_ptr() as usize - text.as_ptr() as usize;
+                        first_value = value;
                         first = Some(Sealed::Slice {
                             header: header.clone(),
                             range: start..start + value.len(),
@@ -53,19 +61,17 @@ impl Sealed {
         if count == 1 {
             return (Some(first), 1);
         }
-        let mut joined = first.as_str().to_owned();
+        let mut joined = first_value.to_owned();
         rest.for_each(|chunk| joined.push_str(chunk));
         (Some(Sealed::Joined(joined)), count)
     }
 
-    fn as_str(&self) -> &str {
+    fn as_bytes(&self) -> &[u8] {
         match self {
-            Sealed::Slice { header, range } => header
-                .to_str()
-                .ok()
-                .and_then(|text| text.get(range.clone()))
-                .unwrap_or_default(),
-            Sealed::Joined(s) => s,
+            Sealed::Slice { header, range } => {
+                header.as_bytes().get(range.clone()).unwrap_or_default()
+            }
+            Sealed::Joined(s) => s.as_bytes(),
         }
     }
 }
@@ -154,7 +160,7 @@ impl SessionHandle {
             (Backend::Cookie, Some(sealed)) => Some(
                 self.loaded
                     .get_or_init(|| {
-                        let loaded = self.config.open_cookie(sealed.as_str());
+                        let loaded = self.config.open_cookie(sealed.as_bytes());
                         let Some(loaded) = loaded else {
                             tracing::debug!("session cookie rejected (unreadable or expired)");
                             return None;
@@ -179,7 +185,7 @@ impl SessionHandle {
         let (Backend::Store(store), Some(sealed)) = (&self.config.backend, &self.sealed) else {
             return Ok(None);
         };
-        let Some((id, old_key)) = self.config.open_id(sealed.as_str()) else {
+        let Some((id, old_key)) = self.config.open_id(sealed.as_bytes()) else {
             tracing::debug!("session cookie rejected (unreadable)");
             return Ok(self.loaded.get_or_init(|| None).clone());
         };

@@ -134,7 +134,7 @@ impl SessionConfig {
 
     /// Remembers that the cookie value `sealed` holds `data` (it was just written).
     fn remember(&self, sealed: &str, data: Arc<SessionData>) {
-        self.verified.insert(sealed, data);
+        self.verified.insert(sealed.as_bytes(), data);
     }
 
     #[cfg(test)]
@@ -189,10 +189,11 @@ impl SessionConfig {
     }
 
     /// Opens a cookie-held session (no I/O).
-    fn open_cookie(&self, sealed: &str) -> Option<Loaded> {
+    fn open_cookie(&self, sealed: &[u8]) -> Option<Loaded> {
         if let Some(data) = self.verified.get(sealed) {
             return self.check(data, false);
         }
+        let sealed = std::str::from_utf8(sealed).ok()?;
         let opened = self.codec.open_compact::<SessionData>(
             &self.cookie_name,
             sealed,
@@ -200,23 +201,25 @@ impl SessionConfig {
         )?;
         let data = Arc::new(opened.value);
         if !opened.old_key {
-            self.verified.insert(sealed, data.clone());
+            self.verified.insert(sealed.as_bytes(), data.clone());
         }
         self.check(data, opened.old_key)
     }
 
     /// The session id a store-backed cookie holds, and whether an old key sealed it.
-    fn open_id(&self, sealed: &str) -> Option<(SessionId, bool)> {
+    fn open_id(&self, sealed: &[u8]) -> Option<(SessionId, bool)> {
         if let Some(id) = self.verified_ids.get(sealed) {
             return Some((id, false));
         }
+        let sealed = std::str::from_utf8(sealed).ok()?;
         let opened = self.codec.open_within::<SessionId>(
             &self.cookie_name,
             sealed,
             cookie::MAX_COOKIE_VALUE,
         )?;
         if !opened.old_key {
-            self.verified_ids.insert(sealed, opened.value.clone());
+            self.verified_ids
+                .insert(sealed.as_bytes(), opened.value.clone());
         }
         Some((opened.value, opened.old_key))
     }

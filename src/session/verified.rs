@@ -25,14 +25,16 @@ const TYPICAL_BYTES: u64 = 512;
 #[derive(Clone, Copy)]
 struct ByLength(u64);
 
-impl<V> quick_cache::Weighter<String, V> for ByLength {
-    fn weight(&self, sealed: &String, _: &V) -> u64 {
+impl<V> quick_cache::Weighter<Box<[u8]>, V> for ByLength {
+    fn weight(&self, sealed: &Box<[u8]>, _: &V) -> u64 {
         sealed.len() as u64 * self.0
     }
 }
 
 /// Sealed cookie value → what it holds (the session, or a store's session id).
-pub(crate) struct Verified<V>(quick_cache::sync::Cache<String, V, ByLength>);
+/// Keyed by the value's bytes: a lookup needs no UTF-8 view of the `Cookie` header (a
+/// hit is a value this server sealed; a miss is checked when it is opened).
+pub(crate) struct Verified<V>(quick_cache::sync::Cache<Box<[u8]>, V, ByLength>);
 
 impl<V: Clone> Verified<V> {
     /// A cache whose entries weigh `factor` per byte of their cookie value.
@@ -46,13 +48,13 @@ impl<V: Clone> Verified<V> {
     }
 
     /// What `sealed` held when it was opened, if it was.
-    pub(crate) fn get(&self, sealed: &str) -> Option<V> {
+    pub(crate) fn get(&self, sealed: &[u8]) -> Option<V> {
         self.0.get(sealed)
     }
 
     /// Remembers that `sealed` holds `value` (it opened with the current key).
-    pub(crate) fn insert(&self, sealed: &str, value: V) {
-        self.0.insert(sealed.to_owned(), value);
+    pub(crate) fn insert(&self, sealed: &[u8], value: V) {
+        self.0.insert(sealed.into(), value);
     }
 }
 
@@ -64,15 +66,15 @@ mod tests {
     fn bounded_by_the_bytes_of_the_values() {
         let verified = Verified::<u32>::new(SESSIONS);
         let sealed = "x".repeat(64 * 1024);
-        verified.insert(&sealed, 1);
-        assert_eq!(verified.get(&sealed), Some(1));
+        verified.insert(sealed.as_bytes(), 1);
+        assert_eq!(verified.get(sealed.as_bytes()), Some(1));
         assert_eq!(
-            verified.get(&sealed[1..]),
+            verified.get(&sealed.as_bytes()[1..]),
             None,
             "the whole value is the key"
         );
         for i in 0..(CAPACITY_BYTES / (64 * 1024)) {
-            verified.insert(&format!("{i:08}{}", &sealed[8..]), 2);
+            verified.insert(format!("{i:08}{}", &sealed[8..]).as_bytes(), 2);
         }
         assert!(
             verified.0.weight() <= CAPACITY_BYTES,
