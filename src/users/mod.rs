@@ -1,14 +1,18 @@
 //! Resolving a token to its user — through userinfo or introspection — behind a bounded
-//! TTL cache with single-flight.
+//! cache with single-flight.
 //!
 //! The cache key is the SHA-256 of the token, so the cache never holds a usable token.
-//! Concurrent first requests with one token share one upstream call (moka's
-//! `try_get_with`). A token the provider refused is remembered briefly too, so repeating
-//! it costs no further upstream call (each *new* token still costs one: tokens are capped
-//! at 4 KiB before they get here, and at most `max_concurrent_lookups` calls run at once).
-//! An entry never outlives the token's own expiry.
+//! Two tables (quick_cache: sharded, S3-FIFO eviction, a few dozen bytes per entry):
+//! every cached answer once, as the compact JSON text the provider's answer serialises
+//! to (~1/5 of a parsed user's memory), and in front of it a hot set of parsed users
+//! (the JSON tree and the app's type) for the hit path. Concurrent first requests with
+//! one token share one upstream call and its outcome, an error included (a table of
+//! flights). A token the provider refused is remembered briefly too, so repeating it
+//! costs no further upstream call (each *new* token still costs one: tokens are capped
+//! at 4 KiB before they get here, and at most `max_concurrent_lookups` calls run at
+//! once). An entry never outlives the token's own expiry (checked on every read).
 //! Introspection answers for another client's token, or for a refresh token, count as
-//! refused.
+//! refused. With several instances, [`shared`] is the opt-in second level.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
