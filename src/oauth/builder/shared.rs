@@ -9,7 +9,7 @@ use crate::store::SessionStore;
 
 impl OAuthBuilder {
     /// Keeps connected accounts (see [`Connections`](crate::connections::Connections)) in `store`:
-    /// [`OAuth::connections`](super::OAuth::connections) then connects, uses and disconnects them. It can be the
+    /// [`OAuth::connections`](crate::OAuth::connections) then connects, uses and disconnects them. It can be the
     /// session store; records are sealed with the cookie key and never collide with
     /// sessions. Several instances refreshing one account need a locking store
     /// (memory within one process, Redis across processes).
