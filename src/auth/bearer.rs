@@ -9,6 +9,20 @@ use crate::secret::AccessToken;
 /// Longest bearer token accepted.
 const MAX_TOKEN_LEN: usize = 4096;
 
+/// The bytes of a b64token (RFC 6750 §2.1: `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+"
+/// / "/"`), as a table: one lookup per byte.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
+
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1): `Ok(None)` when the
 /// request has no Bearer credentials, an error when it has malformed ones.
 pub(crate) fn bearer_token(
@@ -26,29 +40,42 @@ pub(crate) fn bearer_token(
     if values.next().is_some() {
         return Err(invalid("more than one Authorization header"));
     }
-    let value = value
-        .to_str()
-        .map_err(|_| invalid("the header is not ASCII"))?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    match parse(value.as_bytes()) {
+        Ok(Some(token)) => Ok(Some(AccessToken::new(token))),
+        // Read as bytes for speed, decided as text: a header that is not ASCII is refused
+        // as such before anything else (a token that parsed is all ASCII).
+        _ if value.to_str().is_err() => Err(invalid("the header is not ASCII")),
+        Ok(None) => Ok(None),
+        Err(reason) => Err(invalid(reason)),
+    }
+}
+
+/// The token of one `Authorization` value, as bytes: `Ok(None)` for another scheme.
+fn parse(value: &[u8]) -> Result<Option<&str>, &'static str> {
+    let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
+        Some(space) => (&value[..space], &value[space + 1..]),
+        None => (value, &[][..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         // Another scheme (Basic, ...) is not a Bearer credential at all.
         return Ok(None);
     }
-    let token = rest.trim_start_matches(' ');
+    let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+    let token = &rest[start..];
     // Real tokens are far shorter; a huge one would only be forwarded to the provider.
     if token.len() > MAX_TOKEN_LEN {
-        return Err(invalid("the token is longer than 4096 characters"));
+        return Err("the token is longer than 4096 characters");
     }
     // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-    let body = token.trim_end_matches('=');
-    let valid = !body.is_empty()
-        && body
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/'));
-    if !valid {
-        return Err(invalid("expected `Bearer <token>`"));
+    let end = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    let body = &token[..end];
+    if body.is_empty() || !body.iter().all(|&b| B64TOKEN[usize::from(b)]) {
+        return Err("expected `Bearer <token>`");
     }
-    Ok(Some(AccessToken::new(token)))
+    // All ASCII: b64token bytes, then `=`s.
+    std::str::from_utf8(token)
+        .map(Some)
+        .map_err(|_| "expected `Bearer <token>`")
 }
 
 #[cfg(test)]
@@ -59,6 +86,25 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(AUTHORIZATION, v.parse().unwrap());
         h
+    }
+
+    #[test]
+    fn a_header_that_is_not_ascii_is_refused_as_such() {
+        for value in [
+            &b"Bearer abc\xff"[..],
+            b"Basic \xff",
+            b"Bearer \xff",
+            b"\xff",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(AUTHORIZATION, http::HeaderValue::from_bytes(value).unwrap());
+            match bearer_token(&h, "r") {
+                Err(AuthRejection::InvalidRequest { reason, .. }) => {
+                    assert_eq!(reason, "the header is not ASCII", "{value:?}");
+                }
+                other => panic!("{value:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

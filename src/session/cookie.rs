@@ -375,15 +375,6 @@ pub(crate) fn find_cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Optio
     request_cookies(headers).find_map(|(n, v)| (n == name).then_some(v))
 }
 
-/// The `name=value` pairs of one `Cookie` header's text.
-pub(crate) fn header_cookies(header: &str) -> impl Iterator<Item = (&str, &str)> {
-    // ASCII trims: a header value that is a `str` is visible ASCII, SP and HTAB only.
-    header.split(';').filter_map(|pair| {
-        let (n, v) = pair.trim_ascii().split_once('=')?;
-        Some((n.trim_ascii(), v.trim_ascii().trim_matches('"')))
-    })
-}
-
 /// Every `name=value` pair of the request's `Cookie` headers.
 pub(crate) fn request_cookies(headers: &http::HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
@@ -392,6 +383,9 @@ pub(crate) fn request_cookies(headers: &http::HeaderMap) -> impl Iterator<Item =
         .filter_map(|v| v.to_str().ok())
         .flat_map(header_cookies)
 }
+
+mod pairs;
+pub(crate) use pairs::{header_cookie_bytes, header_cookies};
 
 #[cfg(test)]
 mod tests;

@@ -4,44 +4,41 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use super::cookie::{MAX_CHUNKS, chunk_name, header_cookies};
+use super::cookie::{MAX_CHUNKS, chunk_name, header_cookie_bytes};
 use super::refresh::Freshness;
 use super::{Backend, SessionConfig, SessionData};
 use crate::store::{SessionId, StoreError};
 
 /// The session cookie's value inside a request's `Cookie` header: a slice of the header
 /// (a reference-counted clone, no copy) when it is one cookie, the joined chunks when the
-/// session spans several. Read as bytes: the header is looked at as text once, by
-/// [`find`](Sealed::find), and a value is checked again only when it is opened.
+/// session spans several. Read as bytes: the header is never checked as text here, and a
+/// value is checked as text only when it is opened (a hit in the verified-cookie cache is
+/// byte for byte a value this server sealed).
 enum Sealed {
     Slice {
         header: http::HeaderValue,
         range: std::ops::Range<usize>,
     },
-    Joined(String),
+    Joined(Vec<u8>),
 }
 
 impl Sealed {
     /// The session cookie of a request, and how many cookies (chunks) carried it: one
     /// pass over the `Cookie` headers, no allocation unless the session spans chunks.
     fn find(headers: &http::HeaderMap, name: &str) -> (Option<Sealed>, usize) {
+        let name = name.as_bytes();
         let mut first = None;
-        let mut first_value = "";
+        let mut first_value: &[u8] = &[];
         // `chunks[i]`: the value of `{name}.{i}` (index 0 unused); the first one wins.
-        let mut chunks: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
+        let mut chunks: [Option<&[u8]>; MAX_CHUNKS] = [None; MAX_CHUNKS];
         for header in headers.get_all(http::header::COOKIE) {
-            // UTF-8 rather than `to_str`'s byte-by-byte check: a `HeaderValue` holds no
-            // control characters, and the session's value must still match a value this
-            // server sealed (or open as one) to count.
-            let Ok(text) = std::str::from_utf8(header.as_bytes()) else {
-                continue;
-            };
-            for (cookie, value) in header_cookies(text) {
+            let bytes = header.as_bytes();
+            for (cookie, value) in header_cookie_bytes(bytes) {
                 if cookie == name {
                     if first.is_none() {
-                        // `value` points into `text`: its offset is the distance between
+                        // `value` points into `bytes`: its offset is the distance between
                         // the two.
-                        let start = value.as_ptr() as usize - text.as_ptr() as usize;
+                        let start = value.as_ptr() as usize - bytes.as_ptr() as usize;
                         first_value = value;
                         first = Some(Sealed::Slice {
                             header: header.clone(),
@@ -61,8 +58,8 @@ impl Sealed {
         if count == 1 {
             return (Some(first), 1);
         }
-        let mut joined = first_value.to_owned();
-        rest.for_each(|chunk| joined.push_str(chunk));
+        let mut joined = first_value.to_vec();
+        rest.for_each(|chunk| joined.extend_from_slice(chunk));
         (Some(Sealed::Joined(joined)), count)
     }
 
@@ -71,19 +68,23 @@ impl Sealed {
             Sealed::Slice { header, range } => {
                 header.as_bytes().get(range.clone()).unwrap_or_default()
             }
-            Sealed::Joined(s) => s.as_bytes(),
+            Sealed::Joined(bytes) => bytes,
         }
     }
 }
 
 /// `i` when `cookie` is chunk `i` of the session cookie `name` (`{name}.{i}`, as
 /// [`chunk_name`] writes it: `1 <= i < MAX_CHUNKS`, no sign, no leading zero).
-fn chunk_index(cookie: &str, name: &str) -> Option<usize> {
-    let digits = cookie.strip_prefix(name)?.strip_prefix('.')?;
-    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+fn chunk_index(cookie: &[u8], name: &[u8]) -> Option<usize> {
+    let digits = cookie.strip_prefix(name)?.strip_prefix(b".")?;
+    if digits.starts_with(b"0") || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    digits.parse().ok().filter(|i| (1..MAX_CHUNKS).contains(i))
+    std::str::from_utf8(digits)
+        .ok()?
+        .parse()
+        .ok()
+        .filter(|i| (1..MAX_CHUNKS).contains(i))
 }
 
 /// Why a session cannot be used right now (it is kept for a later try): `503`.
