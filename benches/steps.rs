@@ -10,6 +10,11 @@
 //! | `bearer_session` | + `RequireLogin` + `BearerUser` from the session (kept user) |
 //! | `bearer_header` | `BearerUser` from `Authorization: Bearer` (user-cache hit) |
 //! | `guard` | `oauth.require(predicate)` + `BearerUser` from the session |
+//! | `redis_hit` | `bearer_session` with the session in a `RedisStore` (feature `redis`): the cookie holds the sealed id, the record is loaded (`GET`) and opened on every request |
+//! | `redis_get` | the `GET` of that record alone, through the redis crate's `ConnectionManager` (feature `redis`): the client's share of `redis_hit` |
+//!
+//! The Redis steps start a throwaway `redis-server` (on the `PATH`) on a free loopback
+//! port, only when one of them runs; `cargo bench --features redis --bench steps`.
 //!
 //! The differences to `limit` are the crate's cost per step; the load benchmark
 //! (`bench/load.sh`) shows what they mean in requests per second.
@@ -206,14 +211,38 @@ fn main() {
                 "bearer_session" => bearer_session,
                 "bearer_header" => bearer_header,
                 "guard" => guard,
+                #[cfg(feature = "redis")]
+                "redis_hit" => redis_hit,
+                #[cfg(feature = "redis")]
+                "redis_get" => redis_get,
                 other => panic!("STEPS_COUNT: no bench `{other}`"),
             };
             // One request first, outside the count: lazily built state (the router's
             // routes, caches' first entries) is not part of a request's cost.
             step();
+            #[cfg(feature = "redis")]
+            let before = redis_steps::stats();
+            let cpu = thread_cpu_ns();
             measured(step, n);
+            if let (Some(before), Some(after)) = (cpu, thread_cpu_ns()) {
+                // On the CPU, not wall time: waiting for Redis (or for a busy CPU) is out.
+                eprintln!(
+                    "{name}: {:.2} µs of CPU per request (this thread, /proc schedstat)",
+                    (after - before) as f64 / n as f64 / 1e3
+                );
+            }
+            #[cfg(feature = "redis")]
+            redis_steps::report(before, n);
         }
     }
+    #[cfg(feature = "redis")]
+    redis_steps::stop();
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux: `/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }
 
 /// The profiled loop: `bench/instructions.sh` counts only what runs inside this function
@@ -267,4 +296,213 @@ fn bearer_header() {
 #[divan::bench]
 fn guard() {
     run("/owner", ("cookie", &fixture().cookie));
+}
+
+/// The Redis steps (feature `redis`): a second `OAuth` whose sessions live in a
+/// throwaway `redis-server`.
+#[cfg(feature = "redis")]
+mod redis_steps {
+    use std::process::{Child, Command, Stdio};
+    use std::sync::{Mutex, OnceLock};
+
+    use axum::Router;
+    use axum::routing::get;
+    use axum_oauth_login::store::RedisStore;
+    use axum_oauth_login::{CookieKey, OAuth};
+    use redis::aio::ConnectionManager;
+
+    pub(super) struct Fixture {
+        pub(super) app: Router,
+        pub(super) cookie: String,
+        pub(super) connection: ConnectionManager,
+        /// The session's record key (`{prefix}session:{id}`).
+        pub(super) key: String,
+        port: u16,
+    }
+
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    static SERVER: Mutex<Option<Child>> = Mutex::new(None);
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("bind a probe port")
+            .port()
+    }
+
+    fn cli(port: u16, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Starts `redis-server` on a free port; its port once it answers `PING`.
+    fn start_server() -> u16 {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--logfile", ""])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (apt-get install redis-server)");
+        *SERVER.lock().unwrap() = Some(child);
+        for _ in 0..100 {
+            if cli(port, &["ping"]).is_some_and(|a| a.trim() == "PONG") {
+                return port;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        stop();
+        panic!("redis-server did not answer PING on port {port}");
+    }
+
+    /// Kills the server, if one was started.
+    pub(super) fn stop() {
+        if let Some(mut child) = SERVER.lock().unwrap().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub(super) fn fixture() -> &'static Fixture {
+        FIXTURE.get_or_init(|| {
+            let outer = super::fixture();
+            let port = start_server();
+            let url = format!("redis://127.0.0.1:{port}/");
+            let mock = &outer._mock;
+            outer.runtime.block_on(async {
+                let oauth = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
+                    .redirect_uri("http://127.0.0.1:9/auth/callback")
+                    .cookie_key(CookieKey::generate())
+                    .user_cache(std::time::Duration::from_secs(3600), 10_000)
+                    .session_store(RedisStore::open(&url).unwrap())
+                    .build()
+                    .unwrap();
+                let app = Router::new()
+                    .route("/me", get(super::bearer).route_layer(oauth.require_login()))
+                    .merge(oauth.routes())
+                    .layer(oauth.layer());
+                let cookie = super::login(&app, mock).await;
+                let client = ::redis::Client::open(url.as_str()).unwrap();
+                let mut connection = ConnectionManager::new(client).await.unwrap();
+                let keys: Vec<String> = ::redis::cmd("KEYS")
+                    .arg("*session:*")
+                    .query_async(&mut connection)
+                    .await
+                    .unwrap();
+                assert_eq!(keys.len(), 1, "one session record: {keys:?}");
+                let key = keys.into_iter().next().unwrap();
+                let record: String = ::redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+                    .unwrap();
+                eprintln!(
+                    "redis steps: redis-server on 127.0.0.1:{port}; session cookie {} bytes, \
+                     record {} bytes",
+                    cookie.len(),
+                    record.len()
+                );
+                Fixture {
+                    app,
+                    cookie,
+                    connection,
+                    key,
+                    port,
+                }
+            })
+        })
+    }
+
+    /// The server's command counts (`INFO commandstats`: `cmd=calls` pairs),
+    /// `total_reads_processed` and its CPU seconds (user + sys), when a Redis step has run.
+    /// What [`stats`] reads: commands and their calls, reads, CPU seconds.
+    pub(super) type Stats = (Vec<(String, u64)>, u64, f64);
+
+    pub(super) fn stats() -> Option<Stats> {
+        let f = FIXTURE.get()?;
+        let text = cli(f.port, &["info", "all"])?;
+        let mut calls = Vec::new();
+        let mut reads = 0;
+        let mut cpu = 0.0;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("cmdstat_") {
+                let (cmd, fields) = rest.split_once(':')?;
+                let n = fields
+                    .split(',')
+                    .find_map(|f| f.strip_prefix("calls="))?
+                    .trim()
+                    .parse()
+                    .ok()?;
+                calls.push((cmd.to_owned(), n));
+            } else if let Some(n) = line.strip_prefix("total_reads_processed:") {
+                reads = n.trim().parse().ok()?;
+            } else if let Some(s) = line
+                .strip_prefix("used_cpu_user:")
+                .or_else(|| line.strip_prefix("used_cpu_sys:"))
+            {
+                cpu += s.trim().parse::<f64>().ok()?;
+            }
+        }
+        Some((calls, reads, cpu))
+    }
+
+    /// Prints the commands the server ran per request of the loop (`redis-cli info` itself
+    /// is one `INFO` and is left out), and the reads it made per request.
+    pub(super) fn report(before: Option<Stats>, n: usize) {
+        let (Some((before, reads_before, cpu_before)), Some((after, reads_after, cpu_after))) =
+            (before, stats())
+        else {
+            return;
+        };
+        let mut line = String::new();
+        for (cmd, calls) in &after {
+            let was = before.iter().find(|(c, _)| c == cmd).map_or(0, |(_, n)| *n);
+            let delta = calls - was - u64::from(cmd == "info");
+            if delta > 0 {
+                line.push_str(&format!(" {cmd}={:.3}", delta as f64 / n as f64));
+            }
+        }
+        // The reads include the one or two of redis-cli's own connection for `INFO`.
+        eprintln!(
+            "redis steps: commands per request:{line}; server reads per request: {:.3}; \
+             redis-server CPU per request: {:.2} µs (INFO cpu, with the two INFOs)",
+            (reads_after - reads_before) as f64 / n as f64,
+            (cpu_after - cpu_before) * 1e6 / n as f64
+        );
+    }
+}
+
+#[cfg(feature = "redis")]
+#[divan::bench]
+fn redis_hit() {
+    let r = redis_steps::fixture();
+    let f = fixture();
+    let req = Request::get("/me")
+        .header("cookie", &r.cookie)
+        .body(Body::empty())
+        .unwrap();
+    let res = f.runtime.block_on(r.app.clone().oneshot(req)).unwrap();
+    assert!(res.status().is_success(), "/me (Redis): {}", res.status());
+    divan::black_box(res);
+}
+
+#[cfg(feature = "redis")]
+#[divan::bench]
+fn redis_get() {
+    use ::redis::AsyncCommands as _;
+    let r = redis_steps::fixture();
+    let f = fixture();
+    let mut c = r.connection.clone();
+    let record: Option<String> = f.runtime.block_on(c.get(&r.key)).unwrap();
+    assert!(record.is_some());
+    divan::black_box(record);
 }
