@@ -63,6 +63,10 @@ pub(crate) struct SessionConfig {
     verified: Verified<Arc<SessionData>>,
     /// Server-side stores: cookie values already opened, to the id they hold.
     verified_ids: Verified<SessionId>,
+    /// Server-side stores: records already opened (a record's sealed bytes are written
+    /// once and never change: the same bytes loaded again open to the same session).
+    /// Every request still loads the record: a logout's delete is seen at once.
+    verified_records: Verified<Arc<SessionData>>,
     refresher: Refresher,
     /// Sessions the provider ended by back-channel logout.
     pub(crate) denylist: Arc<Denylist>,
@@ -111,6 +115,7 @@ impl SessionConfig {
             refresher,
             verified: Verified::new(verified::SESSIONS),
             verified_ids: Verified::new(verified::IDS),
+            verified_records: Verified::new(verified::SESSIONS),
             denylist: Denylist::new(
                 String::new(),
                 None,
@@ -275,6 +280,14 @@ impl SessionConfig {
         let Some(sealed) = store.load(id).await? else {
             return Ok(None);
         };
+        // Bound to its id when it was opened: a record copied under another id is not it.
+        if let Some(data) = self.verified_records.get(sealed.as_bytes())
+            && data.id == *id
+        {
+            return Ok(self
+                .check(data, old_key)
+                .map(|loaded| Stored { sealed, loaded }));
+        }
         let Some(opened) = self.codec.open_compact::<SessionData>(
             &Self::record_name(id),
             &sealed,
@@ -286,8 +299,13 @@ impl SessionConfig {
         if opened.value.id != *id {
             return Ok(None);
         }
+        let data = Arc::new(opened.value);
+        if !opened.old_key {
+            self.verified_records
+                .insert(sealed.as_bytes(), data.clone());
+        }
         Ok(self
-            .check(Arc::new(opened.value), opened.old_key || old_key)
+            .check(data, opened.old_key || old_key)
             .map(|loaded| Stored { sealed, loaded }))
     }
 

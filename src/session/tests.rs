@@ -308,3 +308,44 @@ fn a_numeric_sub_still_gives_the_lookup_key() {
         Some("1001")
     );
 }
+
+#[tokio::test]
+async fn a_record_opened_once_is_its_id_s_alone() {
+    let clock = Clock::manual(0);
+    let store = MemoryStore::new(100);
+    let timed = TimedStore::new(Arc::new(store.clone()), Duration::from_secs(1));
+    let cfg = config_with(
+        clock,
+        CookieKey::generate(),
+        None,
+        Backend::Store(timed.clone()),
+    );
+    let data = session("token", 0);
+    let id = data.id.clone();
+    logged_in(&cfg, data).await;
+    let first = cfg
+        .read_record(&timed, &id, false)
+        .await
+        .unwrap()
+        .expect("opens");
+    // Loaded again: the same bytes, the same session, not opened again.
+    let again = cfg
+        .read_record(&timed, &id, false)
+        .await
+        .unwrap()
+        .expect("opens");
+    assert!(Arc::ptr_eq(&first.loaded.data, &again.loaded.data));
+    // The same sealed bytes under another id are not that id's session, opened or cached.
+    let other = SessionId::random();
+    let ttl = Duration::from_secs(60);
+    store.save(&other, &first.sealed, &[], ttl).await.unwrap();
+    assert!(
+        cfg.read_record(&timed, &other, false)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Deleted (a logout on any instance): gone at once, whatever was cached.
+    store.delete(&id).await.unwrap();
+    assert!(cfg.read_record(&timed, &id, false).await.unwrap().is_none());
+}
