@@ -195,12 +195,9 @@ pub(crate) fn missing(extensions: &Extensions, scope: Scope<'_>) -> AuthRejectio
 /// provider refuses ends that session.
 pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated, AuthRejection> {
     let resolved = match &credential {
-        Credential::Header { token, rs } => {
-            // Boxed: the cache's futures would otherwise make every extractor's future
-            // (which axum allocates and moves on every request) as large, also on the
-            // session path that never gets here.
-            Box::pin(rs.shared.users.resolve(token, None)).await
-        }
+        // Not boxed: a cache hit awaits nothing, and the miss's lookup (large) is boxed
+        // inside `resolve`, so this future stays small without an allocation per request.
+        Credential::Header { token, rs } => rs.shared.users.resolve(token, None).await,
         Credential::Session(ActiveSession { rs, data }) => {
             // A session value keeps the user it resolved while that answer is fresh: no
             // hash, no cache lookup per request.

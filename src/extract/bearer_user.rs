@@ -7,7 +7,8 @@ use http::request::Parts;
 
 use crate::audience::Audience;
 use crate::auth::{
-    AuthRejection, Authenticated, RequestSessions, Scope, TokenSource, authenticate, find, missing,
+    AuthRejection, Authenticated, Found, RequestSessions, Scope, TokenSource, authenticate, find,
+    find_now, missing,
 };
 use crate::authz::{Forbidden, missing_scopes};
 use crate::client::{ProviderUser, UserInfo};
@@ -160,17 +161,18 @@ where
             // A guard (or an earlier extractor) already resolved this request's caller.
             return into_user(auth.clone(), audience);
         }
-        let credential = match RequestSessions::found(&parts.extensions) {
+        let (extensions, method, headers) = (&parts.extensions, &parts.method, &parts.headers);
+        let credential = match RequestSessions::found(extensions) {
             Some(found) => found.clone(),
-            // Boxed: a refresh's state would otherwise make this future kilobytes large.
-            None => Box::pin(find(
-                &parts.extensions,
-                &parts.method,
-                &parts.headers,
-                Scope::Any,
-            ))
-            .await?
-            .ok_or_else(|| missing(&parts.extensions, Scope::Any))?,
+            None => match find_now(extensions, method, headers, Scope::Any)? {
+                Found::Credential(credential) => credential,
+                Found::Nothing => return Err(missing(extensions, Scope::Any)),
+                // Boxed: a refresh's state would otherwise make this future kilobytes
+                // large.
+                Found::NeedsAwait => Box::pin(find(extensions, method, headers, Scope::Any))
+                    .await?
+                    .ok_or_else(|| missing(extensions, Scope::Any))?,
+            },
         };
         let auth = authenticate(credential).await?;
         RequestSessions::keep_authenticated(&mut parts.extensions, auth.clone());
