@@ -253,8 +253,11 @@ impl OAuthBuilder {
         self.sources.forget("post_logout_redirect_uri");
         self
     }
-    /// How long a resolved user is cached (default 5 min) and how many are kept
-    /// (default 10 000).
+    /// How long a resolved user is cached (default 5 min, never past the token's expiry)
+    /// and how many are kept (default 10 000, approximately: the cache's shards evict
+    /// separately). Each costs ~450 bytes for a typical userinfo answer (kept once, as
+    /// compact JSON; the most recently used eighth, up to 2,048, also parsed). With
+    /// several instances see [`shared_user_cache`](Self::shared_user_cache).
     pub fn user_cache(mut self, ttl: Duration, capacity: u64) -> Self {
         self.users.cache_ttl = ttl;
         self.users.cache_capacity = capacity;
