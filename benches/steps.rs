@@ -6,7 +6,7 @@
 //! | `limit` | the handler alone: a user held in memory → JSON (no layer) |
 //! | `layer` | + `OAuthLayer` on a public route (the cookie is sliced, not opened) |
 //! | `session_hit` | + `RequireLogin` + `AuthSession` (verified-cookie cache hit) |
-//! | `session_open` | the same with a cookie never seen before (AES-GCM + inflate + JSON) |
+//! | `session_open` | the same with a cookie never seen before (AES-GCM + inflate + JSON), in a second stack that did not issue it (under divan only the first 400 iterations open one; `STEPS_COUNT` gives every iteration a new cookie) |
 //! | `bearer_session` | + `RequireLogin` + `BearerUser` from the session (kept user) |
 //! | `bearer_header` | `BearerUser` from `Authorization: Bearer` (user-cache hit) |
 //! | `guard` | `oauth.require(predicate)` + `BearerUser` from the session |
@@ -41,6 +41,8 @@ use tower::ServiceExt as _;
 struct Fixture {
     runtime: tokio::runtime::Runtime,
     app: Router,
+    /// The same routes in a second stack that issued none of the cookies.
+    opener: Router,
     cookie: String,
     /// Distinct session cookies, each opened once by `session_open`.
     fresh: Vec<String>,
@@ -98,35 +100,18 @@ fn fixture() -> &'static Fixture {
             .enable_all()
             .build()
             .unwrap();
-        let (app, mock, cookies, token) = runtime.block_on(async {
+        let (app, opener, mock, cookies, token) = runtime.block_on(async {
             let mock = MockProvider::builder()
                 .token_lifetime(std::time::Duration::from_secs(24 * 3600))
                 .start()
                 .await
                 .unwrap();
-            let oauth = OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
-                .redirect_uri("http://127.0.0.1:9/auth/callback")
-                .cookie_key(CookieKey::generate())
-                .user_cache(std::time::Duration::from_secs(3600), 10_000)
-                .build()
-                .unwrap();
-            let app = Router::new()
-                .route("/public", get(limit))
-                .route(
-                    "/session",
-                    get(session_user).route_layer(oauth.require_login()),
-                )
-                .route("/me", get(bearer).route_layer(oauth.require_login()))
-                .route("/api/me", get(bearer))
-                .route(
-                    "/owner",
-                    get(bearer).route_layer(
-                        oauth.require(|u: &UserInfo| u.role.as_deref() == Some("owner")),
-                    ),
-                )
-                .merge(oauth.routes())
-                .layer(oauth.layer())
-                .route("/limit", get(limit));
+            let key = CookieKey::generate();
+            let oauth = stack(&mock, &key);
+            let app = routes(&oauth);
+            // The same app with its own (empty) verified-cookie cache: the cookies the
+            // first one issued at login are new to it, so `session_open` opens them.
+            let opener = routes(&stack(&mock, &key));
             let mut cookies = Vec::new();
             for _ in 0..=fresh_cookies() {
                 cookies.push(login(&app, &mock).await);
@@ -134,19 +119,50 @@ fn fixture() -> &'static Fixture {
             let token = mock.issue_token();
             let info = serde_json::from_value(mock.user().info).unwrap();
             USER.set(Arc::new(info)).unwrap();
-            (app, mock, cookies, token)
+            (app, opener, mock, cookies, token)
         });
         let mut cookies = cookies.into_iter();
         let cookie = cookies.next().unwrap();
         Fixture {
             runtime,
             app,
+            opener,
             cookie,
             fresh: cookies.collect(),
             token,
             _mock: mock,
         }
     })
+}
+
+/// One `OAuth` of the mock's client under `key`.
+fn stack(mock: &MockProvider, key: &CookieKey) -> OAuth {
+    OAuth::builder(mock.provider(), mock.client_id(), mock.client_secret())
+        .redirect_uri("http://127.0.0.1:9/auth/callback")
+        .cookie_key(key.clone())
+        .user_cache(std::time::Duration::from_secs(3600), 10_000)
+        .build()
+        .unwrap()
+}
+
+/// The bench's routes under `oauth`'s layer, and the limit without it.
+fn routes(oauth: &OAuth) -> Router {
+    Router::new()
+        .route("/public", get(limit))
+        .route(
+            "/session",
+            get(session_user).route_layer(oauth.require_login()),
+        )
+        .route("/me", get(bearer).route_layer(oauth.require_login()))
+        .route("/api/me", get(bearer))
+        .route(
+            "/owner",
+            get(bearer)
+                .route_layer(oauth.require(|u: &UserInfo| u.role.as_deref() == Some("owner"))),
+        )
+        .merge(oauth.routes())
+        .layer(oauth.layer())
+        .route("/limit", get(limit))
 }
 
 /// A login through the router itself: `/auth/login`, the mock's authorize page, the
@@ -188,12 +204,16 @@ fn cookie_of(res: &Response, prefix: &str) -> String {
 }
 
 fn run(path: &str, header: (&str, &str)) {
+    run_on(&fixture().app, path, header);
+}
+
+fn run_on(app: &Router, path: &str, header: (&str, &str)) {
     let f = fixture();
     let req = Request::get(path)
         .header(header.0, header.1)
         .body(Body::empty())
         .unwrap();
-    let res = f.runtime.block_on(f.app.clone().oneshot(req)).unwrap();
+    let res = f.runtime.block_on(app.clone().oneshot(req)).unwrap();
     assert!(res.status().is_success(), "{path}: {}", res.status());
     divan::black_box(res);
 }
@@ -259,7 +279,7 @@ fn open_next() {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let f = fixture();
     let i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % f.fresh.len();
-    run("/session", ("cookie", &f.fresh[i]));
+    run_on(&f.opener, "/session", ("cookie", &f.fresh[i]));
 }
 
 #[divan::bench]
