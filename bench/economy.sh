@@ -116,6 +116,13 @@ say ""
 say "wrk from outside the servers; $connections connections for ${duration} s per burst; server on CPU ${BENCH_SERVER_CPU:-0}, wrk on CPU ${BENCH_LOAD_CPU:-1}."
 say ""
 
+have_redis() { # have_redis SKIP_ROW: true when Redis runs; else says SKIP_ROW (on CI: dies)
+  [[ -n $redis_url ]] && return 0
+  [[ ${CI:-} == true ]] && die "redis-server is not installed or did not start"
+  say "$1"
+  return 1
+}
+
 redis_url=""
 if command -v redis-server >/dev/null; then
   start_redis
@@ -132,11 +139,7 @@ for row in "1 none" "2 none" "2 redis"; do
   read -r n users <<<"$row"
   users_args=()
   if [[ $users == redis ]]; then
-    if [[ -z $redis_url ]]; then
-      [[ ${CI:-} == true ]] && die "redis-server is not installed or did not start"
-      say "| $n | redis | – | – | skipped: no redis-server |"
-      continue
-    fi
+    have_redis "| $n | redis | – | – | skipped: no redis-server |" || continue
     users_args=(--users "$redis_url")
   fi
   start_flights --instances "$n" "${users_args[@]}"
@@ -157,11 +160,7 @@ say "|---|---:|---:|---:|---:|"
 for store in cookie redis; do
   store_args=()
   if [[ $store == redis ]]; then
-    if [[ -z $redis_url ]]; then
-      [[ ${CI:-} == true ]] && die "redis-server is not installed or did not start"
-      say "| redis | – | – | – | skipped: no redis-server |"
-      continue
-    fi
+    have_redis "| redis | – | – | – | skipped: no redis-server |" || continue
     store_args=(--store "$redis_url")
   fi
   for n in 1 2; do
@@ -189,11 +188,7 @@ say "|---|---|---:|---:|---:|"
 for shared in none redis; do
   shared_args=()
   if [[ $shared == redis ]]; then
-    if [[ -z $redis_url ]]; then
-      [[ ${CI:-} == true ]] && die "redis-server is not installed or did not start"
-      say "| redis | – | – | – | skipped: no redis-server |"
-      continue
-    fi
+    have_redis "| redis | – | – | – | skipped: no redis-server |" || continue
     shared_args=(--shared "$redis_url")
   fi
   for when in window expired; do

@@ -9,20 +9,6 @@ use crate::secret::AccessToken;
 /// Longest bearer token accepted.
 const MAX_TOKEN_LEN: usize = 4096;
 
-/// The bytes of a b64token (RFC 6750 §2.1: `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+"
-/// / "/"`), as a table: one lookup per byte.
-const B64TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] =
-            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-        b += 1;
-    }
-    table
-};
-
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1): `Ok(None)` when the
 /// request has no Bearer credentials, an error when it has malformed ones.
 pub(crate) fn bearer_token(
@@ -69,7 +55,8 @@ fn parse(value: &[u8]) -> Result<Option<&str>, &'static str> {
     // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
     let end = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
     let body = &token[..end];
-    if body.is_empty() || !body.iter().all(|&b| B64TOKEN[usize::from(b)]) {
+    let b64token = |b: &u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(b);
+    if body.is_empty() || !body.iter().all(b64token) {
         return Err("expected `Bearer <token>`");
     }
     // All ASCII: b64token bytes, then `=`s.

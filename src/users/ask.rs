@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Answer, NEGATIVE_TTL_SECS, Resolved, UserCache};
+use super::{Answer, NEGATIVE_TTL_SECS, UserCache};
 use crate::client::TokenRef;
 use crate::provider::UserResolver;
 use crate::secret::AccessToken;
@@ -26,11 +26,11 @@ impl UserCache {
     ) -> Option<Result<Answer, Arc<OAuthError>>> {
         Some(match oidc.access_token(token.secret()).await {
             Err(crate::error::JwtError::Type(_)) => return None,
-            Ok(checked) => Ok(Answer::User(Resolved::new(
+            Ok(checked) => Ok(Answer::user(
                 Value::Object(checked.claims),
                 checked.scope.map(Arc::from),
                 checked.exp,
-            ))),
+            )),
             Err(e) if e.is_transient() => Err(Arc::new(OAuthError::Transport {
                 endpoint: crate::transport::Endpoint::Jwks,
                 reason: e.to_string(),
@@ -68,11 +68,9 @@ impl UserCache {
         };
         match self.client.provider().user_resolver() {
             UserResolver::Userinfo => match self.client.userinfo::<Value>(&token).await {
-                Ok(value) if value.is_object() => Ok(Answer::User(Resolved::new(
-                    value,
-                    None,
-                    self.until(now, token_expires_at),
-                ))),
+                Ok(value) if value.is_object() => {
+                    Ok(Answer::user(value, None, self.until(now, token_expires_at)))
+                }
                 Ok(_) => Err(Arc::new(OAuthError::Malformed {
                     endpoint: crate::transport::Endpoint::Userinfo,
                     status: 200,
@@ -111,11 +109,11 @@ impl UserCache {
                     (a, b) => a.or(b),
                 };
                 let value = serde_json::to_value(answer.to_user_info()).unwrap_or(Value::Null);
-                Ok(Answer::User(Resolved::new(
+                Ok(Answer::user(
                     value,
                     answer.scope.as_deref().map(Arc::from),
                     self.until(now, exp),
-                )))
+                ))
             }
         }
     }

@@ -57,17 +57,28 @@ enum Entry {
     },
 }
 
-/// What one lookup found: the user parsed (kept hot), or a refusal.
+/// What one lookup found: the user parsed (kept hot) with its compact JSON text (the
+/// cold entry, and what the shared level keeps: serialised once), or a refusal.
 #[derive(Clone, Debug)]
 enum Answer {
-    User(Resolved),
+    User { user: Resolved, json: Arc<str> },
     Refused { until: u64 },
+}
+
+impl Answer {
+    /// A user the provider described as `value`.
+    fn user(value: Value, scope: Option<Arc<str>>, until: u64) -> Answer {
+        Answer::User {
+            json: Arc::from(value.to_string()),
+            user: Resolved::new(value, scope, until),
+        }
+    }
 }
 
 impl From<Answer> for Result<Resolved, ResolveError> {
     fn from(answer: Answer) -> Self {
         match answer {
-            Answer::User(user) => Ok(user),
+            Answer::User { user, .. } => Ok(user),
             Answer::Refused { .. } => Err(ResolveError::InvalidToken),
         }
     }
@@ -106,8 +117,8 @@ impl Entry {
     /// The compact entry an answer is kept as.
     fn of(answer: &Answer) -> Entry {
         match answer {
-            Answer::User(user) => Entry::User {
-                json: Arc::from(user.user.to_string()),
+            Answer::User { user, json } => Entry::User {
+                json: json.clone(),
                 scope: user.scope.clone(),
                 until: user.until,
             },
@@ -278,7 +289,7 @@ impl UserCache {
                 let value = serde_json::from_str(&json).unwrap_or(Value::Null);
                 let user = Resolved::new(value, scope, until);
                 self.hot.insert(*key, user.clone());
-                Answer::User(user)
+                Answer::User { user, json }
             }
             Entry::Refused { until } => Answer::Refused { until },
         })
@@ -299,7 +310,7 @@ impl UserCache {
                 return Ok(answer);
             }
             let answer = self.fetch(token.clone(), token_expires_at).await?;
-            if let Answer::User(user) = &answer {
+            if let Answer::User { user, .. } = &answer {
                 self.hot.insert(key, user.clone());
             }
             self.answers.insert(key, Entry::of(&answer));
@@ -381,9 +392,12 @@ impl UserCache {
         let claim = match shared::take_turn(&**shared, &token, now, self.wait, self.wait / 2).await
         {
             Turn::Found(kept) => match serde_json::from_str::<Value>(&kept.json) {
-                Ok(user) if user.is_object() => {
+                Ok(value) if value.is_object() => {
                     let scope = kept.scope.map(Arc::from);
-                    return Ok(Answer::User(Resolved::new(user, scope, kept.until)));
+                    return Ok(Answer::User {
+                        user: Resolved::new(value, scope, kept.until),
+                        json: Arc::from(kept.json),
+                    });
                 }
                 _ => None,
             },
@@ -392,9 +406,9 @@ impl UserCache {
         };
         let answer = self.ask(token.clone(), token_expires_at).await;
         let Some(claim) = claim else { return answer };
-        if let Ok(Answer::User(user)) = &answer {
+        if let Ok(Answer::User { user, json }) = &answer {
             let kept = Kept {
-                json: user.user.to_string(),
+                json: json.to_string(),
                 scope: user.scope.as_deref().map(str::to_owned),
                 until: user.until,
                 gone: false,
@@ -449,8 +463,8 @@ mod tests {
     #[test]
     fn the_compact_entry_is_the_answer_as_sent() {
         let user = serde_json::json!({"sub": 1001, "name": "Ada", "extra": {"a": [1, 2.5, null]}});
-        let resolved = Resolved::new(user.clone(), Some(Arc::from("read")), 9);
-        let Entry::User { json, scope, until } = Entry::of(&Answer::User(resolved)) else {
+        let answer = Answer::user(user.clone(), Some(Arc::from("read")), 9);
+        let Entry::User { json, scope, until } = Entry::of(&answer) else {
             panic!("a user");
         };
         assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), user);
