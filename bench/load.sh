@@ -30,13 +30,16 @@
 #   session   /session/me  layer + RequireLogin + AuthSession (the session's user snapshot)
 #   me        /me          layer + RequireLogin + BearerUser from the session (example's /me)
 #   api       /api/me      layer + BearerUser from `Authorization: Bearer` (user cache hit)
-#   jwt       /jwt/me      layer + BearerUser from a JWT access token checked locally
+#   jwt       /jwt/me      layer + BearerUser from a JWT access token checked locally;
+#                          its × limit is against limit-jwt when that row runs
+#   limit-jwt /limit/jwt   the JWT's user (/jwt/me's 413-byte body) serialised, no layer,
+#                          sent the same Authorization header: the jwt row's own limit
 #   redis     /me          the `me` row with sessions in Redis (a second bench-app process
 #                          with --store, and a throwaway redis-server): a round trip per
 #                          request, reported but not held to the ratio
 #   <peer>    its /me      every bench/peers/<peer>/ with an executable run.sh
 # Cookie rows send the session cookie (the limit, health and public rows too, where it is
-# ignored); the api and jwt rows send only their Authorization header.
+# ignored); the api, jwt and limit-jwt rows send only their Authorization header.
 #
 # PEER INTERFACE. A peer is a directory bench/peers/<name>/ (the row is named <name>):
 #   build.sh  optional, executable: run once before the rounds, NOT pinned, from the
@@ -152,7 +155,7 @@ skip_row() {
   echo "load.sh: row $1 skipped: $2" >&2
 }
 
-in_app_rows=(health limit public session me api jwt)
+in_app_rows=(health limit public session me api jwt limit-jwt)
 need_app=0
 for r in "${in_app_rows[@]}"; do wanted "$r" && need_app=1; done
 need_redis=0
@@ -212,6 +215,7 @@ if ((need_app)); then
   wanted me && add_row me "$base/me" "$app_pid" "layer + RequireLogin + BearerUser from the session (example's /me)" "$c"
   wanted api && add_row api "$base/api/me" "$app_pid" "layer + BearerUser from a Bearer header (cache hit)" "Authorization: Bearer $bearer"
   wanted jwt && add_row jwt "$base/jwt/me" "$app_pid" "layer + BearerUser from a JWT access token checked locally" "Authorization: Bearer $jwt"
+  wanted limit-jwt && add_row limit-jwt "$base/limit/jwt" "$app_pid" "the JWT's user in memory → JSON, no layer (**the jwt row's limit**: same body and header)" "Authorization: Bearer $jwt"
 fi
 
 redis_pid=""
@@ -349,6 +353,12 @@ failed=0
   fi
   echo "- session cookie: $cookie_bytes bytes; rows alternate within each round; medians over rounds; ×limit is the median of the per-round ratios"
   echo
+  # The median over rounds of (row's requests/s / base row's in the same round), or "—".
+  ratio_of() {
+    local v
+    v=$(awk -v r="$1" -v b="$2" '$2 == b { l[$1] = $3 } $2 == r { v[$1] = $3 } END { for (k in v) if (l[k] > 0) print v[k] / l[k] }' "$work/results" | median)
+    [[ -n $v ]] && printf '%.2f' "$v" || echo "—"
+  }
   echo "| row | requests/s | per round | p50 | p99 | × limit | peak RSS | body | what |"
   echo "|---|---:|---|---:|---:|---:|---:|---:|---|"
   for r in "${rows[@]}"; do
@@ -361,16 +371,21 @@ failed=0
     per=$(awk -v r="$r" '$2 == r { v = $3; f = v >= 10000 ? sprintf("%.0fk", v / 1000) : v >= 1000 ? sprintf("%.1fk", v / 1000) : sprintf("%.0f", v); printf "%s%s", sep, f; sep = " " }' "$work/results")
     p50=$(awk -v r="$r" '$2 == r { print $4 }' "$work/results" | median)
     p99=$(awk -v r="$r" '$2 == r { print $5 }' "$work/results" | median)
-    ratio=$(awk -v r="$r" '$2 == "limit" { l[$1] = $3 } $2 == r { v[$1] = $3 } END { for (k in v) if (l[k] > 0) print v[k] / l[k] }' "$work/results" | median)
-    [[ -n $ratio ]] && ratio=$(printf '%.2f' "$ratio") || ratio="—"
+    ratio=$(ratio_of "$r" limit)
     [[ -n $rps ]] && rps=$(printf '%.0f' "$rps") || rps="—"
     echo "| $r | $rps | ${per:-—} | $(lat "$p50") | $(lat "$p99") | $ratio | ${rss_of[$r]:-—} | ${body_bytes[$r]:-—} B | ${desc[$r]} |"
   done
   echo
-  echo "Peak RSS is VmHWM of the row's server process at the end of the run: rows health to jwt"
+  echo "Peak RSS is VmHWM of the row's server process at the end of the run: rows health to limit-jwt"
   echo "share one bench-app process; redis has its own bench-app$([[ -n $redis_rss ]] && echo " (redis-server itself: $redis_rss)"); each peer its own process."
-  echo "p50/p99 are wrk's (corrected for coordinated omission); the api and jwt rows send only"
+  echo "p50/p99 are wrk's (corrected for coordinated omission); the api, jwt and limit-jwt rows send only"
   echo "their Authorization header, the other bench-app rows the session cookie."
+  if [[ ${status[jwt]:-} == ok && ${status[limit-jwt]:-} == ok ]]; then
+    p99_jwt=$(awk '$2 == "jwt" { print $5 }' "$work/results" | median)
+    p99_base=$(awk '$2 == "limit-jwt" { print $5 }' "$work/results" | median)
+    echo
+    echo "**jwt × limit-jwt** (the same handler, body and Authorization header without auth): $(ratio_of jwt limit-jwt); p99 $(awk -v a="$p99_jwt" -v b="$p99_base" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "—" }')× limit-jwt's."
+  fi
 } >"$out"
 cat "$out"
 echo >&2

@@ -12,6 +12,7 @@
 //! | `/me` | layer + `RequireLogin` + `BearerUser` from the session (the example's `/me`) |
 //! | `/api/me` | layer + `BearerUser` from `Authorization: Bearer` (opaque token, user cache hit) |
 //! | `/jwt/me` | a second `OAuth`'s layer + `BearerUser` from a JWT access token checked locally (RFC 9068) |
+//! | `/limit/jwt` | nothing: the JWT's user (its claims, as `/jwt/me` answers them) serialised, no layer — the limit of `/jwt/me`, whose body is 170 B larger |
 //!
 //! At startup it starts the crate's `MockProvider` (tokens live 20 years by default, no
 //! refresh), logs in through it like a browser would (`/auth/login` → the mock's Allow →
@@ -74,11 +75,19 @@ struct AppState {
     /// The user the limit row (and `/public`) serialises: the same one the provider
     /// returns for the session's and the bearer token's user.
     user: Arc<UserInfo>,
+    /// The user `/jwt/me` answers (the JWT's claims: the user's fields and the registered
+    /// ones), for `/limit/jwt`: the same handler and body as `/jwt/me`, without auth.
+    jwt_user: Arc<UserInfo>,
 }
 
 /// The limit row's handler (and `/public`'s): the user held in memory, as JSON.
 async fn user_json(State(state): State<AppState>) -> Json<Arc<UserInfo>> {
     Json(state.user)
+}
+
+/// `/limit/jwt`: the JWT's user held in memory, as JSON (`/jwt/me`'s body, no layer).
+async fn jwt_user_json(State(state): State<AppState>) -> Json<Arc<UserInfo>> {
+    Json(state.jwt_user)
 }
 
 /// `/session/me`: the session's snapshot of the user (taken at login), as JSON.
@@ -171,8 +180,10 @@ async fn main() -> Result<(), BoxError> {
     // The user, as the provider describes them (what `BearerUser` will return).
     let user_value = mock.user().info;
     let user: UserInfo = serde_json::from_value(user_value.clone())?;
+    let (jwt, jwt_claims) = mint_jwt(&issuer, &user_value)?;
     let state = AppState {
         user: Arc::new(user.clone()),
+        jwt_user: Arc::new(serde_json::from_value(jwt_claims)?),
     };
     let user_bytes = Bytes::from(serde_json::to_vec(&user)?);
 
@@ -205,6 +216,7 @@ async fn main() -> Result<(), BoxError> {
             }),
         )
         .route("/limit/me", get(user_json))
+        .route("/limit/jwt", get(jwt_user_json))
         .route(
             "/jwt-idp/jwks",
             get(move || {
@@ -219,12 +231,11 @@ async fn main() -> Result<(), BoxError> {
     // Credentials.
     let cookie = login(&base, &mock).await?;
     let bearer = mock.issue_token();
-    let jwt = mint_jwt(&issuer, &user_value)?;
 
     // Check every route once (this also fills the user cache for the bearer token and
     // fetches the JWKS), so the first measured request is no cold start.
     let http = reqwest::Client::new();
-    let checks: [(&str, &str, String); 7] = [
+    let checks: [(&str, &str, String); 8] = [
         ("/health", "cookie", cookie.clone()),
         ("/limit/me", "cookie", cookie.clone()),
         ("/public", "cookie", cookie.clone()),
@@ -232,6 +243,7 @@ async fn main() -> Result<(), BoxError> {
         ("/me", "cookie", cookie.clone()),
         ("/api/me", "authorization", format!("Bearer {bearer}")),
         ("/jwt/me", "authorization", format!("Bearer {jwt}")),
+        ("/limit/jwt", "authorization", format!("Bearer {jwt}")),
     ];
     for (path, header, value) in checks {
         let res = http
@@ -317,8 +329,9 @@ fn cookie_pairs(headers: &axum::http::HeaderMap, keep: impl Fn(&str) -> bool) ->
 
 /// An RFC 9068 access token for the mock's user: `typ: at+jwt`, ES256, this server as
 /// issuer, [`JWT_AUDIENCE`] as audience, valid for a day. The claims carry the user's
-/// fields (besides the registered ones), so `/jwt/me` answers the same user.
-fn mint_jwt(issuer: &str, user: &Value) -> Result<String, BoxError> {
+/// fields (besides the registered ones), so `/jwt/me` answers the same user. Returns the
+/// token and its claims.
+fn mint_jwt(issuer: &str, user: &Value) -> Result<(String, Value), BoxError> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let mut claims = user.clone();
     let object = claims
@@ -338,9 +351,10 @@ fn mint_jwt(issuer: &str, user: &Value) -> Result<String, BoxError> {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(JWT_KID.to_owned());
     header.typ = Some("at+jwt".to_owned());
-    Ok(jsonwebtoken::encode(
+    let token = jsonwebtoken::encode(
         &header,
         &claims,
         &EncodingKey::from_ec_pem(JWT_PEM.as_bytes())?,
-    )?)
+    )?;
+    Ok((token, claims))
 }
