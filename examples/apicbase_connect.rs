@@ -85,7 +85,7 @@ async fn run() -> Result<()> {
 async fn connect(client: &OAuthClient, connections: &Connections, account: &str) -> Result<()> {
     let state = CsrfState::random();
     let verifier = PkceVerifier::random();
-    let url = client.authorize_url(&state, Some(&verifier));
+    let url = client.authorize_url(&state, Some(&verifier), None).await?;
     println!("Open this URL, log in, allow access, and copy the code shown:\n\n  {url}\n");
     print!("Code: ");
     std::io::stdout().flush()?;

@@ -53,7 +53,7 @@ use crate::store::{SessionStore, StoreError};
 ///     request: Parts,
 /// ) -> Response {
 ///     // ... check that this session's user administers `library` ...
-///     connections.connect(&library, "/libraries", &request)
+///     connections.connect(&library, "/libraries", &request).await
 /// }
 ///
 /// let connections = oauth.connections().expect("a connections store");
@@ -189,7 +189,7 @@ impl Connections {
     ///
     /// Without the app's routes (a `Connections` made with [`new`](Self::new)), or with
     /// an invalid account id, the answer is a `500` naming the mistake in the log.
-    pub fn connect(
+    pub async fn connect(
         &self,
         account: &str,
         return_to: &str,
@@ -234,7 +234,7 @@ impl Connections {
             now,
         );
         flow.account = Some(account.to_owned());
-        crate::routes::to_provider(shared, &flow, headers)
+        crate::routes::to_provider(shared, &flow, headers).await
     }
 
     /// Keeps `tokens` for `account` (replacing a previous connection, whose tokens are

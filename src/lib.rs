@@ -16,6 +16,7 @@ mod extract;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod jose;
 pub mod layer;
 mod login;
 mod oauth;

@@ -99,7 +99,7 @@ secret_type!(
 /// Length in bytes of the random part of state values and PKCE verifiers (256 bits).
 const RANDOM_BYTES: usize = 32;
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<RANDOM_BYTES>())
 }
 

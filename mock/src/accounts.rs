@@ -131,6 +131,9 @@ pub struct MockClient {
     pub redirect_uris: Vec<String>,
     /// A trusted client skips the consent page (vcita's "Trusted" apps).
     pub trusted: bool,
+    /// The client's public key (a JWK, e.g. `SigningKey::public_jwk`): the client then
+    /// authenticates by `private_key_jwt` (RFC 7523) only, and its secret is refused.
+    pub public_key: Option<serde_json::Value>,
 }
 
 impl MockClient {
@@ -141,6 +144,7 @@ impl MockClient {
             client_secret: client_secret.into(),
             redirect_uris: Vec::new(),
             trusted: false,
+            public_key: None,
         }
     }
 }

@@ -132,6 +132,7 @@ pub(crate) async fn register_app(
         client_secret: random_hex(),
         redirect_uris: vec![redirect_uri.to_owned()],
         trusted: false,
+        public_key: None,
     };
     let answer = json!({
         "status": "OK",

@@ -279,7 +279,7 @@ impl MockProvider {
     ///     .without_redirect_uri()
     ///     .build()?;
     /// let verifier = PkceVerifier::random();
-    /// let url = client.authorize_url(&CsrfState::random(), Some(&verifier));
+    /// let url = client.authorize_url(&CsrfState::random(), Some(&verifier), None).await?;
     /// let code = mock.authorize_for_code(url.as_str()).await?;
     /// let tokens = client.exchange_code(AuthorizationCode::new(code), Some(&verifier)).await?;
     /// assert!(tokens.refresh_token().is_some());

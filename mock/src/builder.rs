@@ -77,6 +77,7 @@ impl Default for MockProviderBuilder {
                 accept_json: true,
                 directory_token: DEFAULT_DIRECTORY_TOKEN.into(),
                 iss_in_redirect: true,
+                require_par: false,
             },
         }
     }
@@ -241,6 +242,15 @@ impl MockProviderBuilder {
         self
     }
 
+    /// Whether the authorize endpoint takes only pushed authorization requests (RFC
+    /// 9126; default off). The PAR endpoint (`/oauth/par`) answers either way;
+    /// [`MockProvider::provider`] turns [`par`](axum_oauth_login::provider::ProviderBuilder::par)
+    /// on when this is on.
+    pub fn require_par(mut self, on: bool) -> Self {
+        self.config.require_par = on;
+        self
+    }
+
     /// Binds the port and starts serving on a tokio task.
     pub async fn start(self) -> io::Result<MockProvider> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], self.port))).await?;
@@ -296,7 +306,8 @@ fn router(shared: Arc<Shared>, paths: &Paths) -> Router {
         .route(paths.consent, post(pages::consent))
         .route(paths.token, post(endpoints::token))
         .route(paths.introspect, post(endpoints::introspect))
-        .route(paths.revoke, post(endpoints::revoke));
+        .route(paths.revoke, post(endpoints::revoke))
+        .route(paths.par, post(crate::par::push));
     if let Some(path) = paths.userinfo {
         router = router.route(path, get(endpoints::userinfo));
     }

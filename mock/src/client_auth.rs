@@ -1,5 +1,6 @@
 //! Client authentication at the token, introspection and revocation endpoints:
-//! `client_secret_basic` or `client_secret_post` (RFC 6749 §2.3.1), one method per request.
+//! `client_secret_basic` or `client_secret_post` (RFC 6749 §2.3.1), or `private_key_jwt`
+//! (RFC 7523) for a client registered with a public key; one method per request.
 
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -10,6 +11,8 @@ use subtle::ConstantTimeEq;
 use crate::MockClient;
 use crate::request::{Fields, authorization_param, oauth_error, with_header};
 use crate::state::Inner;
+
+mod assertion;
 
 /// A failed client authentication; becomes the RFC 6749 §5.2 answer.
 pub(crate) struct ClientAuthError {
@@ -60,10 +63,22 @@ fn decode_basic(param: &str) -> Option<(String, String)> {
 /// Authenticates the client by `client_secret_basic` or `client_secret_post` and
 /// returns its id, or the 401 to send.
 pub(crate) fn authenticate_client(
-    inner: &Inner,
+    inner: &mut Inner,
+    issuer: &str,
     headers: &HeaderMap,
     fields: &Fields,
 ) -> Result<String, ClientAuthError> {
+    if fields.contains_key("client_assertion") || fields.contains_key("client_assertion_type") {
+        if fields.contains_key("client_secret") || headers.contains_key(header::AUTHORIZATION) {
+            return Err(ClientAuthError {
+                basic: false,
+                error: "invalid_request",
+                description: "client authenticated by more than one method",
+            });
+        }
+        return assertion::authenticate(inner, issuer, fields)
+            .map_err(|description| invalid_client(false, description));
+    }
     let basic = authorization_param(headers, "basic");
     let has_basic = basic.is_some();
     let (id, secret) = if let Some(credentials) = basic {
@@ -93,8 +108,9 @@ pub(crate) fn authenticate_client(
             _ => return Err(invalid_client(false, "client authentication required")),
         }
     };
+    // A client registered with a key has no usable secret.
     let known = inner.clients.get(&id).is_some_and(|c: &MockClient| {
-        bool::from(c.client_secret.as_bytes().ct_eq(secret.as_bytes()))
+        c.public_key.is_none() && bool::from(c.client_secret.as_bytes().ct_eq(secret.as_bytes()))
     });
     if known {
         Ok(id)

@@ -41,7 +41,7 @@ pub(crate) async fn token(
     body: Bytes,
 ) -> Response {
     let response = match begin_with_fields(&shared, MockEndpoint::Token, &headers, &body).await {
-        Ok(fields) => token_response(&mut shared.lock(), &headers, &fields),
+        Ok(fields) => token_response(&mut shared.lock(), &shared.base_url, &headers, &fields),
         Err(response) => return response,
     };
     // Issued, and held: the tokens exist at the provider while the client waits.
@@ -56,7 +56,12 @@ pub(crate) async fn token(
     response
 }
 
-fn token_response(inner: &mut Inner, headers: &HeaderMap, fields: &Fields) -> Response {
+fn token_response(
+    inner: &mut Inner,
+    issuer: &str,
+    headers: &HeaderMap,
+    fields: &Fields,
+) -> Response {
     let is_json = media_type(headers).as_deref() == Some("application/json");
     if !is_json && !inner.config.accept_form {
         return oauth_error(
@@ -72,7 +77,7 @@ fn token_response(inner: &mut Inner, headers: &HeaderMap, fields: &Fields) -> Re
             "the token endpoint accepts only application/x-www-form-urlencoded bodies",
         );
     }
-    let client_id = match authenticate_client(inner, headers, fields) {
+    let client_id = match authenticate_client(inner, issuer, headers, fields) {
         Ok(id) => id,
         Err(rejection) => return rejection.into_response(),
     };
@@ -217,8 +222,8 @@ pub(crate) async fn introspect(
         Ok(fields) => fields,
         Err(response) => return response,
     };
-    let inner = shared.lock();
-    let client_id = match authenticate_client(&inner, &headers, &fields) {
+    let mut inner = shared.lock();
+    let client_id = match authenticate_client(&mut inner, &shared.base_url, &headers, &fields) {
         Ok(id) => id,
         Err(rejection) => return rejection.into_response(),
     };
@@ -305,7 +310,7 @@ pub(crate) async fn revoke(
         Err(response) => return response,
     };
     let mut inner = shared.lock();
-    let client_id = match authenticate_client(&inner, &headers, &fields) {
+    let client_id = match authenticate_client(&mut inner, &shared.base_url, &headers, &fields) {
         Ok(id) => id,
         Err(rejection) => return rejection.into_response(),
     };

@@ -23,6 +23,9 @@ pub(crate) struct Paths {
     pub(crate) userinfo: Option<&'static str>,
     pub(crate) introspect: &'static str,
     pub(crate) revoke: &'static str,
+    /// Pushed authorization requests (RFC 9126; not in vcita's or Apicbase's documents:
+    /// the mock's own, for apps' tests).
+    pub(crate) par: &'static str,
     pub(crate) register_app: Option<&'static str>,
     /// The path of the provider's API base (empty: the server's root).
     pub(crate) api_base: &'static str,
@@ -41,6 +44,7 @@ const VCITA: Paths = Paths {
     userinfo: Some("/oauth/userinfo"),
     introspect: "/oauth/introspect",
     revoke: "/oauth/revoke",
+    par: "/oauth/par",
     register_app: Some("/platform/v1/apps"),
     // `https://api.vcita.biz`: the API lives at the root.
     api_base: "",
@@ -58,6 +62,7 @@ const APICBASE: Paths = Paths {
     userinfo: None,
     introspect: "/oauth/introspect/",
     revoke: "/oauth/revoke/",
+    par: "/oauth/par/",
     register_app: None,
     // `https://api.apicbase.com/api/v1`.
     api_base: "/api/v1",

@@ -19,6 +19,7 @@ mod endpoints;
 mod flavor;
 mod grants;
 mod pages;
+mod par;
 mod provider;
 mod request;
 mod state;
@@ -41,6 +42,9 @@ pub enum MockEndpoint {
     Introspect,
     /// `POST /oauth/revoke` (Apicbase: `/oauth/revoke/`).
     Revoke,
+    /// `POST /oauth/par` (Apicbase: `/oauth/par/`): pushed authorization requests
+    /// (RFC 9126).
+    Par,
     /// `POST /platform/v1/apps` (vcita app creation).
     RegisterApp,
     /// The mock's sliver of the provider's REST API, below
@@ -68,8 +72,8 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
-    /// How the client authenticated: HTTP Basic, a `client_secret` in the body, or
-    /// neither.
+    /// How the client authenticated: HTTP Basic, a `client_secret` in the body, a
+    /// `client_assertion` (`private_key_jwt`), or none of them.
     ///
     /// ```
     /// use axum_oauth_login::provider::ClientAuth;
@@ -92,6 +96,8 @@ impl RecordedRequest {
             Some(ClientAuth::ClientSecretBasic)
         } else if self.fields.contains_key("client_secret") {
             Some(ClientAuth::ClientSecretPost)
+        } else if self.fields.contains_key("client_assertion") {
+            Some(ClientAuth::PrivateKeyJwt)
         } else {
             None
         }

@@ -246,6 +246,10 @@ pub(crate) async fn authorize(
         Err(e) => return error_page(&e),
     };
     let mut inner = shared.lock();
+    let params = match crate::par::resolve(&mut inner, params) {
+        Ok(params) => params,
+        Err(e) => return error_page(e),
+    };
     // Until client and redirect URI are known good, errors are shown, never redirected
     // (RFC 6749 §4.1.2.1), so the mock cannot be used as an open redirector.
     let Some(client) = params

@@ -240,9 +240,15 @@ impl MockProvider {
             .authorize_url(url(paths.authorize[0]))
             .token_url(url(paths.token))
             .introspection_url(url(paths.introspect))
+            .par_url(url(paths.par))
+            .par(self.inner.shared.lock().config.require_par)
             .api_base(url(paths.api_base))
             .issuer(base.clone())
-            .client_auth(ClientAuth::ClientSecretPost)
+            .client_auth(match self.inner.default_client.public_key {
+                // Registered with a key: the app must sign (`OAuthBuilder::client_key`).
+                Some(_) => ClientAuth::PrivateKeyJwt,
+                None => ClientAuth::ClientSecretPost,
+            })
             .build()
             .unwrap_or_else(|e| unreachable!("loopback mock URLs are valid: {e}"))
     }

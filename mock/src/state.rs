@@ -30,6 +30,8 @@ pub(crate) struct Config {
     pub(crate) accept_json: bool,
     pub(crate) directory_token: String,
     pub(crate) iss_in_redirect: bool,
+    /// Whether the authorize endpoint takes only pushed requests (RFC 9126).
+    pub(crate) require_par: bool,
 }
 
 /// State shared by every handler and by the [`MockProvider`](super::MockProvider) handle.
@@ -140,6 +142,11 @@ pub(crate) struct Inner {
     pub(crate) refresh: HashMap<String, RefreshGrant>,
     pub(crate) traffic: HashMap<MockEndpoint, Traffic>,
     pub(crate) refresh_hits: usize,
+    /// `jti`s of the `private_key_jwt` assertions accepted (each once).
+    pub(crate) seen_assertions: HashSet<String>,
+    /// Pushed authorization requests by `request_uri`: the client, the parameters and
+    /// when the `request_uri` expires (each is used once).
+    pub(crate) pushed: HashMap<String, crate::par::Pushed>,
 }
 
 impl Shared {
@@ -168,6 +175,8 @@ impl Shared {
                 refresh: HashMap::new(),
                 traffic: HashMap::new(),
                 refresh_hits: 0,
+                seen_assertions: HashSet::new(),
+                pushed: HashMap::new(),
             }),
         }
     }

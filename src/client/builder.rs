@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::error::ConfigError;
-use crate::provider::{Provider, parse_secure_endpoint};
+use crate::jose::SigningKey;
+use crate::provider::{ClientAuth, Provider, parse_secure_endpoint};
 use crate::secret::ClientSecret;
 use crate::transport::{HttpConfig, http_client};
 
@@ -18,6 +19,7 @@ pub struct OAuthClientBuilder {
     pub(super) provider: Provider,
     pub(super) client_id: String,
     pub(super) client_secret: ClientSecret,
+    pub(super) client_key: Option<SigningKey>,
     pub(super) redirect_uri: Option<String>,
     pub(super) without_redirect_uri: bool,
     pub(super) connect_timeout: Duration,
@@ -33,6 +35,7 @@ impl std::fmt::Debug for OAuthClientBuilder {
             .field("provider", &self.provider.name())
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
+            .field("client_key", &self.client_key)
             .finish_non_exhaustive()
     }
 }
@@ -52,6 +55,32 @@ impl OAuthClientBuilder {
     pub fn without_redirect_uri(mut self) -> Self {
         self.without_redirect_uri = true;
         self.redirect_uri = None;
+        self
+    }
+    /// The client's private key, for a provider whose client authentication is
+    /// [`ClientAuth::PrivateKeyJwt`]: every token, pushed authorization, introspection
+    /// and revocation request then carries a fresh `client_assertion` signed with it
+    /// (`iss` = `sub` = the client id, `aud` = the provider's issuer, a random `jti`,
+    /// 60 s lifetime). The secret is not used and may be empty.
+    ///
+    /// ```no_run
+    /// use axum_oauth_login::{Provider, client::OAuthClient, jose::SigningKey, provider::ClientAuth};
+    /// let pem = std::fs::read_to_string("client-key.pem")?;
+    /// let provider = Provider::custom("idp")
+    ///     .authorize_url("https://idp.example.com/authorize")
+    ///     .token_url("https://idp.example.com/token")
+    ///     .issuer("https://idp.example.com")
+    ///     .client_auth(ClientAuth::PrivateKeyJwt)
+    ///     .build()?;
+    /// let client = OAuthClient::builder(provider, "my-client-id", "")
+    ///     .redirect_uri("https://app.example.com/auth/callback")
+    ///     .client_key(SigningKey::from_pem(&pem)?)
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn client_key(mut self, key: SigningKey) -> Self {
+        self.client_key = Some(key);
         self
     }
     /// Time allowed to open a connection (default 5 s).
@@ -112,8 +141,20 @@ impl OAuthClientBuilder {
         if self.client_id.trim().is_empty() {
             return Err(ConfigError::new("client_id", "must not be empty"));
         }
-        if self.client_secret.secret().is_empty() {
-            return Err(ConfigError::new("client_secret", "must not be empty"));
+        match self.provider.client_auth() {
+            ClientAuth::PrivateKeyJwt if self.client_key.is_none() => {
+                return Err(ConfigError::new(
+                    "client_key",
+                    "the provider's client authentication is private_key_jwt: a client key \
+                     is required",
+                ));
+            }
+            ClientAuth::PrivateKeyJwt => {}
+            ClientAuth::ClientSecretPost | ClientAuth::ClientSecretBasic => {
+                if self.client_secret.secret().is_empty() {
+                    return Err(ConfigError::new("client_secret", "must not be empty"));
+                }
+            }
         }
         let redirect_uri = match &self.redirect_uri {
             // https, or loopback for development: codes travel in it, and cookies are
@@ -154,6 +195,7 @@ impl OAuthClientBuilder {
                 provider: self.provider,
                 client_id: self.client_id,
                 client_secret: self.client_secret,
+                client_key: self.client_key,
                 redirect_uri,
                 timeout: self.timeout,
                 max_body_bytes: self.max_body_bytes,

@@ -5,6 +5,8 @@
 //! total timeout, follows no redirects and caps response bodies, so a slow or hostile
 //! provider cannot hang or flood the app.
 
+mod auth;
+mod authorize;
 mod builder;
 mod introspection;
 pub(crate) mod token;
@@ -13,8 +15,6 @@ pub(crate) mod userinfo;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -29,11 +29,11 @@ pub(crate) use userinfo::{ProviderUser, UserInfo};
 
 use crate::clock::Clock;
 use crate::error::JwtError;
+use crate::jose::SigningKey;
 use crate::oidc::IdClaims;
 use crate::provider::{ClientAuth, Provider, TokenBody};
 use crate::secret::{
-    AccessToken, AuthorizationCode, ClientSecret, CsrfState, IdToken, Nonce, PkceVerifier,
-    RefreshToken,
+    AccessToken, AuthorizationCode, ClientSecret, IdToken, Nonce, PkceVerifier, RefreshToken,
 };
 use crate::transport::{HttpConfig, error_response, json_error_kind, read_response};
 
@@ -76,7 +76,7 @@ impl TokenRef<'_> {
 ///     .build()?;
 /// let state = CsrfState::random();
 /// let verifier = PkceVerifier::random();
-/// let url = client.authorize_url(&state, Some(&verifier));
+/// let url = client.authorize_url(&state, Some(&verifier), None).await?;
 /// // ... send the browser to `url`; on the callback, check `state`, then at once:
 /// let tokens = client.exchange_code(code, Some(&verifier)).await?;
 /// let me: axum_oauth_login::UserInfo = client.userinfo(tokens.access_token()).await?;
@@ -92,6 +92,8 @@ pub(super) struct Inner {
     pub(super) provider: Provider,
     pub(super) client_id: String,
     pub(super) client_secret: ClientSecret,
+    /// The key of `private_key_jwt`.
+    pub(super) client_key: Option<SigningKey>,
     pub(super) redirect_uri: Option<Url>,
     pub(super) timeout: Duration,
     pub(super) max_body_bytes: usize,
@@ -106,6 +108,7 @@ impl std::fmt::Debug for OAuthClient {
             .field("provider", &self.inner.provider.name())
             .field("client_id", &self.inner.client_id)
             .field("client_secret", &self.inner.client_secret)
+            .field("client_key", &self.inner.client_key)
             .field(
                 "redirect_uri",
                 &self.inner.redirect_uri.as_ref().map(Url::as_str),
@@ -128,6 +131,7 @@ impl OAuthClient {
             provider,
             client_id: client_id.into(),
             client_secret: ClientSecret::new(client_secret),
+            client_key: None,
             redirect_uri: None,
             without_redirect_uri: false,
             connect_timeout: Duration::from_secs(5),
@@ -233,36 +237,6 @@ impl OAuthClient {
     /// [`without_redirect_uri`](OAuthClientBuilder::without_redirect_uri)).
     pub fn redirect_uri(&self) -> Option<&Url> {
         self.inner.redirect_uri.as_ref()
-    }
-
-    /// The URL to send the browser to (RFC 6749 §4.1.1): `response_type=code`,
-    /// `client_id`, `redirect_uri`, `state`, `scope` (when set), the PKCE S256 challenge
-    /// (when a verifier is given) and the provider's extra parameters.
-    ///
-    /// The URL carries the state and the challenge, never the verifier or the secret.
-    pub fn authorize_url(&self, state: &CsrfState, pkce: Option<&PkceVerifier>) -> Url {
-        let provider = &self.inner.provider;
-        let mut url = provider.authorize_url().clone();
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code")
-                .append_pair("client_id", &self.inner.client_id);
-            if let Some(redirect_uri) = &self.inner.redirect_uri {
-                q.append_pair("redirect_uri", redirect_uri.as_str());
-            }
-            q.append_pair("state", state.secret());
-            if !provider.scopes().is_empty() {
-                q.append_pair("scope", &provider.scopes().join(" "));
-            }
-            if let Some(verifier) = pkce {
-                q.append_pair("code_challenge", &verifier.s256_challenge())
-                    .append_pair("code_challenge_method", "S256");
-            }
-            for (k, v) in provider.authorize_params() {
-                q.append_pair(k, v);
-            }
-        }
-        url
     }
 
     /// Exchanges an authorization code for tokens (RFC 6749 §4.1.3), once: codes are
@@ -377,9 +351,18 @@ impl OAuthClient {
         &self,
         endpoint: Endpoint,
         url: &Url,
-        mut fields: Fields<'_>,
+        fields: Fields<'_>,
     ) -> Result<(u16, bytes::Bytes), OAuthError> {
         let inner = &*self.inner;
+        let assertion = match (inner.provider.client_auth(), &inner.client_key) {
+            (ClientAuth::PrivateKeyJwt, Some(key)) => Some(
+                self.client_assertion(key)
+                    .map_err(|reason| OAuthError::Signing { endpoint, reason })?,
+            ),
+            _ => None,
+        };
+        // The same pairs, now also borrowing `assertion`.
+        let mut fields: Fields<'_> = fields;
         let mut request = inner
             .http
             .post(url.clone())
@@ -395,8 +378,23 @@ impl OAuthClient {
                 // look the client up before checking the header.
                 fields.push(("client_id", &inner.client_id));
             }
+            ClientAuth::PrivateKeyJwt => {
+                fields.push(("client_id", &inner.client_id));
+                fields.push(("client_assertion_type", auth::CLIENT_ASSERTION_TYPE));
+                // Built above whenever the method is private_key_jwt: the builder
+                // refuses that method without a key.
+                if let Some(assertion) = &assertion {
+                    fields.push(("client_assertion", assertion));
+                }
+            }
         }
-        request = match inner.provider.token_body() {
+        // A pushed authorization request is a form whatever the token endpoint takes
+        // (RFC 9126 §2.1).
+        let body = match endpoint {
+            Endpoint::PushedAuthorization => TokenBody::Form,
+            _ => inner.provider.token_body(),
+        };
+        request = match body {
             TokenBody::Json => {
                 let map: serde_json::Map<String, serde_json::Value> = fields
                     .iter()
@@ -409,21 +407,6 @@ impl OAuthClient {
             TokenBody::Form => request.form(&fields),
         };
         self.send(endpoint, request).await
-    }
-
-    /// `Basic base64(urlencode(id):urlencode(secret))`, marked sensitive so it is never
-    /// printed by hyper's debug output.
-    fn basic_auth(&self) -> HeaderValue {
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let raw = format!(
-            "{}:{}",
-            enc(&self.inner.client_id),
-            enc(self.inner.client_secret.secret())
-        );
-        let mut value = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(raw)))
-            .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
-        value.set_sensitive(true);
-        value
     }
 
     /// Sends, reads at most `max_body_bytes`, and maps non-success answers to errors.

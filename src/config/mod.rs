@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{ConfigError, Sources};
+use crate::jose::SigningKey;
 use crate::oauth::{OAuth, OAuthBuilder};
 use crate::provider::{ClientAuth, Provider, ProviderBuilder, TokenBody};
 use crate::session::CookieKey;
@@ -29,8 +30,11 @@ use crate::store::{MemoryStore, SessionStore};
 /// | `OAUTH_SCOPES` | space-separated scopes |
 /// | `OAUTH_AUTHORIZE_PARAMS` | extra authorize parameters as a URL query string, percent-decoded (`prompt=login&ui_locales=de`); the ones the crate sets (`state`, `redirect_uri`, `code_challenge`, ...) are refused, and so is a name given twice |
 /// | `OAUTH_TOKEN_BODY` | `json` or `form` |
-/// | `OAUTH_CLIENT_AUTH` | `post` or `basic` (also `client_secret_post`, `client_secret_basic`) |
+/// | `OAUTH_CLIENT_AUTH` | `post` or `basic` (also `client_secret_post`, `client_secret_basic`), or `private_key_jwt` (then `OAUTH_CLIENT_KEY` is required and `OAUTH_CLIENT_SECRET` unused) |
+/// | `OAUTH_CLIENT_KEY` | the client's private key for `private_key_jwt`, PEM (PKCS#8, or PKCS#1 RSA; `\n` may stand for line breaks) |
 /// | `OAUTH_PKCE` | `on`, `off`, `true`, `false`, `1` or `0` |
+/// | `OAUTH_PAR` | `on` pushes every login's authorization request first (RFC 9126; set by `oidc` discovery when the provider requires it); same values as `OAUTH_PKCE` |
+/// | `OAUTH_PAR_URL` | the pushed authorization request endpoint (set by discovery for `oidc`) |
 /// | `OAUTH_ROUTE_PREFIX` | where the login and logout routes live (default `/auth`: `/auth/login`, `/auth/logout`); the callback stays the redirect URI's path |
 /// | `OAUTH_COOKIE_NAME` | the session cookie's base name (default `oauth_session`; `__Host-` is prepended on https): letters, digits, `_` and `-` |
 /// | `OAUTH_AFTER_LOGOUT` | the same-site path logout redirects to (default `/`) |
@@ -245,10 +249,11 @@ rows! { PROVIDER: ProviderBuilder {
         ("post", ClientAuth::ClientSecretPost), ("basic", ClientAuth::ClientSecretBasic),
         ("client_secret_post", ClientAuth::ClientSecretPost),
         ("client_secret_basic", ClientAuth::ClientSecretBasic),
+        ("private_key_jwt", ClientAuth::PrivateKeyJwt),
     ])?)),
-    "PKCE" => pkce = |b, v| Ok(b.pkce(choose(v, &[
-        ("on", true), ("off", false), ("true", true), ("false", false), ("1", true), ("0", false),
-    ])?)),
+    "PKCE" => pkce = |b, v| Ok(b.pkce(on_off(v)?)),
+    "PAR_URL" => par_url,
+    "PAR" => par = |b, v| Ok(b.par(on_off(v)?)),
 }}
 
 rows! { APP: OAuthBuilder {
@@ -274,6 +279,7 @@ rows! { APP: OAuthBuilder {
     }),
     "SESSION_LIFETIME" => session_lifetime = |b, v| Ok(b.session_lifetime(seconds(v)?)),
     "SESSION_IDLE_TIMEOUT" => idle_timeout = |b, v| Ok(b.idle_timeout(seconds(v)?)),
+    "CLIENT_KEY" => client_key = |b, v| Ok(b.client_key(SigningKey::from_pem(v).map_err(reason)?)),
 }}
 
 /// The variables under one prefix, and which setting each configures.
@@ -409,6 +415,21 @@ fn env(prefix: &str) -> impl Iterator<Item = (String, String)> + use<'_> {
 
 fn reason(e: ConfigError) -> String {
     e.reason().to_owned()
+}
+
+/// A switch: `on`, `off`, `true`, `false`, `1` or `0`.
+fn on_off(value: &str) -> Result<bool, String> {
+    choose(
+        value,
+        &[
+            ("on", true),
+            ("off", false),
+            ("true", true),
+            ("false", false),
+            ("1", true),
+            ("0", false),
+        ],
+    )
 }
 
 /// Comma-separated, trimmed, without empty entries.

@@ -215,11 +215,15 @@ fn https_needs_a_cookie_key_or_an_explicit_ephemeral_one() {
     build(&format!("{https}{}", key(3)));
 }
 
-#[test]
-fn authorize_params_reach_the_authorize_url_and_refusals_say_why() {
+#[tokio::test]
+async fn authorize_params_reach_the_authorize_url_and_refusals_say_why() {
     let oauth = build("OAUTH_AUTHORIZE_PARAMS=prompt=login");
     let (state, verifier) = (CsrfState::random(), PkceVerifier::random());
-    let url = oauth.client().authorize_url(&state, Some(&verifier));
+    let url = oauth
+        .client()
+        .authorize_url(&state, Some(&verifier), None)
+        .await
+        .unwrap();
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     assert!(pairs.contains(&("prompt".into(), "login".into())), "{url}");
     let state = pairs

@@ -43,13 +43,16 @@ impl OAuthBuilder {
 
     fn construct(mut self) -> Result<OAuth, ConfigError> {
         // Validate: the client checks its URL and credentials, each group itself.
-        let client =
+        let mut client =
             OAuthClient::builder(self.provider, self.client_id, self.client_secret.secret())
                 .redirect_uri(self.redirect_uri.unwrap_or_default())
                 .timeout(self.http_timeout)
                 .clock(self.clock.clone())
-                .http_config(self.http.clone())
-                .build()?;
+                .http_config(self.http.clone());
+        if let Some(key) = self.client_key.take() {
+            client = client.client_key(key);
+        }
+        let client = client.build()?;
         let redirect_uri = client
             .redirect_uri()
             .cloned()

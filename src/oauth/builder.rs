@@ -11,6 +11,7 @@ use super::settings::{
 };
 use crate::clock::Clock;
 use crate::error::Sources;
+use crate::jose::SigningKey;
 use crate::login::{Login, LoginHook, LoginRefusal};
 use crate::pages::{ErrorPage, Messages};
 use crate::provider::Provider;
@@ -36,6 +37,7 @@ pub struct OAuthBuilder {
     pub(super) provider: Provider,
     pub(super) client_id: String,
     pub(super) client_secret: ClientSecret,
+    pub(super) client_key: Option<SigningKey>,
     pub(super) redirect_uri: Option<String>,
     pub(super) http_timeout: Duration,
     pub(super) http: HttpConfig,
@@ -59,6 +61,7 @@ impl std::fmt::Debug for OAuthBuilder {
             .field("provider", &self.provider.name())
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
+            .field("client_key", &self.client_key)
             .field("redirect_uri", &self.redirect_uri)
             .finish_non_exhaustive()
     }
@@ -70,6 +73,7 @@ impl OAuthBuilder {
             provider,
             client_id,
             client_secret,
+            client_key: None,
             redirect_uri: None,
             http_timeout: Duration::from_secs(10),
             http: HttpConfig::default(),
@@ -118,6 +122,19 @@ impl OAuthBuilder {
 }
 
 impl OAuthBuilder {
+    /// The client's private key, for a provider configured with
+    /// [`ClientAuth::PrivateKeyJwt`](crate::provider::ClientAuth::PrivateKeyJwt)
+    /// (`OAUTH_CLIENT_AUTH=private_key_jwt`, the PEM in `OAUTH_CLIENT_KEY`): the token,
+    /// introspection and revocation requests then authenticate with a fresh signed
+    /// `client_assertion` instead of the secret (see
+    /// [`OAuthClientBuilder::client_key`](crate::client::OAuthClientBuilder::client_key)).
+    /// Every instance of the app uses the same key; register its
+    /// [`public_jwk`](SigningKey::public_jwk) with the provider.
+    pub fn client_key(mut self, key: SigningKey) -> Self {
+        self.client_key = Some(key);
+        self
+    }
+
     /// The callback URL registered with the provider (required). Its path is where the
     /// callback route is mounted; it is never derived from `Host` or `X-Forwarded-*`.
     /// An `https` URI turns on `Secure` cookies with the `__Host-` prefix.

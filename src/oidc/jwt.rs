@@ -114,24 +114,15 @@ fn object(part: &str, what: &'static str) -> Result<Map<String, Value>, JwtError
     }
 }
 
-/// Verifies with the backend the features chose, called directly: `jsonwebtoken`'s own
-/// `verify` goes through a process-wide provider, which it cannot infer when both of its
-/// backends are enabled somewhere in the build, and which this crate must not install
-/// for the app. aws-lc-rs when enabled (the app compiles it anyway), else RustCrypto;
-/// with neither (the TLS features off and no `jwt-*` feature) no signature verifies.
+/// Verifies with the backend the features chose ([`crate::jose::backend`]); with none
+/// (the TLS features off and no `jwt-*` feature) no signature verifies.
 fn verifies(
     message: &[u8],
     signature: &[u8],
     key: &jsonwebtoken::DecodingKey,
     alg: Algorithm,
 ) -> bool {
-    #[cfg(feature = "jwt-aws-lc")]
-    let provider = Some(&jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER);
-    #[cfg(all(feature = "jwt-rust-crypto", not(feature = "jwt-aws-lc")))]
-    let provider = Some(&jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER);
-    #[cfg(not(any(feature = "jwt-rust-crypto", feature = "jwt-aws-lc")))]
-    let provider: Option<&jsonwebtoken::crypto::CryptoProvider> = None;
-    let Some(provider) = provider else {
+    let Some(provider) = crate::jose::backend() else {
         tracing::error!(
             "id_token refused: no JWT backend compiled in (enable a TLS feature or \
              `jwt-rust-crypto` / `jwt-aws-lc`)"

@@ -175,6 +175,18 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
          and nothing changed. Connect from this app's own page.",
     ),
     (
+        "par_unavailable",
+        "Login could not start",
+        "The provider could not be reached to start the login ({kind}). Please try again \
+         in a moment.",
+    ),
+    (
+        "par_refused",
+        "Login could not start",
+        "The provider refused to start the login ({code}). The app's configuration at \
+         the provider needs fixing.",
+    ),
+    (
         "request_too_large",
         "Login could not start",
         "The login request was too large.",

@@ -19,6 +19,8 @@ pub struct ProviderBuilder {
     pub(super) introspection_url: Option<String>,
     pub(super) revocation_url: Option<String>,
     pub(super) end_session_url: Option<String>,
+    pub(super) par_url: Option<String>,
+    pub(super) par: bool,
     pub(super) logout_at_provider: Option<bool>,
     pub(super) jwks_url: Option<String>,
     pub(super) jwt_access_tokens: Option<String>,
@@ -84,6 +86,37 @@ impl ProviderBuilder {
     /// The OpenID Connect end-session endpoint (RP-Initiated Logout 1.0).
     pub fn end_session_url(mut self, url: impl Into<String>) -> Self {
         self.end_session_url = Some(url.into());
+        self
+    }
+    /// The pushed authorization request endpoint (RFC 9126 §5:
+    /// `pushed_authorization_request_endpoint`; [`Provider::discover`] sets it). Knowing
+    /// it does not turn PAR on: see [`par`](Self::par).
+    pub fn par_url(mut self, url: impl Into<String>) -> Self {
+        self.par_url = Some(url.into());
+        self
+    }
+    /// Pushed authorization requests (RFC 9126, FAPI 2.0): `true` makes every login POST
+    /// its authorization parameters (state, PKCE challenge, nonce, scopes, ...) to the
+    /// [PAR endpoint](Self::par_url) with client authentication, and send the browser
+    /// to the authorize URL with only `client_id` and the `request_uri` it got, so the
+    /// request cannot be read or altered on the way. A failed push is an error page
+    /// (`503` while the provider cannot be reached), never a plain request instead.
+    /// [`Provider::discover`] turns it on when the metadata says
+    /// `require_pushed_authorization_requests`; the build requires the endpoint.
+    ///
+    /// ```
+    /// use axum_oauth_login::Provider;
+    /// let p = Provider::custom("idp")
+    ///     .authorize_url("https://idp.example.com/authorize")
+    ///     .token_url("https://idp.example.com/token")
+    ///     .par_url("https://idp.example.com/par")
+    ///     .par(true)
+    ///     .build()?;
+    /// assert!(p.uses_par());
+    /// # Ok::<(), axum_oauth_login::ConfigError>(())
+    /// ```
+    pub fn par(mut self, on: bool) -> Self {
+        self.par = on;
         self
     }
     /// Turns logout at the provider's end-session endpoint off (`false`: logout ends only
@@ -198,6 +231,13 @@ impl ProviderBuilder {
         let introspection_url = optional_url("introspection_url", self.introspection_url)?;
         let revocation_url = optional_url("revocation_url", self.revocation_url)?;
         let end_session_url = optional_url("end_session_url", self.end_session_url)?;
+        let par_url = optional_url("par_url", self.par_url)?;
+        if self.par && par_url.is_none() {
+            return Err(ConfigError::new(
+                "par_url",
+                "required for pushed authorization requests (RFC 9126)",
+            ));
+        }
         let jwks_url = optional_url("jwks_url", self.jwks_url)?;
         if jwks_url.is_some() && self.issuer.is_none() {
             return Err(ConfigError::new(
@@ -281,6 +321,8 @@ impl ProviderBuilder {
             introspection_url,
             revocation_url,
             end_session_url,
+            par_url,
+            par: self.par,
             logout_at_provider: self.logout_at_provider.unwrap_or(true),
             jwks_url,
             jwt_access_tokens: self.jwt_access_tokens,

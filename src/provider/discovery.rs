@@ -254,12 +254,17 @@ impl Provider {
     ///   trailing `/` counts), else [`DiscoveryError::IssuerMismatch`].
     /// - Endpoints: `authorization_endpoint` and `token_endpoint` (required),
     ///   `userinfo_endpoint`, `introspection_endpoint`, `revocation_endpoint`,
-    ///   `end_session_endpoint`; each `https` (or `http` on loopback).
+    ///   `end_session_endpoint`, `pushed_authorization_request_endpoint`; each `https`
+    ///   (or `http` on loopback).
+    /// - Pushed authorization requests (RFC 9126) are used when
+    ///   `require_pushed_authorization_requests` is `true`, not merely because the
+    ///   endpoint is advertised; an app opts in with [`par`](ProviderBuilder::par).
     /// - PKCE (S256) stays on unless `code_challenge_methods_supported` is present and
     ///   lacks `S256`; then it is turned off, with a warning in the log.
     /// - Client authentication: `client_secret_basic` when
     ///   `token_endpoint_auth_methods_supported` lists it or is absent (the spec's
-    ///   default), else `client_secret_post` when listed, else
+    ///   default), else `client_secret_post` when listed, else `private_key_jwt` when
+    ///   listed (the build then requires a client key), else
     ///   [`DiscoveryError::UnsupportedClientAuth`]. A client registered for the other
     ///   method sets it with [`client_auth`](ProviderBuilder::client_auth).
     /// - A callback must carry `iss` only when the document says
@@ -327,6 +332,18 @@ impl Provider {
         if let Some(url) = endpoint(doc, "end_session_endpoint")? {
             builder = builder.end_session_url(url);
         }
+        if let Some(url) = endpoint(doc, "pushed_authorization_request_endpoint")? {
+            builder = builder.par_url(url);
+        }
+        match doc.get("require_pushed_authorization_requests") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => builder = builder.par(true),
+            Some(_) => {
+                return Err(malformed(
+                    "`require_pushed_authorization_requests` is not a boolean",
+                ));
+            }
+        }
         // Required by Discovery §3; an OAuth-only server (RFC 8414) may lack it, and
         // then id_tokens cannot be validated (nor are they asked for: no `openid`).
         let openid = match endpoint(doc, "jwks_uri")? {
@@ -358,6 +375,9 @@ impl Provider {
             None => ClientAuth::ClientSecretBasic,
             Some(m) if m.contains(&"client_secret_basic") => ClientAuth::ClientSecretBasic,
             Some(m) if m.contains(&"client_secret_post") => ClientAuth::ClientSecretPost,
+            // The only method left that this crate speaks: it needs a client key
+            // (`OAuthBuilder::client_key`), which the build asks for.
+            Some(m) if m.contains(&"private_key_jwt") => ClientAuth::PrivateKeyJwt,
             Some(m) => {
                 return Err(DiscoveryError::UnsupportedClientAuth {
                     methods: m.iter().take(16).map(|s| sanitize(s, 64)).collect(),
@@ -471,6 +491,7 @@ fn metadata_name(setting: &str) -> &'static str {
         "introspection_url" => "introspection_endpoint",
         "revocation_url" => "revocation_endpoint",
         "end_session_url" => "end_session_endpoint",
+        "par_url" => "pushed_authorization_request_endpoint",
         "jwks_url" => "jwks_uri",
         _ => "issuer",
     }

@@ -31,6 +31,11 @@ pub enum ClientAuth {
     ClientSecretPost,
     /// HTTP Basic with the form-urlencoded client id and secret.
     ClientSecretBasic,
+    /// `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): a fresh
+    /// `client_assertion` signed with the client's key
+    /// ([`OAuthBuilder::client_key`](crate::OAuthBuilder::client_key)), whose public JWK
+    /// the provider holds; no secret travels. Chosen by configuration only.
+    PrivateKeyJwt,
 }
 
 /// How [`BearerUser`](crate::BearerUser) turns a token into a user.

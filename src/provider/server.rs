@@ -27,6 +27,8 @@ pub struct Provider {
     pub(super) introspection_url: Option<Url>,
     pub(super) revocation_url: Option<Url>,
     pub(super) end_session_url: Option<Url>,
+    pub(super) par_url: Option<Url>,
+    pub(super) par: bool,
     pub(super) logout_at_provider: bool,
     pub(super) jwks_url: Option<Url>,
     pub(super) jwt_access_tokens: Option<String>,
@@ -132,6 +134,8 @@ impl Provider {
             introspection_url: None,
             revocation_url: None,
             end_session_url: None,
+            par_url: None,
+            par: false,
             logout_at_provider: None,
             jwks_url: None,
             jwt_access_tokens: None,
@@ -163,6 +167,8 @@ impl Provider {
             introspection_url: self.introspection_url.as_ref().map(Url::to_string),
             revocation_url: self.revocation_url.as_ref().map(Url::to_string),
             end_session_url: self.end_session_url.as_ref().map(Url::to_string),
+            par_url: self.par_url.as_ref().map(Url::to_string),
+            par: self.par,
             logout_at_provider: (!self.logout_at_provider).then_some(false),
             jwks_url: self.jwks_url.as_ref().map(Url::to_string),
             jwt_access_tokens: self.jwt_access_tokens.clone(),
@@ -220,6 +226,18 @@ impl Provider {
     /// provider has one.
     pub fn end_session_url(&self) -> Option<&Url> {
         self.end_session_url.as_ref()
+    }
+    /// The pushed authorization request endpoint (RFC 9126), when known.
+    pub fn par_url(&self) -> Option<&Url> {
+        self.par_url.as_ref()
+    }
+    /// Whether logins push their authorization request first (RFC 9126): the browser
+    /// then carries only `client_id` and an opaque `request_uri`. On when the app asks
+    /// ([`ProviderBuilder::par`]) or the metadata says
+    /// `require_pushed_authorization_requests`; never merely because the endpoint is
+    /// advertised.
+    pub fn uses_par(&self) -> bool {
+        self.par
     }
     /// Whether logout continues at the provider's [end-session
     /// endpoint](Self::end_session_url) (RP-Initiated Logout 1.0): `true` when the

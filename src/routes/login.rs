@@ -9,6 +9,7 @@ use http::{HeaderValue, Request, StatusCode};
 
 use super::query_params;
 use crate::auth::RequestSession;
+use crate::client::{ErrorCode, OAuthError};
 use crate::pages::redirect;
 use crate::return_to::safe_return_to;
 use crate::session::LoginFlow;
@@ -37,18 +38,28 @@ pub(crate) async fn login(
         shared.client.oidc().is_some(),
         now,
     );
-    let res = to_provider(&shared, &flow, req.headers());
+    let res = to_provider(&shared, &flow, req.headers()).await;
     tracing::debug!(provider = shared.client.provider().name(), "login started");
     res
 }
 
 /// Starts `flow` (its cookie) and sends the browser to the provider's authorize page:
-/// a login, or connecting an account.
-pub(crate) fn to_provider(
+/// a login, or connecting an account. With PAR the request is pushed first; a failed
+/// push is a page (`503` while the provider cannot be reached, `502` when it refuses),
+/// and no flow cookie is set.
+pub(crate) async fn to_provider(
     shared: &Shared,
     flow: &LoginFlow,
     headers: &http::HeaderMap,
 ) -> Response {
+    let url = match shared
+        .client
+        .authorize_url(&flow.state, flow.verifier.as_ref(), flow.nonce.as_ref())
+        .await
+    {
+        Ok(url) => url,
+        Err(e) => return push_failed(shared, &e, headers),
+    };
     let now = shared.clock.now();
     let Some(set_cookies) = shared.flows.start(flow, headers, now) else {
         // Only reachable with an absurd return_to, which safe_return_to already bounds.
@@ -60,12 +71,6 @@ pub(crate) fn to_provider(
         );
         return shared.pages.respond(&page, headers);
     };
-    let mut url = shared
-        .client
-        .authorize_url(&flow.state, flow.verifier.as_ref());
-    if let Some(nonce) = &flow.nonce {
-        url.query_pairs_mut().append_pair("nonce", nonce.secret());
-    }
     let mut res = redirect(url.as_str());
     for set in set_cookies {
         if let Ok(v) = HeaderValue::try_from(set) {
@@ -73,6 +78,30 @@ pub(crate) fn to_provider(
         }
     }
     res
+}
+
+/// The page for a pushed authorization request that failed: the provider down (`503`,
+/// try again) or refusing the request (`502`: a configuration to fix, logged as an error).
+fn push_failed(shared: &Shared, error: &OAuthError, headers: &http::HeaderMap) -> Response {
+    let page = if error.is_transient() {
+        tracing::warn!(error = %error, "the pushed authorization request failed; login not started");
+        shared.pages.page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "par_unavailable",
+            &[("kind", super::callback::kind(error))],
+        )
+    } else {
+        tracing::error!(error = %error, "the provider refused the pushed authorization request");
+        let code = error.code().map_or("invalid_response", ErrorCode::as_str);
+        shared.pages.page(
+            StatusCode::BAD_GATEWAY,
+            "par_refused",
+            "par_refused",
+            &[("code", code)],
+        )
+    };
+    shared.pages.respond(&page, headers)
 }
 
 /// A login started at another host than the redirect URI's (`localhost` vs `127.0.0.1`)

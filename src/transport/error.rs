@@ -21,6 +21,8 @@ pub enum Endpoint {
     Api,
     /// The provider's signing keys (OpenID Connect `jwks_uri`).
     Jwks,
+    /// The pushed authorization request endpoint (RFC 9126).
+    PushedAuthorization,
 }
 
 impl fmt::Display for Endpoint {
@@ -32,6 +34,7 @@ impl fmt::Display for Endpoint {
             Endpoint::Revocation => "revocation",
             Endpoint::Api => "provider API",
             Endpoint::Jwks => "JWKS",
+            Endpoint::PushedAuthorization => "pushed authorization request",
         })
     }
 }
@@ -244,6 +247,15 @@ pub enum OAuthError {
     UnsupportedTokenType {
         /// The `token_type` received, sanitised.
         token_type: String,
+    },
+    /// The request could not be signed (a `private_key_jwt` assertion): the key and the
+    /// signature backend disagree. Nothing was sent.
+    #[error("could not sign the request to the {endpoint} endpoint: {reason}")]
+    Signing {
+        /// Where it was going.
+        endpoint: Endpoint,
+        /// What the signature backend reported (never the key).
+        reason: String,
     },
     /// The provider has no such endpoint configured.
     #[error("the provider has no {endpoint} endpoint configured")]

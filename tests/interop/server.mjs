@@ -11,14 +11,18 @@
 //   BACKCHANNEL_LOGOUT_URI     backchannel_logout_uri of every client (none when unset)
 //   RESOURCE                   the resource (audience) of the JWT access tokens the
 //                              `interop-jwt` client gets (default `urn:interop:api`)
+//   CLIENT_JWK                 the public JWK (JSON) of `interop-pkjwt` and `interop-par`
+//                              (without it, those two clients are not registered)
 //
 // Clients: `interop-post` (client_secret_post), `interop-basic` (client_secret_basic),
-// `interop-jwt` (client_secret_post; RFC 9068 JWT access tokens for RESOURCE). Secrets
-// are `<client_id>-secret`.
+// `interop-jwt` (client_secret_post; RFC 9068 JWT access tokens for RESOURCE),
+// `interop-pkjwt` (private_key_jwt with CLIENT_JWK), `interop-par` (private_key_jwt, and
+// pushed authorization requests required: RFC 9126). Secrets are `<client_id>-secret`.
 //
 // Prints `LISTENING http://127.0.0.1:PORT` (the issuer) once it accepts requests, then
 // `EVENT ...` lines (the harness collects them):
-//   auth <path> <method> <client_id>        every client-authenticated request
+//   auth <path> <method> <client_id>        every client-authenticated request (token,
+//                                           introspection, revocation, PAR)
 //   grant.success <client_id> (etc.)        oidc-provider's events, per outcome
 //   id_token <jwt>                          every token response carrying an id_token
 //   mutated id_token                        a MUTATE/TAMPER was applied to that response
@@ -59,6 +63,7 @@ const postLogoutRedirectUris = process.env.POST_LOGOUT_REDIRECT_URIS
 const backchannelLogoutUri = process.env.BACKCHANNEL_LOGOUT_URI || undefined;
 const RESOURCE = process.env.RESOURCE || 'urn:interop:api';
 const JWT_CLIENT = 'interop-jwt';
+const clientJwk = process.env.CLIENT_JWK ? JSON.parse(process.env.CLIENT_JWK) : undefined;
 
 // Bind first: the issuer must carry the real port when `PORT` is 0.
 const server = http.createServer();
@@ -93,10 +98,17 @@ const client = (id, method) => ({
   grant_types: ['authorization_code', 'refresh_token'],
   response_types: ['code'],
 });
+const keyed = (id, extra) => {
+  const { client_secret: _none, ...rest } = client(id, 'private_key_jwt');
+  return { ...rest, jwks: { keys: [clientJwk] }, ...extra };
+};
 const clients = [
   client('interop-post', 'client_secret_post'),
   client('interop-basic', 'client_secret_basic'),
   client(JWT_CLIENT, 'client_secret_post'),
+  ...(clientJwk
+    ? [keyed('interop-pkjwt', {}), keyed('interop-par', { require_pushed_authorization_requests: true })]
+    : []),
 ];
 const registered = new Map(clients.map((c) => [c.client_id, c.token_endpoint_auth_method]));
 
@@ -203,7 +215,7 @@ function buildProvider() {
   // prove which one the crate sends, refuse any method but the registered one at the
   // client-authenticated endpoints, and report the method used (`EVENT auth ...`).
   // At the token endpoint, report (and when asked, alter) the id_token it returns.
-  const authenticated = new Set(['/token', '/token/introspection', '/token/revocation']);
+  const authenticated = new Set(['/token', '/token/introspection', '/token/revocation', '/request']);
   // Calls the app makes without client authentication: userinfo and the key set.
   provider.use(async (ctx, next) => {
     if (ctx.path === '/me' || ctx.path === '/jwks') event(`http ${ctx.method} ${ctx.path}`);
@@ -219,7 +231,9 @@ function buildProvider() {
     const basic = /^basic (.+)$/i.exec(ctx.get('authorization'));
     const [method, clientId] = basic
       ? ['client_secret_basic', decodeURIComponent(Buffer.from(basic[1], 'base64').toString().split(':')[0])]
-      : ['client_secret_post', body.get('client_id')];
+      : body.has('client_assertion')
+        ? ['private_key_jwt', body.get('client_id')]
+        : ['client_secret_post', body.get('client_id')];
     event(`auth ${ctx.path} ${method} ${clientId}`);
     if (registered.has(clientId) && registered.get(clientId) !== method) {
       ctx.status = 401;

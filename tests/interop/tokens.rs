@@ -148,7 +148,10 @@ pub async fn a_replayed_code_is_invalid_grant() {
         .expect("client builds");
     let state = CsrfState::random();
     let verifier = PkceVerifier::random();
-    let authorize = client.authorize_url(&state, Some(&verifier));
+    let authorize = client
+        .authorize_url(&state, Some(&verifier), None)
+        .await
+        .unwrap();
     let callback = walk_provider(&Http::new(), &authorize, &redirect_uri).await;
     assert!(state.matches(&query_param(&callback, "state").unwrap()));
     let code = query_param(&callback, "code").expect("a code");
@@ -195,7 +198,10 @@ pub async fn a_wrong_pkce_verifier_is_invalid_grant() {
         .build()
         .expect("client builds");
     let verifier = PkceVerifier::random();
-    let authorize = client.authorize_url(&CsrfState::random(), Some(&verifier));
+    let authorize = client
+        .authorize_url(&CsrfState::random(), Some(&verifier), None)
+        .await
+        .unwrap();
     let callback = walk_provider(&Http::new(), &authorize, &redirect_uri).await;
     let code = query_param(&callback, "code").expect("a code");
     let wrong = bounded(

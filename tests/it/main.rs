@@ -44,6 +44,7 @@ mod mock_users;
 mod multi_provider;
 mod navigation;
 mod pages;
+mod par;
 mod properties;
 mod refresh;
 mod register_app;

@@ -40,7 +40,10 @@ async fn copy_the_code_then_call_the_apicbase_api() {
     let client = client(&mock, None);
     assert!(client.redirect_uri().is_none());
     let verifier = PkceVerifier::random();
-    let url = client.authorize_url(&CsrfState::random(), Some(&verifier));
+    let url = client
+        .authorize_url(&CsrfState::random(), Some(&verifier), None)
+        .await
+        .unwrap();
     let code = mock
         .authorize_for_code(url.as_str())
         .await
@@ -86,7 +89,10 @@ async fn copy_the_code_then_call_the_apicbase_api() {
 async fn vcita_business_for_a_logged_in_user() {
     let mock = MockProvider::start().await.expect("mock");
     let client = client(&mock, Some("http://127.0.0.1:9/callback"));
-    let url = client.authorize_url(&CsrfState::random(), None);
+    let url = client
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let callback = mock.authorize(url.as_str()).await.expect("login");
     let code = callback
         .query_pairs()
@@ -123,7 +129,10 @@ async fn vcita_business_for_a_logged_in_user() {
 #[tokio::test]
 async fn vcita_has_no_copy_the_code_page() {
     let mock = MockProvider::start().await.expect("mock");
-    let url = client(&mock, None).authorize_url(&CsrfState::random(), None);
+    let url = client(&mock, None)
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let err = mock
         .authorize_for_code(url.as_str())
         .await

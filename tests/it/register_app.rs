@@ -65,7 +65,13 @@ async fn registered_credentials_complete_a_login() {
     let state = CsrfState::random();
     let verifier = PkceVerifier::random();
     let callback = mock
-        .authorize(client.authorize_url(&state, Some(&verifier)).as_str())
+        .authorize(
+            client
+                .authorize_url(&state, Some(&verifier), None)
+                .await
+                .unwrap()
+                .as_str(),
+        )
         .await
         .unwrap();
     assert!(callback.as_str().starts_with(REDIRECT));

@@ -143,14 +143,21 @@ fn cookie_key() -> CookieKey {
     CookieKey::from_bytes(&key_material()).unwrap()
 }
 
-#[test]
-fn clients_builders_and_config_are_redacted() {
+#[tokio::test]
+async fn clients_builders_and_config_are_redacted() {
     let builder = OAuthClient::builder(Provider::vcita(), "client-id", CLIENT_SECRET)
         .redirect_uri("https://app.example.com/auth/callback");
     debug_clean("OAuthClientBuilder", &builder);
     let client = builder.build().unwrap();
     debug_clean("OAuthClient", &client);
-    let url = client.authorize_url(&CsrfState::new("st"), Some(&PkceVerifier::new(VERIFIER)));
+    let url = client
+        .authorize_url(
+            &CsrfState::new("st"),
+            Some(&PkceVerifier::new(VERIFIER)),
+            None,
+        )
+        .await
+        .unwrap();
     assert_clean("authorize URL", url.as_str(), &[]);
 
     debug_clean("CookieKey", &cookie_key());
@@ -438,7 +445,12 @@ async fn every_oauth_error_is_redacted() {
     let verifier = PkceVerifier::random();
     let state = CsrfState::random();
     let callback = mock
-        .authorize(c.authorize_url(&state, Some(&verifier)).as_str())
+        .authorize(
+            c.authorize_url(&state, Some(&verifier), None)
+                .await
+                .unwrap()
+                .as_str(),
+        )
         .await
         .unwrap();
     let code = callback

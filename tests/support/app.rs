@@ -141,7 +141,7 @@ fn connection_routes(oauth: &OAuth, connections: Connections) -> Router {
     );
     let connect = move |Path(account): Path<String>, request: Parts| async move {
         // A real app checks here that the user may connect `account`.
-        c1.connect(&account, "/accounts", &request)
+        c1.connect(&account, "/accounts", &request).await
     };
     let admin_connect = move |Path(account): Path<String>, request: Parts| async move {
         // The app's own check, which browsers also pass on requests from other sites.
@@ -149,7 +149,7 @@ fn connection_routes(oauth: &OAuth, connections: Connections) -> Router {
         if basic.and_then(|v| v.to_str().ok()) != Some(ADMIN_BASIC) {
             return axum::http::StatusCode::UNAUTHORIZED.into_response();
         }
-        c5.connect(&account, "/accounts", &request)
+        c5.connect(&account, "/accounts", &request).await
     };
     Router::new()
         .route(

@@ -22,7 +22,10 @@ fn client(mock: &MockProvider) -> OAuthClient {
 async fn login(mock: &MockProvider, client: &OAuthClient) -> (AuthorizationCode, PkceVerifier) {
     let state = CsrfState::random();
     let verifier = PkceVerifier::random();
-    let url = client.authorize_url(&state, Some(&verifier));
+    let url = client
+        .authorize_url(&state, Some(&verifier), None)
+        .await
+        .unwrap();
     let callback = mock.authorize(url.as_str()).await.unwrap();
     assert_eq!(param(&callback, "state").as_deref(), Some(state.secret()));
     let code = param(&callback, "code").expect("a code in the callback");
@@ -135,7 +138,10 @@ async fn full_login_with_oauth_client_uses_forms_and_trailing_slashes() {
     ));
 
     // The deny button works here too.
-    let url = client.authorize_url(&CsrfState::random(), None);
+    let url = client
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let denied = mock.deny(url.as_str()).await.unwrap();
     assert_eq!(param(&denied, "error").as_deref(), Some("access_denied"));
 }

@@ -61,7 +61,10 @@ async fn the_code_page_shows_code_and_state_and_the_code_exchanges_without_redir
     let client = copy_client(&mock);
     let state = CsrfState::new("st-<&>");
     let verifier = PkceVerifier::random();
-    let url = client.authorize_url(&state, Some(&verifier));
+    let url = client
+        .authorize_url(&state, Some(&verifier), None)
+        .await
+        .unwrap();
     assert!(!url.query_pairs().any(|(k, _)| k == "redirect_uri"));
 
     let response = walk_by_hand(&mock, url.as_str(), "allow").await;
@@ -94,7 +97,10 @@ async fn the_code_page_shows_code_and_state_and_the_code_exchanges_without_redir
 async fn authorize_for_code_walks_the_pages() {
     let mock = MockProvider::apicbase().start().await.unwrap();
     let client = copy_client(&mock);
-    let url = client.authorize_url(&CsrfState::random(), None);
+    let url = client
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let code = mock.authorize_for_code(url.as_str()).await.unwrap();
     assert_eq!(
         mock.hits(MockEndpoint::Authorize),
@@ -115,7 +121,10 @@ async fn authorize_for_code_walks_the_pages() {
     // `authorize` wants a redirect, `authorize_for_code` a page.
     let err = mock.authorize(url.as_str()).await.unwrap_err();
     assert!(err.contains("authorize_for_code"), "{err}");
-    let with_redirect = redirect_client(&mock).authorize_url(&CsrfState::random(), None);
+    let with_redirect = redirect_client(&mock)
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let err = mock
         .authorize_for_code(with_redirect.as_str())
         .await
@@ -134,7 +143,10 @@ async fn trusted_clients_get_the_page_right_after_login() {
         .await
         .unwrap();
     let client = copy_client(&mock);
-    let url = client.authorize_url(&CsrfState::random(), None);
+    let url = client
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let code = mock.authorize_for_code(url.as_str()).await.unwrap();
     assert_eq!(mock.hits(MockEndpoint::Authorize), 2, "no consent step");
     client
@@ -150,7 +162,10 @@ async fn a_copied_code_refuses_a_redirect_uri_and_a_redirected_code_needs_one() 
     let with_redirect = redirect_client(&mock);
 
     // Issued without redirect_uri, exchanged with one.
-    let url = copy.authorize_url(&CsrfState::random(), None);
+    let url = copy
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let code = mock.authorize_for_code(url.as_str()).await.unwrap();
     let result = with_redirect
         .exchange_code(AuthorizationCode::new(code), None)
@@ -158,7 +173,10 @@ async fn a_copied_code_refuses_a_redirect_uri_and_a_redirected_code_needs_one() 
     assert!(result.is_err_and(|e| e.is_invalid_grant()));
 
     // Issued with redirect_uri, exchanged without.
-    let url = with_redirect.authorize_url(&CsrfState::random(), None);
+    let url = with_redirect
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let callback = mock.authorize(url.as_str()).await.unwrap();
     let code = param(&callback, "code").unwrap();
     let result = copy.exchange_code(AuthorizationCode::new(code), None).await;
@@ -174,7 +192,10 @@ async fn a_copied_code_refuses_a_redirect_uri_and_a_redirected_code_needs_one() 
     );
 
     // And with it, as before.
-    let url = with_redirect.authorize_url(&CsrfState::random(), None);
+    let url = with_redirect
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let callback = mock.authorize(url.as_str()).await.unwrap();
     let code = param(&callback, "code").unwrap();
     with_redirect
@@ -187,7 +208,10 @@ async fn a_copied_code_refuses_a_redirect_uri_and_a_redirected_code_needs_one() 
 async fn copied_codes_live_sixty_seconds() {
     let mock = MockProvider::apicbase().start().await.unwrap();
     let client = copy_client(&mock);
-    let url = client.authorize_url(&CsrfState::random(), None);
+    let url = client
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let code = mock.authorize_for_code(url.as_str()).await.unwrap();
     mock.advance_clock(Duration::from_secs(61));
     let result = client
@@ -199,7 +223,10 @@ async fn copied_codes_live_sixty_seconds() {
 #[tokio::test]
 async fn errors_are_shown_on_a_page_not_redirected() {
     let mock = MockProvider::apicbase().start().await.unwrap();
-    let url = copy_client(&mock).authorize_url(&CsrfState::new("s-1"), None);
+    let url = copy_client(&mock)
+        .authorize_url(&CsrfState::new("s-1"), None, None)
+        .await
+        .unwrap();
 
     let response = walk_by_hand(&mock, url.as_str(), "deny").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
@@ -240,7 +267,10 @@ async fn a_registered_redirect_uri_is_used_when_the_request_names_none() {
         .start()
         .await
         .unwrap();
-    let url = copy_client(&mock).authorize_url(&CsrfState::random(), None);
+    let url = copy_client(&mock)
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let callback = mock.authorize(url.as_str()).await.unwrap();
     assert!(callback.as_str().starts_with(REDIRECT));
     assert!(param(&callback, "code").is_some());
@@ -250,7 +280,10 @@ async fn a_registered_redirect_uri_is_used_when_the_request_names_none() {
 async fn vcita_mode_refuses_a_missing_redirect_uri() {
     let mock = MockProvider::start().await.unwrap();
     let client = copy_client(&mock);
-    let url = client.authorize_url(&CsrfState::random(), None);
+    let url = client
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
     let response = http().get(url.clone()).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());

@@ -271,22 +271,71 @@ async fn client_auth_follows_the_advertised_methods() {
         ClientAuth::ClientSecretBasic,
         "absent means client_secret_basic (Discovery §3)"
     );
+    // The only method left that the crate speaks; the build then asks for a key.
     let (_, found) = discover_edited(methods(json!(["private_key_jwt", "tls_client_auth"]))).await;
+    assert_eq!(
+        found.unwrap().build().unwrap().client_auth(),
+        ClientAuth::PrivateKeyJwt
+    );
+    let (_, found) =
+        discover_edited(methods(json!(["tls_client_auth", "client_secret_jwt"]))).await;
     let e = found.unwrap_err();
     assert_eq!(
         e,
         DiscoveryError::UnsupportedClientAuth {
-            methods: vec!["private_key_jwt".into(), "tls_client_auth".into()]
+            methods: vec!["tls_client_auth".into(), "client_secret_jwt".into()]
         }
     );
     assert!(
-        e.to_string().contains("private_key_jwt, tls_client_auth"),
+        e.to_string().contains("tls_client_auth, client_secret_jwt"),
         "{e}"
     );
     let (_, found) = discover_edited(methods(json!("client_secret_post"))).await;
     assert!(
         matches!(found, Err(DiscoveryError::Malformed { .. })),
         "{found:?}"
+    );
+}
+
+#[tokio::test]
+async fn par_is_used_when_required_not_when_merely_advertised() {
+    let with = |required: Option<Value>| {
+        move |doc: &mut serde_json::Map<String, Value>| {
+            let par = doc["token_endpoint"]
+                .as_str()
+                .unwrap()
+                .replace("/token", "/par");
+            doc.insert("pushed_authorization_request_endpoint".into(), par.into());
+            if let Some(required) = required {
+                doc.insert("require_pushed_authorization_requests".into(), required);
+            }
+        }
+    };
+    for (required, uses) in [
+        (None, false),
+        (Some(json!(false)), false),
+        (Some(json!(true)), true),
+    ] {
+        let (_, found) = discover_edited(with(required.clone())).await;
+        let p = found.unwrap().build().unwrap();
+        assert!(p.par_url().unwrap().as_str().ends_with("/par"));
+        assert_eq!(p.uses_par(), uses, "{required:?}");
+    }
+    let (_, found) = discover_edited(with(Some(json!("yes")))).await;
+    assert!(
+        matches!(found, Err(DiscoveryError::Malformed { .. })),
+        "{found:?}"
+    );
+    // Required without an endpoint: the metadata is unusable, and says which field.
+    let (_, found) = discover_edited(|doc| {
+        doc.insert("require_pushed_authorization_requests".into(), json!(true));
+    })
+    .await;
+    let e = found.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("pushed_authorization_request_endpoint"),
+        "{e}"
     );
 }
 

@@ -215,7 +215,8 @@ fn retryable(e: &crate::error::JwtError) -> bool {
 }
 
 /// The kind of failure without the (already secret-free, but long) details.
-fn kind(e: &OAuthError) -> &'static str {
+/// What kind of failure `e` is, in a few words for a page (no provider text).
+pub(in crate::routes) fn kind(e: &OAuthError) -> &'static str {
     match e {
         OAuthError::Timeout { .. } => "timeout",
         OAuthError::Transport { .. } => "connection failed",

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use http::header::SET_COOKIE;
 use http::{HeaderValue, Request};
 
+pub(super) use self::error::kind;
 use self::error::{CallbackError, Refusal};
 use super::query_params;
 use crate::auth::RequestSession;

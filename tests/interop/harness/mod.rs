@@ -50,6 +50,21 @@ pub const JWT_CLIENT: (&str, &str, ClientAuth) = (
     "interop-jwt-secret",
     ClientAuth::ClientSecretPost,
 );
+/// `private_key_jwt` (RFC 7523) with [`client_key`]'s public key, registered by
+/// `server.mjs` without a secret.
+#[allow(dead_code)] // used by the FAPI interop tests
+pub const PKJWT_CLIENT: (&str, &str, ClientAuth) = ("interop-pkjwt", "", ClientAuth::PrivateKeyJwt);
+/// Like [`PKJWT_CLIENT`], and oidc-provider requires its authorization requests pushed
+/// (RFC 9126, the client's `require_pushed_authorization_requests`).
+#[allow(dead_code)] // used by the FAPI interop tests
+pub const PAR_CLIENT: (&str, &str, ClientAuth) = ("interop-par", "", ClientAuth::PrivateKeyJwt);
+
+/// The private key of [`PKJWT_CLIENT`] and [`PAR_CLIENT`] (a throwaway test key).
+pub fn client_key() -> axum_oauth_login::jose::SigningKey {
+    let pem = include_str!("../../fixtures/keys/p256.pem");
+    axum_oauth_login::jose::SigningKey::from_pem(pem).expect("the test key reads")
+}
+
 /// The `aud` of [`JWT_CLIENT`]'s access tokens (`server.mjs`'s default `RESOURCE`).
 #[allow(dead_code)] // used by the OIDC interop tests
 pub const RESOURCE: &str = "urn:interop:api";

@@ -83,6 +83,7 @@ impl OidcProvider {
             );
         }
         command.env("RESOURCE", RESOURCE);
+        command.env("CLIENT_JWK", super::client_key().public_jwk().to_string());
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -14,7 +14,7 @@ async fn authorize_url_carries_every_parameter() {
     });
     let c = client(&mock, p);
     let state = CsrfState::random();
-    let url = c.authorize_url(&state, None);
+    let url = c.authorize_url(&state, None, None).await.unwrap();
     assert_eq!(url.path(), "/app/oauth/authorize");
     assert_eq!(url.host_str(), Some("127.0.0.1"));
     assert_eq!(param(&url, "tenant").as_deref(), Some("acme"));
@@ -38,7 +38,10 @@ async fn authorize_url_carries_every_parameter() {
     assert_eq!(tokens.scope(), Some("openid email"));
 
     // Without scopes, no scope parameter.
-    let plain = client(&mock, mock.provider()).authorize_url(&state, None);
+    let plain = client(&mock, mock.provider())
+        .authorize_url(&state, None, None)
+        .await
+        .unwrap();
     assert_eq!(param(&plain, "scope"), None, "{plain}");
     assert_eq!(plain.query_pairs().count(), 4, "{plain}");
 }

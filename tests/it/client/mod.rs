@@ -49,6 +49,7 @@ mod authorize_url;
 mod endpoints;
 mod failures;
 mod pkce;
+mod private_key_jwt;
 mod request_shape;
 mod token_responses;
 
@@ -94,7 +95,7 @@ async fn code_for(
     pkce: Option<&PkceVerifier>,
 ) -> AuthorizationCode {
     let state = CsrfState::random();
-    let url = client.authorize_url(&state, pkce);
+    let url = client.authorize_url(&state, pkce, None).await.unwrap();
     let callback = mock.authorize(url.as_str()).await.unwrap();
     assert_eq!(param(&callback, "state").as_deref(), Some(state.secret()));
     AuthorizationCode::new(param(&callback, "code").expect("a code in the callback"))

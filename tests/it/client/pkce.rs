@@ -7,7 +7,10 @@ use super::*;
 async fn pkce_verifier_is_checked() {
     let (mock, c) = setup().await;
     let verifier = PkceVerifier::random();
-    let url = c.authorize_url(&CsrfState::random(), Some(&verifier));
+    let url = c
+        .authorize_url(&CsrfState::random(), Some(&verifier), None)
+        .await
+        .unwrap();
     let challenge = param(&url, "code_challenge");
     assert_eq!(challenge, Some(verifier.s256_challenge()));
     let method = param(&url, "code_challenge_method");
