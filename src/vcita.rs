@@ -324,7 +324,7 @@ impl VcitaApi {
             .header(AUTHORIZATION, auth)
             .header(ACCEPT, "application/json")
             .json(app);
-        let (status, body) =
+        let (status, _, body) =
             read_response(Endpoint::Api, request, DEFAULT_MAX_BODY_BYTES, self.timeout).await?;
         let token = directory_token.secret();
         match status {

@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::auth::RequestSession;
-use crate::client::OAuthClient;
+use crate::client::TokenSet;
+use crate::client::{Endpoint, OAuthClient};
 use crate::secret::AccessToken;
 use crate::session::{SessionData, Vault};
 
@@ -246,7 +247,7 @@ impl ApiRequest {
             url.query_pairs_mut().extend_pairs(&self.query);
         }
         let data = self.api.tokens().await?;
-        let first = self.send_once(&url, data.tokens.access_token()).await?;
+        let first = self.send_once(&url, &data.tokens).await?;
         if first.status != StatusCode::UNAUTHORIZED {
             return Ok(first);
         }
@@ -257,7 +258,7 @@ impl ApiRequest {
         else {
             return Err(ApiError::Unauthorized);
         };
-        let second = self.send_once(&url, next.tokens.access_token()).await?;
+        let second = self.send_once(&url, &next.tokens).await?;
         if second.status == StatusCode::UNAUTHORIZED {
             tracing::warn!("the provider's API refused a freshly refreshed token");
             return Err(ApiError::Unauthorized);
@@ -277,22 +278,50 @@ impl ApiRequest {
         answer.json()
     }
 
-    async fn send_once(&self, url: &Url, token: &AccessToken) -> Result<ApiResponse, ApiError> {
-        let mut request = self
-            .api
-            .client
-            .http()
-            .request(self.method.clone(), url.clone())
-            .headers(self.headers.clone())
-            .bearer_auth(token.secret());
-        if let Some((body, content_type)) = &self.body {
-            request = request
-                .header(CONTENT_TYPE, content_type.clone())
-                .body(body.clone());
-        }
-        let mut response = request.send().await.map_err(ApiError::transport)?;
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
+    /// One request with `tokens`' access token (a DPoP-bound one with a fresh proof, and
+    /// once more with the server's nonce when it asks for one).
+    async fn send_once(&self, url: &Url, tokens: &TokenSet) -> Result<ApiResponse, ApiError> {
+        let client = &self.api.client;
+        let mut retried = false;
+        let (status, headers, mut response) = loop {
+            let auth = client
+                .resource_headers(
+                    Endpoint::Api,
+                    &self.method,
+                    url,
+                    tokens.access_token(),
+                    tokens.dpop_jkt(),
+                )
+                .map_err(|e| {
+                    tracing::error!(error = %e, "an API request could not be authorized");
+                    ApiError::InvalidRequest {
+                        reason: "the token cannot be sent (see the log)",
+                    }
+                })?;
+            let mut request = client
+                .http()
+                .request(self.method.clone(), url.clone())
+                .headers(self.headers.clone());
+            for (name, value) in auth {
+                request = request.header(name, value);
+            }
+            if let Some((body, content_type)) = &self.body {
+                request = request
+                    .header(CONTENT_TYPE, content_type.clone())
+                    .body(body.clone());
+            }
+            let mut response = request.send().await.map_err(ApiError::transport)?;
+            let status = response.status();
+            let headers = std::mem::take(response.headers_mut());
+            if tokens.dpop_jkt().is_some()
+                && !retried
+                && client.resource_retry(url, status.as_u16(), &headers)
+            {
+                retried = true;
+                continue;
+            }
+            break (status, headers, response);
+        };
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(ApiError::transport)? {
             if body.len() + chunk.len() > MAX_API_BODY_BYTES {

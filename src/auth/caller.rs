@@ -197,7 +197,7 @@ pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated
     let resolved = match &credential {
         // Not boxed: a cache hit awaits nothing, and the miss's lookup (large) is boxed
         // inside `resolve`, so this future stays small without an allocation per request.
-        Credential::Header { token, rs } => rs.shared.users.resolve(token, None).await,
+        Credential::Header { token, rs } => rs.shared.users.resolve(token, None, None).await,
         Credential::Session(ActiveSession { rs, data }) => {
             // A session value keeps the user it resolved while that answer is fresh: no
             // hash, no cache lookup per request.
@@ -205,11 +205,11 @@ pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated
                 Some(kept) => Ok(kept),
                 None => {
                     let tokens = &data.tokens;
-                    let resolved = Box::pin(
-                        rs.shared
-                            .users
-                            .resolve(tokens.access_token(), tokens.expires_at()),
-                    )
+                    let resolved = Box::pin(rs.shared.users.resolve(
+                        tokens.access_token(),
+                        tokens.expires_at(),
+                        tokens.dpop_jkt(),
+                    ))
                     .await;
                     if let Ok(resolved) = &resolved {
                         data.keep_resolved(resolved.clone(), resolved.until);

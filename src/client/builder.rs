@@ -11,6 +11,7 @@ use crate::provider::{ClientAuth, Provider, parse_secure_endpoint};
 use crate::secret::ClientSecret;
 use crate::transport::{HttpConfig, http_client};
 
+use super::dpop::{Dpop, DpopKeys};
 use super::{Inner, OAuthClient};
 
 /// Builds an [`OAuthClient`]; every setting is checked in [`build`](Self::build).
@@ -20,6 +21,7 @@ pub struct OAuthClientBuilder {
     pub(super) client_id: String,
     pub(super) client_secret: ClientSecret,
     pub(super) client_key: Option<SigningKey>,
+    pub(super) dpop_keys: Option<DpopKeys>,
     pub(super) redirect_uri: Option<String>,
     pub(super) without_redirect_uri: bool,
     pub(super) connect_timeout: Duration,
@@ -36,6 +38,7 @@ impl std::fmt::Debug for OAuthClientBuilder {
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
             .field("client_key", &self.client_key)
+            .field("dpop_keys", &self.dpop_keys)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +84,13 @@ impl OAuthClientBuilder {
     /// ```
     pub fn client_key(mut self, key: SigningKey) -> Self {
         self.client_key = Some(key);
+        self
+    }
+    /// The app's DPoP keys, for a provider with [`dpop`](crate::provider::ProviderBuilder::dpop)
+    /// on (RFC 9449): the current key binds new tokens; previous keys keep proving the
+    /// tokens bound to them.
+    pub fn dpop_keys(mut self, keys: DpopKeys) -> Self {
+        self.dpop_keys = Some(keys);
         self
     }
     /// Time allowed to open a connection (default 5 s).
@@ -156,6 +166,21 @@ impl OAuthClientBuilder {
                 }
             }
         }
+        match (self.provider.uses_dpop(), &self.dpop_keys) {
+            (true, None) => {
+                return Err(ConfigError::new(
+                    "dpop_key",
+                    "the provider binds tokens with DPoP: the app's DPoP key is required",
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(ConfigError::new(
+                    "dpop_key",
+                    "is set, but DPoP is off for this provider (ProviderBuilder::dpop, OAUTH_DPOP)",
+                ));
+            }
+            _ => {}
+        }
         let redirect_uri = match &self.redirect_uri {
             // https, or loopback for development: codes travel in it, and cookies are
             // `Secure` only on https.
@@ -196,6 +221,7 @@ impl OAuthClientBuilder {
                 client_id: self.client_id,
                 client_secret: self.client_secret,
                 client_key: self.client_key,
+                dpop: self.dpop_keys.map(Dpop::new),
                 redirect_uri,
                 timeout: self.timeout,
                 max_body_bytes: self.max_body_bytes,

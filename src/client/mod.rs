@@ -8,6 +8,7 @@
 mod auth;
 mod authorize;
 mod builder;
+mod dpop;
 mod introspection;
 pub(crate) mod token;
 pub(crate) mod userinfo;
@@ -15,12 +16,13 @@ pub(crate) mod userinfo;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use url::Url;
 
 pub use crate::transport::{Endpoint, ErrorCode, OAuthError};
 pub use builder::OAuthClientBuilder;
+pub use dpop::DpopKeys;
 pub use introspection::Introspection;
 // At the crate root, where apps name them (each type is exported once).
 pub(crate) use token::TokenSet;
@@ -94,6 +96,8 @@ pub(super) struct Inner {
     pub(super) client_secret: ClientSecret,
     /// The key of `private_key_jwt`.
     pub(super) client_key: Option<SigningKey>,
+    /// DPoP keys and nonces, when the provider binds tokens (RFC 9449).
+    pub(super) dpop: Option<dpop::Dpop>,
     pub(super) redirect_uri: Option<Url>,
     pub(super) timeout: Duration,
     pub(super) max_body_bytes: usize,
@@ -109,6 +113,7 @@ impl std::fmt::Debug for OAuthClient {
             .field("client_id", &self.inner.client_id)
             .field("client_secret", &self.inner.client_secret)
             .field("client_key", &self.inner.client_key)
+            .field("dpop", &self.inner.dpop.as_ref().map(|d| &d.keys))
             .field(
                 "redirect_uri",
                 &self.inner.redirect_uri.as_ref().map(Url::as_str),
@@ -132,6 +137,7 @@ impl OAuthClient {
             client_id: client_id.into(),
             client_secret: ClientSecret::new(client_secret),
             client_key: None,
+            dpop_keys: None,
             redirect_uri: None,
             without_redirect_uri: false,
             connect_timeout: Duration::from_secs(5),
@@ -259,8 +265,16 @@ impl OAuthClient {
         let (status, body) = self
             .post(Endpoint::Token, self.inner.provider.token_url(), fields)
             .await?;
-        TokenSet::from_json(&body, self.inner.clock.now())
+        TokenSet::from_json_bound(&body, self.inner.clock.now(), self.binding())
             .map_err(|e| e.into_oauth_error(Endpoint::Token, status))
+    }
+
+    /// The thumbprint new tokens are bound to: the current DPoP key's, with DPoP on.
+    fn binding(&self) -> Option<&str> {
+        self.inner
+            .dpop
+            .as_ref()
+            .map(|d| d.keys.current().thumbprint())
     }
 
     /// Uses a refresh token (RFC 6749 §6). The answer replaces the old token set whole;
@@ -273,7 +287,7 @@ impl OAuthClient {
         let (status, body) = self
             .post(Endpoint::Token, self.inner.provider.token_url(), fields)
             .await?;
-        let mut tokens = TokenSet::from_json(&body, self.inner.clock.now())
+        let mut tokens = TokenSet::from_json_bound(&body, self.inner.clock.now(), self.binding())
             .map_err(|e| e.into_oauth_error(Endpoint::Token, status))?;
         tokens.inherit_refresh_token(refresh_token);
         Ok(tokens)
@@ -285,24 +299,50 @@ impl OAuthClient {
         &self,
         token: &AccessToken,
     ) -> Result<U, OAuthError> {
+        self.userinfo_bound(token, None).await
+    }
+
+    /// [`userinfo`](Self::userinfo) with the access token of `tokens`, as its type
+    /// says: a DPoP-bound token (RFC 9449) goes with a proof of its key.
+    pub async fn userinfo_of<U: DeserializeOwned>(
+        &self,
+        tokens: &TokenSet,
+    ) -> Result<U, OAuthError> {
+        self.userinfo_bound(tokens.access_token(), tokens.dpop_jkt())
+            .await
+    }
+
+    /// Userinfo with `token`, bound to the DPoP key `jkt` when given (one retry when
+    /// the server asks for a nonce).
+    pub(crate) async fn userinfo_bound<U: DeserializeOwned>(
+        &self,
+        token: &AccessToken,
+        jkt: Option<&str>,
+    ) -> Result<U, OAuthError> {
         let endpoint = Endpoint::Userinfo;
-        let url = self
-            .inner
+        let inner = &*self.inner;
+        let url = inner
             .provider
             .userinfo_url()
             .ok_or(OAuthError::NotConfigured { endpoint })?;
-        let mut auth =
-            HeaderValue::try_from(format!("Bearer {}", token.secret())).map_err(|_| {
-                OAuthError::Provider {
-                    endpoint,
-                    status: 401,
-                    error: ErrorCode::InvalidToken,
-                    description: Some("the token has characters a header cannot carry".into()),
-                }
-            })?;
-        auth.set_sensitive(true);
-        let request = self.inner.http.get(url.clone()).header(AUTHORIZATION, auth);
-        let (status, body) = self.send(endpoint, request).await?;
+        let mut retried = false;
+        let (status, body) = loop {
+            let headers = self.resource_headers(endpoint, &http::Method::GET, url, token, jkt)?;
+            let mut request = inner.http.get(url.clone());
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            let (status, headers, body) =
+                read_response(endpoint, request, inner.max_body_bytes, inner.timeout).await?;
+            if jkt.is_some() && self.resource_retry(url, status, &headers) && !retried {
+                retried = true;
+                continue;
+            }
+            if !(200..300).contains(&status) {
+                return Err(error_response(endpoint, status, &body));
+            }
+            break (status, body);
+        };
         serde_json::from_slice(&body).map_err(|e| OAuthError::Malformed {
             endpoint,
             status,
@@ -346,13 +386,51 @@ impl OAuthClient {
         self.post(endpoint, url, fields).await.map(|_| ())
     }
 
-    /// POSTs a client-authenticated request in the provider's body format.
+    /// POSTs a client-authenticated request in the provider's body format. With DPoP, a
+    /// token or PAR request carries a proof of the current key; a server that answers
+    /// `use_dpop_nonce` gets the one allowed second attempt (a fresh proof with its
+    /// nonce, a fresh assertion): the refused first attempt consumed nothing.
     async fn post(
         &self,
         endpoint: Endpoint,
         url: &Url,
         fields: Fields<'_>,
     ) -> Result<(u16, bytes::Bytes), OAuthError> {
+        let inner = &*self.inner;
+        let dpop = match endpoint {
+            Endpoint::Token | Endpoint::PushedAuthorization => inner.dpop.as_ref(),
+            _ => None,
+        };
+        let mut retried = false;
+        loop {
+            let mut request = self.client_request(endpoint, url, &fields)?;
+            if let Some(dpop) = dpop {
+                let proof = dpop.proof(dpop.keys.current(), endpoint, "POST", url, None)?;
+                request = request.header(dpop::DPOP, proof);
+            }
+            let (status, headers, body) =
+                read_response(endpoint, request, inner.max_body_bytes, inner.timeout).await?;
+            if let Some(dpop) = dpop {
+                let nonce = dpop.remember(url, &headers);
+                if nonce && !retried && dpop::token_endpoint_wants_nonce(status, &body) {
+                    retried = true;
+                    continue;
+                }
+            }
+            if (200..300).contains(&status) {
+                return Ok((status, body));
+            }
+            return Err(error_response(endpoint, status, &body));
+        }
+    }
+
+    /// A client-authenticated POST of `fields` (a fresh assertion for `private_key_jwt`).
+    fn client_request(
+        &self,
+        endpoint: Endpoint,
+        url: &Url,
+        fields: &Fields<'_>,
+    ) -> Result<reqwest::RequestBuilder, OAuthError> {
         let inner = &*self.inner;
         let assertion = match (inner.provider.client_auth(), &inner.client_key) {
             (ClientAuth::PrivateKeyJwt, Some(key)) => Some(
@@ -361,8 +439,7 @@ impl OAuthClient {
             ),
             _ => None,
         };
-        // The same pairs, now also borrowing `assertion`.
-        let mut fields: Fields<'_> = fields;
+        let mut fields: Fields<'_> = fields.clone();
         let mut request = inner
             .http
             .post(url.clone())
@@ -394,7 +471,7 @@ impl OAuthClient {
             Endpoint::PushedAuthorization => TokenBody::Form,
             _ => inner.provider.token_body(),
         };
-        request = match body {
+        Ok(match body {
             TokenBody::Json => {
                 let map: serde_json::Map<String, serde_json::Value> = fields
                     .iter()
@@ -405,22 +482,6 @@ impl OAuthClient {
                     .body(serde_json::Value::Object(map).to_string())
             }
             TokenBody::Form => request.form(&fields),
-        };
-        self.send(endpoint, request).await
-    }
-
-    /// Sends, reads at most `max_body_bytes`, and maps non-success answers to errors.
-    async fn send(
-        &self,
-        endpoint: Endpoint,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(u16, bytes::Bytes), OAuthError> {
-        let inner = &*self.inner;
-        let (status, body) =
-            read_response(endpoint, request, inner.max_body_bytes, inner.timeout).await?;
-        if (200..300).contains(&status) {
-            return Ok((status, body));
-        }
-        Err(error_response(endpoint, status, &body))
+        })
     }
 }

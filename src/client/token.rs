@@ -36,6 +36,11 @@ pub struct TokenSet {
     id_token: Option<IdToken>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     extra: Map<String, Value>,
+    /// For a DPoP-bound access token (`token_type: DPoP`, RFC 9449): the RFC 7638
+    /// thumbprint of the key it is bound to. Absent (sessions and records of earlier
+    /// versions too): a Bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
 }
 
 impl TokenSet {
@@ -48,6 +53,7 @@ impl TokenSet {
             scope: None,
             id_token: None,
             extra: Map::new(),
+            dpop_jkt: None,
         }
     }
 
@@ -57,7 +63,19 @@ impl TokenSet {
     ///
     /// The error names the field at fault and never contains its value. Fields are
     /// checked in a fixed order, whatever their order in the body.
+    #[cfg_attr(not(any(test, fuzzing)), allow(dead_code))] // the client parses `_bound`
     pub(crate) fn from_json(body: &[u8], now: u64) -> Result<TokenSet, TokenParseError> {
+        Self::from_json_bound(body, now, None)
+    }
+
+    /// [`from_json`](Self::from_json) for a request made with a DPoP proof of the key
+    /// whose thumbprint is `dpop_jkt`: a `DPoP` token is then bound to it (a `Bearer`
+    /// answer means the server did not bind it). Without a proof, `DPoP` is refused.
+    pub(crate) fn from_json_bound(
+        body: &[u8],
+        now: u64,
+        dpop_jkt: Option<&str>,
+    ) -> Result<TokenSet, TokenParseError> {
         use TokenParseError::Malformed;
         // Through a `Value`: a syntax error anywhere is "not JSON", even after a bad
         // member, and of a member given twice the last one counts.
@@ -81,11 +99,14 @@ impl TokenSet {
             _ => return Err(Malformed("`access_token` is not a non-empty string")),
         };
         // Some providers omit it; a missing type is taken as Bearer.
-        if let Some(t) = wire.token_type.optional("`token_type` is not a string")?
-            && !t.eq_ignore_ascii_case("bearer")
-        {
-            return Err(TokenParseError::unsupported(&t));
-        }
+        let bound = match wire.token_type.optional("`token_type` is not a string")? {
+            None => None,
+            Some(t) if t.eq_ignore_ascii_case("bearer") => None,
+            Some(t) if t.eq_ignore_ascii_case("dpop") && dpop_jkt.is_some() => {
+                dpop_jkt.map(str::to_owned)
+            }
+            Some(t) => return Err(TokenParseError::unsupported(&t)),
+        };
         let expires_in = wire.expires_in.optional("`expires_in` is not a number")?;
         let created_at = wire.created_at.optional("`created_at` is not a number")?;
         let issued = created_at.map_or(now, |Seconds(c)| c.min(now));
@@ -102,7 +123,21 @@ impl TokenSet {
             scope: scope.map(|Scope(s)| s),
             id_token: id_token.and_then(non_empty).map(IdToken::new),
             extra,
+            dpop_jkt: bound,
         })
+    }
+
+    /// `Bearer`, or `DPoP` for a token bound to the app's DPoP key (RFC 9449): it is
+    /// sent as `Authorization: DPoP <token>` with a proof of that key.
+    pub fn token_type(&self) -> &'static str {
+        match self.dpop_jkt {
+            Some(_) => "DPoP",
+            None => "Bearer",
+        }
+    }
+    /// The thumbprint (RFC 7638) of the DPoP key the access token is bound to.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.dpop_jkt.as_deref()
     }
 
     /// The access token.
@@ -198,6 +233,7 @@ impl fmt::Debug for TokenSet {
             .field("id_token", &self.id_token)
             // Unknown fields may hold credentials: show their names only.
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .field("dpop_jkt", &self.dpop_jkt)
             .finish()
     }
 }

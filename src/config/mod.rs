@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::client::DpopKeys;
 use crate::error::{ConfigError, Sources};
 use crate::jose::SigningKey;
 use crate::oauth::{OAuth, OAuthBuilder};
@@ -34,6 +35,8 @@ use crate::store::{MemoryStore, SessionStore};
 /// | `OAUTH_CLIENT_KEY` | the client's private key for `private_key_jwt`, PEM (PKCS#8, or PKCS#1 RSA; `\n` may stand for line breaks) |
 /// | `OAUTH_PKCE` | `on`, `off`, `true`, `false`, `1` or `0` |
 /// | `OAUTH_PAR` | `on` pushes every login's authorization request first (RFC 9126; set by `oidc` discovery when the provider requires it); same values as `OAUTH_PKCE` |
+/// | `OAUTH_DPOP` | `on` binds tokens to the app's DPoP key (RFC 9449); same values as `OAUTH_PKCE` |
+/// | `OAUTH_DPOP_KEY` | the app's DPoP private key, PEM like `OAUTH_CLIENT_KEY`; during a rotation several keys, newest first (the older ones keep proving the tokens bound to them) |
 /// | `OAUTH_PAR_URL` | the pushed authorization request endpoint (set by discovery for `oidc`) |
 /// | `OAUTH_ROUTE_PREFIX` | where the login and logout routes live (default `/auth`: `/auth/login`, `/auth/logout`); the callback stays the redirect URI's path |
 /// | `OAUTH_COOKIE_NAME` | the session cookie's base name (default `oauth_session`; `__Host-` is prepended on https): letters, digits, `_` and `-` |
@@ -254,6 +257,7 @@ rows! { PROVIDER: ProviderBuilder {
     "PKCE" => pkce = |b, v| Ok(b.pkce(on_off(v)?)),
     "PAR_URL" => par_url,
     "PAR" => par = |b, v| Ok(b.par(on_off(v)?)),
+    "DPOP" => dpop = |b, v| Ok(b.dpop(on_off(v)?)),
 }}
 
 rows! { APP: OAuthBuilder {
@@ -280,6 +284,7 @@ rows! { APP: OAuthBuilder {
     "SESSION_LIFETIME" => session_lifetime = |b, v| Ok(b.session_lifetime(seconds(v)?)),
     "SESSION_IDLE_TIMEOUT" => idle_timeout = |b, v| Ok(b.idle_timeout(seconds(v)?)),
     "CLIENT_KEY" => client_key = |b, v| Ok(b.client_key(SigningKey::from_pem(v).map_err(reason)?)),
+    "DPOP_KEY" => dpop_key = |b, v| Ok(b.dpop_keys(dpop_keys(v)?)),
 }}
 
 /// The variables under one prefix, and which setting each configures.
@@ -415,6 +420,29 @@ fn env(prefix: &str) -> impl Iterator<Item = (String, String)> + use<'_> {
 
 fn reason(e: ConfigError) -> String {
     e.reason().to_owned()
+}
+
+/// One or more PEM private keys, newest first: the DPoP key and the keys it replaced.
+fn dpop_keys(value: &str) -> Result<DpopKeys, String> {
+    let mut blocks = value
+        .match_indices("-----BEGIN")
+        .map(|(at, _)| at)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .peekable();
+    let mut keys: Option<DpopKeys> = None;
+    if blocks.peek().is_none() {
+        return Err("not a PEM key (no `-----BEGIN` line)".into());
+    }
+    while let Some(start) = blocks.next() {
+        let end = blocks.peek().copied().unwrap_or(value.len());
+        let key = SigningKey::from_pem(&value[start..end]).map_err(reason)?;
+        keys = Some(match keys {
+            None => DpopKeys::new(key),
+            Some(keys) => keys.with_previous(key),
+        });
+    }
+    keys.ok_or_else(|| "no key".into())
 }
 
 /// A switch: `on`, `off`, `true`, `false`, `1` or `0`.

@@ -1,7 +1,7 @@
 //! Signing with a private key the app holds: [`SigningKey`] (a PEM private key →
 //! ES256, ES384, EdDSA or PS256), compact JWS (RFC 7515) made with it, its public JWK and
-//! RFC 7638 thumbprint. The client's `private_key_jwt` assertions (RFC 7523) are signed
-//! here. Signatures come from the `jsonwebtoken` backend the crate's features chose
+//! RFC 7638 thumbprint. The client's `private_key_jwt` assertions (RFC 7523) and DPoP
+//! proofs (RFC 9449) are signed here. Signatures come from the `jsonwebtoken` backend the crate's features chose
 //! ([`backend`]), the one that checks the provider's tokens too.
 
 mod pem;
@@ -204,6 +204,43 @@ impl SigningKey {
         jwk.insert("alg".into(), self.algorithm().into());
         jwk.insert("use".into(), "sig".into());
         Value::Object(jwk)
+    }
+
+    /// A DPoP proof (RFC 9449 §4.2) for one request: `typ: dpop+jwt` and this key's
+    /// public JWK in the header; a fresh `jti`, `htm`, `htu` (`url` without query and
+    /// fragment), `iat` by the system clock (the server checks it against real time),
+    /// and, when given, `ath` (the access token's SHA-256) and the server's `nonce`.
+    pub(crate) fn dpop_proof(
+        &self,
+        method: &str,
+        url: &url::Url,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> Result<String, String> {
+        let mut htu = url.clone();
+        htu.set_query(None);
+        htu.set_fragment(None);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut claims = Map::new();
+        claims.insert("jti".into(), crate::secret::random_token().into());
+        claims.insert("htm".into(), method.into());
+        claims.insert("htu".into(), htu.as_str().into());
+        claims.insert("iat".into(), now.into());
+        if let Some(token) = access_token {
+            claims.insert(
+                "ath".into(),
+                URL_SAFE_NO_PAD.encode(Sha256::digest(token)).into(),
+            );
+        }
+        if let Some(nonce) = nonce {
+            claims.insert("nonce".into(), nonce.into());
+        }
+        let mut header = Map::new();
+        header.insert("typ".into(), "dpop+jwt".into());
+        header.insert("jwk".into(), Value::Object(self.inner.public.clone()));
+        self.sign(header, &Value::Object(claims))
     }
 
     /// A compact JWS of `claims` under `header` (to which `alg` is added).

@@ -52,6 +52,9 @@ impl OAuthBuilder {
         if let Some(key) = self.client_key.take() {
             client = client.client_key(key);
         }
+        if let Some(keys) = self.dpop_keys.take() {
+            client = client.dpop_keys(keys);
+        }
         let client = client.build()?;
         let redirect_uri = client
             .redirect_uri()

@@ -9,6 +9,7 @@ use super::settings::{
     CookieSettings, FlowSettings, PageSettings, RefreshSettings, RouteSettings, SessionSettings,
     UserSettings,
 };
+use crate::client::DpopKeys;
 use crate::clock::Clock;
 use crate::error::Sources;
 use crate::jose::SigningKey;
@@ -38,6 +39,7 @@ pub struct OAuthBuilder {
     pub(super) client_id: String,
     pub(super) client_secret: ClientSecret,
     pub(super) client_key: Option<SigningKey>,
+    pub(super) dpop_keys: Option<DpopKeys>,
     pub(super) redirect_uri: Option<String>,
     pub(super) http_timeout: Duration,
     pub(super) http: HttpConfig,
@@ -74,6 +76,7 @@ impl OAuthBuilder {
             client_id,
             client_secret,
             client_key: None,
+            dpop_keys: None,
             redirect_uri: None,
             http_timeout: Duration::from_secs(10),
             http: HttpConfig::default(),
@@ -132,6 +135,20 @@ impl OAuthBuilder {
     /// [`public_jwk`](SigningKey::public_jwk) with the provider.
     pub fn client_key(mut self, key: SigningKey) -> Self {
         self.client_key = Some(key);
+        self
+    }
+
+    /// The app's DPoP key (RFC 9449), for a provider with
+    /// [`dpop`](crate::provider::ProviderBuilder::dpop) on (`OAUTH_DPOP=on`, the PEM in
+    /// `OAUTH_DPOP_KEY`): one key pair for every instance, like the cookie key. To
+    /// rotate, pass [`DpopKeys`] with the old key as a previous one
+    /// ([`dpop_keys`](Self::dpop_keys)).
+    pub fn dpop_key(self, key: SigningKey) -> Self {
+        self.dpop_keys(DpopKeys::new(key))
+    }
+    /// [`dpop_key`](Self::dpop_key) with previous keys, newest first.
+    pub fn dpop_keys(mut self, keys: DpopKeys) -> Self {
+        self.dpop_keys = Some(keys);
         self
     }
 

@@ -255,9 +255,10 @@ impl KeySet {
             .http
             .get(self.url.clone())
             .header(ACCEPT, "application/jwk-set+json, application/json");
-        let (status, body) = read_response(Endpoint::Jwks, request, MAX_BODY_BYTES, self.timeout)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (status, _, body) =
+            read_response(Endpoint::Jwks, request, MAX_BODY_BYTES, self.timeout)
+                .await
+                .map_err(|e| e.to_string())?;
         if status != 200 {
             return Err(format!("the JWKS endpoint answered HTTP {status}"));
         }

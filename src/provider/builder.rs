@@ -21,6 +21,7 @@ pub struct ProviderBuilder {
     pub(super) end_session_url: Option<String>,
     pub(super) par_url: Option<String>,
     pub(super) par: bool,
+    pub(super) dpop: bool,
     pub(super) logout_at_provider: Option<bool>,
     pub(super) jwks_url: Option<String>,
     pub(super) jwt_access_tokens: Option<String>,
@@ -117,6 +118,17 @@ impl ProviderBuilder {
     /// ```
     pub fn par(mut self, on: bool) -> Self {
         self.par = on;
+        self
+    }
+    /// Sender-constrained tokens (RFC 9449, FAPI 2.0): `true` sends a DPoP proof of the
+    /// app's key ([`OAuthBuilder::dpop_key`](crate::OAuthBuilder::dpop_key), required
+    /// then) with every token and pushed authorization request, so the provider binds
+    /// the tokens to that key; bound tokens then go to userinfo and the provider's API as
+    /// `Authorization: DPoP` with a fresh proof. A server's `DPoP-Nonce` is kept per
+    /// server and answered by one retry. Introspection and revocation are
+    /// client-authenticated and carry no proof.
+    pub fn dpop(mut self, on: bool) -> Self {
+        self.dpop = on;
         self
     }
     /// Turns logout at the provider's end-session endpoint off (`false`: logout ends only
@@ -323,6 +335,7 @@ impl ProviderBuilder {
             end_session_url,
             par_url,
             par: self.par,
+            dpop: self.dpop,
             logout_at_provider: self.logout_at_provider.unwrap_or(true),
             jwks_url,
             jwt_access_tokens: self.jwt_access_tokens,

@@ -225,7 +225,7 @@ impl Provider {
         let http = http_client(CONNECT_TIMEOUT, TIMEOUT, config)
             .map_err(|e| unreachable(e.reason().into()))?;
         let request = http.get(target).header(ACCEPT, "application/json");
-        let (status, body) = read_response(Endpoint::Api, request, MAX_BODY_BYTES, TIMEOUT)
+        let (status, _, body) = read_response(Endpoint::Api, request, MAX_BODY_BYTES, TIMEOUT)
             .await
             .map_err(|e| match e {
                 OAuthError::Timeout { timeout, .. } => DiscoveryError::Timeout {

@@ -29,6 +29,7 @@ pub struct Provider {
     pub(super) end_session_url: Option<Url>,
     pub(super) par_url: Option<Url>,
     pub(super) par: bool,
+    pub(super) dpop: bool,
     pub(super) logout_at_provider: bool,
     pub(super) jwks_url: Option<Url>,
     pub(super) jwt_access_tokens: Option<String>,
@@ -136,6 +137,7 @@ impl Provider {
             end_session_url: None,
             par_url: None,
             par: false,
+            dpop: false,
             logout_at_provider: None,
             jwks_url: None,
             jwt_access_tokens: None,
@@ -169,6 +171,7 @@ impl Provider {
             end_session_url: self.end_session_url.as_ref().map(Url::to_string),
             par_url: self.par_url.as_ref().map(Url::to_string),
             par: self.par,
+            dpop: self.dpop,
             logout_at_provider: (!self.logout_at_provider).then_some(false),
             jwks_url: self.jwks_url.as_ref().map(Url::to_string),
             jwt_access_tokens: self.jwt_access_tokens.clone(),
@@ -238,6 +241,11 @@ impl Provider {
     /// advertised.
     pub fn uses_par(&self) -> bool {
         self.par
+    }
+    /// Whether tokens are bound to the app's DPoP key (RFC 9449): see
+    /// [`ProviderBuilder::dpop`].
+    pub fn uses_dpop(&self) -> bool {
+        self.dpop
     }
     /// Whether logout continues at the provider's [end-session
     /// endpoint](Self::end_session_url) (RP-Initiated Logout 1.0): `true` when the

@@ -240,9 +240,10 @@ pub enum OAuthError {
         /// The cap, in bytes.
         limit: usize,
     },
-    /// The provider issued a token of a type other than Bearer.
+    /// The provider issued a token of a type other than Bearer (or DPoP, when the
+    /// request carried a DPoP proof).
     #[error(
-        "the provider issued a `{token_type}` token; only Bearer tokens (RFC 6750) are supported"
+        "the provider issued a `{token_type}` token; only Bearer tokens (RFC 6750) and, with a DPoP key configured, DPoP tokens (RFC 9449) are supported"
     )]
     UnsupportedTokenType {
         /// The `token_type` received, sanitised.

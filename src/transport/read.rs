@@ -14,7 +14,7 @@ pub(crate) async fn read_response(
     request: reqwest::RequestBuilder,
     limit: usize,
     timeout: Duration,
-) -> Result<(u16, bytes::Bytes), OAuthError> {
+) -> Result<(u16, http::HeaderMap, bytes::Bytes), OAuthError> {
     let mut response = request
         .send()
         .await
@@ -26,6 +26,7 @@ pub(crate) async fn read_response(
     {
         return Err(OAuthError::BodyTooLarge { endpoint, limit });
     }
+    let headers = std::mem::take(response.headers_mut());
     let mut body = bytes::BytesMut::new();
     while let Some(chunk) = response
         .chunk()
@@ -37,7 +38,7 @@ pub(crate) async fn read_response(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok((status, body.freeze()))
+    Ok((status, headers, body.freeze()))
 }
 
 fn transport_error(endpoint: Endpoint, timeout: Duration, e: reqwest::Error) -> OAuthError {

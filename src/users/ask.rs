@@ -50,6 +50,7 @@ impl UserCache {
         &self,
         token: AccessToken,
         token_expires_at: Option<u64>,
+        dpop_jkt: Option<&str>,
     ) -> Result<Answer, Arc<OAuthError>> {
         let endpoint = self.endpoint();
         let _turn = match tokio::time::timeout(self.wait, self.upstream.acquire()).await {
@@ -67,19 +68,21 @@ impl UserCache {
             until: now + NEGATIVE_TTL_SECS,
         };
         match self.client.provider().user_resolver() {
-            UserResolver::Userinfo => match self.client.userinfo::<Value>(&token).await {
-                Ok(value) if value.is_object() => {
-                    Ok(Answer::user(value, None, self.until(now, token_expires_at)))
+            UserResolver::Userinfo => {
+                match self.client.userinfo_bound::<Value>(&token, dpop_jkt).await {
+                    Ok(value) if value.is_object() => {
+                        Ok(Answer::user(value, None, self.until(now, token_expires_at)))
+                    }
+                    Ok(_) => Err(Arc::new(OAuthError::Malformed {
+                        endpoint: crate::transport::Endpoint::Userinfo,
+                        status: 200,
+                        reason: "the user info is not a JSON object".into(),
+                        excerpt: None,
+                    })),
+                    Err(e) if e.is_invalid_token() => Ok(refused),
+                    Err(e) => Err(Arc::new(e)),
                 }
-                Ok(_) => Err(Arc::new(OAuthError::Malformed {
-                    endpoint: crate::transport::Endpoint::Userinfo,
-                    status: 200,
-                    reason: "the user info is not a JSON object".into(),
-                    excerpt: None,
-                })),
-                Err(e) if e.is_invalid_token() => Ok(refused),
-                Err(e) => Err(Arc::new(e)),
-            },
+            }
             UserResolver::Introspection => {
                 let answer = self
                     .client

@@ -253,11 +253,13 @@ impl UserCache {
     }
 
     /// The user behind `token`, from the cache or the provider. `token_expires_at` (unix
-    /// seconds, when known) caps how long the answer is cached.
+    /// seconds, when known) caps how long the answer is cached; `dpop_jkt` is the key a
+    /// session's token is bound to (RFC 9449: the provider is asked with a proof of it).
     pub(crate) async fn resolve(
         &self,
         token: &AccessToken,
         token_expires_at: Option<u64>,
+        dpop_jkt: Option<&str>,
     ) -> Result<Resolved, ResolveError> {
         let key = token_key(token);
         let now = self.clock.now();
@@ -271,7 +273,7 @@ impl UserCache {
         }
         // Boxed: the single-flight lookup's state is large; inline, it would make every
         // caller's future (the extractors') that large on the cache-hit path too.
-        Box::pin(self.look_up(key, token, token_expires_at)).await
+        Box::pin(self.look_up(key, token, token_expires_at, dpop_jkt)).await
     }
 
     /// A hot miss: the compact answer, parsed and made hot again; `None` when there is
@@ -302,6 +304,7 @@ impl UserCache {
         key: Key,
         token: &AccessToken,
         token_expires_at: Option<u64>,
+        dpop_jkt: Option<&str>,
     ) -> Result<Resolved, ResolveError> {
         let boarding = Boarding::join(&self.flights, key);
         let fetch = async {
@@ -309,7 +312,9 @@ impl UserCache {
             if let Some(answer) = self.cold(&key, self.clock.now()) {
                 return Ok(answer);
             }
-            let answer = self.fetch(token.clone(), token_expires_at).await?;
+            let answer = self
+                .fetch(token.clone(), token_expires_at, dpop_jkt)
+                .await?;
             if let Answer::User { user, .. } = &answer {
                 self.hot.insert(key, user.clone());
             }
@@ -377,6 +382,7 @@ impl UserCache {
         &self,
         token: AccessToken,
         token_expires_at: Option<u64>,
+        dpop_jkt: Option<&str>,
     ) -> Result<Answer, Arc<OAuthError>> {
         if let Some(oidc) = self.client.oidc().filter(|o| o.checks_access_tokens())
             && crate::oidc::looks_like_jwt(token.secret())
@@ -385,7 +391,7 @@ impl UserCache {
             return entry;
         }
         let Some(shared) = &self.shared else {
-            return self.ask(token, token_expires_at).await;
+            return self.ask(token, token_expires_at, dpop_jkt).await;
         };
         let now = || self.clock.now();
         // Half the lookup's time for another instance's answer, the rest for our own.
@@ -404,7 +410,7 @@ impl UserCache {
             Turn::Mine(claim) => Some(claim),
             Turn::Alone => None,
         };
-        let answer = self.ask(token.clone(), token_expires_at).await;
+        let answer = self.ask(token.clone(), token_expires_at, dpop_jkt).await;
         let Some(claim) = claim else { return answer };
         if let Ok(Answer::User { user, json }) = &answer {
             let kept = Kept {

@@ -1,11 +1,16 @@
 //! The FAPI 2.0 client side against oidc-provider: `private_key_jwt` (RFC 7523) at every
-//! client-authenticated endpoint, and pushed authorization requests (RFC 9126).
+//! client-authenticated endpoint, pushed authorization requests (RFC 9126) and
+//! DPoP-bound tokens (RFC 9449) with server nonces.
 
 use axum_oauth_login::client::TokenRef;
 use axum_oauth_login::secret::{AccessToken, RefreshToken};
 use reqwest::StatusCode;
 
-use crate::harness::{InteropApp, LOGIN, PAR_CLIENT, PKJWT_CLIENT, client_key, walk_provider};
+use axum_oauth_login::jose::SigningKey;
+
+use crate::harness::{
+    DPOP_CLIENT, InteropApp, LOGIN, PAR_CLIENT, PKJWT_CLIENT, client_key, walk_provider,
+};
 use crate::support::{body, bounded, json};
 
 /// The `auth ...` events of client-authenticated requests `server.mjs` saw.
@@ -113,4 +118,74 @@ pub async fn oidc_provider_refuses_a_plain_request_for_a_client_that_must_push()
         res.status(),
         res.headers()
     );
+}
+
+/// The app's DPoP key (another throwaway key than the client's).
+fn dpop_key() -> SigningKey {
+    SigningKey::from_pem(include_str!("../fixtures/keys/p256-other.pem")).expect("the test key")
+}
+
+pub async fn dpop_binds_the_tokens_and_every_call_proves_the_key_with_the_servers_nonce() {
+    require_node!();
+    let app = InteropApp::start_oidc(
+        DPOP_CLIENT,
+        |p| p.par(true).dpop(true),
+        |b| b.client_key(client_key()).dpop_key(dpop_key()),
+    )
+    .await;
+    app.login().await;
+    let tokens = app.session_tokens().await;
+    assert_eq!(tokens["token_type"], "DPoP", "{tokens}");
+    assert_eq!(tokens["dpop_jkt"], dpop_key().thumbprint());
+
+    // Userinfo with the bound token: `Authorization: DPoP` and a proof.
+    let res = app.get("/api/me").await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
+    assert_eq!(json(res).await["sub"], LOGIN);
+
+    // A refresh through the session (past the token's expiry on the app's clock).
+    app.clock.advance(std::time::Duration::from_secs(2 * 3600));
+    let res = app.get("/me").await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
+    let after = app.session_tokens().await;
+    assert_ne!(after["access_token"], tokens["access_token"], "refreshed");
+    assert_eq!(after["token_type"], "DPoP");
+
+    let events: Vec<String> = app.provider.events().await;
+    let dpop: Vec<&String> = events.iter().filter(|e| e.starts_with("dpop ")).collect();
+    // The first proof (the pushed request) is refused for want of a nonce and sent
+    // once more with it; the nonce, kept for this server, makes every later proof
+    // (code, userinfo, refresh) pass at the first attempt.
+    assert_eq!(
+        dpop.first().map(|e| e.as_str()),
+        Some("dpop POST /request 400 -"),
+        "{dpop:?}"
+    );
+    assert_eq!(
+        dpop.get(1).map(|e| e.as_str()),
+        Some("dpop POST /request 201 -"),
+        "{dpop:?}"
+    );
+    assert!(dpop[2..].iter().all(|e| e.contains(" 20")), "{dpop:?}");
+    assert_eq!(
+        dpop.iter()
+            .filter(|e| e.starts_with("dpop POST /token 200"))
+            .count(),
+        2,
+        "code and refresh carried proofs: {dpop:?}"
+    );
+    assert!(
+        dpop.iter().any(|e| *e == "dpop GET /me 200 DPoP"),
+        "userinfo with the DPoP scheme: {dpop:?}"
+    );
+    let userinfo_calls = events.iter().filter(|e| *e == "http GET /me").count();
+    let with_proof = dpop.iter().filter(|e| e.contains(" /me ")).count();
+    assert_eq!(
+        userinfo_calls, with_proof,
+        "no userinfo call without a proof: {events:?}"
+    );
+
+    // Logout revokes (client-authenticated, no proof needed).
+    let res = app.post("/auth/logout").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }

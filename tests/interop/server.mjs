@@ -17,7 +17,9 @@
 // Clients: `interop-post` (client_secret_post), `interop-basic` (client_secret_basic),
 // `interop-jwt` (client_secret_post; RFC 9068 JWT access tokens for RESOURCE),
 // `interop-pkjwt` (private_key_jwt with CLIENT_JWK), `interop-par` (private_key_jwt, and
-// pushed authorization requests required: RFC 9126). Secrets are `<client_id>-secret`.
+// pushed authorization requests required: RFC 9126), `interop-dpop` (private_key_jwt,
+// PAR, and DPoP-bound access tokens: RFC 9449, with server nonces required for every
+// DPoP proof). Secrets are `<client_id>-secret`.
 //
 // Prints `LISTENING http://127.0.0.1:PORT` (the issuer) once it accepts requests, then
 // `EVENT ...` lines (the harness collects them):
@@ -30,6 +32,7 @@
 //   backchannel.success <client_id>         a logout token was delivered
 //   backchannel.error <client_id> <message>
 //   http <method> </me|/jwks>               userinfo and key-set requests (no client auth)
+//   dpop <method> <path> <status> <scheme>  every request with a DPoP proof
 //   rotated <kid>                           after ROTATE, the new signing key's kid
 //   ok <COMMAND> / command.error <COMMAND> <message>   after each stdin command
 //
@@ -107,7 +110,11 @@ const clients = [
   client('interop-basic', 'client_secret_basic'),
   client(JWT_CLIENT, 'client_secret_post'),
   ...(clientJwk
-    ? [keyed('interop-pkjwt', {}), keyed('interop-par', { require_pushed_authorization_requests: true })]
+    ? [
+      keyed('interop-pkjwt', {}),
+      keyed('interop-par', { require_pushed_authorization_requests: true }),
+      keyed('interop-dpop', { require_pushed_authorization_requests: true, dpop_bound_access_tokens: true }),
+    ]
     : []),
 ];
 const registered = new Map(clients.map((c) => [c.client_id, c.token_endpoint_auth_method]));
@@ -132,6 +139,8 @@ const configuration = () => ({
     devInteractions: { enabled: true }, // the development login and consent pages
     introspection: { enabled: true },   // RFC 7662; revoked tokens answer active:false
     revocation: { enabled: true },      // RFC 7009
+    // RFC 9449: a nonce required in every proof (the client's one retry is exercised).
+    dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
     userinfo: { enabled: true },
     rpInitiatedLogout: { enabled: true }, // the default; its confirmation page is a plain form
     backchannelLogout: { enabled: true },
@@ -216,6 +225,15 @@ function buildProvider() {
   // client-authenticated endpoints, and report the method used (`EVENT auth ...`).
   // At the token endpoint, report (and when asked, alter) the id_token it returns.
   const authenticated = new Set(['/token', '/token/introspection', '/token/revocation', '/request']);
+  // Every request carrying a DPoP proof, with its answer's status and the scheme of its
+  // Authorization header (`-` for none): `dpop <method> <path> <status> <scheme>`.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.get('dpop')) {
+      const scheme = ctx.get('authorization').split(' ')[0] || '-';
+      event(`dpop ${ctx.method} ${ctx.path} ${ctx.status} ${scheme}`);
+    }
+  });
   // Calls the app makes without client authentication: userinfo and the key set.
   provider.use(async (ctx, next) => {
     if (ctx.path === '/me' || ctx.path === '/jwks') event(`http ${ctx.method} ${ctx.path}`);

@@ -71,6 +71,8 @@ async fn tokens(session: AuthSession<AppUser>) -> Json<Value> {
         "expires_at": t.expires_at(),
         "scope": t.scope(),
         "id_token": t.id_token().map(|i| i.secret()),
+        "token_type": t.token_type(),
+        "dpop_jkt": t.dpop_jkt(),
         "id_claims": session.id_claims().map(|c| serde_json::to_value(&*c).unwrap()),
     }))
 }

@@ -210,3 +210,31 @@ fn seconds_and_scope_shapes() {
     let scope = br#"{"access_token":"a","scope":[]}"#;
     assert_eq!(TokenSet::from_json(scope, 0).unwrap().scope(), Some(""));
 }
+
+#[test]
+fn token_sets_kept_before_dpop_open_as_bearer_and_bound_ones_keep_their_key() {
+    // A session or vault record of an earlier version: no `dpop_jkt`.
+    let old: TokenSet = serde_json::from_str(r#"{"access_token":"a","expires_at":5}"#).unwrap();
+    assert_eq!(old.token_type(), "Bearer");
+    assert_eq!(old.dpop_jkt(), None);
+    assert!(!serde_json::to_string(&old).unwrap().contains("dpop"));
+
+    let body = br#"{"access_token":"a","token_type":"DPoP","expires_in":60}"#;
+    // Without a proof sent, a DPoP token is refused (as before DPoP).
+    assert!(TokenSet::from_json(body, 0).is_err());
+    let bound = TokenSet::from_json_bound(body, 0, Some("jkt-1")).unwrap();
+    assert_eq!(
+        (bound.token_type(), bound.dpop_jkt()),
+        ("DPoP", Some("jkt-1"))
+    );
+    let kept: TokenSet = serde_json::from_str(&serde_json::to_string(&bound).unwrap()).unwrap();
+    assert_eq!(
+        kept.dpop_jkt(),
+        Some("jkt-1"),
+        "the binding survives the session"
+    );
+    // A server that did not bind answers Bearer: a Bearer token, even with a proof sent.
+    let plain = br#"{"access_token":"a","token_type":"Bearer"}"#;
+    let unbound = TokenSet::from_json_bound(plain, 0, Some("jkt-1")).unwrap();
+    assert_eq!(unbound.token_type(), "Bearer");
+}

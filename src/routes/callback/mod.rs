@@ -250,7 +250,11 @@ async fn login_user(
     }
     let mut resolved = shared
         .users
-        .resolve(tokens.access_token(), tokens.expires_at())
+        .resolve(
+            tokens.access_token(),
+            tokens.expires_at(),
+            tokens.dpop_jkt(),
+        )
         .await;
     // A JWT access token checked locally describes the user by its claims only
     // (`sub`, `scope`, …; userinfo may refuse such tokens): the id_token's claims fill

@@ -59,6 +59,11 @@ pub const PKJWT_CLIENT: (&str, &str, ClientAuth) = ("interop-pkjwt", "", ClientA
 #[allow(dead_code)] // used by the FAPI interop tests
 pub const PAR_CLIENT: (&str, &str, ClientAuth) = ("interop-par", "", ClientAuth::PrivateKeyJwt);
 
+/// Like [`PAR_CLIENT`], and its access tokens are DPoP-bound (`dpop_bound_access_tokens`,
+/// RFC 9449); oidc-provider requires a server nonce in every proof.
+#[allow(dead_code)] // used by the FAPI interop tests
+pub const DPOP_CLIENT: (&str, &str, ClientAuth) = ("interop-dpop", "", ClientAuth::PrivateKeyJwt);
+
 /// The private key of [`PKJWT_CLIENT`] and [`PAR_CLIENT`] (a throwaway test key).
 pub fn client_key() -> axum_oauth_login::jose::SigningKey {
     let pem = include_str!("../../fixtures/keys/p256.pem");

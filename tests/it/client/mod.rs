@@ -46,6 +46,7 @@ macro_rules! err {
 
 // After `err!`, which they use.
 mod authorize_url;
+mod dpop;
 mod endpoints;
 mod failures;
 mod pkce;
