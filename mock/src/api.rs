@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::MockEndpoint;
 use super::MockUser;
 use super::flavor::Flavor;
-use super::request::{authorization_param, json_response, parse_form, record};
+use super::request::{json_response, parse_form, record};
 use super::state::{Inner, Shared};
 
 /// Counts and records an API request (query parameters as its fields) and applies the
@@ -54,11 +54,17 @@ fn invalid_token(flavor: Flavor, description: &str) -> Response {
 
 /// The user behind the request's bearer token, as the user is now, or the 401 to send.
 #[allow(clippy::result_large_err)] // the error is the handler's answer, returned at once
-fn token_user(inner: &Inner, headers: &HeaderMap) -> Result<MockUser, Response> {
+/// The user of the request's access token: Bearer, or DPoP-bound with a proof for
+/// `GET url` (RFC 9449).
+fn token_user(inner: &mut Inner, headers: &HeaderMap, url: &str) -> Result<MockUser, Response> {
     let flavor = inner.config.flavor;
-    let token = authorization_param(headers, "bearer")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| invalid_token(flavor, "no bearer token"))?;
+    let token = match crate::dpop::resource_token(inner, headers, "GET", url) {
+        Ok(token) if !token.is_empty() => token,
+        Err("use_dpop_nonce") => return Err(crate::dpop::nonce_challenge()),
+        Ok(_) => return Err(invalid_token(flavor, "no bearer token")),
+        Err(reason) => return Err(invalid_token(flavor, reason)),
+    };
+    let token = token.as_str();
     inner
         .active_access(token)
         .and_then(|grant| inner.user(&grant.user))
@@ -81,13 +87,15 @@ pub(crate) async fn business(
     headers: HeaderMap,
     Path(business_id): Path<String>,
     RawQuery(query): RawQuery,
+    uri: http::Uri,
 ) -> Response {
     if let Some(canned) = begin(&shared, &headers, query.as_deref()).await {
         return canned;
     }
-    let inner = shared.lock();
+    let mut inner = shared.lock();
     let flavor = inner.config.flavor;
-    let user = match token_user(&inner, &headers) {
+    let url = format!("{}{}", shared.base_url, uri.path());
+    let user = match token_user(&mut inner, &headers, &url) {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -133,12 +141,14 @@ pub(crate) async fn library(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    uri: http::Uri,
 ) -> Response {
     if let Some(canned) = begin(&shared, &headers, query.as_deref()).await {
         return canned;
     }
-    let inner = shared.lock();
-    let user = match token_user(&inner, &headers) {
+    let mut inner = shared.lock();
+    let url = format!("{}{}", shared.base_url, uri.path());
+    let user = match token_user(&mut inner, &headers, &url) {
         Ok(user) => user,
         Err(response) => return response,
     };

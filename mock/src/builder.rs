@@ -78,6 +78,7 @@ impl Default for MockProviderBuilder {
                 directory_token: DEFAULT_DIRECTORY_TOKEN.into(),
                 iss_in_redirect: true,
                 require_par: false,
+                require_dpop_nonce: false,
             },
         }
     }
@@ -248,6 +249,15 @@ impl MockProviderBuilder {
     /// on when this is on.
     pub fn require_par(mut self, on: bool) -> Self {
         self.config.require_par = on;
+        self
+    }
+
+    /// Whether every DPoP proof (RFC 9449) must carry the mock's nonce (default off): a
+    /// proof without it is answered `use_dpop_nonce` with a `DPoP-Nonce` header, at the
+    /// token endpoint (`400`) and at userinfo and the API (`401`). The mock binds a token
+    /// to the key of any valid proof its token request carries, either way.
+    pub fn require_dpop_nonce(mut self, on: bool) -> Self {
+        self.config.require_dpop_nonce = on;
         self
     }
 

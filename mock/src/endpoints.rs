@@ -16,8 +16,7 @@ use crate::MockEndpoint;
 use crate::client_auth::authenticate_client;
 use crate::flavor::Flavor;
 use crate::request::{
-    Fields, authorization_param, begin_with_fields, json_response, media_type, oauth_error, record,
-    with_header,
+    Fields, begin_with_fields, json_response, media_type, oauth_error, record, with_header,
 };
 use crate::state::{AccessGrant, Inner, Shared, later, unix_secs};
 
@@ -81,6 +80,30 @@ fn token_response(
         Ok(id) => id,
         Err(rejection) => return rejection.into_response(),
     };
+    // A proof binds the tokens to its key (RFC 9449 §5); none: Bearer tokens.
+    let bound = if headers.contains_key("dpop") {
+        let url = format!("{issuer}{}", inner.config.flavor.paths().token);
+        match crate::dpop::check(inner, headers, "POST", &url, None) {
+            Ok(jkt) => Some(jkt),
+            Err(crate::dpop::Refusal::NeedsNonce) => {
+                let refusal = oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "use_dpop_nonce",
+                    "a nonce is required",
+                );
+                return with_header(
+                    refusal,
+                    header::HeaderName::from_static("dpop-nonce"),
+                    crate::dpop::NONCE,
+                );
+            }
+            Err(crate::dpop::Refusal::Invalid(reason)) => {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof", reason);
+            }
+        }
+    } else {
+        None
+    };
     let result = match fields.get("grant_type").map(String::as_str) {
         None => Err(("invalid_request", "grant_type is required".to_owned())),
         Some("authorization_code") => exchange_code(inner, &client_id, fields),
@@ -91,7 +114,16 @@ fn token_response(
         )),
     };
     match result {
-        Ok(body) => json_response(StatusCode::OK, &body),
+        Ok(mut body) => {
+            if let Some(jkt) = bound {
+                let token = body["access_token"].as_str().unwrap_or_default().to_owned();
+                if let Some(grant) = inner.access.get_mut(&token) {
+                    grant.dpop_jkt = Some(jkt);
+                }
+                body["token_type"] = json!("DPoP");
+            }
+            json_response(StatusCode::OK, &body)
+        }
         Err((error, description)) => oauth_error(StatusCode::BAD_REQUEST, error, &description),
     }
 }
@@ -184,7 +216,11 @@ fn invalid_token(description: &str) -> Response {
 }
 
 /// `GET /oauth/userinfo`.
-pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(crate) async fn userinfo(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    uri: http::Uri,
+) -> Response {
     if let Some(canned) = shared
         .begin(
             MockEndpoint::Userinfo,
@@ -195,12 +231,16 @@ pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderM
     {
         return canned;
     }
-    let Some(token) = authorization_param(&headers, "bearer") else {
-        return invalid_token("no bearer token");
-    };
     // The user's info as it is now: `set_user_info` shows on the next answer.
     let info = {
-        let inner = shared.lock();
+        let mut inner = shared.lock();
+        let url = format!("{}{}", shared.base_url, uri.path());
+        let token = match crate::dpop::resource_token(&mut inner, &headers, "GET", &url) {
+            Ok(token) => token,
+            Err("use_dpop_nonce") => return crate::dpop::nonce_challenge(),
+            Err(reason) => return invalid_token(reason),
+        };
+        let token = token.as_str();
         inner
             .active_access(token)
             .and_then(|g| inner.user(&g.user))
@@ -231,10 +271,15 @@ pub(crate) async fn introspect(
         Ok(token) => token,
         Err(response) => return response,
     };
-    let answer = match inner.config.flavor {
+    let mut answer = match inner.config.flavor {
         Flavor::Vcita => vcita_introspection(&inner, &client_id, token),
         Flavor::Apicbase => apicbase_introspection(&inner, &client_id, token),
     };
+    // RFC 9449 §6.2: a bound token's key, for resource servers that introspect.
+    let jkt = own_access(&inner, &client_id, token).and_then(|g| g.dpop_jkt.clone());
+    if let (Some(jkt), true) = (jkt, answer["active"] == json!(true)) {
+        answer["cnf"] = json!({ "jkt": jkt });
+    }
     json_response(StatusCode::OK, &answer)
 }
 

@@ -15,6 +15,7 @@ mod apps;
 mod browser;
 mod builder;
 mod client_auth;
+mod dpop;
 mod endpoints;
 mod flavor;
 mod grants;

@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub(crate) iss_in_redirect: bool,
     /// Whether the authorize endpoint takes only pushed requests (RFC 9126).
     pub(crate) require_par: bool,
+    /// Whether every DPoP proof must carry the mock's nonce (RFC 9449 §8).
+    pub(crate) require_dpop_nonce: bool,
 }
 
 /// State shared by every handler and by the [`MockProvider`](super::MockProvider) handle.
@@ -77,6 +79,8 @@ pub(crate) struct AccessGrant {
     pub(crate) code: Option<String>,
     /// The refresh token issued alongside, so that revoking it revokes this too.
     pub(crate) refresh_token: Option<String>,
+    /// The thumbprint of the DPoP key the token is bound to (RFC 9449), if any.
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 impl AccessGrant {
@@ -147,6 +151,8 @@ pub(crate) struct Inner {
     /// Pushed authorization requests by `request_uri`: the client, the parameters and
     /// when the `request_uri` expires (each is used once).
     pub(crate) pushed: HashMap<String, crate::par::Pushed>,
+    /// `jti`s of the DPoP proofs accepted (each once).
+    pub(crate) seen_proofs: HashSet<String>,
 }
 
 impl Shared {
@@ -177,6 +183,7 @@ impl Shared {
                 refresh_hits: 0,
                 seen_assertions: HashSet::new(),
                 pushed: HashMap::new(),
+                seen_proofs: HashSet::new(),
             }),
         }
     }
@@ -294,6 +301,7 @@ impl Inner {
                 lifetime,
                 code,
                 refresh_token: new_refresh.clone().or(keep_refresh_token),
+                dpop_jkt: None,
             },
         );
         let mut body = match self.config.flavor {

@@ -29,6 +29,7 @@ mod client;
 mod connections;
 mod cross_origin;
 mod delete_wins;
+mod dpop;
 mod faults;
 mod from_env;
 mod http_client;
