@@ -64,6 +64,7 @@ impl std::fmt::Debug for OAuthBuilder {
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
             .field("client_key", &self.client_key)
+            .field("dpop_keys", &self.dpop_keys)
             .field("redirect_uri", &self.redirect_uri)
             .finish_non_exhaustive()
     }

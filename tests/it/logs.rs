@@ -7,7 +7,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum_oauth_login_mock::{MockEndpoint, MockProvider};
+use axum_oauth_login::jose::SigningKey;
+use axum_oauth_login::{Clock, CookieKey, OAuth};
+use axum_oauth_login_mock::{MockClient, MockEndpoint, MockProvider};
 use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
@@ -49,13 +51,19 @@ fn query(url: &Url, name: &str) -> Option<String> {
 /// cannot promise (callsite interest is cached process-wide).
 #[test]
 fn the_whole_flow_logs_no_secret() {
+    run_child("logs::flow_in_its_own_process");
+}
+
+/// The FAPI settings' flow: `private_key_jwt` assertions, pushed requests and DPoP
+/// proofs (with server nonces) stay out of the log as well as the key itself.
+#[test]
+fn the_fapi_flow_logs_no_assertion_proof_or_key() {
+    run_child("logs::fapi_flow_in_its_own_process");
+}
+
+fn run_child(test: &str) {
     let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "logs::flow_in_its_own_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-        ])
+        .args([test, "--exact", "--ignored", "--nocapture"])
         .env("AXUM_OAUTH_LOGIN_LOG_CHILD", "1")
         .output()
         .expect("the child test runs");
@@ -73,14 +81,7 @@ async fn flow_in_its_own_process() {
     if std::env::var_os("AXUM_OAUTH_LOGIN_LOG_CHILD").is_none() {
         return;
     }
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
-
+    let captured = capture();
     let mock = bounded(
         "mock",
         MockProvider::builder()
@@ -155,6 +156,23 @@ async fn flow_in_its_own_process() {
         }
     }
 
+    assert_clean(&captured, secrets);
+}
+
+/// A global TRACE subscriber writing into the returned buffer.
+fn capture() -> Captured {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    captured
+}
+
+/// The captured log has the flow and not one of `secrets`.
+fn assert_clean(captured: &Captured, mut secrets: Vec<String>) {
     let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
     assert!(
         log.lines().count() > 50,
@@ -181,4 +199,84 @@ async fn flow_in_its_own_process() {
                 .join("\n")
         );
     }
+}
+
+#[tokio::test]
+#[ignore = "run in its own process by the_fapi_flow_logs_no_assertion_proof_or_key"]
+async fn fapi_flow_in_its_own_process() {
+    if std::env::var_os("AXUM_OAUTH_LOGIN_LOG_CHILD").is_none() {
+        return;
+    }
+    let captured = capture();
+    let client_pem = include_str!("../fixtures/keys/p256.pem");
+    let dpop_pem = include_str!("../fixtures/keys/p256-other.pem");
+    let client_key = SigningKey::from_pem(client_pem).unwrap();
+    let client = MockClient {
+        public_key: Some(client_key.public_jwk()),
+        ..MockClient::new("fapi-client", "")
+    };
+    let mock = MockProvider::builder()
+        .default_client(client)
+        .require_par(true)
+        .require_dpop_nonce(true)
+        .refresh_tokens(true)
+        .token_lifetime(Duration::from_secs(120))
+        .start()
+        .await
+        .expect("mock");
+    let provider = mock.provider().to_builder().dpop(true).build().unwrap();
+    let (listener, port) = bind().await;
+    let clock = Clock::manual_from_now();
+    let oauth = example::configure(
+        OAuth::builder(provider, mock.client_id(), "")
+            .redirect_uri(format!("http://127.0.0.1:{port}/auth/callback"))
+            .clock(clock.clone())
+            .cookie_key(CookieKey::generate())
+            .client_key(client_key)
+            .dpop_key(SigningKey::from_pem(dpop_pem).unwrap()),
+    )
+    .build()
+    .expect("OAuth builds");
+    let app = TestApp::serve(mock, listener, oauth, clock);
+    // The keys' PEM bodies, line by line.
+    let mut secrets: Vec<String> = [client_pem, dpop_pem]
+        .iter()
+        .flat_map(|pem| pem.lines().filter(|l| !l.starts_with("-----")))
+        .map(str::to_owned)
+        .collect();
+
+    app.login().await;
+    secrets.extend(app.session_cookie());
+    assert_eq!(app.get("/api/me").await.status(), StatusCode::OK);
+    assert_eq!(app.get("/business").await.status(), StatusCode::OK);
+    advance(&app, 130);
+    let tokens: Value = json(app.get("/tokens").await).await;
+    secrets.extend(tokens["access_token"].as_str().map(str::to_owned));
+    app.post("/auth/logout").await;
+
+    for endpoint in [
+        MockEndpoint::Par,
+        MockEndpoint::Token,
+        MockEndpoint::Userinfo,
+        MockEndpoint::Api,
+        MockEndpoint::Revoke,
+    ] {
+        for r in app.mock.requests(endpoint) {
+            for field in ["client_assertion", "code", "code_verifier", "refresh_token"] {
+                secrets.extend(r.fields.get(field).cloned());
+            }
+            let proof = r.headers.get("dpop").and_then(|v| v.to_str().ok());
+            secrets.extend(proof.map(str::to_owned));
+            secrets.extend(r.authorization.clone());
+        }
+    }
+    let assertions = secrets
+        .iter()
+        .filter(|s| s.matches('.').count() == 2)
+        .count();
+    assert!(
+        assertions >= 6,
+        "assertions and proofs collected: {assertions}"
+    );
+    assert_clean(&captured, secrets);
 }
