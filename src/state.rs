@@ -61,4 +61,47 @@ pub(crate) struct Shared {
     pub(crate) on_login: Option<LoginHook>,
     /// Connected accounts, when the app keeps them.
     pub(crate) vault: Option<Arc<Vault>>,
+    /// DPoP as a resource server (RFC 9449): `Authorization: DPoP` is accepted.
+    pub(crate) dpop_proofs: Option<DpopProofs>,
+}
+
+/// What checking DPoP proofs needs besides the proof: the app's public origin (the
+/// redirect URI's) and the `jti`s of the proofs accepted, per process.
+#[derive(Debug)]
+pub(crate) struct DpopProofs {
+    pub(crate) origin: url::Url,
+    /// SHA-256 of (key thumbprint, `jti`); bounded: under a flood of valid proofs the
+    /// oldest are forgotten (see SECURITY.md for the window).
+    seen: quick_cache::sync::Cache<[u8; 32], ()>,
+}
+
+/// How many proofs' `jti`s are remembered.
+pub(crate) const DPOP_JTI_CAPACITY: usize = 100_000;
+
+impl DpopProofs {
+    pub(crate) fn new(origin: url::Url) -> DpopProofs {
+        DpopProofs {
+            origin,
+            seen: quick_cache::sync::Cache::new(DPOP_JTI_CAPACITY),
+        }
+    }
+
+    /// `true` the first time a (key, `jti`) pair is seen; atomic, so two copies of one
+    /// proof racing in are one use and one replay.
+    pub(crate) fn first_use(&self, jkt: &str, jti: &str) -> bool {
+        use sha2::Digest as _;
+        let key: [u8; 32] = sha2::Sha256::new()
+            .chain_update(jkt.as_bytes())
+            .chain_update([0])
+            .chain_update(jti.as_bytes())
+            .finalize()
+            .into();
+        match self
+            .seen
+            .get_value_or_guard(&key, Some(std::time::Duration::ZERO))
+        {
+            quick_cache::sync::GuardResult::Guard(guard) => guard.insert(()).is_ok(),
+            _ => false,
+        }
+    }
 }

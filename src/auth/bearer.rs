@@ -11,10 +11,22 @@ const MAX_TOKEN_LEN: usize = 4096;
 
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1): `Ok(None)` when the
 /// request has no Bearer credentials, an error when it has malformed ones.
+#[cfg(any(test, fuzzing))]
 pub(crate) fn bearer_token(
     headers: &HeaderMap,
     realm: &str,
 ) -> Result<Option<AccessToken>, AuthRejection> {
+    Ok(authorization_token(headers, realm, false)?.map(|(token, _)| token))
+}
+
+/// The token of an `Authorization: Bearer` header, or also of `Authorization: DPoP`
+/// (RFC 9449 §7.1, the same token syntax) when `dpop` is on: the token and whether its
+/// scheme was DPoP. Another scheme is `Ok(None)`.
+pub(crate) fn authorization_token(
+    headers: &HeaderMap,
+    realm: &str,
+    dpop: bool,
+) -> Result<Option<(AccessToken, bool)>, AuthRejection> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -26,8 +38,8 @@ pub(crate) fn bearer_token(
     if values.next().is_some() {
         return Err(invalid("more than one Authorization header"));
     }
-    match parse(value.as_bytes()) {
-        Ok(Some(token)) => Ok(Some(AccessToken::new(token))),
+    match parse(value.as_bytes(), dpop) {
+        Ok(Some((token, is_dpop))) => Ok(Some((AccessToken::new(token), is_dpop))),
         // Read as bytes for speed, decided as text: a header that is not ASCII is refused
         // as such before anything else (a token that parsed is all ASCII).
         _ if value.to_str().is_err() => Err(invalid("the header is not ASCII")),
@@ -36,13 +48,15 @@ pub(crate) fn bearer_token(
     }
 }
 
-/// The token of one `Authorization` value, as bytes: `Ok(None)` for another scheme.
-fn parse(value: &[u8]) -> Result<Option<&str>, &'static str> {
+/// The token of one `Authorization` value, as bytes, and whether its scheme is DPoP:
+/// `Ok(None)` for another scheme.
+fn parse(value: &[u8], dpop: bool) -> Result<Option<(&str, bool)>, &'static str> {
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
         None => (value, &[][..]),
     };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let is_dpop = dpop && scheme.eq_ignore_ascii_case(b"dpop");
+    if !is_dpop && !scheme.eq_ignore_ascii_case(b"bearer") {
         // Another scheme (Basic, ...) is not a Bearer credential at all.
         return Ok(None);
     }
@@ -61,7 +75,7 @@ fn parse(value: &[u8]) -> Result<Option<&str>, &'static str> {
     }
     // All ASCII: b64token bytes, then `=`s.
     std::str::from_utf8(token)
-        .map(Some)
+        .map(|token| Some((token, is_dpop)))
         .map_err(|_| "expected `Bearer <token>`")
 }
 

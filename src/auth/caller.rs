@@ -11,7 +11,7 @@ use http::{Extensions, HeaderMap, Method};
 
 use super::{
     AuthRejection, Authenticated, InnermostFirst, RequestSession, RequestSessions, TokenSource,
-    bearer_token,
+    authorization_token,
 };
 use crate::origin::is_unsafe;
 use crate::secret::AccessToken;
@@ -26,6 +26,9 @@ pub(crate) enum Credential {
     Header {
         token: AccessToken,
         rs: RequestSession,
+        /// `Authorization: DPoP`: the thumbprint of the key whose proof came with it (the
+        /// token must be bound to it); `None` for `Bearer` (it must be bound to none).
+        dpop_jkt: Option<Box<str>>,
     },
     /// A login session with usable tokens.
     Session(ActiveSession),
@@ -102,10 +105,20 @@ pub(crate) fn find_now(
     let Some(&innermost) = candidates.peek() else {
         return Err(AuthRejection::MissingLayer);
     };
-    if let Some(token) = bearer_token(headers, &innermost.shared.realm)? {
+    let shared = &innermost.shared;
+    let dpop = shared.dpop_proofs.as_ref();
+    if let Some((token, is_dpop)) = authorization_token(headers, &shared.realm, dpop.is_some())? {
+        let dpop_jkt = match dpop.filter(|_| is_dpop) {
+            Some(proofs) => Some(
+                super::dpop::check_proof(shared, proofs, extensions, method, headers, &token)?
+                    .into_boxed_str(),
+            ),
+            None => None,
+        };
         return Ok(Found::Credential(Credential::Header {
             token,
             rs: innermost.clone(),
+            dpop_jkt,
         }));
     }
     for rs in candidates {
@@ -197,7 +210,7 @@ pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated
     let resolved = match &credential {
         // Not boxed: a cache hit awaits nothing, and the miss's lookup (large) is boxed
         // inside `resolve`, so this future stays small without an allocation per request.
-        Credential::Header { token, rs } => rs.shared.users.resolve(token, None, None).await,
+        Credential::Header { token, rs, .. } => rs.shared.users.resolve(token, None, None).await,
         Credential::Session(ActiveSession { rs, data }) => {
             // A session value keeps the user it resolved while that answer is fresh: no
             // hash, no cache lookup per request.
@@ -225,10 +238,26 @@ pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated
     };
     let shared = &rs.shared;
     match resolved {
-        Ok(resolved) => Ok(Authenticated {
-            credential,
-            resolved,
-        }),
+        Ok(resolved) => {
+            // RFC 9449 §7: a bound token only with a proof of its key, and only as DPoP.
+            if let Credential::Header { dpop_jkt, .. } = &credential {
+                let bound = super::dpop::bound_key(&resolved.user);
+                if bound != dpop_jkt.as_deref() {
+                    tracing::info!(
+                        sent_as_dpop = dpop_jkt.is_some(),
+                        bound = bound.is_some(),
+                        "a header token refused: its DPoP binding does not match the request"
+                    );
+                    return Err(AuthRejection::InvalidToken {
+                        realm: shared.realm.clone(),
+                    });
+                }
+            }
+            Ok(Authenticated {
+                credential,
+                resolved,
+            })
+        }
         Err(ResolveError::InvalidToken) => {
             if source == TokenSource::Session {
                 tracing::info!("the provider refused the session's token; ending the session");

@@ -4,6 +4,7 @@
 
 mod bearer;
 mod caller;
+mod dpop;
 mod rejection;
 
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use std::sync::Arc;
 use http::Extensions;
 use serde_json::Value;
 
+pub(crate) use self::bearer::authorization_token;
+#[cfg(fuzzing)]
 pub(crate) use self::bearer::bearer_token;
 pub(crate) use self::caller::{
     ActiveSession, Credential, Found, Scope, authenticate, find, find_now, missing,

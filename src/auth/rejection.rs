@@ -15,6 +15,7 @@ use serde_json::json;
 /// | `InvalidRequest` | 400 | `Bearer realm="…", error="invalid_request"` |
 /// | `InvalidToken` | 401 | `Bearer realm="…", error="invalid_token"` |
 /// | `SessionRequired` | 400 | `Bearer realm="…", error="invalid_request"` |
+/// | `InvalidDpopProof` | 401 | `DPoP realm="…", error="invalid_dpop_proof", algs="…"` (RFC 9449 §7.1) |
 /// | `ProviderUnavailable` | 503 + `Retry-After` | — |
 /// | `StoreUnavailable` | 503 + `Retry-After` | — |
 /// | `ProviderError` | 502 | — |
@@ -53,6 +54,15 @@ pub enum AuthRejection {
     InvalidToken {
         /// The protection space.
         realm: String,
+    },
+    /// `Authorization: DPoP` with a missing, malformed, replayed or mismatched DPoP proof
+    /// (RFC 9449 §7.1): `401` with a `DPoP` challenge, `error="invalid_dpop_proof"`.
+    #[error("invalid DPoP proof: {reason}")]
+    InvalidDpopProof {
+        /// The `realm` of the challenge.
+        realm: String,
+        /// Which check failed.
+        reason: &'static str,
     },
     /// The request's caller is a Bearer token (the header counts first, for guards and
     /// every extractor alike), but the route asked for a login session
@@ -101,6 +111,9 @@ impl AuthRejection {
             AuthRejection::InvalidToken { realm } => {
                 (StatusCode::UNAUTHORIZED, "invalid_token", Some(realm))
             }
+            AuthRejection::InvalidDpopProof { realm, .. } => {
+                (StatusCode::UNAUTHORIZED, "invalid_dpop_proof", Some(realm))
+            }
             AuthRejection::ProviderUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -137,6 +150,11 @@ impl IntoResponse for AuthRejection {
             // RFC 6750 §3.1: no error attribute when the request carried no credentials.
             let challenge = if matches!(self, AuthRejection::MissingCredentials { .. }) {
                 format!("Bearer realm=\"{realm}\"")
+            } else if matches!(self, AuthRejection::InvalidDpopProof { .. }) {
+                format!(
+                    "DPoP realm=\"{realm}\", error=\"{code}\", error_description=\"{description}\", algs=\"{}\"",
+                    crate::jose::DPOP_ALGS
+                )
             } else {
                 format!(
                     "Bearer realm=\"{realm}\", error=\"{code}\", error_description=\"{description}\""

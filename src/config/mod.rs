@@ -37,6 +37,7 @@ use crate::store::{MemoryStore, SessionStore};
 /// | `OAUTH_PAR` | `on` pushes every login's authorization request first (RFC 9126; set by `oidc` discovery when the provider requires it); same values as `OAUTH_PKCE` |
 /// | `OAUTH_DPOP` | `on` binds tokens to the app's DPoP key (RFC 9449); same values as `OAUTH_PKCE` |
 /// | `OAUTH_DPOP_KEY` | the app's DPoP private key, PEM like `OAUTH_CLIENT_KEY`; during a rotation several keys, newest first (the older ones keep proving the tokens bound to them) |
+/// | `OAUTH_ACCEPT_DPOP` | `on`: `BearerUser` and the guards also take `Authorization: DPoP` tokens with a proof (RFC 9449; needs introspection or local JWT checks) |
 /// | `OAUTH_PAR_URL` | the pushed authorization request endpoint (set by discovery for `oidc`) |
 /// | `OAUTH_ROUTE_PREFIX` | where the login and logout routes live (default `/auth`: `/auth/login`, `/auth/logout`); the callback stays the redirect URI's path |
 /// | `OAUTH_COOKIE_NAME` | the session cookie's base name (default `oauth_session`; `__Host-` is prepended on https): letters, digits, `_` and `-` |
@@ -285,6 +286,7 @@ rows! { APP: OAuthBuilder {
     "SESSION_IDLE_TIMEOUT" => idle_timeout = |b, v| Ok(b.idle_timeout(seconds(v)?)),
     "CLIENT_KEY" => client_key = |b, v| Ok(b.client_key(SigningKey::from_pem(v).map_err(reason)?)),
     "DPOP_KEY" => dpop_key = |b, v| Ok(b.dpop_keys(dpop_keys(v)?)),
+    "ACCEPT_DPOP" => accept_dpop = |b, v| Ok(b.accept_dpop(on_off(v)?)),
 }}
 
 /// The variables under one prefix, and which setting each configures.

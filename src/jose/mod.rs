@@ -144,10 +144,7 @@ impl SigningKey {
                 (Algorithm::PS256, EncodingKey::from_rsa_der(&parsed.der))
             }
         };
-        // RFC 7638: the required members in lexicographic order (serde_json's map
-        // keeps them sorted), no whitespace.
-        let canonical = serde_json::to_vec(&public).unwrap_or_default();
-        let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(&canonical));
+        let thumbprint = thumbprint_of(&public).unwrap_or_default();
         let key = SigningKey {
             inner: Arc::new(Key {
                 encoding,
@@ -265,6 +262,78 @@ impl SigningKey {
             .try_sign(message)
             .map_err(|_| "the signature failed".to_owned())
     }
+}
+
+/// RFC 7638: the SHA-256 of the key type's required members in lexicographic order
+/// (serde_json's map keeps them sorted), no whitespace, base64url. `None` for a key type
+/// other than EC, OKP and RSA, or a member missing.
+pub(crate) fn thumbprint_of(jwk: &Map<String, Value>) -> Option<String> {
+    let members: &[&str] = match jwk.get("kty")?.as_str()? {
+        "EC" => &["crv", "kty", "x", "y"],
+        "OKP" => &["crv", "kty", "x"],
+        "RSA" => &["e", "kty", "n"],
+        _ => return None,
+    };
+    let mut canonical = Map::new();
+    for member in members {
+        canonical.insert((*member).to_owned(), jwk.get(*member)?.clone());
+    }
+    let bytes = serde_json::to_vec(&canonical).ok()?;
+    Some(URL_SAFE_NO_PAD.encode(Sha256::digest(bytes)))
+}
+
+/// The algorithms a DPoP proof may be signed with (RFC 9449 §4.3: asymmetric only), as
+/// `algs` in a `DPoP` challenge.
+pub(crate) const DPOP_ALGS: &str = "ES256 ES384 EdDSA PS256 RS256";
+
+/// A DPoP proof's signature and header (RFC 9449 §4.3 steps 1–7): a compact JWS whose
+/// header has `typ: dpop+jwt`, an asymmetric `alg` and a public `jwk` (no private
+/// member), signed by that key. Returns the claims and the key's RFC 7638 thumbprint;
+/// the claims (`htm`, `htu`, `iat`, `ath`, `jti`) are the caller's to check.
+pub(crate) fn verify_dpop_proof(proof: &str) -> Result<(Map<String, Value>, String), &'static str> {
+    let (input, signature) = proof.rsplit_once('.').ok_or("not a compact JWS")?;
+    let (header, claims) = input.split_once('.').ok_or("not a compact JWS")?;
+    let object = |part: &str| match serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    };
+    let (Some(header), Some(claims)) = (object(header), object(claims)) else {
+        return Err("not a compact JWS of JSON objects");
+    };
+    if header.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
+        return Err("typ is not dpop+jwt");
+    }
+    let alg = match header.get("alg").and_then(Value::as_str) {
+        Some("ES256") => Algorithm::ES256,
+        Some("ES384") => Algorithm::ES384,
+        Some("EdDSA") => Algorithm::EdDSA,
+        Some("PS256") => Algorithm::PS256,
+        Some("RS256") => Algorithm::RS256,
+        _ => return Err("alg is not an asymmetric algorithm this app accepts"),
+    };
+    let Some(Value::Object(jwk)) = header.get("jwk") else {
+        return Err("the header has no jwk");
+    };
+    if ["d", "p", "q", "dp", "dq", "qi", "k"]
+        .iter()
+        .any(|m| jwk.contains_key(*m))
+    {
+        return Err("the jwk holds a private key");
+    }
+    let thumbprint = thumbprint_of(jwk).ok_or("the jwk is not an EC, OKP or RSA public key")?;
+    let parsed: jsonwebtoken::jwk::Jwk =
+        serde_json::from_value(Value::Object(jwk.clone())).map_err(|_| "the jwk is not a JWK")?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(&parsed).map_err(|_| "the jwk is not usable")?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| "the signature is not base64url")?;
+    let backend = backend().ok_or("no signature backend is compiled in")?;
+    let verified = (backend.verifier_factory)(&alg, &key)
+        .is_ok_and(|verifier| verifier.verify(input.as_bytes(), &signature).is_ok());
+    if !verified {
+        return Err("the signature does not verify with the jwk");
+    }
+    Ok((claims, thumbprint))
 }
 
 /// A JWS part: base64url of the JSON.

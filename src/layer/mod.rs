@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::header::{CACHE_CONTROL, SET_COOKIE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -104,6 +104,7 @@ where
         ResponseFuture {
             inner: self.inner.call(req),
             handle,
+            dpop: self.shared.dpop_proofs.is_some(),
         }
     }
 }
@@ -115,6 +116,8 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         handle: Arc<SessionHandle>,
+        // DPoP accepted: every 401 also names the DPoP scheme (RFC 9449 §7.1).
+        dpop: bool,
     }
 }
 
@@ -130,6 +133,9 @@ where
             Poll::Ready(Ok(response)) => response,
             other => return other,
         };
+        if *this.dpop && response.status() == http::StatusCode::UNAUTHORIZED {
+            add_dpop_challenge(response.headers_mut());
+        }
         let set_cookies = this.handle.set_cookie_headers();
         if !set_cookies.is_empty() {
             let headers = response.headers_mut();
@@ -146,5 +152,20 @@ where
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
         }
         Poll::Ready(Ok(response))
+    }
+}
+
+/// Adds `DPoP algs="…"` to a `401` whose challenges do not name DPoP yet.
+fn add_dpop_challenge(headers: &mut http::HeaderMap) {
+    let named = headers.get_all(WWW_AUTHENTICATE).iter().any(|v| {
+        v.as_bytes()
+            .get(..4)
+            .is_some_and(|s| s.eq_ignore_ascii_case(b"dpop"))
+    });
+    if !named {
+        let challenge = format!("DPoP algs=\"{}\"", crate::jose::DPOP_ALGS);
+        if let Ok(value) = HeaderValue::try_from(challenge) {
+            headers.append(WWW_AUTHENTICATE, value);
+        }
     }
 }

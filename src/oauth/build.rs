@@ -11,11 +11,11 @@ use super::builder::OAuthBuilder;
 use crate::client::OAuthClient;
 use crate::error::{ConfigError, Sources};
 use crate::origin::Origins;
-use crate::provider::Provider;
+use crate::provider::{Provider, UserResolver};
 use crate::session::{
     CookieNames, FlowStore, Refresher, SessionConfig, SharedUsers, TimedStore, Vault,
 };
-use crate::state::Shared;
+use crate::state::{DpopProofs, Shared};
 
 impl OAuthBuilder {
     /// Errors about these settings name their variables (see `Sources`).
@@ -61,6 +61,7 @@ impl OAuthBuilder {
             .cloned()
             .ok_or_else(|| ConfigError::new("redirect_uri", "is required"))?;
         let paths = self.routes.paths(&redirect_uri)?;
+        let dpop_proofs = dpop_proofs(self.accept_dpop, &client, &redirect_uri)?;
         let origins = Origins::new(&redirect_uri, &self.routes.trusted_origins)?;
         self.cookies.validate()?;
         self.sessions.validate(self.cookies.session_lifetime)?;
@@ -171,7 +172,33 @@ impl OAuthBuilder {
                 on_login: self.users.on_login,
                 vault,
                 paths,
+                dpop_proofs,
             }),
         })
     }
+}
+
+/// DPoP as a resource server, when accepted: proofs are checked against the redirect
+/// URI's origin. Refused where the binding of a third party's token cannot be known
+/// (userinfo only).
+fn dpop_proofs(
+    accept: bool,
+    client: &OAuthClient,
+    redirect_uri: &url::Url,
+) -> Result<Option<DpopProofs>, ConfigError> {
+    if !accept {
+        return Ok(None);
+    }
+    let provider = client.provider();
+    if provider.user_resolver() == UserResolver::Userinfo && provider.jwt_access_tokens().is_none()
+    {
+        return Err(ConfigError::new(
+            "accept_dpop",
+            "a userinfo endpoint cannot tell which key a DPoP token is bound to: resolve \
+             users by introspection, or check JWT access tokens locally",
+        ));
+    }
+    let origin = url::Url::parse(&redirect_uri.origin().ascii_serialization())
+        .map_err(|_| ConfigError::new("redirect_uri", "has no origin"))?;
+    Ok(Some(DpopProofs::new(origin)))
 }

@@ -40,6 +40,7 @@ pub struct OAuthBuilder {
     pub(super) client_secret: ClientSecret,
     pub(super) client_key: Option<SigningKey>,
     pub(super) dpop_keys: Option<DpopKeys>,
+    pub(super) accept_dpop: bool,
     pub(super) redirect_uri: Option<String>,
     pub(super) http_timeout: Duration,
     pub(super) http: HttpConfig,
@@ -78,6 +79,7 @@ impl OAuthBuilder {
             client_secret,
             client_key: None,
             dpop_keys: None,
+            accept_dpop: false,
             redirect_uri: None,
             http_timeout: Duration::from_secs(10),
             http: HttpConfig::default(),
@@ -150,6 +152,24 @@ impl OAuthBuilder {
     /// [`dpop_key`](Self::dpop_key) with previous keys, newest first.
     pub fn dpop_keys(mut self, keys: DpopKeys) -> Self {
         self.dpop_keys = Some(keys);
+        self
+    }
+
+    /// DPoP as a resource server (RFC 9449): [`BearerUser`](crate::BearerUser) and the
+    /// guards also accept `Authorization: DPoP <token>` with a `DPoP` proof, checked
+    /// before the token is resolved — signature by the proof's public `jwk` (asymmetric
+    /// `alg` only), `htm`, `htu` against the redirect URI's origin and the request's
+    /// original path (behind a proxy and under `nest`; no query), `iat` within 5 minutes
+    /// (1 ahead), `ath`, and a `jti` not seen before in this process — and then the
+    /// token's `cnf.jkt` (a JWT access token's claims, or introspection's `cnf`) must
+    /// name the proof's key. Off or on, a bound token sent as `Bearer` is refused. On,
+    /// every `401` also carries a `DPoP algs="…"` challenge (RFC 9449 §7.1).
+    ///
+    /// A userinfo endpoint cannot tell which key a third party's token is bound to:
+    /// with a userinfo resolver and no [local JWT checks](crate::provider::ProviderBuilder::jwt_access_tokens),
+    /// the build refuses this setting.
+    pub fn accept_dpop(mut self, on: bool) -> Self {
+        self.accept_dpop = on;
         self
     }
 

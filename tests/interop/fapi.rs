@@ -7,10 +7,12 @@ use axum_oauth_login::secret::{AccessToken, RefreshToken};
 use reqwest::StatusCode;
 
 use axum_oauth_login::jose::SigningKey;
+use axum_oauth_login::provider::UserResolver;
 
 use crate::harness::{
     DPOP_CLIENT, InteropApp, LOGIN, PAR_CLIENT, PKJWT_CLIENT, client_key, walk_provider,
 };
+use crate::support::dpop::proof;
 use crate::support::{body, bounded, json};
 
 /// The `auth ...` events of client-authenticated requests `server.mjs` saw.
@@ -188,4 +190,52 @@ pub async fn dpop_binds_the_tokens_and_every_call_proves_the_key_with_the_server
     // Logout revokes (client-authenticated, no proof needed).
     let res = app.post("/auth/logout").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+pub async fn the_app_as_a_resource_server_takes_oidc_provider_s_dpop_tokens_with_proofs() {
+    require_node!();
+    // The app resolves header tokens by introspection, which answers `cnf.jkt`.
+    let app = InteropApp::start_oidc(
+        DPOP_CLIENT,
+        |p| {
+            p.par(true)
+                .dpop(true)
+                .user_resolver(UserResolver::Introspection)
+        },
+        |b| {
+            b.client_key(client_key())
+                .dpop_key(dpop_key())
+                .accept_dpop(true)
+        },
+    )
+    .await;
+    app.login().await;
+    let tokens = app.session_tokens().await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let url = app.url("/api/me");
+    let pem = include_str!("../fixtures/keys/p256-other.pem");
+    let send = |authorization: String, proof: Option<String>| {
+        let mut request = reqwest::Client::new()
+            .get(&url)
+            .header("authorization", authorization);
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let good = proof(pem, "GET", &url, token, "rs-1");
+    let res = send(format!("DPoP {token}"), Some(good.clone())).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
+    // Replayed, for another URL, and the bound token as Bearer: refused.
+    let res = send(format!("DPoP {token}"), Some(good)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "replay");
+    let other = proof(pem, "GET", &app.url("/tokens"), token, "rs-2");
+    let res = send(format!("DPoP {token}"), Some(other)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "another URL");
+    let res = send(format!("Bearer {token}"), None).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "bound token as Bearer"
+    );
 }

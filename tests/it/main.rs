@@ -30,6 +30,7 @@ mod connections;
 mod cross_origin;
 mod delete_wins;
 mod dpop;
+mod dpop_resource;
 mod faults;
 mod from_env;
 mod http_client;

@@ -16,6 +16,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod app;
+pub mod dpop;
 pub mod html;
 pub mod redis;
 pub mod urls;
