@@ -10,6 +10,8 @@
 //! | `bearer_session` | + `RequireLogin` + `BearerUser` from the session (kept user) |
 //! | `bearer_header` | `BearerUser` from `Authorization: Bearer` (user-cache hit) |
 //! | `guard` | `oauth.require(predicate)` + `BearerUser` from the session |
+//! | `dpop_header` | `BearerUser` from `Authorization: DPoP` with a fresh proof (ES256): the proof checked (signature, claims, `jti` recorded), the user-cache hit, the binding (`cnf.jkt`) compared; compare with `bearer_header` |
+//! | `dpop_sign` | an outbound call's proof: one ES256 DPoP proof signed with the app's key (no request) |
 //! | `redis_hit` | `bearer_session` with the session in a `RedisStore` (feature `redis`): the cookie holds the sealed id, the record is loaded (`GET`) and opened on every request |
 //! | `redis_get` | the `GET` of that record alone, through the redis crate's `ConnectionManager` (feature `redis`): the client's share of `redis_hit` |
 //!
@@ -33,6 +35,10 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use axum_oauth_login::client::{DpopKeys, OAuthClient};
+use axum_oauth_login::jose::SigningKey;
+use axum_oauth_login::provider::UserResolver;
+use axum_oauth_login::secret::{AuthorizationCode, CsrfState};
 use axum_oauth_login::{AuthSession, BearerUser, CookieKey, OAuth, UserInfo};
 use axum_oauth_login_mock::MockProvider;
 use http::Request;
@@ -47,7 +53,27 @@ struct Fixture {
     /// Distinct session cookies, each opened once by `session_open`.
     fresh: Vec<String>,
     token: String,
+    /// The DPoP-accepting stack, its bound token and the proofs `dpop_header` spends.
+    dpop: Router,
+    dpop_token: String,
+    proofs: std::sync::Mutex<Vec<String>>,
     _mock: MockProvider,
+}
+
+/// The app's DPoP key (a throwaway test key).
+const DPOP_PEM: &str = include_str!("../tests/fixtures/keys/p256-other.pem");
+const DPOP_URL: &str = "http://127.0.0.1:9/api/me";
+
+fn dpop_key() -> SigningKey {
+    SigningKey::from_pem(DPOP_PEM).unwrap()
+}
+
+/// A fresh proof for `dpop_header`'s request with `token`.
+fn fresh_proof(token: &str) -> String {
+    let url = url::Url::parse(DPOP_URL).unwrap();
+    dpop_key()
+        .dpop_proof("GET", &url, Some(token), None)
+        .unwrap()
 }
 
 static FIXTURE: OnceLock<Fixture> = OnceLock::new();
@@ -100,7 +126,7 @@ fn fixture() -> &'static Fixture {
             .enable_all()
             .build()
             .unwrap();
-        let (app, opener, mock, cookies, token) = runtime.block_on(async {
+        let (app, opener, mock, cookies, token, dpop, dpop_token) = runtime.block_on(async {
             let mock = MockProvider::builder()
                 .token_lifetime(std::time::Duration::from_secs(24 * 3600))
                 .start()
@@ -119,8 +145,13 @@ fn fixture() -> &'static Fixture {
             let token = mock.issue_token();
             let info = serde_json::from_value(mock.user().info).unwrap();
             USER.set(Arc::new(info)).unwrap();
-            (app, opener, mock, cookies, token)
+            let (dpop, dpop_token) = dpop_stack(&mock, &key).await;
+            (app, opener, mock, cookies, token, dpop, dpop_token)
         });
+        let proofs = match profile() {
+            Some(("dpop_header", n)) => (0..=n).map(|_| fresh_proof(&dpop_token)).collect(),
+            _ => Vec::new(),
+        };
         let mut cookies = cookies.into_iter();
         let cookie = cookies.next().unwrap();
         Fixture {
@@ -130,6 +161,9 @@ fn fixture() -> &'static Fixture {
             cookie,
             fresh: cookies.collect(),
             token,
+            dpop,
+            dpop_token,
+            proofs: std::sync::Mutex::new(proofs),
             _mock: mock,
         }
     })
@@ -143,6 +177,57 @@ fn stack(mock: &MockProvider, key: &CookieKey) -> OAuth {
         .user_cache(std::time::Duration::from_secs(3600), 10_000)
         .build()
         .unwrap()
+}
+
+/// A stack that accepts DPoP (introspection answers `cnf.jkt`), and a token the mock
+/// bound to [`DPOP_PEM`]'s key, its user already cached.
+async fn dpop_stack(mock: &MockProvider, key: &CookieKey) -> (Router, String) {
+    let introspecting = mock
+        .provider()
+        .to_builder()
+        .user_resolver(UserResolver::Introspection);
+    let oauth = OAuth::builder(
+        introspecting.build().unwrap(),
+        mock.client_id(),
+        mock.client_secret(),
+    )
+    .redirect_uri("http://127.0.0.1:9/auth/callback")
+    .cookie_key(key.clone())
+    .user_cache(std::time::Duration::from_secs(3600), 10_000)
+    .accept_dpop(true)
+    .build()
+    .unwrap();
+    let binding = mock.provider().to_builder().dpop(true).build().unwrap();
+    let client = OAuthClient::builder(binding, mock.client_id(), mock.client_secret())
+        .redirect_uri("http://127.0.0.1:9/auth/callback")
+        .dpop_keys(DpopKeys::new(dpop_key()))
+        .build()
+        .unwrap();
+    let url = client
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
+    let callback = mock.authorize(url.as_str()).await.unwrap();
+    let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.into_owned()), None)
+        .await
+        .unwrap();
+    let app = routes(&oauth);
+    let token = tokens.access_token().secret().to_owned();
+    // The first request resolves the user (introspection); the steps measure hits.
+    let req = Request::get("/api/me")
+        .header("authorization", format!("DPoP {token}"))
+        .header("dpop", fresh_proof(&token))
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert!(
+        res.status().is_success(),
+        "the DPoP stack answers: {}",
+        res.status()
+    );
+    (app, token)
 }
 
 /// The bench's routes under `oauth`'s layer, and the limit without it.
@@ -231,6 +316,8 @@ fn main() {
                 "bearer_session" => bearer_session,
                 "bearer_header" => bearer_header,
                 "guard" => guard,
+                "dpop_header" => dpop_next,
+                "dpop_sign" => dpop_sign_one,
                 #[cfg(feature = "redis")]
                 "redis_hit" => redis_hit,
                 #[cfg(feature = "redis")]
@@ -311,6 +398,43 @@ fn bearer_session() {
 fn bearer_header() {
     let f = fixture();
     run("/api/me", ("authorization", &format!("Bearer {}", f.token)));
+}
+
+/// `dpop_header`'s request with the next proof of the pool (profiled loop).
+fn dpop_next() {
+    let f = fixture();
+    let proof = f.proofs.lock().unwrap().pop().expect("a proof per request");
+    dpop_request(&proof);
+}
+
+fn dpop_request(proof: &str) {
+    let f = fixture();
+    let req = Request::get(DPOP_URL)
+        .header("authorization", format!("DPoP {}", f.dpop_token))
+        .header("dpop", proof)
+        .body(Body::empty())
+        .unwrap();
+    let res = f.runtime.block_on(f.dpop.clone().oneshot(req)).unwrap();
+    assert!(res.status().is_success(), "dpop_header: {}", res.status());
+    divan::black_box(res);
+}
+
+#[divan::bench]
+fn dpop_header(bencher: divan::Bencher) {
+    let f = fixture();
+    // Each request a proof of its own (a replay is refused); signing it is not timed.
+    bencher
+        .with_inputs(|| fresh_proof(&f.dpop_token))
+        .bench_values(|proof| dpop_request(&proof));
+}
+
+fn dpop_sign_one() {
+    divan::black_box(fresh_proof(&fixture().dpop_token));
+}
+
+#[divan::bench]
+fn dpop_sign() {
+    dpop_sign_one();
 }
 
 #[divan::bench]

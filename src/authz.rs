@@ -24,6 +24,8 @@ type Predicate = Arc<dyn Fn(&Value, &Typed) -> Result<bool, String> + Send + Syn
 pub(crate) struct Policy {
     scopes: Vec<String>,
     predicates: Vec<Predicate>,
+    /// Header tokens only as DPoP (RFC 9449): `Authorization: Bearer` is refused.
+    dpop_only: bool,
     /// A wiring mistake found when the guard was built: every authenticated request
     /// then gets `500` (fail closed), with this in the log.
     broken: Option<String>,
@@ -34,6 +36,7 @@ impl std::fmt::Debug for Policy {
         f.debug_struct("Policy")
             .field("scopes", &self.scopes)
             .field("predicates", &self.predicates.len())
+            .field("dpop_only", &self.dpop_only)
             .finish()
     }
 }
@@ -106,6 +109,16 @@ impl Policy {
     }
 
     /// Whether deciding needs the resolved user (a predicate), not only the token set.
+    pub(crate) fn dpop_only(mut self) -> Policy {
+        self.dpop_only = true;
+        self
+    }
+
+    /// Whether header tokens must come as DPoP.
+    pub(crate) fn requires_dpop(&self) -> bool {
+        self.dpop_only
+    }
+
     pub(crate) fn needs_user(&self) -> bool {
         !self.predicates.is_empty() || self.broken.is_some()
     }

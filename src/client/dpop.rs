@@ -90,7 +90,7 @@ impl Dpop {
     ) -> Result<HeaderValue, OAuthError> {
         let nonce = self.nonce_for(url);
         let proof = key
-            .dpop_proof(method, url, access_token, nonce.as_deref())
+            .try_dpop_proof(method, url, access_token, nonce.as_deref())
             .map_err(|reason| OAuthError::Signing { endpoint, reason })?;
         let mut value = HeaderValue::try_from(proof).map_err(|_| OAuthError::Signing {
             endpoint,

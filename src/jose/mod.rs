@@ -207,7 +207,29 @@ impl SigningKey {
     /// public JWK in the header; a fresh `jti`, `htm`, `htu` (`url` without query and
     /// fragment), `iat` by the system clock (the server checks it against real time),
     /// and, when given, `ath` (the access token's SHA-256) and the server's `nonce`.
-    pub(crate) fn dpop_proof(
+    /// The crate sends these itself; this is for an app's own calls to other
+    /// DPoP-protected APIs. `None` only if the signature backend fails, which
+    /// [`from_pem`](Self::from_pem)'s check signature makes practically impossible.
+    ///
+    /// ```
+    /// # let pem = include_str!("../../tests/fixtures/keys/p256.pem");
+    /// let key = axum_oauth_login::jose::SigningKey::from_pem(pem)?;
+    /// let url = url::Url::parse("https://api.example.com/orders?page=2").unwrap();
+    /// let proof = key.dpop_proof("POST", &url, Some("the-access-token"), None).unwrap();
+    /// assert_eq!(proof.split('.').count(), 3);
+    /// # Ok::<(), axum_oauth_login::ConfigError>(())
+    /// ```
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        url: &url::Url,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> Option<String> {
+        self.try_dpop_proof(method, url, access_token, nonce).ok()
+    }
+
+    pub(crate) fn try_dpop_proof(
         &self,
         method: &str,
         url: &url::Url,

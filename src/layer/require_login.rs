@@ -119,6 +119,22 @@ impl RequireLoginLayer {
         }
         self.with_policy(|p| p.with_predicate(predicate))
     }
+
+    /// Also requires header tokens to come as DPoP (RFC 9449): `Authorization: Bearer`
+    /// is `401 invalid_token` here (with the `DPoP` challenge), so a token stolen from
+    /// this route's callers is useless without their key. Sessions still pass (their
+    /// tokens never leave the server). Needs
+    /// [`OAuthBuilder::accept_dpop`](crate::OAuthBuilder::accept_dpop); without it the
+    /// guard is a wiring bug: logged when built, `500` for every header token.
+    pub fn require_dpop(self) -> Self {
+        if self.shared.dpop_proofs.is_none() {
+            let reason = "require_dpop() on a provider that does not accept DPoP \
+                          (OAuthBuilder::accept_dpop)"
+                .to_owned();
+            return self.with_policy(|p| p.broken(reason));
+        }
+        self.with_policy(Policy::dpop_only)
+    }
 }
 
 impl<S> Layer<S> for RequireLoginLayer {
@@ -160,7 +176,7 @@ where
         let scope = Scope::Provider(&self.shared);
         // The hot path: a current session (or none) is decided without awaiting; so is a
         // scope check on the session's token set.
-        match find_now(req.extensions(), req.method(), req.headers(), scope) {
+        let early = match find_now(req.extensions(), req.method(), req.headers(), scope) {
             Ok(Found::Credential(found @ Credential::Session(_)))
                 if self.policy.as_ref().is_none_or(|p| !p.needs_user()) =>
             {
@@ -176,19 +192,25 @@ where
                 return RequireLoginFuture::ready(unauthenticated(&self.shared, &req));
             }
             Err(rejection) => return RequireLoginFuture::ready(rejection.into_response()),
-            // A Bearer token to resolve, a refresh that is due, or a user to check.
-            Ok(Found::Credential(_) | Found::NeedsAwait) => {}
-        }
+            // A header token to resolve (its DPoP proof, if any, already checked and its
+            // `jti` spent: it is carried over, not found again) or a user to check.
+            Ok(Found::Credential(found)) => Some(found),
+            // A refresh that is due.
+            Ok(Found::NeedsAwait) => None,
+        };
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         let policy = self.policy.clone();
         RequireLoginFuture::resolving(Box::pin(async move {
             let scope = Scope::Provider(&shared);
-            let found = match find(req.extensions(), req.method(), req.headers(), scope).await {
-                Ok(Some(found)) => found,
-                Ok(None) => return Ok(unauthenticated(&shared, &req)),
-                Err(rejection) => return Ok(rejection.into_response()),
+            let found = match early {
+                Some(found) => found,
+                None => match find(req.extensions(), req.method(), req.headers(), scope).await {
+                    Ok(Some(found)) => found,
+                    Ok(None) => return Ok(unauthenticated(&shared, &req)),
+                    Err(rejection) => return Ok(rejection.into_response()),
+                },
             };
             let is_header = matches!(found, Credential::Header { .. });
             // A header token is only let through once the provider accepted it; a user
@@ -232,6 +254,16 @@ fn refuse(
             "a misconfigured RequireLogin guard refused a request"
         );
         return Some(AuthRejection::Misconfigured.into_response());
+    }
+    if policy.requires_dpop()
+        && let Credential::Header { dpop_jkt: None, .. } = found
+    {
+        return Some(
+            AuthRejection::InvalidToken {
+                realm: shared.realm.clone(),
+            }
+            .into_response(),
+        );
     }
     // Only this provider's resolution counts (an outer layer's may be in the request).
     let authenticated = RequestSessions::authenticated(req.extensions())

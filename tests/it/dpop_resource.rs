@@ -59,6 +59,10 @@ async fn api(mock: &MockProvider) -> (String, Server) {
     let me = get(|user: BearerUser| async move { user.info().sub.clone().unwrap_or_default() });
     let app = Router::new()
         .route("/me", me.clone())
+        .route(
+            "/strict",
+            me.clone().route_layer(oauth.require_login().require_dpop()),
+        )
         .nest("/v1", Router::new().route("/me", me))
         .layer(oauth.layer());
     (base, Server::start(listener, app))
@@ -147,6 +151,16 @@ async fn a_dpop_token_passes_only_with_a_fresh_proof_of_its_key_for_this_url() {
     );
     // …which still works as the Bearer token it is.
     let res = call(&url, &format!("Bearer {plain}"), None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // `require_dpop()`: the same Bearer token is refused there, a DPoP one passes.
+    let strict = format!("{base}/strict");
+    refused(
+        &call(&strict, &format!("Bearer {plain}"), None).await,
+        "invalid_token",
+    );
+    let fresh = proof(KEY, "GET", &strict, &token, "jti-7");
+    let res = call(&strict, &dpop, Some(&fresh)).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 
