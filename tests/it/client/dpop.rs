@@ -149,3 +149,40 @@ async fn dpop_needs_a_key_and_a_key_needs_dpop_on() {
         .unwrap_err();
     assert_eq!(err.setting(), "dpop_key");
 }
+
+#[tokio::test]
+async fn after_a_key_rotation_the_previous_key_still_proves_the_tokens_bound_to_it() {
+    let mock = start(MockProvider::builder().refresh_tokens(true)).await;
+    let old = SigningKey::from_pem(include_str!("../../fixtures/keys/p256.pem")).unwrap();
+    let new = SigningKey::from_pem(DPOP_KEY).unwrap();
+    let bound = |keys: DpopKeys| {
+        let provider = provider(&mock, |p| p.dpop(true));
+        builder(&mock, provider).dpop_keys(keys).build().unwrap()
+    };
+    // Tokens bound to the old key (a session kept from before the rotation).
+    let before = bound(DpopKeys::new(old.clone()));
+    let tokens = login(&mock, &before).await;
+    assert_eq!(tokens.dpop_jkt(), Some(old.thumbprint()));
+
+    // After the rotation, with the old key kept as a previous one: it still proves them.
+    let rotated = bound(DpopKeys::new(new.clone()).with_previous(old.clone()));
+    let me: Value = rotated
+        .userinfo_of(&tokens)
+        .await
+        .expect("the previous key proves them");
+    assert!(me.get("sub").is_some());
+    // A refresh binds the new token to the current key.
+    let refreshed = rotated
+        .refresh(tokens.refresh_token().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(refreshed.dpop_jkt(), Some(new.thumbprint()));
+    let _: Value = rotated.userinfo_of(&refreshed).await.unwrap();
+
+    // Without the old key, its tokens cannot be used (and nothing is sent).
+    let forgot = bound(DpopKeys::new(new));
+    let before_calls = mock.requests(MockEndpoint::Userinfo).len();
+    let err = forgot.userinfo_of::<Value>(&tokens).await.unwrap_err();
+    assert!(matches!(err, OAuthError::Signing { .. }), "{err:?}");
+    assert_eq!(mock.requests(MockEndpoint::Userinfo).len(), before_calls);
+}
