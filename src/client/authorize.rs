@@ -17,7 +17,8 @@ impl OAuthClient {
     /// The URL to send the browser to: `response_type=code`, `client_id`,
     /// `redirect_uri`, `state`, `scope` (when set), the PKCE S256 challenge (when a
     /// verifier is given), `nonce` (OpenID Connect, when given) and the provider's extra
-    /// parameters.
+    /// parameters; with DPoP on and no PAR, `dpop_jkt` (the key's thumbprint, RFC 9449
+    /// §10).
     ///
     /// When the provider [uses PAR](crate::Provider::uses_par) (RFC 9126), those
     /// parameters are first POSTed to its pushed authorization request endpoint with
@@ -52,6 +53,13 @@ impl OAuthClient {
         }
         if let Some(nonce) = nonce {
             params.push(("nonce", nonce.secret()));
+        }
+        // DPoP without PAR: the code is bound to the key at authorization (RFC 9449
+        // §10); with PAR the pushed request's proof binds it.
+        if !provider.uses_par()
+            && let Some(jkt) = self.binding()
+        {
+            params.push(("dpop_jkt", jkt));
         }
         for (k, v) in provider.authorize_params() {
             params.push((k.as_str(), v.as_str()));

@@ -179,7 +179,20 @@ impl OAuthClientBuilder {
                     "is set, but DPoP is off for this provider (ProviderBuilder::dpop, OAUTH_DPOP)",
                 ));
             }
-            _ => {}
+            (true, Some(keys)) => {
+                let accepted = self.provider.dpop_algorithms();
+                let alg = keys.current().algorithm();
+                if !accepted.is_empty() && !accepted.iter().any(|a| a == alg) {
+                    return Err(ConfigError::new(
+                        "dpop_key",
+                        format!(
+                            "the provider takes DPoP proofs in {}; this key signs {alg}",
+                            accepted.join(", ")
+                        ),
+                    ));
+                }
+            }
+            (false, None) => {}
         }
         let redirect_uri = match &self.redirect_uri {
             // https, or loopback for development: codes travel in it, and cookies are

@@ -22,6 +22,7 @@ pub struct ProviderBuilder {
     pub(super) par_url: Option<String>,
     pub(super) par: bool,
     pub(super) dpop: bool,
+    pub(super) dpop_algs: Vec<String>,
     pub(super) logout_at_provider: Option<bool>,
     pub(super) jwks_url: Option<String>,
     pub(super) jwt_access_tokens: Option<String>,
@@ -50,6 +51,7 @@ const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
     "response_mode",
     "request",
     "request_uri",
+    "dpop_jkt",
 ];
 
 impl ProviderBuilder {
@@ -129,6 +131,17 @@ impl ProviderBuilder {
     /// client-authenticated and carry no proof.
     pub fn dpop(mut self, on: bool) -> Self {
         self.dpop = on;
+        self
+    }
+    /// The algorithms the provider takes DPoP proofs in (metadata
+    /// `dpop_signing_alg_values_supported`, which [`Provider::discover`] reads): the build
+    /// then refuses a DPoP key that signs with another.
+    pub fn dpop_algorithms<I, S>(mut self, algorithms: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.dpop_algs = algorithms.into_iter().map(Into::into).collect();
         self
     }
     /// Turns logout at the provider's end-session endpoint off (`false`: logout ends only
@@ -336,6 +349,7 @@ impl ProviderBuilder {
             par_url,
             par: self.par,
             dpop: self.dpop,
+            dpop_algs: self.dpop_algs,
             logout_at_provider: self.logout_at_provider.unwrap_or(true),
             jwks_url,
             jwt_access_tokens: self.jwt_access_tokens,

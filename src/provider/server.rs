@@ -30,6 +30,7 @@ pub struct Provider {
     pub(super) par_url: Option<Url>,
     pub(super) par: bool,
     pub(super) dpop: bool,
+    pub(super) dpop_algs: Vec<String>,
     pub(super) logout_at_provider: bool,
     pub(super) jwks_url: Option<Url>,
     pub(super) jwt_access_tokens: Option<String>,
@@ -138,6 +139,7 @@ impl Provider {
             par_url: None,
             par: false,
             dpop: false,
+            dpop_algs: Vec::new(),
             logout_at_provider: None,
             jwks_url: None,
             jwt_access_tokens: None,
@@ -172,6 +174,7 @@ impl Provider {
             par_url: self.par_url.as_ref().map(Url::to_string),
             par: self.par,
             dpop: self.dpop,
+            dpop_algs: self.dpop_algs.clone(),
             logout_at_provider: (!self.logout_at_provider).then_some(false),
             jwks_url: self.jwks_url.as_ref().map(Url::to_string),
             jwt_access_tokens: self.jwt_access_tokens.clone(),
@@ -246,6 +249,11 @@ impl Provider {
     /// [`ProviderBuilder::dpop`].
     pub fn uses_dpop(&self) -> bool {
         self.dpop
+    }
+    /// The algorithms the provider takes DPoP proofs in (`dpop_signing_alg_values_supported`;
+    /// empty when unknown): the app's DPoP key must sign with one of them.
+    pub fn dpop_algorithms(&self) -> &[String] {
+        &self.dpop_algs
     }
     /// Whether logout continues at the provider's [end-session
     /// endpoint](Self::end_session_url) (RP-Initiated Logout 1.0): `true` when the

@@ -175,3 +175,66 @@ async fn a_userinfo_resolver_cannot_accept_dpop_tokens() {
     assert_eq!(err.setting(), "accept_dpop");
     assert!(err.to_string().contains("introspection"), "{err}");
 }
+
+/// A JWT access token (RFC 9068) bound to `KEY` by `cnf.jkt`, checked locally: the
+/// binding comes from the token itself, no provider call.
+#[tokio::test]
+async fn a_local_jwt_access_token_is_bound_by_its_cnf_claim() {
+    use crate::jwks_rotation::{Jwks, PEM_A, key_a, sign};
+    let mock = MockProvider::start().await.unwrap();
+    let jwks = Jwks::start(vec![key_a()]).await;
+    let issuer = mock.provider().issuer().unwrap().to_owned();
+    let provider = mock
+        .provider()
+        .to_builder()
+        .jwks_url(&jwks.url)
+        .jwt_access_tokens("urn:api")
+        .build()
+        .unwrap();
+    let (listener, port) = bind().await;
+    let base = format!("http://127.0.0.1:{port}");
+    let oauth = OAuth::builder(provider, mock.client_id(), mock.client_secret())
+        .redirect_uri(format!("{base}/auth/callback"))
+        .cookie_key(CookieKey::generate())
+        .accept_dpop(true)
+        .build()
+        .unwrap();
+    let me = get(|user: BearerUser| async move { user.info().sub.clone().unwrap_or_default() });
+    let _server = Server::start(
+        listener,
+        Router::new().route("/me", me).layer(oauth.layer()),
+    );
+    let jkt = SigningKey::from_pem(KEY).unwrap().thumbprint().to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |cnf: Option<&str>| {
+        let mut c = serde_json::json!({"iss": issuer, "aud": "urn:api", "sub": "user-1",
+            "client_id": mock.client_id(), "exp": now + 600, "iat": now});
+        if let Some(jkt) = cnf {
+            c["cnf"] = serde_json::json!({ "jkt": jkt });
+        }
+        c
+    };
+    let bound = sign(PEM_A, "a", "at+jwt", &claims(Some(&jkt)));
+    let url = format!("{base}/me");
+    let res = call(
+        &url,
+        &format!("DPoP {bound}"),
+        Some(&proof(KEY, "GET", &url, &bound, "j-1")),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "user-1");
+    // The same token as Bearer, or with another key's proof: refused.
+    let res = call(&url, &format!("Bearer {bound}"), None).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let thief = proof(OTHER_KEY, "GET", &url, &bound, "j-2");
+    let res = call(&url, &format!("DPoP {bound}"), Some(&thief)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // An unbound JWT stays a Bearer token.
+    let plain = sign(PEM_A, "a", "at+jwt", &claims(None));
+    let res = call(&url, &format!("Bearer {plain}"), None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}

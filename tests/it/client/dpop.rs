@@ -159,8 +159,14 @@ async fn after_a_key_rotation_the_previous_key_still_proves_the_tokens_bound_to_
         let provider = provider(&mock, |p| p.dpop(true));
         builder(&mock, provider).dpop_keys(keys).build().unwrap()
     };
-    // Tokens bound to the old key (a session kept from before the rotation).
+    // Tokens bound to the old key (a session kept from before the rotation). Without
+    // PAR, the authorization request names the key too (RFC 9449 §10).
     let before = bound(DpopKeys::new(old.clone()));
+    let url = before
+        .authorize_url(&CsrfState::random(), None, None)
+        .await
+        .unwrap();
+    assert_eq!(param(&url, "dpop_jkt").as_deref(), Some(old.thumbprint()));
     let tokens = login(&mock, &before).await;
     assert_eq!(tokens.dpop_jkt(), Some(old.thumbprint()));
 
