@@ -1,8 +1,9 @@
 //! Signing with a private key the app holds: [`SigningKey`] (a PEM private key →
 //! ES256, ES384, EdDSA or PS256), compact JWS (RFC 7515) made with it, its public JWK and
 //! RFC 7638 thumbprint. The client's `private_key_jwt` assertions (RFC 7523) and DPoP
-//! proofs (RFC 9449) are signed here. Signatures come from the `jsonwebtoken` backend the crate's features chose
-//! ([`backend`]), the one that checks the provider's tokens too.
+//! proofs (RFC 9449) are signed here, and DPoP proofs checked against their own key.
+//! Signatures come from the `jsonwebtoken` backend the crate's features chose
+//! (`backend()`), the one that checks the provider's tokens too.
 
 mod pem;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Why [`Provider::discover`] (or [`Provider::from_metadata`]) could not describe the
+/// Why [`Provider::discover`](crate::Provider::discover) (or [`Provider::from_metadata`](crate::Provider::from_metadata)) could not describe the
 /// provider. A startup error: the message says what to fix.
 ///
 /// No variant carries a secret (discovery sends none); values that come from the
