@@ -75,6 +75,7 @@ fn main() -> std::process::ExitCode {
         fapi::oidc_provider_refuses_a_plain_request_for_a_client_that_must_push,
         fapi::dpop_binds_the_tokens_and_every_call_proves_the_key_with_the_servers_nonce,
         fapi::the_app_as_a_resource_server_takes_oidc_provider_s_dpop_tokens_with_proofs,
+        fapi::provider_api_calls_carry_proofs_a_dpop_protected_resource_accepts,
         oidc::the_id_token_is_validated_with_the_logins_nonce_and_its_claims_reach_the_app,
         oidc::tampered_wrong_audience_expired_and_replayed_id_tokens_are_refused,
         oidc::a_key_rotation_at_the_provider_is_picked_up_without_a_restart,

@@ -239,3 +239,58 @@ pub async fn the_app_as_a_resource_server_takes_oidc_provider_s_dpop_tokens_with
         "bound token as Bearer"
     );
 }
+
+pub async fn provider_api_calls_carry_proofs_a_dpop_protected_resource_accepts() {
+    require_node!();
+    // The suite's own resource server: the crate accepting DPoP only (`require_dpop`),
+    // checking the binding through oidc-provider's introspection.
+    let (listener, port) = crate::support::bind().await;
+    let resource = format!("http://127.0.0.1:{port}");
+    let app = InteropApp::start_oidc(
+        DPOP_CLIENT,
+        |p| p.par(true).dpop(true).api_base(format!("{resource}/")),
+        |b| b.client_key(client_key()).dpop_key(dpop_key()),
+    )
+    .await;
+    let provider = app
+        .provider
+        .discovered_provider(Some(DPOP_CLIENT.2))
+        .await
+        .to_builder()
+        .user_resolver(UserResolver::Introspection)
+        .build()
+        .unwrap();
+    let rs = axum_oauth_login::OAuth::builder(provider, DPOP_CLIENT.0, "")
+        .redirect_uri(format!("{resource}/auth/callback"))
+        .cookie_key(axum_oauth_login::CookieKey::generate())
+        .client_key(client_key())
+        .accept_dpop(true)
+        .build()
+        .expect("the resource server builds");
+    let business = axum::routing::get(|user: axum_oauth_login::BearerUser| async move {
+        let sub = user.info().sub.clone();
+        axum::Json(serde_json::json!({"data": {"business": {"owner": sub}}}))
+    });
+    // The example asks for its user's business (none here: the path ends in `/`).
+    let routes = axum::Router::new()
+        .route(
+            "/platform/v1/businesses/",
+            business.route_layer(rs.require_login().require_dpop()),
+        )
+        .layer(rs.layer());
+    let _resource = crate::support::Server::start(listener, routes);
+
+    app.login().await;
+    // The example's `/business`: `AuthSession::api()` with the session's bound token.
+    let res = app
+        .http
+        .send(
+            app.http
+                .client
+                .get(app.url("/business"))
+                .header("accept", "application/json"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
+    assert_eq!(json(res).await["owner"], LOGIN);
+}
