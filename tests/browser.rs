@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use axum_oauth_login_mock::MockUser;
 use fantoccini::Locator;
-use harness::{Browser, WAIT, run, run_oidc};
+use harness::{Browser, WAIT, run, run_oidc, run_oidc_fapi};
 use interop_harness::{EMAIL, LOGIN, OidcProvider};
 use url::Url;
 
@@ -242,7 +242,11 @@ async fn oidc_log_in(b: &Browser<OidcProvider>) {
     b.goto("/").await;
     assert_eq!(b.text("#login").await, "Log in");
     b.click("#login").await;
+    oidc_log_in_from_provider(b).await;
+}
 
+/// [`oidc_log_in`] from the provider's login page on.
+async fn oidc_log_in_from_provider(b: &Browser<OidcProvider>) {
     // The provider's login page (its hidden `prompt` says which page it is).
     b.fill("input[name=login]", LOGIN).await;
     b.fill("input[name=password]", "any password").await;
@@ -316,6 +320,65 @@ async fn oidc_login_through_oidc_provider_greets_the_user() {
             assert_eq!(me["sub"], LOGIN, "{me}");
             assert_eq!(me["email"], EMAIL, "{me}");
             assert_eq!(me["name"], "Interop User", "{me}");
+        },
+    )
+    .await;
+}
+
+/// The FAPI 2.0 client configured from variables alone (`OAUTH_CLIENT_AUTH=
+/// private_key_jwt`, `OAUTH_CLIENT_KEY`, `OAUTH_PAR=on`, `OAUTH_DPOP=on`,
+/// `OAUTH_DPOP_KEY`; no secret), through Chromium: the browser reaches the provider with
+/// only `client_id` and a `request_uri`, logs in, and the app greets the user; userinfo
+/// answers the session's DPoP-bound token; logout revokes by assertion.
+async fn oidc_fapi_login_with_par_private_key_jwt_and_dpop_then_logout() {
+    run_oidc_fapi(
+        "oidc_fapi_login_with_par_private_key_jwt_and_dpop_then_logout",
+        async |b: &Browser<OidcProvider>| {
+            // What a login sends the browser to: the authorize URL with only the handle.
+            b.goto("/").await;
+            let (status, location) = b.probe("/auth/login").await;
+            assert_eq!(status, 303);
+            let authorize = Url::parse(&location.expect("a Location")).unwrap();
+            let names: Vec<String> = authorize
+                .query_pairs()
+                .map(|(k, _)| k.into_owned())
+                .collect();
+            assert_eq!(names, ["client_id", "request_uri"], "{authorize}");
+
+            b.click("#login").await;
+            b.wait_for("input[name=login]").await;
+            oidc_log_in_from_provider(b).await;
+            assert_eq!(b.text("#greeting").await, "Hello, Interop User");
+            let events = b.provider.events().await;
+            assert!(
+                events
+                    .iter()
+                    .any(|e| e == "auth /request private_key_jwt interop-dpop"),
+                "the login was pushed, client-authenticated by assertion: {events:?}"
+            );
+            assert!(
+                events.iter().any(|e| e.starts_with("dpop POST /token 200")),
+                "the code exchange carried a proof: {events:?}"
+            );
+            b.snapshot("oidc-fapi-signed-in").await;
+
+            // The user as userinfo describes them, asked with the bound token.
+            b.click("#api-me").await;
+            let body = b.text("pre").await;
+            assert!(body.contains(LOGIN), "{body}");
+            let events = b.provider.events().await;
+            assert!(
+                events.iter().any(|e| e == "dpop GET /me 200 DPoP"),
+                "userinfo with Authorization: DPoP: {events:?}"
+            );
+
+            b.goto("/").await;
+            b.click("#logout button").await;
+            wait_for_event(
+                &b.provider,
+                "auth /token/revocation private_key_jwt interop-dpop",
+            )
+            .await;
         },
     )
     .await;
@@ -470,6 +533,7 @@ fn main() -> std::process::ExitCode {
         oidc_login_through_oidc_provider_greets_the_user,
         oidc_logout_confirms_at_the_provider_and_returns_logged_out,
         oidc_a_tampered_id_token_is_refused_with_a_page_and_no_session,
+        oidc_fapi_login_with_par_private_key_jwt_and_dpop_then_logout,
     ]);
     trial::run(trials)
 }

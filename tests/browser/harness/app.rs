@@ -45,6 +45,31 @@ impl App<OidcProvider> {
     /// `configure(config.into_builder())` and `app(&oauth)`. The app's port is bound
     /// first: oidc-provider registers its callback and post-logout redirect URI.
     pub(super) async fn oidc() -> App<OidcProvider> {
+        Self::oidc_with(
+            POST_CLIENT.0,
+            &[("OAUTH_CLIENT_SECRET", POST_CLIENT.1.to_owned())],
+        )
+        .await
+    }
+
+    /// The FAPI 2.0 client: `interop-dpop` (private_key_jwt, PAR required, DPoP-bound
+    /// tokens, server nonces), configured from variables alone — no secret.
+    pub(super) async fn oidc_fapi() -> App<OidcProvider> {
+        let pem = |name: &str| {
+            let path = format!("{}/tests/fixtures/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::read_to_string(path).expect("a test key")
+        };
+        let vars = [
+            ("OAUTH_CLIENT_AUTH", "private_key_jwt".to_owned()),
+            ("OAUTH_CLIENT_KEY", pem("p256.pem")),
+            ("OAUTH_PAR", "on".to_owned()),
+            ("OAUTH_DPOP", "on".to_owned()),
+            ("OAUTH_DPOP_KEY", pem("p256-other.pem")),
+        ];
+        Self::oidc_with("interop-dpop", &vars).await
+    }
+
+    async fn oidc_with(client_id: &str, extra: &[(&'static str, String)]) -> App<OidcProvider> {
         let (listener, port) = bind().await;
         let base = format!("http://127.0.0.1:{port}");
         let redirect_uri = format!("{base}/auth/callback");
@@ -57,14 +82,14 @@ impl App<OidcProvider> {
             },
         )
         .await;
-        let (client_id, client_secret, _) = POST_CLIENT;
-        let vars = oidc_vars(
+        let mut vars = oidc_vars(
             &provider.issuer,
             client_id,
-            client_secret,
             &redirect_uri,
             &post_logout_redirect_uri,
         );
+        vars.retain(|(name, _)| !extra.iter().any(|(e, _)| e == name));
+        vars.extend(extra.iter().cloned());
         let config = bounded(
             "OAuthConfig::from_vars_async (discovery)",
             OAuthConfig::from_vars_async("OAUTH", vars),
@@ -91,7 +116,6 @@ impl App<OidcProvider> {
 fn oidc_vars(
     issuer: &str,
     client_id: &str,
-    client_secret: &str,
     redirect_uri: &str,
     post_logout_redirect_uri: &str,
 ) -> Vec<(&'static str, String)> {
@@ -99,7 +123,7 @@ fn oidc_vars(
         ("OAUTH_PROVIDER", "oidc".to_owned()),
         ("OAUTH_ISSUER", issuer.to_owned()),
         ("OAUTH_CLIENT_ID", client_id.to_owned()),
-        ("OAUTH_CLIENT_SECRET", client_secret.to_owned()),
+        // `interop-post`'s registered method (the FAPI client replaces it).
         ("OAUTH_CLIENT_AUTH", "post".to_owned()),
         ("OAUTH_REDIRECT_URI", redirect_uri.to_owned()),
         (

@@ -67,6 +67,17 @@ where
     run_with(test, App::oidc, body).await;
 }
 
+/// [`run_oidc`] with the FAPI 2.0 client ([`App::oidc_fapi`]).
+pub async fn run_oidc_fapi<B>(test: &str, body: B)
+where
+    B: AsyncFnOnce(&Browser<OidcProvider>),
+{
+    if tools(test).is_none() || !node_available() {
+        return;
+    }
+    run_with(test, App::oidc_fapi, body).await;
+}
+
 /// Runs one browser test: checks the tools (skip or CI panic), starts chromedriver,
 /// the app and its provider (`start`), and a fresh headless Chromium; runs `body` at
 /// most [`TEST_TIMEOUT`]; on a panic or timeout saves the failure artifacts, tears
