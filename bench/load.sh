@@ -34,6 +34,10 @@
 #                          its × limit is against limit-jwt when that row runs
 #   limit-jwt /limit/jwt   the JWT's user (/jwt/me's 413-byte body) serialised, no layer,
 #                          sent the same Authorization header: the jwt row's own limit
+#   dpop      /dpop/me     the jwt row's layer + BearerUser from `Authorization: DPoP` with
+#                          a fresh proof per request (a JWT bound by cnf.jkt); the proofs
+#                          are signed by `bench-app dpop-proofs` right before each run of
+#                          the row (not timed) and sent one per request by wrk's script
 #   redis     /me          the `me` row with sessions in Redis (a second bench-app process
 #                          with --store, and a throwaway redis-server): a round trip per
 #                          request, reported but not held to the ratio
@@ -155,7 +159,7 @@ skip_row() {
   echo "load.sh: row $1 skipped: $2" >&2
 }
 
-in_app_rows=(health limit public session me api jwt limit-jwt)
+in_app_rows=(health limit public session me api jwt limit-jwt dpop)
 need_app=0
 for r in "${in_app_rows[@]}"; do wanted "$r" && need_app=1; done
 need_redis=0
@@ -205,6 +209,7 @@ if ((need_app)); then
   cookie=$(field app COOKIE)
   bearer=$(field app BEARER)
   jwt=$(field app JWT)
+  dpop_jwt=$(field app DPOP_JWT)
   cookie_bytes=$(field app COOKIE_BYTES)
   app_pid=$(cat "$work/app.pid")
   c="Cookie: $cookie"
@@ -215,6 +220,7 @@ if ((need_app)); then
   wanted me && add_row me "$base/me" "$app_pid" "layer + RequireLogin + BearerUser from the session (example's /me)" "$c"
   wanted api && add_row api "$base/api/me" "$app_pid" "layer + BearerUser from a Bearer header (cache hit)" "Authorization: Bearer $bearer"
   wanted jwt && add_row jwt "$base/jwt/me" "$app_pid" "layer + BearerUser from a JWT access token checked locally" "Authorization: Bearer $jwt"
+  wanted dpop && add_row dpop "$base/dpop/me" "$app_pid" "layer + BearerUser from Authorization: DPoP, a fresh ES256 proof per request" "Authorization: DPoP $dpop_jwt"
   wanted limit-jwt && add_row limit-jwt "$base/limit/jwt" "$app_pid" "the JWT's user in memory → JSON, no layer (**the jwt row's limit**: same body and header)" "Authorization: Bearer $jwt"
 fi
 
@@ -257,6 +263,10 @@ for p in "${peers[@]}"; do
 done
 
 # ---------------------------------------------------------------------------- check
+# proofs ROW COUNT: COUNT fresh DPoP proofs for ROW's URL and token, in $work/proofs.
+proofs() {
+  "$app_bin" dpop-proofs "$dpop_jwt" "${url[$1]}" "$2" "$work/proofs" 2>>"$work/proofs.err"
+}
 # One request per row: 2xx, and the body size (the same user everywhere).
 declare -A body_bytes=()
 hdr_args() { # hdr_args ROW PREFIX: the row's headers as "PREFIX" "line" pairs
@@ -268,6 +278,10 @@ hdr_args() { # hdr_args ROW PREFIX: the row's headers as "PREFIX" "line" pairs
 for r in "${rows[@]}"; do
   [[ ${status[$r]} == ok ]] || continue
   mapfile -d '' -t h < <(hdr_args "$r" -H)
+  if [[ $r == dpop ]]; then
+    proofs dpop 1 || { fail_row dpop "bench-app dpop-proofs failed"; continue; }
+    h+=(-H "DPoP: $(head -n 1 "$work/proofs")")
+  fi
   code=$(curl -sS -o "$work/body" -w '%{http_code}' --max-time 10 "${h[@]}" "${url[$r]}" 2>"$work/curl.err") || code=000
   if [[ $code != 2* ]]; then
     fail_row "$r" "GET ${url[$r]} answered $code: $(head -c 200 "$work/body" 2>/dev/null; cat "$work/curl.err")"
@@ -285,15 +299,34 @@ done = function(summary, latency, requests)
     e.connect + e.read + e.write + e.timeout))
 end
 LUA
+# The dpop row: one proof per request from the pool (a pool too small to last the run
+# sends a proof twice, which the server refuses: the row then fails, loudly).
+{ cat <<'LUA'
+local proofs, n, i = {}, 0, 0
+init = function(args)
+  for line in io.lines(os.getenv("DPOP_PROOFS")) do n = n + 1; proofs[n] = line end
+end
+request = function()
+  i = i % n + 1
+  wrk.headers["DPoP"] = proofs[i]
+  return wrk.format()
+end
+LUA
+  cat "$work/report.lua"; } >"$work/dpop.lua"
 
 # load ROW SECONDS: one wrk run; sets $result to "rps p50_us p99_us", or fails the row
 # and returns 1.
 load() {
-  local r=$1 secs=$2 line n us p50 p99 bad errs
+  local r=$1 secs=$2 line n us p50 p99 bad errs script="$work/report.lua"
   result=""
   mapfile -d '' -t h < <(hdr_args "$r" -H)
-  if ! "${pin_load[@]}" wrk -t"$threads" -c"$connections" -d"${secs}s" --latency \
-      -s "$work/report.lua" "${h[@]}" "${url[$r]}" >"$work/wrk.out" 2>&1; then
+  if [[ $r == dpop ]]; then
+    # Far more than one core can check in $secs (~15,000/s), signed now (not timed).
+    proofs dpop $((secs * 40000)) || { fail_row dpop "bench-app dpop-proofs failed"; return 1; }
+    script="$work/dpop.lua"
+  fi
+  if ! DPOP_PROOFS="$work/proofs" "${pin_load[@]}" wrk -t"$threads" -c"$connections" -d"${secs}s" --latency \
+      -s "$script" "${h[@]}" "${url[$r]}" >"$work/wrk.out" 2>&1; then
     fail_row "$r" "wrk failed: $(tail -n 3 "$work/wrk.out" | tr '\n' ' ')"
     return 1
   fi
@@ -380,6 +413,10 @@ failed=0
   echo "share one bench-app process; redis has its own bench-app$([[ -n $redis_rss ]] && echo " (redis-server itself: $redis_rss)"); each peer its own process."
   echo "p50/p99 are wrk's (corrected for coordinated omission); the api, jwt and limit-jwt rows send only"
   echo "their Authorization header, the other bench-app rows the session cookie."
+  if [[ ${status[dpop]:-} == ok && ${status[limit-jwt]:-} == ok ]]; then
+    echo
+    echo "**dpop × limit-jwt** (a DPoP-bound JWT and a proof per request, against the JWT's user without auth; the dpop row's requests also carry the ~560-byte proof): $(ratio_of dpop limit-jwt); **dpop × jwt** (the same token as Bearer): $(ratio_of dpop jwt)."
+  fi
   if [[ ${status[jwt]:-} == ok && ${status[limit-jwt]:-} == ok ]]; then
     p99_jwt=$(awk '$2 == "jwt" { print $5 }' "$work/results" | median)
     p99_base=$(awk '$2 == "limit-jwt" { print $5 }' "$work/results" | median)

@@ -12,6 +12,7 @@
 //! | `/me` | layer + `RequireLogin` + `BearerUser` from the session (the example's `/me`) |
 //! | `/api/me` | layer + `BearerUser` from `Authorization: Bearer` (opaque token, user cache hit) |
 //! | `/jwt/me` | a second `OAuth`'s layer + `BearerUser` from a JWT access token checked locally (RFC 9068) |
+//! | `/dpop/me` | the JWT `OAuth`'s layer (`accept_dpop`) + `BearerUser` from `Authorization: DPoP` with a fresh proof per request; the JWT is bound to the key (`cnf.jkt`) |
 //! | `/limit/jwt` | nothing: the JWT's user (its claims, as `/jwt/me` answers them) serialised, no layer — the limit of `/jwt/me`, whose body is 170 B larger |
 //!
 //! At startup it starts the crate's `MockProvider` (tokens live 20 years by default, no
@@ -35,6 +36,7 @@
 //! `bench-app economy-flights | economy-stub | economy-cache ...` are the servers of the
 //! upstream-economy benchmark instead (`bench/economy.sh`; see `economy.rs`).
 
+mod dpop;
 mod economy;
 
 use std::sync::Arc;
@@ -142,6 +144,7 @@ async fn main() -> Result<(), BoxError> {
         Some("economy-flights") => return economy::flights(&all[1..]).await,
         Some("economy-stub") => return economy::stub(&all[1..]).await,
         Some("economy-cache") => return economy::cache(&all[1..]).await,
+        Some("dpop-proofs") => return dpop::proofs(&all[1..]),
         _ => {}
     }
     let args = args()?;
@@ -173,6 +176,8 @@ async fn main() -> Result<(), BoxError> {
         .redirect_uri(format!("{base}/auth/jwt/callback"))
         .cookie_key(CookieKey::generate())
         .route_prefix("/auth/jwt")
+        // The dpop row: `Authorization: DPoP` with a proof, the binding in the JWT.
+        .accept_dpop(true)
         .cookie_name("jwt_session")
         .user_cache(LONG, 10_000)
         .build()?;
@@ -180,7 +185,10 @@ async fn main() -> Result<(), BoxError> {
     // The user, as the provider describes them (what `BearerUser` will return).
     let user_value = mock.user().info;
     let user: UserInfo = serde_json::from_value(user_value.clone())?;
-    let (jwt, jwt_claims) = mint_jwt(&issuer, &user_value)?;
+    let (jwt, jwt_claims) = mint_jwt(&issuer, &user_value, None)?;
+    // The DPoP row's token: the same claims, bound (`cnf.jkt`) to the DPoP key.
+    let dpop_key = dpop::key();
+    let (dpop_jwt, _) = mint_jwt(&issuer, &user_value, Some(dpop_key.thumbprint()))?;
     let state = AppState {
         user: Arc::new(user.clone()),
         jwt_user: Arc::new(serde_json::from_value(jwt_claims)?),
@@ -202,6 +210,7 @@ async fn main() -> Result<(), BoxError> {
     // Through the JWT OAuth's layer only.
     let with_jwt_layer = Router::new()
         .route("/jwt/me", get(bearer_me))
+        .route("/dpop/me", get(bearer_me))
         .layer(jwt_oauth.layer());
     // No layer at all.
     let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": JWT_X, "y": JWT_Y,
@@ -245,6 +254,19 @@ async fn main() -> Result<(), BoxError> {
         ("/jwt/me", "authorization", format!("Bearer {jwt}")),
         ("/limit/jwt", "authorization", format!("Bearer {jwt}")),
     ];
+    let dpop_url = format!("{base}/dpop/me");
+    let res = http
+        .get(&dpop_url)
+        .header("authorization", format!("DPoP {dpop_jwt}"))
+        .header(
+            "dpop",
+            dpop::proof(&dpop_key, &url::Url::parse(&dpop_url)?, &dpop_jwt),
+        )
+        .send()
+        .await?;
+    if !res.status().is_success() {
+        return Err(format!("/dpop/me answered {}", res.status()).into());
+    }
     for (path, header, value) in checks {
         let res = http
             .get(format!("{base}{path}"))
@@ -267,6 +289,7 @@ async fn main() -> Result<(), BoxError> {
     println!("COOKIE {cookie}");
     println!("BEARER {bearer}");
     println!("JWT {jwt}");
+    println!("DPOP_JWT {dpop_jwt}");
     println!("USER_BYTES {}", user_bytes.len());
     println!("READY {base}");
     server.await??;
@@ -331,7 +354,7 @@ fn cookie_pairs(headers: &axum::http::HeaderMap, keep: impl Fn(&str) -> bool) ->
 /// issuer, [`JWT_AUDIENCE`] as audience, valid for a day. The claims carry the user's
 /// fields (besides the registered ones), so `/jwt/me` answers the same user. Returns the
 /// token and its claims.
-fn mint_jwt(issuer: &str, user: &Value) -> Result<(String, Value), BoxError> {
+fn mint_jwt(issuer: &str, user: &Value, cnf: Option<&str>) -> Result<(String, Value), BoxError> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let mut claims = user.clone();
     let object = claims
@@ -347,6 +370,9 @@ fn mint_jwt(issuer: &str, user: &Value) -> Result<(String, Value), BoxError> {
         ("jti", json!("bench-jwt-1")),
     ] {
         object.insert(name.to_owned(), value);
+    }
+    if let Some(jkt) = cnf {
+        object.insert("cnf".to_owned(), json!({ "jkt": jkt }));
     }
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(JWT_KID.to_owned());
