@@ -39,21 +39,21 @@ impl<P> Browser<P> {
         self.client.current_url().await.expect("current URL")
     }
 
-    /// The element matching `css`, polled for at most [`WAIT`].
+    /// The element matching `css`, polled for at most [`WAIT`]. A lookup that fails
+    /// while the page is navigating (chromedriver: "aborted by navigation") is tried
+    /// again, like a missing element: only the deadline decides.
     pub async fn wait_for(&self, css: &str) -> Element {
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .every(POLL)
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(element) => element,
-            Err(e) => {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let error = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => return element,
+                Err(e) => e,
+            };
+            if Instant::now() >= deadline {
                 let url = self.client.current_url().await.map(String::from);
-                panic!("`{css}` did not appear within {WAIT:?} (page {url:?}): {e}")
+                panic!("`{css}` did not appear within {WAIT:?} (page {url:?}): {error}")
             }
+            tokio::time::sleep(POLL).await;
         }
     }
 
