@@ -4,7 +4,9 @@ use http::header::ORIGIN;
 
 use super::*;
 use crate::secret::{CsrfState, PkceVerifier};
-use crate::store::SessionId;
+use std::time::Duration;
+
+use crate::store::{MemoryStore, SessionId, SessionStore};
 
 const SECRET: &str = "very-secret-value";
 const BASE: &str = "OAUTH_CLIENT_ID=id ; OAUTH_CLIENT_SECRET=very-secret-value ; \
