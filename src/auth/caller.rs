@@ -109,10 +109,9 @@ pub(crate) fn find_now(
     let dpop = shared.dpop_proofs.as_ref();
     if let Some((token, is_dpop)) = authorization_token(headers, &shared.realm, dpop.is_some())? {
         let dpop_jkt = match dpop.filter(|_| is_dpop) {
-            Some(proofs) => Some(
-                super::dpop::check_proof(shared, proofs, extensions, method, headers, &token)?
-                    .into_boxed_str(),
-            ),
+            Some(proofs) => Some(checked_once(extensions, shared, || {
+                super::dpop::check_proof(shared, proofs, extensions, method, headers, &token)
+            })?),
             None => None,
         };
         return Ok(Found::Credential(Credential::Header {
@@ -140,6 +139,29 @@ pub(crate) fn find_now(
         }
     }
     Ok(Found::Nothing)
+}
+
+/// A request's DPoP proof checked by `check` once per request (per provider): guards
+/// and extractors that ask again get the first outcome, not a replay of their own `jti`.
+fn checked_once(
+    extensions: &Extensions,
+    shared: &Arc<Shared>,
+    check: impl FnOnce() -> Result<String, AuthRejection>,
+) -> Result<Box<str>, AuthRejection> {
+    let owner = Arc::as_ptr(shared) as usize;
+    let Ok(list) = RequestSessions::of(extensions) else {
+        return check().map(String::into_boxed_str);
+    };
+    let mut check = Some(check);
+    let (checked_by, outcome) = list.dpop_proof.get_or_init(|| {
+        let check = check.take().expect("runs once");
+        (owner, check().map(String::into_boxed_str))
+    });
+    match check {
+        // Another provider's layer checked it first: this one checks for itself.
+        Some(check) if *checked_by != owner => check().map(String::into_boxed_str),
+        _ => outcome.clone(),
+    }
 }
 
 /// The credential of a request: [`find_now`], then, when it needs to, the sessions with

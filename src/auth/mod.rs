@@ -51,6 +51,7 @@ impl RequestSession {
                     inner: Vec::new(),
                     found: None,
                     authenticated: None,
+                    dpop_proof: std::sync::OnceLock::new(),
                 });
             }
         }
@@ -82,6 +83,9 @@ pub(crate) struct RequestSessions {
     found: Option<Credential>,
     /// The caller the last guard or extractor resolved.
     authenticated: Option<Authenticated>,
+    /// This request's DPoP proof, checked once whoever asks (a guard, then extractors):
+    /// a second check would find its own `jti` spent. With the provider that checked it.
+    dpop_proof: std::sync::OnceLock<(usize, Result<Box<str>, AuthRejection>)>,
 }
 
 /// [`RequestSessions`] from the innermost layer (closest to the handler) outwards.

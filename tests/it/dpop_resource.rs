@@ -8,7 +8,7 @@ use axum_oauth_login::client::{DpopKeys, OAuthClient};
 use axum_oauth_login::jose::SigningKey;
 use axum_oauth_login::provider::UserResolver;
 use axum_oauth_login::secret::{AuthorizationCode, CsrfState};
-use axum_oauth_login::{BearerUser, CookieKey, OAuth};
+use axum_oauth_login::{AuthSession, BearerUser, CookieKey, OAuth};
 use axum_oauth_login_mock::MockProvider;
 use reqwest::StatusCode;
 
@@ -64,6 +64,16 @@ async fn api(mock: &MockProvider) -> (String, Server) {
             me.clone().route_layer(oauth.require_login().require_dpop()),
         )
         .nest("/v1", Router::new().route("/me", me))
+        // Two extractors that both look for the caller: the proof is checked once.
+        .route(
+            "/both",
+            get(
+                |session: Option<AuthSession>, user: BearerUser| async move {
+                    assert!(session.is_none(), "a header caller has no session");
+                    user.info().sub.clone().unwrap_or_default()
+                },
+            ),
+        )
         .layer(oauth.layer());
     (base, Server::start(listener, app))
 }
@@ -152,6 +162,21 @@ async fn a_dpop_token_passes_only_with_a_fresh_proof_of_its_key_for_this_url() {
     // …which still works as the Bearer token it is.
     let res = call(&url, &format!("Bearer {plain}"), None).await;
     assert_eq!(res.status(), StatusCode::OK);
+
+    // A handler with two extractors asking for the caller: one proof, checked once.
+    let both = format!("{base}/both");
+    let res = call(
+        &both,
+        &dpop,
+        Some(&proof(KEY, "GET", &both, &token, "jti-8")),
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
 
     // `require_dpop()`: the same Bearer token is refused there, a DPoP one passes.
     let strict = format!("{base}/strict");
