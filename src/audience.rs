@@ -2,7 +2,7 @@
 //! on it: `RequireLogin` (redirect to the login page, or `401`) and the error pages
 //! (HTML, or JSON).
 //!
-//! * A request with `Authorization: Bearer` is an API call.
+//! * A request with `Authorization: Bearer` (or `DPoP`) is an API call.
 //! * An htmx request (`HX-Request: true`) is [`Audience::Htmx`]: htmx reads `HX-Redirect`
 //!   before the status and never sees a `3xx` (XHR follows those silently), so it gets
 //!   `401` plus `HX-Redirect` to the login page.
@@ -36,7 +36,7 @@ impl Audience {
         let (mut htmx, mut mode, mut accept) = (None, None, false);
         for (name, value) in headers {
             if name == AUTHORIZATION {
-                if is_bearer_scheme(value) {
+                if is_token_scheme(value) {
                     return Audience::Api;
                 }
             } else if name == ACCEPT {
@@ -88,13 +88,17 @@ fn value_is(value: &HeaderValue, expected: &str) -> bool {
         .is_ok_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }
 
-/// Whether an `Authorization` header value uses the Bearer scheme (well-formed or not).
-/// Other schemes (`Basic` in front of a staging site) do not make a request an API call.
-fn is_bearer_scheme(value: &HeaderValue) -> bool {
-    value.to_str().is_ok_and(|v| {
-        let scheme = v.split(' ').next().unwrap_or_default();
-        scheme.eq_ignore_ascii_case("bearer")
-    })
+/// Whether an `Authorization` header value uses the Bearer or the DPoP scheme
+/// (well-formed or not): only the scheme is read, not the whole value (a JWT is ~700
+/// bytes). Other schemes (`Basic` in front of a staging site) do not make a request an
+/// API call.
+fn is_token_scheme(value: &HeaderValue) -> bool {
+    let scheme = value
+        .as_bytes()
+        .split(|&b| b == b' ')
+        .next()
+        .unwrap_or_default();
+    scheme.eq_ignore_ascii_case(b"bearer") || scheme.eq_ignore_ascii_case(b"dpop")
 }
 
 /// Whether the `Accept` headers (all of them) rank HTML above JSON. `*/*` alone ranks
@@ -172,7 +176,19 @@ mod tests {
             Audience::Api
         );
         assert_eq!(
+            of(&[("accept", browser), ("authorization", "DPoP x")]),
+            Audience::Api
+        );
+        assert_eq!(
+            of(&[("sec-fetch-mode", "navigate"), ("authorization", "bearer")]),
+            Audience::Api
+        );
+        assert_eq!(
             of(&[("accept", browser), ("authorization", "Basic dTpw")]),
+            Audience::Navigation
+        );
+        assert_eq!(
+            of(&[("accept", browser), ("authorization", "Bearerx y")]),
             Audience::Navigation
         );
     }

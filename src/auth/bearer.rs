@@ -69,8 +69,7 @@ fn parse(value: &[u8], dpop: bool) -> Result<Option<(&str, bool)>, &'static str>
     // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
     let end = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
     let body = &token[..end];
-    let b64token = |b: &u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(b);
-    if body.is_empty() || !body.iter().all(b64token) {
+    if body.is_empty() || !all_b64token(body) {
         return Err("expected `Bearer <token>`");
     }
     // All ASCII: b64token bytes, then `=`s.
@@ -79,9 +78,49 @@ fn parse(value: &[u8], dpop: bool) -> Result<Option<(&str, bool)>, &'static str>
         .map_err(|_| "expected `Bearer <token>`")
 }
 
+/// Whether every byte is a `b64token` character (ALPHA / DIGIT / `-._~+/`).
+///
+/// Without a branch per byte, so that the loop is vectorised: a JWT access token is
+/// ~700 bytes, and a short-circuiting predicate per byte cost more than the rest of the
+/// header's parse (~11 instructions a byte, against ~1 here).
+fn all_b64token(bytes: &[u8]) -> bool {
+    let is_b64token = |b: u8| {
+        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+        let digit = b.wrapping_sub(b'0') < 10;
+        letter
+            | digit
+            | (b == b'-')
+            | (b == b'.')
+            | (b == b'_')
+            | (b == b'~')
+            | (b == b'+')
+            | (b == b'/')
+    };
+    bytes
+        .iter()
+        .fold(0u8, |bad, &b| bad | u8::from(!is_b64token(b)))
+        == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_b64token_check_agrees_with_the_grammar_on_every_byte() {
+        for b in 0..=u8::MAX {
+            let grammar = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+            assert_eq!(all_b64token(&[b]), grammar, "byte {b:#04x}");
+            assert_eq!(all_b64token(&[b'a', b, b'z']), grammar, "byte {b:#04x}");
+        }
+        let long = "aZ09-._~+/".repeat(70);
+        assert!(all_b64token(long.as_bytes()));
+        for at in [0, 15, 16, 31, 699] {
+            let mut bad = long.clone().into_bytes();
+            bad[at] = b',';
+            assert!(!all_b64token(&bad), "a bad byte at {at}");
+        }
+    }
 
     fn with_auth(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -263,7 +263,7 @@ pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated
         Ok(resolved) => {
             // RFC 9449 §7: a bound token only with a proof of its key, and only as DPoP.
             if let Credential::Header { dpop_jkt, .. } = &credential {
-                let bound = super::dpop::bound_key(&resolved.user);
+                let bound = resolved.bound_key();
                 if bound != dpop_jkt.as_deref() {
                     tracing::info!(
                         sent_as_dpop = dpop_jkt.is_some(),

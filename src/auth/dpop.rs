@@ -91,8 +91,3 @@ fn same_resource(htu: &Url, expected: &Url) -> bool {
         && htu.port_or_known_default() == expected.port_or_known_default()
         && htu.path() == expected.path()
 }
-
-/// `cnf.jkt` of a resolved token (a JWT access token's claims, or introspection's answer).
-pub(crate) fn bound_key(user: &Value) -> Option<&str> {
-    user.get("cnf")?.get("jkt")?.as_str()
-}

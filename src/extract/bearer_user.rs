@@ -156,10 +156,9 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let audience = Audience::of(&parts.headers);
         if let Some(auth) = RequestSessions::authenticated(&parts.extensions) {
             // A guard (or an earlier extractor) already resolved this request's caller.
-            return into_user(auth.clone(), audience);
+            return into_user(auth.clone(), audience(auth, &parts.headers));
         }
         let (extensions, method, headers) = (&parts.extensions, &parts.method, &parts.headers);
         let credential = match RequestSessions::found(extensions) {
@@ -176,7 +175,17 @@ where
         };
         let auth = authenticate(credential).await?;
         RequestSessions::keep_authenticated(&mut parts.extensions, auth.clone());
+        let audience = audience(&auth, &parts.headers);
         into_user(auth, audience)
+    }
+}
+
+/// Who a refusal of `require_scopes` is shaped for: a header's token is an API call's
+/// (no need to read the other headers), a session's is whoever sent the request.
+fn audience(auth: &Authenticated, headers: &http::HeaderMap) -> Audience {
+    match auth.source() {
+        TokenSource::Header => Audience::Api,
+        TokenSource::Session => Audience::of(headers),
     }
 }
 

@@ -94,17 +94,34 @@ pub(crate) struct Resolved {
     pub(crate) typed: Typed,
     /// Until when (clock seconds) this answer is fresh: the cache entry's end.
     pub(crate) until: u64,
+    /// Whether the answer binds the token to a DPoP key (`cnf.jkt`): read once per answer,
+    /// not per request (every header token's binding is checked).
+    bound: bool,
 }
 
 impl Resolved {
     fn new(user: Value, scope: Option<Arc<str>>, until: u64) -> Resolved {
         Resolved {
+            bound: jkt(&user).is_some(),
             user: Arc::new(user),
             scope,
             typed: Typed::default(),
             until,
         }
     }
+
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt` of a JWT access
+    /// token's claims, or of introspection's answer; RFC 9449 §6).
+    pub(crate) fn bound_key(&self) -> Option<&str> {
+        if !self.bound {
+            return None;
+        }
+        jkt(&self.user)
+    }
+}
+
+fn jkt(user: &Value) -> Option<&str> {
+    user.get("cnf")?.get("jkt")?.as_str()
 }
 
 impl Entry {
