@@ -275,10 +275,7 @@ pub(crate) async fn authenticate(credential: Credential) -> Result<Authenticated
                     });
                 }
             }
-            Ok(Authenticated {
-                credential,
-                resolved,
-            })
+            Ok(Authenticated::new(credential, resolved))
         }
         Err(ResolveError::InvalidToken) => {
             if source == TokenSource::Session {

@@ -146,17 +146,27 @@ pub enum TokenSource {
 }
 
 /// A caller whose token the provider accepted: the credential it presented and the
-/// provider's answer, both shared (cloning one copies no token and no scope).
+/// provider's answer, in one shared allocation (the request keeps a copy for the
+/// extractors behind the first, and `BearerUser` holds one: a clone copies no token).
 #[derive(Clone)]
-pub(crate) struct Authenticated {
-    pub(crate) credential: Credential,
-    pub(crate) resolved: crate::users::Resolved,
+pub(crate) struct Authenticated(Arc<Caller>);
+
+struct Caller {
+    credential: Credential,
+    resolved: crate::users::Resolved,
 }
 
 impl Authenticated {
+    pub(crate) fn new(credential: Credential, resolved: crate::users::Resolved) -> Self {
+        Authenticated(Arc::new(Caller {
+            credential,
+            resolved,
+        }))
+    }
+
     /// The access token the caller presented (the header's, or the session's).
     pub(crate) fn token(&self) -> &AccessToken {
-        match &self.credential {
+        match &self.0.credential {
             Credential::Header { token, .. } => token,
             Credential::Session(active) => active.data.tokens.access_token(),
         }
@@ -165,16 +175,16 @@ impl Authenticated {
     /// The scopes the token carries (space-separated), when known: the session's token
     /// set, else the provider's introspection answer.
     pub(crate) fn scope(&self) -> Option<&str> {
-        let session = match &self.credential {
+        let session = match &self.0.credential {
             Credential::Session(active) => active.data.tokens.scope(),
             Credential::Header { .. } => None,
         };
-        session.or(self.resolved.scope.as_deref())
+        session.or(self.0.resolved.scope.as_deref())
     }
 
     /// Where the token came from.
     pub(crate) fn source(&self) -> TokenSource {
-        match &self.credential {
+        match &self.0.credential {
             Credential::Header { .. } => TokenSource::Header,
             Credential::Session(_) => TokenSource::Session,
         }
@@ -182,7 +192,7 @@ impl Authenticated {
 
     /// The provider that accepted it.
     pub(crate) fn shared(&self) -> &Arc<Shared> {
-        match &self.credential {
+        match &self.0.credential {
             Credential::Header { rs, .. } => &rs.shared,
             Credential::Session(active) => &active.rs.shared,
         }
@@ -190,12 +200,12 @@ impl Authenticated {
 
     /// The provider's user.
     pub(crate) fn user(&self) -> &Arc<Value> {
-        &self.resolved.user
+        &self.0.resolved.user
     }
 
     /// `user` parsed into the app's type, once per resolved answer.
     pub(crate) fn typed(&self) -> &crate::typed::Typed {
-        &self.resolved.typed
+        &self.0.resolved.typed
     }
 }
 
