@@ -65,7 +65,7 @@ pub(crate) struct AccessClaims {
 const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// Logout tokens older than this are refused; the `jti` replay cache covers the window.
 const LOGOUT_TOKEN_MAX_AGE_SECS: u64 = 300;
-const REPLAY_CACHE_CAPACITY: u64 = 100_000;
+const REPLAY_CACHE_CAPACITY: usize = 100_000;
 
 /// The claims of an id_token this crate validated before (sealed in a session since):
 /// its payload, decoded without a second signature check.
@@ -85,8 +85,9 @@ pub(crate) struct Oidc {
     access_audience: Option<String>,
     keys: KeySet,
     clock: Clock,
-    /// `jti`s of logout tokens already accepted, until they would be too old anyway.
-    seen_logout_tokens: moka::sync::Cache<String, ()>,
+    /// `iat:jti` of logout tokens already accepted (bounded; older tokens than the
+    /// `iat` check accepts need no entry).
+    seen_logout_tokens: quick_cache::sync::Cache<String, ()>,
 }
 
 impl std::fmt::Debug for Oidc {
@@ -116,12 +117,7 @@ impl Oidc {
             access_audience: provider.jwt_access_tokens().map(str::to_owned),
             keys: KeySet::new(jwks.clone(), http, timeout, clock.clone()),
             clock,
-            seen_logout_tokens: moka::sync::Cache::builder()
-                .max_capacity(REPLAY_CACHE_CAPACITY)
-                .time_to_live(Duration::from_secs(
-                    LOGOUT_TOKEN_MAX_AGE_SECS + 2 * LEEWAY_SECS,
-                ))
-                .build(),
+            seen_logout_tokens: quick_cache::sync::Cache::new(REPLAY_CACHE_CAPACITY),
         })
     }
 
@@ -222,11 +218,14 @@ impl Oidc {
             .filter(|j| !j.is_empty())
             .ok_or(JwtError::Claim("jti", "is missing"))?;
         let seen = format!("{iat}:{jti}");
-        let first = self
+        // Atomic: two copies of one token racing in are one logout and one replay.
+        let first = match self
             .seen_logout_tokens
-            .entry(seen.clone())
-            .or_insert(())
-            .is_fresh();
+            .get_value_or_guard(&seen, Some(Duration::ZERO))
+        {
+            quick_cache::sync::GuardResult::Guard(guard) => guard.insert(()).is_ok(),
+            _ => false,
+        };
         if !first {
             return Err(JwtError::Claim(
                 "jti",
@@ -244,7 +243,7 @@ impl Oidc {
     /// Forgets an accepted logout token whose logout could not be recorded, so the
     /// provider's retry is not refused as a replay.
     pub(crate) fn forget_logout_token(&self, claims: &LogoutClaims) {
-        self.seen_logout_tokens.invalidate(&claims.seen);
+        self.seen_logout_tokens.remove(&claims.seen);
     }
 
     /// Whether JWT access tokens are checked locally (an audience is configured).

@@ -1,11 +1,8 @@
 //! [`MemoryStore`]: sessions in this process's memory, bounded and expiring.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-use moka::notification::RemovalCause;
-use moka::ops::compute::{CompResult, Op};
 
 use super::{LockToken, SessionId, SessionStore, StoreError};
 
@@ -24,38 +21,67 @@ use super::{LockToken, SessionId, SessionStore, StoreError};
 /// ```
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
-    records: moka::sync::Cache<SessionId, Entry>,
     inner: Arc<Mutex<Inner>>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Entry {
     record: Arc<str>,
-    lookup: Arc<[String]>,
-    ttl: Duration,
+    lookup: Vec<String>,
+    expires: Instant,
+    /// When it was last read or written: its key in [`Inner::recency`].
+    used: u64,
 }
 
-#[derive(Debug, Default)]
+/// Everything behind one lock: every operation of the store is one step, so a write's
+/// check of the record there now (`save_if_unchanged`), the record and the index never
+/// disagree.
+#[derive(Debug)]
 struct Inner {
+    capacity: usize,
+    records: HashMap<SessionId, Entry>,
+    /// The records' ids, least recently used first.
+    recency: BTreeMap<u64, SessionId>,
+    /// The last use's number.
+    uses: u64,
     locks: HashMap<SessionId, (LockToken, Instant)>,
     index: HashMap<String, HashSet<SessionId>>,
 }
 
+/// Longer TTLs are kept this long (an `Instant` cannot reach every `Duration`).
+const LONGEST_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// How many expired records at the old end of the recency order a write removes (beyond
+/// the one it may evict): expired sessions leave without waiting for the capacity.
+const SWEEP_PER_WRITE: usize = 2;
+
 impl Inner {
-    /// Files `id` under each of `keys`.
-    fn index(&mut self, id: &SessionId, keys: &[String]) {
-        for key in keys {
-            self.index
-                .entry(key.clone())
-                .or_default()
-                .insert(id.clone());
+    /// The record of `id` if it has not expired; an expired one is removed.
+    fn live(&mut self, id: &SessionId, now: Instant) -> Option<&mut Entry> {
+        if self.records.get(id)?.expires <= now {
+            self.remove(id);
+            return None;
         }
+        self.records.get_mut(id)
     }
 
-    /// Takes `id` out of each of `keys`, and drops keys left empty: the index holds no
-    /// more keys and ids than the live records name.
-    fn unindex(&mut self, id: &SessionId, keys: &[String]) {
-        for key in keys {
+    /// The record of `id` if it has not expired, now the most recently used.
+    fn used(&mut self, id: &SessionId, now: Instant) -> Option<Arc<str>> {
+        self.uses += 1;
+        let uses = self.uses;
+        let entry = self.live(id, now)?;
+        let before = std::mem::replace(&mut entry.used, uses);
+        let record = entry.record.clone();
+        self.recency.remove(&before);
+        self.recency.insert(uses, id.clone());
+        Some(record)
+    }
+
+    /// Removes `id`'s record, its place in the recency order and its index keys.
+    fn remove(&mut self, id: &SessionId) -> Option<Entry> {
+        let entry = self.records.remove(id)?;
+        self.recency.remove(&entry.used);
+        for key in &entry.lookup {
             if let Some(ids) = self.index.get_mut(key) {
                 ids.remove(id);
                 if ids.is_empty() {
@@ -63,116 +89,78 @@ impl Inner {
                 }
             }
         }
+        Some(entry)
     }
-}
 
-struct PerEntryTtl;
-
-impl moka::Expiry<SessionId, Entry> for PerEntryTtl {
-    fn expire_after_create(&self, _: &SessionId, entry: &Entry, _: Instant) -> Option<Duration> {
-        Some(entry.ttl)
-    }
-    fn expire_after_update(
-        &self,
-        _: &SessionId,
-        entry: &Entry,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(entry.ttl)
+    /// Writes `record` under `id` (replacing what was there, keys included); past the
+    /// capacity the least recently used records go, and expired ones at that end.
+    fn put(&mut self, id: &SessionId, record: &str, lookup: &[String], ttl: Duration) {
+        let now = Instant::now();
+        self.remove(id);
+        self.uses += 1;
+        for key in lookup {
+            self.index
+                .entry(key.clone())
+                .or_default()
+                .insert(id.clone());
+        }
+        self.records.insert(
+            id.clone(),
+            Entry {
+                record: record.into(),
+                lookup: lookup.to_vec(),
+                expires: now + ttl.min(LONGEST_TTL),
+                used: self.uses,
+            },
+        );
+        self.recency.insert(self.uses, id.clone());
+        while self.records.len() > self.capacity {
+            let Some((_, oldest)) = self.recency.pop_first() else {
+                break;
+            };
+            self.remove(&oldest);
+        }
+        for _ in 0..SWEEP_PER_WRITE {
+            let expired = self
+                .recency
+                .first_key_value()
+                .filter(|(_, id)| self.records.get(*id).is_some_and(|e| e.expires <= now))
+                .map(|(_, id)| id.clone());
+            let Some(id) = expired else { break };
+            self.remove(&id);
+        }
     }
 }
 
 impl MemoryStore {
     /// A store that keeps at most `capacity` sessions.
     pub fn new(capacity: u64) -> MemoryStore {
-        let inner: Arc<Mutex<Inner>> = Arc::default();
-        let index = Arc::downgrade(&inner);
         MemoryStore {
-            records: moka::sync::Cache::builder()
-                .max_capacity(capacity.max(1))
-                // Least recently used first, as documented: moka's default (TinyLFU) may
-                // refuse to admit a new session at all while the store is full.
-                .eviction_policy(moka::policy::EvictionPolicy::lru())
-                .expire_after(PerEntryTtl)
-                // Evicted and expired records leave the index too. A replaced record's
-                // keys are re-filed by the write that replaced it.
-                .eviction_listener(move |id: Arc<SessionId>, entry: Entry, cause| {
-                    if cause != RemovalCause::Replaced
-                        && let Some(inner) = index.upgrade()
-                    {
-                        lock(&inner).unindex(&id, &entry.lookup);
-                    }
-                })
-                .build(),
-            inner,
+            inner: Arc::new(Mutex::new(Inner {
+                capacity: usize::try_from(capacity.max(1)).unwrap_or(usize::MAX),
+                records: HashMap::new(),
+                recency: BTreeMap::new(),
+                uses: 0,
+                locks: HashMap::new(),
+                index: HashMap::new(),
+            })),
         }
     }
 
     fn inner(&self) -> MutexGuard<'_, Inner> {
-        lock(&self.inner)
+        // A poisoned lock only means a panic elsewhere; every step leaves the maps
+        // consistent before it could panic.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
-
-    /// Writes `record` under `id` if `write` says so given the record there now (one
-    /// step per id: moka runs the compute calls of one key one at a time, and every
-    /// write of this store is one). Whether it wrote.
-    fn write(
-        &self,
-        id: &SessionId,
-        record: &str,
-        lookup: &[String],
-        ttl: Duration,
-        write: impl FnOnce(Option<&Entry>) -> bool,
-    ) -> bool {
-        let mut replaced: Option<Arc<[String]>> = None;
-        let result = self.records.entry(id.clone()).and_compute_with(|current| {
-            let current = current.map(|e| e.into_value());
-            if !write(current.as_ref()) {
-                return Op::Nop;
-            }
-            replaced = current.map(|e| e.lookup);
-            Op::Put(Entry {
-                record: record.into(),
-                lookup: lookup.into(),
-                ttl,
-            })
-        });
-        let written = matches!(
-            result,
-            CompResult::Inserted(_) | CompResult::ReplacedWith(_)
-        );
-        if written {
-            // Outside moka's call: its eviction listener takes this lock too.
-            let mut inner = self.inner();
-            if let Some(old) = replaced {
-                let gone: Vec<String> = old
-                    .iter()
-                    .filter(|k| !lookup.contains(k))
-                    .cloned()
-                    .collect();
-                inner.unindex(id, &gone);
-            }
-            inner.index(id, lookup);
-        }
-        written
-    }
-
-    /// Runs moka's pending evictions now (tests of the index's bound).
-    #[cfg(test)]
-    fn settle(&self) {
-        self.records.run_pending_tasks();
-    }
-}
-
-fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    // A poisoned lock only means a panic elsewhere; the maps are still consistent.
-    inner.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[async_trait::async_trait]
 impl SessionStore for MemoryStore {
     async fn load(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
-        Ok(self.records.get(id).map(|e| e.record.to_string()))
+        Ok(self
+            .inner()
+            .used(id, Instant::now())
+            .map(|record| record.to_string()))
     }
 
     async fn save(
@@ -182,7 +170,7 @@ impl SessionStore for MemoryStore {
         lookup: &[String],
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        self.write(id, record, lookup, ttl, |_| true);
+        self.inner().put(id, record, lookup, ttl);
         Ok(())
     }
 
@@ -194,35 +182,27 @@ impl SessionStore for MemoryStore {
         lookup: &[String],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        Ok(self.write(id, record, lookup, ttl, |current| {
-            current.is_some_and(|e| *e.record == *expected)
-        }))
+        let mut inner = self.inner();
+        let unchanged = inner
+            .live(id, Instant::now())
+            .is_some_and(|e| *e.record == *expected);
+        if unchanged {
+            inner.put(id, record, lookup, ttl);
+        }
+        Ok(unchanged)
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        // A compute call, so it is ordered with every write of the same id; the eviction
-        // listener takes the id out of the index.
-        self.records
-            .entry(id.clone())
-            .and_compute_with(|current| match current {
-                Some(_) => Op::Remove,
-                None => Op::Nop,
-            });
+        self.inner().remove(id);
         Ok(())
     }
 
     async fn take(&self, id: &SessionId) -> Result<Option<String>, StoreError> {
-        let result = self
-            .records
-            .entry(id.clone())
-            .and_compute_with(|current| match current {
-                Some(_) => Op::Remove,
-                None => Op::Nop,
-            });
-        Ok(match result {
-            CompResult::Removed(entry) => Some(entry.into_value().record.to_string()),
-            _ => None,
-        })
+        let mut inner = self.inner();
+        if inner.live(id, Instant::now()).is_none() {
+            return Ok(None);
+        }
+        Ok(inner.remove(id).map(|entry| entry.record.to_string()))
     }
 
     async fn lock(&self, id: &SessionId, ttl: Duration) -> Result<Option<LockToken>, StoreError> {
@@ -235,7 +215,9 @@ impl SessionStore for MemoryStore {
         }
         inner.locks.retain(|_, (_, until)| *until > now);
         let token = LockToken::random();
-        inner.locks.insert(id.clone(), (token.clone(), now + ttl));
+        inner
+            .locks
+            .insert(id.clone(), (token.clone(), now + ttl.min(LONGEST_TTL)));
         Ok(Some(token))
     }
 
@@ -248,16 +230,16 @@ impl SessionStore for MemoryStore {
     }
 
     async fn find(&self, key: &str) -> Result<Vec<SessionId>, StoreError> {
-        let candidates: Vec<SessionId> = self
-            .inner()
+        let now = Instant::now();
+        let inner = self.inner();
+        // Expired records leave the index when next touched; they are not found.
+        Ok(inner
             .index
             .get(key)
-            .map(|ids| ids.iter().cloned().collect())
-            .unwrap_or_default();
-        // Expired records may wait for moka's maintenance to leave the index; skip them.
-        Ok(candidates
             .into_iter()
-            .filter(|id| self.records.contains_key(id))
+            .flatten()
+            .filter(|id| inner.records.get(*id).is_some_and(|e| e.expires > now))
+            .cloned()
             .collect())
     }
 }
@@ -330,7 +312,6 @@ mod tests {
             .unwrap();
         store.delete(&id).await.unwrap();
         assert!(store.find("sub:a").await.unwrap().is_empty());
-        store.settle();
         assert!(
             store.inner().index.is_empty(),
             "a deleted id leaves no key behind"
@@ -349,7 +330,6 @@ mod tests {
                 .await
                 .unwrap();
         }
-        store.settle();
         let (keys, ids) = {
             let inner = store.inner();
             let ids: usize = inner.index.values().map(HashSet::len).sum();
@@ -367,10 +347,60 @@ mod tests {
             .save(&id, "r2", &["sid:new".to_owned()], Duration::from_secs(60))
             .await
             .unwrap();
-        store.settle();
         assert!(store.find("sid:old").await.unwrap().is_empty());
         assert!(!store.inner().index.contains_key("sid:old"));
         assert_eq!(store.find("sid:new").await.unwrap(), vec![id]);
+    }
+
+    #[tokio::test]
+    async fn the_least_recently_used_session_goes_first() {
+        let store = MemoryStore::new(2);
+        let ttl = Duration::from_secs(60);
+        let (a, b, c) = (
+            SessionId::random(),
+            SessionId::random(),
+            SessionId::random(),
+        );
+        store
+            .save(&a, "a", &["sub:a".to_owned()], ttl)
+            .await
+            .unwrap();
+        store
+            .save(&b, "b", &["sub:b".to_owned()], ttl)
+            .await
+            .unwrap();
+        // Reading `a` makes `b` the least recently used.
+        assert!(store.load(&a).await.unwrap().is_some());
+        store.save(&c, "c", &[], ttl).await.unwrap();
+        assert!(store.load(&b).await.unwrap().is_none());
+        assert!(store.find("sub:b").await.unwrap().is_empty());
+        assert_eq!(store.load(&a).await.unwrap().as_deref(), Some("a"));
+        assert_eq!(store.load(&c).await.unwrap().as_deref(), Some("c"));
+        assert_eq!(store.inner().recency.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn expired_records_leave_with_later_writes() {
+        let store = MemoryStore::new(100);
+        let short = Duration::from_millis(20);
+        let old: Vec<SessionId> = (0..4).map(|_| SessionId::random()).collect();
+        for id in &old {
+            store
+                .save(id, "r", &["sub:x".to_owned()], short)
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        for _ in 0..2 {
+            let id = SessionId::random();
+            store
+                .save(&id, "r", &[], Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        let inner = store.inner();
+        assert_eq!(inner.records.len(), 2, "never read again, yet gone");
+        assert!(!inner.index.contains_key("sub:x"));
     }
 
     #[tokio::test]

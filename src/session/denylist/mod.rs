@@ -16,9 +16,10 @@
 
 mod shared;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant};
 
 use self::shared::{Entry, SharedLog};
 use super::{SessionData, StoreNames, TimedStore};
@@ -32,8 +33,8 @@ const ID: &str = "id";
 
 /// The denylist of one provider's sessions.
 pub(crate) struct Denylist {
-    /// Lookup key (`sid:…` / `sub:…` / `id:…`, hashed) → the logout's `iat`.
-    local: moka::sync::Cache<String, u64>,
+    /// Lookup key (`sid:…` / `sub:…` / `id:…`, hashed) → the logout's `iat`, for `ttl`.
+    local: RwLock<Local>,
     /// Set by the first session id entry (a logout here): until then a check costs one
     /// atomic load for them.
     ids_used: AtomicBool,
@@ -55,6 +56,35 @@ impl std::fmt::Debug for Denylist {
     }
 }
 
+/// A denylist's entries in this process: key → (`iat`, until when). An entry is never
+/// dropped before it expires (a forgotten entry would let a logged-out session back in),
+/// so this is not a cache with a capacity: it holds the logouts of one session lifetime
+/// (each made by a session that logged in, or signed by the provider), and expired
+/// entries are swept whenever it has doubled since the last sweep.
+#[derive(Default)]
+struct Local {
+    entries: HashMap<String, (u64, Instant)>,
+    sweep_at: usize,
+}
+
+/// Longer lifetimes are kept this long (an `Instant` cannot reach every `Duration`).
+const LONGEST_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+impl Local {
+    fn iat(&self, key: &str, now: Instant) -> Option<u64> {
+        let (iat, until) = self.entries.get(key)?;
+        (*until > now).then_some(*iat)
+    }
+
+    fn insert(&mut self, key: String, iat: u64, until: Instant, now: Instant) {
+        self.entries.insert(key, (iat, until));
+        if self.entries.len() >= self.sweep_at {
+            self.entries.retain(|_, (_, until)| *until > now);
+            self.sweep_at = (2 * self.entries.len()).max(1024);
+        }
+    }
+}
+
 impl Denylist {
     /// Entries live `ttl` (the session lifetime); `shared` carries them to other
     /// instances (its log named by the client's store names), pulled every `sync_every`.
@@ -65,10 +95,7 @@ impl Denylist {
         sync_every: Duration,
     ) -> Arc<Self> {
         Arc::new(Denylist {
-            local: moka::sync::Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_live(ttl)
-                .build(),
+            local: RwLock::default(),
             ids_used: AtomicBool::new(false),
             provider_used: AtomicBool::new(false),
             shared: shared.map(|(store, names)| SharedLog::new(store, names, ttl)),
@@ -99,7 +126,7 @@ impl Denylist {
     pub(crate) fn denies(self: &Arc<Self>, data: &SessionData) -> bool {
         self.start_sync();
         if self.ids_used.load(Ordering::Acquire)
-            && self.local.contains_key(&self.key(ID, data.id.as_str()))
+            && self.local_iat(&self.key(ID, data.id.as_str())).is_some()
         {
             return true;
         }
@@ -107,7 +134,7 @@ impl Denylist {
             return false;
         }
         if let Some(sid) = &data.sid
-            && self.local.contains_key(&self.key("sid", sid))
+            && self.local_iat(&self.key("sid", sid)).is_some()
         {
             return true;
         }
@@ -115,11 +142,10 @@ impl Denylist {
             return false;
         };
         let before = |iat: u64| data.created_at <= iat.saturating_add(crate::oidc::LEEWAY_SECS);
-        self.local.get(&self.key("sub", &sub)).is_some_and(before)
+        self.local_iat(&self.key("sub", &sub)).is_some_and(before)
             || (data.sid.is_none()
                 && self
-                    .local
-                    .get(&self.key("sub-nosid", &sub))
+                    .local_iat(&self.key("sub-nosid", &sub))
                     .is_some_and(before))
     }
 
@@ -177,14 +203,23 @@ impl Denylist {
     }
 
     fn insert(&self, key: String, iat: u64) {
-        let newest = self.local.get(&key).map_or(iat, |known| known.max(iat));
         let used = if key.split(':').next() == Some(ID) {
             &self.ids_used
         } else {
             &self.provider_used
         };
-        self.local.insert(key, newest);
+        let now = Instant::now();
+        let mut local = self.local.write().unwrap_or_else(|e| e.into_inner());
+        let newest = local.iat(&key, now).map_or(iat, |known| known.max(iat));
+        local.insert(key, newest, now + self.ttl.min(LONGEST_TTL), now);
+        drop(local);
         used.store(true, Ordering::Release);
+    }
+
+    /// The `iat` of a live local entry.
+    fn local_iat(&self, key: &str) -> Option<u64> {
+        let local = self.local.read().unwrap_or_else(|e| e.into_inner());
+        local.iat(key, Instant::now())
     }
 
     /// Starts pulling from the shared store, once, on the first check (inside the

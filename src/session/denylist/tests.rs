@@ -95,6 +95,42 @@ async fn a_logout_here_names_that_session_only() {
     assert!(!b.denies(&same_user));
 }
 
+/// Moka's bounded cache could evict a live entry under pressure, and let a logged-out
+/// session back in: the local list keeps every entry until it expires, and sweeps only
+/// expired ones.
+#[tokio::test]
+async fn local_entries_are_never_dropped_before_they_expire() {
+    let list = Denylist::new("ctx".into(), None, Duration::from_secs(3600), SYNC_EVERY);
+    let ended: Vec<SessionData> = (0..5_000).map(|_| session("u", None, 1)).collect();
+    for s in &ended {
+        list.add_session(&s.id, Duration::from_secs(60))
+            .await
+            .unwrap();
+    }
+    assert!(ended.iter().all(|s| list.denies(s)));
+    // Expired entries go at the next sweep: when the map has doubled since the last.
+    let short = Denylist::new("ctx".into(), None, Duration::from_millis(500), SYNC_EVERY);
+    for s in &ended {
+        short
+            .add_session(&s.id, Duration::from_secs(60))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    assert!(!short.denies(&ended[0]), "expired");
+    let fresh: Vec<SessionData> = (0..3_500).map(|_| session("v", None, 1)).collect();
+    for s in &fresh {
+        short
+            .add_session(&s.id, Duration::from_secs(60))
+            .await
+            .unwrap();
+    }
+    assert!(fresh.iter().all(|s| short.denies(s)));
+    let held = short.local.read().unwrap().entries.len();
+    assert_eq!(held, fresh.len(), "the expired entries were swept");
+    assert!(list.local.read().unwrap().entries.len() == 5_000);
+}
+
 /// A [`MemoryStore`](crate::store::MemoryStore) that counts what the denylist asks of
 /// it, and keeps every id ever saved under each lookup key (what Redis's index sets and
 /// the tower-sessions adapter's index records hold until something prunes them).
