@@ -29,6 +29,8 @@ struct Entry {
     record: Arc<str>,
     lookup: Vec<String>,
     expires: Instant,
+    /// When it was written: with `expires`, its key in [`Inner::expiry`].
+    written: u64,
     /// When it was last read or written: its key in [`Inner::recency`].
     used: u64,
 }
@@ -42,6 +44,8 @@ struct Inner {
     records: HashMap<SessionId, Entry>,
     /// The records' ids, least recently used first.
     recency: BTreeMap<u64, SessionId>,
+    /// The records' ids, soonest to expire first.
+    expiry: BTreeMap<(Instant, u64), SessionId>,
     /// The last use's number.
     uses: u64,
     locks: HashMap<SessionId, (LockToken, Instant)>,
@@ -50,10 +54,6 @@ struct Inner {
 
 /// Longer TTLs are kept this long (an `Instant` cannot reach every `Duration`).
 const LONGEST_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
-/// How many expired records at the old end of the recency order a write removes (beyond
-/// the one it may evict): expired sessions leave without waiting for the capacity.
-const SWEEP_PER_WRITE: usize = 2;
 
 impl Inner {
     /// The record of `id` if it has not expired; an expired one is removed.
@@ -81,6 +81,7 @@ impl Inner {
     fn remove(&mut self, id: &SessionId) -> Option<Entry> {
         let entry = self.records.remove(id)?;
         self.recency.remove(&entry.used);
+        self.expiry.remove(&(entry.expires, entry.written));
         for key in &entry.lookup {
             if let Some(ids) = self.index.get_mut(key) {
                 ids.remove(id);
@@ -92,12 +93,20 @@ impl Inner {
         Some(entry)
     }
 
-    /// Writes `record` under `id` (replacing what was there, keys included); past the
-    /// capacity the least recently used records go, and expired ones at that end.
+    /// Writes `record` under `id` (replacing what was there, keys included). Expired
+    /// records go first, then, past the capacity, the least recently used: a live
+    /// session is never evicted while an expired one takes its room.
     fn put(&mut self, id: &SessionId, record: &str, lookup: &[String], ttl: Duration) {
         let now = Instant::now();
         self.remove(id);
+        while let Some(entry) = self.expiry.first_entry()
+            && entry.key().0 <= now
+        {
+            let expired = entry.remove();
+            self.remove(&expired);
+        }
         self.uses += 1;
+        let expires = now + ttl.min(LONGEST_TTL);
         for key in lookup {
             self.index
                 .entry(key.clone())
@@ -109,25 +118,18 @@ impl Inner {
             Entry {
                 record: record.into(),
                 lookup: lookup.to_vec(),
-                expires: now + ttl.min(LONGEST_TTL),
+                expires,
+                written: self.uses,
                 used: self.uses,
             },
         );
         self.recency.insert(self.uses, id.clone());
+        self.expiry.insert((expires, self.uses), id.clone());
         while self.records.len() > self.capacity {
             let Some((_, oldest)) = self.recency.pop_first() else {
                 break;
             };
             self.remove(&oldest);
-        }
-        for _ in 0..SWEEP_PER_WRITE {
-            let expired = self
-                .recency
-                .first_key_value()
-                .filter(|(_, id)| self.records.get(*id).is_some_and(|e| e.expires <= now))
-                .map(|(_, id)| id.clone());
-            let Some(id) = expired else { break };
-            self.remove(&id);
         }
     }
 }
@@ -140,6 +142,7 @@ impl MemoryStore {
                 capacity: usize::try_from(capacity.max(1)).unwrap_or(usize::MAX),
                 records: HashMap::new(),
                 recency: BTreeMap::new(),
+                expiry: BTreeMap::new(),
                 uses: 0,
                 locks: HashMap::new(),
                 index: HashMap::new(),
@@ -299,11 +302,11 @@ mod tests {
         let id = SessionId::random();
         let keys = ["sub:a".to_owned()];
         store
-            .save(&id, "r", &keys, Duration::from_millis(30))
+            .save(&id, "r", &keys, Duration::from_millis(300))
             .await
             .unwrap();
         assert_eq!(store.find("sub:a").await.unwrap().len(), 1);
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        tokio::time::sleep(Duration::from_millis(350)).await;
         assert!(store.load(&id).await.unwrap().is_none());
         assert!(store.find("sub:a").await.unwrap().is_empty());
         store
@@ -377,6 +380,29 @@ mod tests {
         assert_eq!(store.load(&a).await.unwrap().as_deref(), Some("a"));
         assert_eq!(store.load(&c).await.unwrap().as_deref(), Some("c"));
         assert_eq!(store.inner().recency.len(), 2);
+    }
+
+    /// A full store evicts its least recently used live session only once every expired
+    /// record has gone (an expired record read more recently is not in the way).
+    #[tokio::test]
+    async fn an_expired_record_goes_before_a_live_one_is_evicted() {
+        let store = MemoryStore::new(2);
+        let (idle, brief, new) = (
+            SessionId::random(),
+            SessionId::random(),
+            SessionId::random(),
+        );
+        let long = Duration::from_secs(60);
+        store.save(&idle, "idle", &[], long).await.unwrap();
+        store
+            .save(&brief, "brief", &[], Duration::from_millis(20))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        store.save(&new, "new", &[], long).await.unwrap();
+        assert_eq!(store.load(&idle).await.unwrap().as_deref(), Some("idle"));
+        assert_eq!(store.load(&new).await.unwrap().as_deref(), Some("new"));
+        assert!(store.inner().expiry.len() == 2 && store.inner().recency.len() == 2);
     }
 
     #[tokio::test]

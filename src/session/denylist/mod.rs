@@ -67,8 +67,11 @@ struct Local {
     sweep_at: usize,
 }
 
+/// Past this many live entries, each sweep logs a warning.
+const LARGE: usize = 1_000_000;
+
 /// Longer lifetimes are kept this long (an `Instant` cannot reach every `Duration`).
-const LONGEST_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+pub(super) const LONGEST_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl Local {
     fn iat(&self, key: &str, now: Instant) -> Option<u64> {
@@ -81,6 +84,13 @@ impl Local {
         if self.entries.len() >= self.sweep_at {
             self.entries.retain(|_, (_, until)| *until > now);
             self.sweep_at = (2 * self.entries.len()).max(1024);
+            if self.entries.len() > LARGE {
+                tracing::warn!(
+                    entries = self.entries.len(),
+                    "the logout denylist holds over a million live entries (logouts within \
+                     one session lifetime); each sweep of it blocks session checks briefly"
+                );
+            }
         }
     }
 }

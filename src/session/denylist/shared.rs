@@ -121,7 +121,7 @@ impl SharedLog {
         // Written: the next head names it, even if this one fails to be saved.
         log.next += 1;
         let now = Instant::now();
-        log.live.push_back((n, now + ttl));
+        log.live.push_back((n, now + ttl.min(super::LONGEST_TTL)));
         while log.live.front().is_some_and(|(_, until)| *until <= now) {
             log.live.pop_front();
         }

@@ -96,39 +96,26 @@ async fn a_logout_here_names_that_session_only() {
 }
 
 /// Moka's bounded cache could evict a live entry under pressure, and let a logged-out
-/// session back in: the local list keeps every entry until it expires, and sweeps only
-/// expired ones.
-#[tokio::test]
-async fn local_entries_are_never_dropped_before_they_expire() {
-    let list = Denylist::new("ctx".into(), None, Duration::from_secs(3600), SYNC_EVERY);
-    let ended: Vec<SessionData> = (0..5_000).map(|_| session("u", None, 1)).collect();
-    for s in &ended {
-        list.add_session(&s.id, Duration::from_secs(60))
-            .await
-            .unwrap();
+/// session back in: the local list keeps every entry until it expires, through every
+/// sweep, and sweeps only expired ones (on the clock each call is given: no sleeping).
+#[test]
+fn local_entries_are_never_dropped_before_they_expire() {
+    let start = std::time::Instant::now();
+    let at = |ms: u64| start + Duration::from_millis(ms);
+    let mut local = Local::default();
+    // 5,000 entries live until t = 10 s, written from t = 0 on: the sweeps on the way
+    // (at 1,024, 2,048 and 4,096 entries) keep them all.
+    for i in 0..5_000u64 {
+        local.insert(format!("id:{i}"), i, at(10_000), at(i));
     }
-    assert!(ended.iter().all(|s| list.denies(s)));
-    // Expired entries go at the next sweep: when the map has doubled since the last.
-    let short = Denylist::new("ctx".into(), None, Duration::from_millis(500), SYNC_EVERY);
-    for s in &ended {
-        short
-            .add_session(&s.id, Duration::from_secs(60))
-            .await
-            .unwrap();
+    assert!((0..5_000u64).all(|i| local.iat(&format!("id:{i}"), at(9_999)) == Some(i)));
+    // At t = 10 s they are over: invisible at once, swept when the map has doubled.
+    assert_eq!(local.iat("id:0", at(10_000)), None);
+    for i in 0..3_500u64 {
+        local.insert(format!("new:{i}"), i, at(20_000), at(10_000));
     }
-    tokio::time::sleep(Duration::from_millis(550)).await;
-    assert!(!short.denies(&ended[0]), "expired");
-    let fresh: Vec<SessionData> = (0..3_500).map(|_| session("v", None, 1)).collect();
-    for s in &fresh {
-        short
-            .add_session(&s.id, Duration::from_secs(60))
-            .await
-            .unwrap();
-    }
-    assert!(fresh.iter().all(|s| short.denies(s)));
-    let held = short.local.read().unwrap().entries.len();
-    assert_eq!(held, fresh.len(), "the expired entries were swept");
-    assert!(list.local.read().unwrap().entries.len() == 5_000);
+    assert_eq!(local.entries.len(), 3_500, "the expired entries were swept");
+    assert!((0..3_500u64).all(|i| local.iat(&format!("new:{i}"), at(10_000)) == Some(i)));
 }
 
 /// A [`MemoryStore`](crate::store::MemoryStore) that counts what the denylist asks of
