@@ -35,10 +35,8 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use axum_oauth_login::client::{DpopKeys, OAuthClient};
 use axum_oauth_login::jose::SigningKey;
 use axum_oauth_login::provider::UserResolver;
-use axum_oauth_login::secret::{AuthorizationCode, CsrfState};
 use axum_oauth_login::{AuthSession, BearerUser, CookieKey, OAuth, UserInfo};
 use axum_oauth_login_mock::MockProvider;
 use http::Request;
@@ -197,24 +195,8 @@ async fn dpop_stack(mock: &MockProvider, key: &CookieKey) -> (Router, String) {
     .accept_dpop(true)
     .build()
     .unwrap();
-    let binding = mock.provider().to_builder().dpop(true).build().unwrap();
-    let client = OAuthClient::builder(binding, mock.client_id(), mock.client_secret())
-        .redirect_uri("http://127.0.0.1:9/auth/callback")
-        .dpop_keys(DpopKeys::new(dpop_key()))
-        .build()
-        .unwrap();
-    let url = client
-        .authorize_url(&CsrfState::random(), None, None)
-        .await
-        .unwrap();
-    let callback = mock.authorize(url.as_str()).await.unwrap();
-    let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1;
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(code.into_owned()), None)
-        .await
-        .unwrap();
     let app = routes(&oauth);
-    let token = tokens.access_token().secret().to_owned();
+    let token = mock.issue_dpop_token(dpop_key().thumbprint());
     // The first request resolves the user (introspection); the steps measure hits.
     let req = Request::get("/api/me")
         .header("authorization", format!("DPoP {token}"))

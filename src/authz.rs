@@ -108,7 +108,7 @@ impl Policy {
         self
     }
 
-    /// Whether deciding needs the resolved user (a predicate), not only the token set.
+    /// This policy, also requiring header tokens to come as DPoP.
     pub(crate) fn dpop_only(mut self) -> Policy {
         self.dpop_only = true;
         self
@@ -119,6 +119,7 @@ impl Policy {
         self.dpop_only
     }
 
+    /// Whether deciding needs the resolved user (a predicate), not only the token set.
     pub(crate) fn needs_user(&self) -> bool {
         !self.predicates.is_empty() || self.broken.is_some()
     }

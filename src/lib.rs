@@ -26,6 +26,7 @@ mod pages;
 #[cfg(test)]
 mod proptests;
 pub mod provider;
+mod replay;
 mod return_to;
 mod routes;
 pub mod secret;

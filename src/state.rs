@@ -10,6 +10,7 @@ use crate::client::OAuthClient;
 use crate::clock::Clock;
 use crate::login::LoginHook;
 use crate::pages::Pages;
+use crate::replay::SeenOnce;
 use crate::session::{FlowStore, SessionConfig, Vault};
 use crate::users::UserCache;
 
@@ -72,7 +73,7 @@ pub(crate) struct DpopProofs {
     pub(crate) origin: url::Url,
     /// SHA-256 of (key thumbprint, `jti`); bounded: under a flood of valid proofs the
     /// oldest are forgotten (see SECURITY.md for the window).
-    seen: quick_cache::sync::Cache<[u8; 32], ()>,
+    seen: SeenOnce<[u8; 32]>,
 }
 
 /// How many proofs' `jti`s are remembered.
@@ -82,7 +83,7 @@ impl DpopProofs {
     pub(crate) fn new(origin: url::Url) -> DpopProofs {
         DpopProofs {
             origin,
-            seen: quick_cache::sync::Cache::new(DPOP_JTI_CAPACITY),
+            seen: SeenOnce::new(DPOP_JTI_CAPACITY),
         }
     }
 
@@ -96,12 +97,6 @@ impl DpopProofs {
             .chain_update(jti.as_bytes())
             .finalize()
             .into();
-        match self
-            .seen
-            .get_value_or_guard(&key, Some(std::time::Duration::ZERO))
-        {
-            quick_cache::sync::GuardResult::Guard(guard) => guard.insert(()).is_ok(),
-            _ => false,
-        }
+        self.seen.first_use(&key)
     }
 }

@@ -88,6 +88,33 @@ impl MockProvider {
         Ok(body["access_token"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// Mints an access token for the primary user and the default client, bound to the
+    /// DPoP key whose RFC 7638 thumbprint is `jkt` — as a token request carrying that key's
+    /// proof would have it (RFC 9449): introspection answers `cnf.jkt`, and userinfo and
+    /// the API take it only as `Authorization: DPoP` with a proof of that key.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = axum_oauth_login_mock::MockProvider::start().await?;
+    /// let token = mock.issue_dpop_token("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+    /// let res = reqwest::Client::new()
+    ///     .get(mock.provider().userinfo_url().unwrap().clone())
+    ///     .bearer_auth(&token)
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(res.status(), 401, "a bound token is no Bearer token");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn issue_dpop_token(&self, jkt: &str) -> String {
+        let token = self.issue_token();
+        if let Some(grant) = self.inner.shared.lock().access.get_mut(&token) {
+            grant.dpop_jkt = Some(jkt.to_owned());
+        }
+        token
+    }
+
     /// The access tokens that would work now (issued, not revoked, not expired): a test
     /// of logout or of a refresh race checks that nothing issued is left live.
     ///

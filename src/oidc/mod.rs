@@ -29,6 +29,7 @@ use self::keys::KeySet;
 use crate::clock::Clock;
 pub use crate::error::JwtError;
 use crate::provider::Provider;
+use crate::replay::SeenOnce;
 use crate::secret::{IdToken, Nonce};
 
 /// The claims of a validated back-channel logout token that say whose sessions end.
@@ -87,7 +88,7 @@ pub(crate) struct Oidc {
     clock: Clock,
     /// `iat:jti` of logout tokens already accepted (bounded; older tokens than the
     /// `iat` check accepts need no entry).
-    seen_logout_tokens: quick_cache::sync::Cache<String, ()>,
+    seen_logout_tokens: SeenOnce<String>,
 }
 
 impl std::fmt::Debug for Oidc {
@@ -117,7 +118,7 @@ impl Oidc {
             access_audience: provider.jwt_access_tokens().map(str::to_owned),
             keys: KeySet::new(jwks.clone(), http, timeout, clock.clone()),
             clock,
-            seen_logout_tokens: quick_cache::sync::Cache::new(REPLAY_CACHE_CAPACITY),
+            seen_logout_tokens: SeenOnce::new(REPLAY_CACHE_CAPACITY),
         })
     }
 
@@ -219,14 +220,7 @@ impl Oidc {
             .ok_or(JwtError::Claim("jti", "is missing"))?;
         let seen = format!("{iat}:{jti}");
         // Atomic: two copies of one token racing in are one logout and one replay.
-        let first = match self
-            .seen_logout_tokens
-            .get_value_or_guard(&seen, Some(Duration::ZERO))
-        {
-            quick_cache::sync::GuardResult::Guard(guard) => guard.insert(()).is_ok(),
-            _ => false,
-        };
-        if !first {
+        if !self.seen_logout_tokens.first_use(&seen) {
             return Err(JwtError::Claim(
                 "jti",
                 "was already used: a replayed logout token",
@@ -243,7 +237,7 @@ impl Oidc {
     /// Forgets an accepted logout token whose logout could not be recorded, so the
     /// provider's retry is not refused as a replay.
     pub(crate) fn forget_logout_token(&self, claims: &LogoutClaims) {
-        self.seen_logout_tokens.remove(&claims.seen);
+        self.seen_logout_tokens.forget(&claims.seen);
     }
 
     /// Whether JWT access tokens are checked locally (an audience is configured).

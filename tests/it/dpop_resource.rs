@@ -40,14 +40,12 @@ async fn bound_token(mock: &MockProvider) -> String {
     tokens.access_token().secret().to_owned()
 }
 
-/// An API that accepts DPoP, resolving tokens by introspection; `/v1/me` is nested.
-async fn api(mock: &MockProvider) -> (String, Server) {
-    let provider = mock
-        .provider()
-        .to_builder()
-        .user_resolver(UserResolver::Introspection)
-        .build()
-        .unwrap();
+/// A loopback listener, its base URL, and an `OAuth` of `provider` there that accepts
+/// DPoP.
+async fn accepting_dpop(
+    mock: &MockProvider,
+    provider: axum_oauth_login::Provider,
+) -> (tokio::net::TcpListener, String, OAuth) {
     let (listener, port) = bind().await;
     let base = format!("http://127.0.0.1:{port}");
     let oauth = OAuth::builder(provider, mock.client_id(), mock.client_secret())
@@ -56,7 +54,24 @@ async fn api(mock: &MockProvider) -> (String, Server) {
         .accept_dpop(true)
         .build()
         .unwrap();
-    let me = get(|user: BearerUser| async move { user.info().sub.clone().unwrap_or_default() });
+    (listener, base, oauth)
+}
+
+/// The caller's `sub`.
+async fn subject(user: BearerUser) -> String {
+    user.info().sub.clone().unwrap_or_default()
+}
+
+/// An API that accepts DPoP, resolving tokens by introspection; `/v1/me` is nested.
+async fn api(mock: &MockProvider) -> (String, Server) {
+    let provider = mock
+        .provider()
+        .to_builder()
+        .user_resolver(UserResolver::Introspection)
+        .build()
+        .unwrap();
+    let (listener, base, oauth) = accepting_dpop(mock, provider).await;
+    let me = get(subject);
     let app = Router::new()
         .route("/me", me.clone())
         .route(
@@ -216,18 +231,12 @@ async fn a_local_jwt_access_token_is_bound_by_its_cnf_claim() {
         .jwt_access_tokens("urn:api")
         .build()
         .unwrap();
-    let (listener, port) = bind().await;
-    let base = format!("http://127.0.0.1:{port}");
-    let oauth = OAuth::builder(provider, mock.client_id(), mock.client_secret())
-        .redirect_uri(format!("{base}/auth/callback"))
-        .cookie_key(CookieKey::generate())
-        .accept_dpop(true)
-        .build()
-        .unwrap();
-    let me = get(|user: BearerUser| async move { user.info().sub.clone().unwrap_or_default() });
+    let (listener, base, oauth) = accepting_dpop(&mock, provider).await;
     let _server = Server::start(
         listener,
-        Router::new().route("/me", me).layer(oauth.layer()),
+        Router::new()
+            .route("/me", get(subject))
+            .layer(oauth.layer()),
     );
     let jkt = SigningKey::from_pem(KEY).unwrap().thumbprint().to_owned();
     let now = std::time::SystemTime::now()
